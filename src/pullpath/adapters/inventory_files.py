@@ -1,0 +1,125 @@
+"""Read inventory files (ARM JSON, optionally gzip-compressed) into an :class:`Inventory`.
+
+Files and directories are accepted; directories are scanned recursively for ``*.json`` and
+``*.json.gz`` in sorted order, other files are counted in ``Inventory.skipped_files``. A path
+that does not exist raises :class:`InventoryError`; a file that cannot be read or decoded is
+recorded as an :class:`InventoryIssue` (with the JSON error's line and column) and reading
+goes on. Decoding and container unwrapping are done by :mod:`pullpath.core.inventory_parse`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import json
+import os
+import zlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import orjson
+
+from pullpath.core.inventory_parse import InventoryBuilder, InventoryError
+from pullpath.domain.inventory import Inventory
+
+__all__ = ["InventoryError", "decode_json", "iter_inventory_files", "read_inventory"]
+
+_SUFFIXES = (".json", ".json.gz")
+
+
+def _is_inventory_name(path: Path) -> bool:
+    return path.name.lower().endswith(_SUFFIXES)
+
+
+def iter_inventory_files(paths: Sequence[Path]) -> Iterator[tuple[Path, bool]]:
+    """(file, wanted) for every file under ``paths``: named files always wanted, files found in
+    directories only when ``*.json`` / ``*.json.gz``. Directories are walked in sorted order,
+    without following symbolic links to directories."""
+    for path in paths:
+        if not path.is_dir():
+            yield path, True
+            continue
+        found: list[Path] = []
+        for root, dirs, files in os.walk(path, followlinks=False):
+            dirs.sort()
+            found.extend(Path(root) / name for name in files)
+        for file in sorted(found):
+            yield file, _is_inventory_name(file)
+
+
+class _DecodeError(ValueError):
+    pass
+
+
+def _text_bytes(raw: bytes) -> bytes:
+    """UTF-8 bytes for orjson: drop a UTF-8 BOM, transcode UTF-16/32 with a BOM (PowerShell)."""
+    for bom, codec in (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if raw.startswith(bom):
+            try:
+                return raw.decode(codec).encode("utf-8")
+            except UnicodeError as exc:
+                raise _DecodeError(f"not valid {codec.upper()} text: {exc}") from exc
+    return raw
+
+
+def decode_json(raw: bytes) -> object:
+    """One JSON document; a file of JSON lines (one document per line) gives a list of them.
+
+    Raises ``ValueError`` with the error's line and column when it is not JSON.
+    """
+    data = _text_bytes(raw)
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        first = exc
+    lines = [line for line in data.splitlines() if line.strip()]
+    if len(lines) > 1:
+        try:
+            return [orjson.loads(line) for line in lines]
+        except orjson.JSONDecodeError:
+            pass
+    raise _DecodeError(_describe(first))
+
+
+def _describe(exc: json.JSONDecodeError) -> str:
+    return f"not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+
+
+def _read_bytes(path: Path) -> bytes:
+    raw = path.read_bytes()
+    if path.name.lower().endswith(".gz") or raw[:2] == b"\x1f\x8b":
+        try:
+            return gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise _DecodeError(f"not a readable gzip file: {exc}") from exc
+    return raw
+
+
+def read_inventory(paths: Sequence[Path]) -> Inventory:
+    """Read every inventory file under ``paths`` into one :class:`Inventory`."""
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise InventoryError(f"inventory path does not exist: {', '.join(missing)}")
+    builder = InventoryBuilder()
+    for file, wanted in iter_inventory_files(paths):
+        label = str(file)
+        if not wanted:
+            builder.add_skipped_file(label)
+            continue
+        try:
+            doc = decode_json(_read_bytes(file))
+        except _DecodeError as exc:
+            builder.add_issue(label, str(exc))
+            continue
+        except OSError as exc:
+            builder.add_issue(label, f"cannot read file: {exc.strerror or exc}")
+            continue
+        builder.add_file(label)
+        builder.add_document(doc, label)
+    return builder.finish()

@@ -1,0 +1,402 @@
+"""Read registry logs from files and directories, format detected from content.
+
+Supported (plain or gzip, detected by magic bytes, not by name):
+
+- diagnostic-settings archives (``PT1H.json``): one JSON record per line;
+- the older ``{"records": [...]}`` wrapper;
+- Log Analytics exports: JSON arrays of rows, the query API's ``{"tables": [...]}`` response,
+  and CSV with the table's PascalCase column names (portal exports too).
+
+Every record is accounted for in ``ReadStats``: read, or skipped with a reason and location.
+A bad record never stops the rest of the file from being read.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO
+
+import orjson
+
+from pullpath.core.records import RecordError, norm_key, parse_record
+from pullpath.domain.events import Location, PullEvent, ReadStats, Skip
+
+MAX_LINE_BYTES = 4 * 1024 * 1024
+"""A JSON line longer than this is skipped (``line-too-long``) without being held in memory."""
+MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
+"""A single JSON document (records wrapper, array, query response) larger than this is refused."""
+MAX_CSV_FIELD = 1024 * 1024
+SNIFF_BYTES = 64 * 1024
+_GZIP_MAGIC = b"\x1f\x8b"
+_CSV_REQUIRED = {"operationname", "calleripaddress", "timegenerated", "category", "type"}
+
+
+class LogInputError(ValueError):
+    """A log input that does not exist or cannot be opened at all."""
+
+
+def iter_log_files(paths: Sequence[Path], stats: ReadStats) -> Iterator[Path]:
+    """Files named, and files below directories named (recursive, sorted, loops avoided)."""
+    seen: set[str] = set()
+    for path in paths:
+        if not path.exists():
+            raise LogInputError(f"{path}: no such file or directory")
+        if path.is_dir():
+            yield from _walk(path, seen, stats)
+        else:
+            real = os.path.realpath(path)
+            if real not in seen:
+                seen.add(real)
+                yield path
+
+
+def _walk(root: Path, seen: set[str], stats: ReadStats) -> Iterator[Path]:
+    visited_dirs: set[str] = set()
+    stack = [root]
+    while stack:
+        directory = stack.pop()
+        real_dir = os.path.realpath(directory)
+        if real_dir in visited_dirs:
+            stats.ignored["directory-loop"] += 1
+            continue
+        visited_dirs.add(real_dir)
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            stats.ignored["unreadable-directory"] += 1
+            continue
+        subdirs: list[Path] = []
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                if entry.is_dir():
+                    subdirs.append(path)
+                elif entry.is_file():
+                    if entry.name.startswith("."):
+                        stats.ignored["hidden-file"] += 1
+                        continue
+                    real = os.path.realpath(path)
+                    if real in seen:
+                        continue
+                    seen.add(real)
+                    yield path
+                else:
+                    stats.ignored["not-a-regular-file"] += 1
+            except OSError:
+                stats.ignored["unreadable-entry"] += 1
+        stack.extend(reversed(subdirs))
+
+
+def read_events(paths: Sequence[Path], stats: ReadStats) -> Iterator[PullEvent]:
+    """All events in all files below ``paths``; skips are counted in ``stats``."""
+    for path in iter_log_files(paths, stats):
+        yield from read_file(path, stats)
+
+
+def _open_binary(path: Path) -> IO[bytes]:
+    raw = path.open("rb")
+    head = raw.peek(2)[:2] if isinstance(raw, io.BufferedReader) else b""
+    if head == _GZIP_MAGIC:
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    return raw
+
+
+def read_file(path: Path, stats: ReadStats) -> Iterator[PullEvent]:
+    name = str(path)
+    stats.file_stats(name)
+    try:
+        stream = _open_binary(path)
+    except OSError as exc:
+        stats.count_skip(Skip(Location(name), "unreadable-file", exc.strerror or str(exc)))
+        return
+    with stream:
+        try:
+            yield from _read_stream(stream, name, stats)
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            stats.count_skip(Skip(Location(name), "corrupt-compressed-file", str(exc)[:200]))
+
+
+def _read_stream(stream: IO[bytes], name: str, stats: ReadStats) -> Iterator[PullEvent]:
+    head = stream.read(SNIFF_BYTES)
+    if not head:
+        stats.ignored["empty-file"] += 1
+        return
+    encoding = "utf-8"
+    if head.startswith(codecs.BOM_UTF8):
+        head = head[len(codecs.BOM_UTF8) :]
+    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    if encoding == "utf-8" and b"\x00" in head:
+        stats.count_skip(Skip(Location(name), "not-text", "the file contains NUL bytes"))
+        return
+    if encoding == "utf-16":
+        text = io.TextIOWrapper(_Chain(head, stream), encoding="utf-16", errors="replace")
+        body = _Chain(b"", _Reencode(text))
+        head = body.read(SNIFF_BYTES)
+        stream = body
+    first = head.lstrip()[:1]
+    if first == b"{":
+        yield from _read_json_lines_or_document(head, stream, name, stats)
+    elif first == b"[":
+        yield from _read_document(_Chain(head, stream), name, stats)
+    else:
+        yield from _read_csv(_Chain(head, stream), name, stats)
+
+
+class _Chain(io.RawIOBase):
+    """A byte stream that first returns ``head`` then the rest of ``tail``."""
+
+    def __init__(self, head: bytes, tail: IO[bytes] | io.RawIOBase) -> None:
+        self._head = head
+        self._tail = tail
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._tail.read(len(buffer))
+        if not data:
+            return 0
+        n = len(data)
+        buffer[:n] = data
+        return n
+
+
+class _Reencode(io.RawIOBase):
+    """UTF-8 bytes from a text stream (for UTF-16 inputs)."""
+
+    def __init__(self, text: io.TextIOWrapper) -> None:
+        self._text = text
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._pending) < size:
+            chunk = self._text.read(64 * 1024)
+            if not chunk:
+                break
+            self._pending += chunk.encode("utf-8", errors="surrogatepass")
+        if size < 0:
+            out, self._pending = self._pending, b""
+        else:
+            out, self._pending = self._pending[:size], self._pending[size:]
+        return out
+
+
+def _lines(head: bytes, stream: IO[bytes] | io.RawIOBase) -> Iterator[tuple[int, bytes, bool]]:
+    """(line number, line without EOL, ended-with-newline). Over-long lines are yielded as
+    ``b""`` with ended False and a length marker handled by the caller."""
+    reader = io.BufferedReader(_Chain(head, stream), buffer_size=1024 * 1024)  # type: ignore[arg-type]
+    number = 0
+    while True:
+        line = reader.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            while True:  # drop the rest of the over-long line without keeping it
+                more = reader.readline(MAX_LINE_BYTES)
+                if not more or more.endswith(b"\n"):
+                    break
+            yield number, _TOO_LONG, True
+            continue
+        ended = line.endswith(b"\n")
+        yield number, line.rstrip(b"\r\n"), ended
+
+
+_TOO_LONG = b"\x00too-long"
+
+
+def _read_json_lines_or_document(
+    head: bytes, stream: IO[bytes] | io.RawIOBase, name: str, stats: ReadStats
+) -> Iterator[PullEvent]:
+    first_line = head.split(b"\n", 1)[0].strip()
+    try:
+        first = orjson.loads(first_line)
+    except orjson.JSONDecodeError:
+        first = None
+    wrapper_keys = {"records", "tables", "value"}
+    if isinstance(first, dict) and not (wrapper_keys & {norm_key(k) for k in first}):
+        yield from _read_json_lines(head, stream, name, stats)
+    else:
+        yield from _read_document(_Chain(head, stream), name, stats)
+
+
+def _read_json_lines(
+    head: bytes, stream: IO[bytes] | io.RawIOBase, name: str, stats: ReadStats
+) -> Iterator[PullEvent]:
+    pending: tuple[int, bytes] | None = None
+    for number, line, ended in _lines(head, stream):
+        if pending is not None:
+            # a previous undecodable line turned out not to be the last: plain invalid JSON
+            stats.count_skip(Skip(Location(name, pending[0]), "invalid-json", _snippet(pending[1])))
+            pending = None
+        if line is _TOO_LONG:
+            stats.count_skip(
+                Skip(Location(name, number), "line-too-long", f"over {MAX_LINE_BYTES} bytes")
+            )
+            continue
+        if not line.strip():
+            continue
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            if not ended:
+                stats.count_skip(
+                    Skip(Location(name, number), "truncated-line", "last line ends mid-record")
+                )
+            else:
+                pending = (number, line)
+            continue
+        yield from _emit(record, Location(name, number), stats)
+    if pending is not None:
+        stats.count_skip(Skip(Location(name, pending[0]), "invalid-json", _snippet(pending[1])))
+
+
+def _snippet(line: bytes) -> str:
+    return line[:80].decode("utf-8", errors="replace")
+
+
+def _emit(record: object, where: Location, stats: ReadStats) -> Iterator[PullEvent]:
+    try:
+        event = parse_record(record)
+    except RecordError as exc:
+        stats.count_skip(Skip(where, exc.reason, exc.detail))
+        return
+    stats.count_read(where.file)
+    yield event
+
+
+def _read_document(stream: io.RawIOBase | IO[bytes], name: str, stats: ReadStats) -> Iterator[PullEvent]:
+    data = stream.read(MAX_DOCUMENT_BYTES + 1) or b""
+    if len(data) > MAX_DOCUMENT_BYTES:
+        stats.count_skip(
+            Skip(
+                Location(name),
+                "document-too-large",
+                f"a single JSON document over {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB; "
+                "export as JSON lines instead",
+            )
+        )
+        return
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        stats.count_skip(Skip(Location(name), "invalid-json", str(exc)[:200]))
+        return
+    except RecursionError:
+        stats.count_skip(Skip(Location(name), "too-deeply-nested", "JSON nesting too deep"))
+        return
+    yield from _records_of_document(doc, name, stats)
+
+
+def _records_of_document(doc: object, name: str, stats: ReadStats) -> Iterator[PullEvent]:
+    if isinstance(doc, list):
+        for i, record in enumerate(doc):
+            yield from _emit(record, Location(name, i + 1), stats)
+        return
+    if isinstance(doc, Mapping):
+        keys = {norm_key(k): k for k in doc if isinstance(k, str)}
+        if "records" in keys and isinstance(doc[keys["records"]], list):
+            for i, record in enumerate(doc[keys["records"]]):
+                yield from _emit(record, Location(name, i + 1), stats)
+            return
+        if "value" in keys and isinstance(doc[keys["value"]], list):
+            for i, record in enumerate(doc[keys["value"]]):
+                yield from _emit(record, Location(name, i + 1), stats)
+            return
+        if "tables" in keys and isinstance(doc[keys["tables"]], list):
+            yield from _records_of_query_response(doc[keys["tables"]], name, stats)
+            return
+        yield from _emit(doc, Location(name, 1), stats)
+        return
+    stats.count_skip(Skip(Location(name), "unrecognised-format", "JSON that is not a log record"))
+
+
+def _records_of_query_response(tables: list[object], name: str, stats: ReadStats) -> Iterator[PullEvent]:
+    """The Log Analytics query API shape: tables[].columns[{name,type}], tables[].rows[[...]]."""
+    index = 0
+    for table in tables:
+        if not isinstance(table, Mapping):
+            stats.count_skip(Skip(Location(name), "unrecognised-format", "a table is not an object"))
+            continue
+        columns = table.get("columns")
+        rows = table.get("rows")
+        if not isinstance(columns, list) or not isinstance(rows, list):
+            stats.count_skip(Skip(Location(name), "unrecognised-format", "table without columns/rows"))
+            continue
+        names = [c.get("name") if isinstance(c, Mapping) else None for c in columns]
+        for row in rows:
+            index += 1
+            if not isinstance(row, list) or len(row) != len(names):
+                stats.count_skip(
+                    Skip(Location(name, index), "malformed-row", "row length differs from columns")
+                )
+                continue
+            record = {n: v for n, v in zip(names, row, strict=True) if isinstance(n, str)}
+            yield from _emit(record, Location(name, index), stats)
+
+
+def _read_csv(stream: io.RawIOBase | IO[bytes], name: str, stats: ReadStats) -> Iterator[PullEvent]:
+    text = io.TextIOWrapper(
+        io.BufferedReader(stream, buffer_size=1024 * 1024),  # type: ignore[arg-type]
+        encoding="utf-8",
+        errors="replace",
+        newline="",
+    )
+    csv.field_size_limit(MAX_CSV_FIELD)
+    reader = csv.reader(_guard_nul(text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        stats.ignored["empty-file"] += 1
+        return
+    except csv.Error as exc:
+        stats.count_skip(Skip(Location(name, 1), "unrecognised-format", str(exc)[:200]))
+        return
+    keys = [norm_key(h) for h in header]
+    if not (_CSV_REQUIRED & set(keys)):
+        stats.count_skip(
+            Skip(
+                Location(name, 1),
+                "unrecognised-format",
+                "not JSON, and not a CSV with registry log columns (OperationName, "
+                "CallerIpAddress, TimeGenerated)",
+            )
+        )
+        return
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            stats.count_skip(Skip(Location(name, reader.line_num), "malformed-row", str(exc)[:200]))
+            continue
+        if not row or not any(cell.strip() for cell in row):
+            continue
+        where = Location(name, reader.line_num)
+        if len(row) != len(header):
+            stats.count_skip(
+                Skip(where, "malformed-row", f"{len(row)} cells, header has {len(header)}")
+            )
+            continue
+        yield from _emit(dict(zip(header, row, strict=True)), where, stats)
+
+
+def _guard_nul(lines: Iterable[str]) -> Iterator[str]:
+    for line in lines:
+        yield line.replace("\x00", "") if "\x00" in line else line

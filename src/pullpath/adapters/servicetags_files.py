@@ -1,0 +1,215 @@
+"""Service tags from files: the weekly download (.json or .json.gz), a saved Discovery API
+response, or the bundled snapshot; with an on-disk cache of the compiled index.
+
+The cache lives under ``$PULLPATH_CACHE_DIR`` (else ``$XDG_CACHE_HOME/pullpath``, else
+``~/.cache/pullpath``), in ``servicetags/``, one ``.npz`` (no pickle) per file content: the key
+is the sha256 of the file's bytes as stored (the gzip bytes for a .gz) plus the index format
+version. A cache that cannot be written is skipped; a damaged entry is rebuilt.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import tempfile
+import zlib
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from pullpath.core.servicetags import (
+    INDEX_FORMAT,
+    ServiceTagError,
+    TagIndex,
+    parse_service_tags,
+    published_from_name,
+)
+
+__all__ = [
+    "BUNDLED_NAME",
+    "default_cache_dir",
+    "load_service_tags",
+    "read_service_tags_json",
+    "service_tags_age_warning",
+]
+
+BUNDLED_NAME = "ServiceTags_Public_20251028.json"
+DOWNLOAD_HINT = (
+    "download the weekly file from https://www.microsoft.com/en-us/download/details.aspx?id=56519 "
+    "or pass a Discovery API response saved with "
+    "`az network list-service-tags --location <region>`"
+)
+_GZIP_MAGIC = b"\x1f\x8b"
+_MAX_DECOMPRESSED = 1 << 30  # 1 GiB: far above any real file, stops a gzip bomb
+
+
+def default_cache_dir() -> Path:
+    """``$PULLPATH_CACHE_DIR``, else ``$XDG_CACHE_HOME/pullpath``, else ``~/.cache/pullpath``."""
+    env = os.environ.get("PULLPATH_CACHE_DIR")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg:
+        return Path(xdg) / "pullpath"
+    return Path.home() / ".cache" / "pullpath"
+
+
+def _fail(where: str, what: str) -> ServiceTagError:
+    return ServiceTagError(f"{where}: {what}; {DOWNLOAD_HINT}")
+
+
+def _decompress(data: bytes, where: str) -> bytes:
+    if not data.startswith(_GZIP_MAGIC):
+        return data
+    try:
+        out = bytearray()
+        rest = data
+        while rest:  # a gzip file may hold several concatenated members
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            out += d.decompress(rest, _MAX_DECOMPRESSED + 1 - len(out))
+            if len(out) > _MAX_DECOMPRESSED:
+                raise _fail(where, "gzip content is larger than 1 GiB, not a service-tag file")
+            if not d.eof:
+                raise _fail(where, "truncated gzip file")
+            rest = d.unused_data.lstrip(b"\x00")
+        return bytes(out)
+    except (zlib.error, EOFError, gzip.BadGzipFile) as exc:
+        raise _fail(where, f"not a valid gzip file ({exc})") from exc
+
+
+def _decode_json(data: bytes, where: str) -> object:
+    if not data.strip():
+        raise _fail(where, "the file is empty")
+    try:
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 (PowerShell `>` redirect)
+            return orjson.loads(data.decode("utf-16"))
+        if data.startswith(b"\xef\xbb\xbf"):  # UTF-8 byte order mark
+            data = data[3:]
+        return orjson.loads(data)
+    except (orjson.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise _fail(where, f"not JSON ({exc})") from exc
+
+
+def read_service_tags_json(data: bytes, where: str) -> object:
+    """Decoded JSON of a service-tag file's bytes (.json or gzip, detected by magic bytes)."""
+    return _decode_json(_decompress(data, where), where)
+
+
+def _read_bytes(path: Path | None) -> tuple[bytes, str, str]:
+    """(bytes, where for messages, source description)."""
+    if path is None:
+        where = f"bundled {BUNDLED_NAME}.gz"
+        resource = resources.files("pullpath") / "data" / "servicetags" / f"{BUNDLED_NAME}.gz"
+        try:
+            return resource.read_bytes(), where, f"bundled {BUNDLED_NAME}"
+        except OSError as exc:
+            raise _fail(
+                where, f"the bundled file is missing from the installation ({exc})"
+            ) from exc
+    where = str(path)
+    try:
+        return path.read_bytes(), where, where
+    except FileNotFoundError as exc:
+        raise _fail(where, "no such file") from exc
+    except IsADirectoryError as exc:
+        raise _fail(where, "is a directory, not a service-tag file") from exc
+    except OSError as exc:
+        raise _fail(where, f"cannot read the file ({exc.strerror or exc})") from exc
+
+
+def _cache_file(cache_dir: Path, data: bytes) -> Path:
+    digest = hashlib.sha256(data).hexdigest()
+    return cache_dir / "servicetags" / f"{digest}-v{INDEX_FORMAT}.npz"
+
+
+def _load_cached(entry: Path) -> TagIndex | None:
+    try:
+        with np.load(entry, allow_pickle=False) as npz:
+            return TagIndex.from_arrays(npz)
+    except Exception:  # missing, or damaged in any way: (re)build it
+        return None
+
+
+def _store_cached(entry: Path, index: TagIndex) -> None:
+    tmp_name = ""
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            dir=entry.parent, prefix=entry.stem, suffix=".tmp", delete=False
+        ) as tmp:
+            tmp_name = tmp.name
+            # plain arrays only (no object dtype), so np.load(allow_pickle=False) reads it;
+            # numpy < 2.1 has no allow_pickle parameter here, hence the untyped call
+            savez: Any = np.savez
+            savez(tmp, **index.to_arrays())
+        os.replace(tmp_name, entry)
+        tmp_name = ""
+    except OSError:
+        return  # read-only or full disk: caching is an optimisation only
+    finally:
+        if tmp_name:
+            Path(tmp_name).unlink(missing_ok=True)
+
+
+def load_service_tags(
+    path: Path | str | None = None, *, cache_dir: Path | None = None, use_cache: bool = True
+) -> TagIndex:
+    """The compiled service-tag index of a file (``None``: the bundled Public snapshot).
+
+    Reads the weekly download of any cloud or a saved Discovery API response, as .json or
+    gzip (detected by content). The publication date comes from a file name like
+    ``ServiceTags_Public_20251028.json``. Raises :class:`ServiceTagError` naming the file and
+    what to do when the file is missing, not JSON or not service tags.
+    """
+    if path is not None:
+        path = Path(path)
+    data, where, source = _read_bytes(path)
+    name = BUNDLED_NAME if path is None else path.name
+    published = published_from_name(name)
+
+    entry = _cache_file(cache_dir or default_cache_dir(), data) if use_cache else None
+    if entry is not None:
+        cached = _load_cached(entry)
+        if cached is not None:
+            return cached.relabel(source=source, published=published)
+
+    doc = read_service_tags_json(data, where)
+    try:
+        tagset = parse_service_tags(doc, source=source, published=published)
+    except ServiceTagError as exc:
+        raise ServiceTagError(f"{exc}; {DOWNLOAD_HINT}") from exc
+    index = TagIndex.build(tagset)
+    if len(index.prefix_index) == 0:
+        bad = index.rejected_prefixes
+        detail = f" ({len(bad)} not CIDRs, e.g. {bad[0]!r})" if bad else ""
+        raise _fail(where, f"the service tags hold no usable address prefix{detail}")
+    if entry is not None:
+        _store_cached(entry, index)
+    return index
+
+
+def service_tags_age_warning(
+    index: TagIndex, newest_event: datetime | None, *, max_days: int = 90
+) -> str | None:
+    """A warning when the tags were published more than ``max_days`` before the newest event.
+
+    None when fresh enough, or when either date is unknown (no event, or a file whose name
+    carries no date): tags change weekly, so an old file may miss newer Microsoft ranges and
+    report them as ``internet``.
+    """
+    if newest_event is None or index.published is None:
+        return None
+    age = (newest_event.date() - index.published).days
+    if age <= max_days:
+        return None
+    return (
+        f"service tags {index.source} (cloud {index.cloud or '?'}, changeNumber "
+        f"{index.change_number or '?'}) were published {index.published.isoformat()}, "
+        f"{age} days before the newest event ({newest_event.date().isoformat()}); "
+        f"addresses Microsoft added since may show as internet: {DOWNLOAD_HINT}"
+    )

@@ -1,0 +1,123 @@
+"""Shared CLI plumbing: consoles, output destinations, formats, errors, exit codes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+from pullpath.domain.verdicts import Path as NetPath
+
+EXIT_OK = 0
+EXIT_FAIL_ON = 1
+EXIT_USAGE = 2
+
+stderr = Console(stderr=True, highlight=False, soft_wrap=False)
+
+
+class Format(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+    MARKDOWN = "markdown"
+    SARIF = "sarif"
+    HTML = "html"
+
+
+class UserError(Exception):
+    """An error the user can act on: printed as one clear message, exit code 2."""
+
+
+def fail(message: str, *, hint: str = "") -> NoReturn:
+    stderr.print(f"[bold red]error:[/] {_escape(message)}")
+    if hint:
+        stderr.print(f"[dim]hint:[/] {_escape(hint)}")
+    raise typer.Exit(EXIT_USAGE)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    from pullpath.formatters.common import term_safe
+
+    return escape(term_safe(text, 2000))
+
+
+def warn(message: str) -> None:
+    stderr.print(f"[bold yellow]warning:[/] {_escape(message)}")
+
+
+def parse_paths(value: str | None, *, option: str) -> set[NetPath]:
+    """``--fail-on trusted-service,public`` -> set of paths, with a clear error for typos."""
+    if not value:
+        return set()
+    out: set[NetPath] = set()
+    valid = ", ".join(p.value for p in NetPath)
+    for part in value.split(","):
+        name = part.strip().lower()
+        if not name:
+            continue
+        try:
+            out.add(NetPath(name))
+        except ValueError:
+            fail(f"{option}: unknown path {part.strip()!r}", hint=f"choose from: {valid}")
+    return out
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """Write to ``--output`` or stdout. Stdout gets the data only; messages go to stderr."""
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}")
+    stderr.print(f"[dim]wrote {output}[/]")
+
+
+def require_format(fmt: Format, supported: tuple[Format, ...], command: str) -> None:
+    if fmt not in supported:
+        names = ", ".join(f.value for f in supported)
+        fail(f"{command} does not support --format {fmt.value}", hint=f"choose from: {names}")
+
+
+@contextmanager
+def user_errors(*kinds: type[BaseException]) -> Iterator[None]:
+    """Turn known input errors into one clear message and exit code 2, never a traceback."""
+    try:
+        yield
+    except UserError as exc:
+        fail(str(exc))
+    except kinds as exc:
+        fail(str(exc))
+
+
+def progress_printer(label: str) -> Callable[[object], None] | None:
+    """A stderr progress line for long reads, only on a terminal."""
+    if not stderr.is_terminal:
+        return None
+    import time
+
+    start = time.monotonic()
+
+    def show(stats: object) -> None:
+        read = getattr(stats, "events_read", 0)
+        skipped = getattr(stats, "events_skipped", 0)
+        files = len(getattr(stats, "files", ()))
+        elapsed = max(time.monotonic() - start, 1e-6)
+        stderr.print(
+            f"[dim]{label}: {files} file(s), {read:,} events, {skipped:,} skipped, "
+            f"{read / elapsed:,.0f} events/s[/]",
+            end="\r",
+        )
+
+    return show

@@ -1,0 +1,116 @@
+"""``pullpath demo``: the design's story, offline, on a bundled scenario."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+
+from pullpath.cli.common import Format, require_format, stderr, write_output
+from pullpath.domain.verdicts import Path as NetPath
+from pullpath.formatters.audit_doc import AuditReport
+
+DEMO_FORMATS = (Format.TABLE, Format.JSON, Format.CSV, Format.MARKDOWN, Format.HTML)
+
+
+def demo_dir() -> Path:
+    """The bundled scenario: ``logs/`` (diagnostic archive layout) and ``inventory/``."""
+    return Path(str(resources.files("pullpath").joinpath("data", "demo")))
+
+
+def run_demo_audit() -> AuditReport:
+    from pullpath.workflows.audit import run_audit
+
+    base = demo_dir()
+    return run_audit([base / "logs"], inventory_paths=[base / "inventory"])
+
+
+def story(report: AuditReport) -> str:
+    """A short plain-language account, built from the verdicts (not canned)."""
+    lines: list[str] = []
+    for flow in report.result.flows:
+        if flow.operation.lower() != "pull" and flow.path is not NetPath.DENIED:
+            continue
+        who = flow.consumer.kind.value.upper() if flow.consumer.id else "an unknown caller"
+        name = flow.consumer.id.rsplit("/", 1)[-1] if flow.consumer.id else flow.caller_ip
+        src = flow.source
+        if flow.path is NetPath.TRUSTED_SERVICE:
+            lines.append(
+                f"- {who} '{name}' pulled {flow.repository}:{flow.tag} {flow.count}x from "
+                f"{flow.caller_ip}, a Microsoft public address ({src.service_tag}) that belongs to "
+                "none of your resources. It passed the registry's firewall by the "
+                "trusted-services bypass, not through your private endpoint."
+            )
+        elif flow.path is NetPath.PRIVATE_ENDPOINT:
+            lines.append(
+                f"- {who} '{name}' pulled {flow.repository}:{flow.tag} {flow.count}x from "
+                f"{flow.caller_ip} in its own subnet: through the private endpoint."
+            )
+        elif flow.path is NetPath.DENIED:
+            lines.append(
+                f"- {flow.caller_ip} ({src.kind.value}) was refused {flow.count}x "
+                f"({flow.verdict.denial or 'denied'}): {flow.operation} by {flow.identity or '?'}."
+            )
+        else:
+            lines.append(f"- {who} '{name}': {flow.path.value} ({flow.count}x).")
+        if flow.expectation is not None and flow.expectation.agrees is False:
+            lines.append(
+                f"  The knowledge base expected {flow.expectation.path.value} "
+                f"(rule {flow.expectation.rule}): this disagreement is how the story was found."
+            )
+    return "\n".join(lines)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("demo")
+    def demo(
+        fmt: Format = typer.Option(Format.TABLE, "--format", "-f", help="Output format."),
+        output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
+        html: Path | None = typer.Option(
+            None, "--html", help="Also write the HTML report to this file and print its path.",
+        ),
+        show_files: bool = typer.Option(
+            False, "--show-files", help="Print where the bundled scenario files are, to copy them.",
+        ),
+    ) -> None:
+        """Run the whole story offline: ACI pulls by the trusted-services bypass, ACA through
+        the private endpoint, a laptop on the internet is refused.
+
+        The scenario's log and inventory files are ordinary inputs: copy them
+        (--show-files) and run `pullpath audit` on them.
+        """
+        require_format(fmt, DEMO_FORMATS, "demo")
+        if show_files:
+            typer.echo(str(demo_dir()))
+            raise typer.Exit()
+        report = run_demo_audit()
+        from pullpath.cli.audit import render_report
+
+        if fmt is Format.TABLE and output is None:
+            console = Console(highlight=False)
+            console.print(Panel.fit(
+                "A Premium registry with public access disabled, trusted services allowed and a "
+                "private endpoint. ACI in a VNet subnet and ACA in 10.0.2.0/24 pull from it with "
+                "user-assigned identities. What did each pull really do?",
+                title="pullpath demo", border_style="cyan",
+            ))
+            render_report(report, fmt, None)
+            console.print(Panel(story(report), title="What happened", border_style="green"))
+            _explain_view(console)
+        else:
+            render_report(report, fmt, output)
+        if html is not None:
+            render_report(report, Format.HTML, html)
+            stderr.print(f"HTML report: {html.resolve()}")
+
+
+def _explain_view(console: Console) -> None:
+    """Explain's prediction for the same inventory, when explain is part of this build."""
+    try:
+        from pullpath.cli.explain import print_explain_for_demo
+    except ImportError:
+        return
+    print_explain_for_demo(console, demo_dir() / "inventory")

@@ -1,0 +1,318 @@
+"""Classify a caller: its source, the path its request took, and the consumer behind it.
+
+Pure: works on an ``Inventory`` and a ``TagIndex`` built elsewhere. Each answer carries its
+reasons; missing evidence gives ``unknown`` with what is missing, never a guess.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from dataclasses import dataclass
+
+from pullpath.core.ipindex import PrefixIndex, is_private, parse_ip
+from pullpath.core.records import FIREWALL_DENIAL_RE
+from pullpath.core.servicetags import TagIndex
+from pullpath.domain.inventory import Consumer, ConsumerKind, Inventory, Registry, norm_id
+from pullpath.domain.verdicts import (
+    Confidence,
+    ConsumerRef,
+    Path,
+    PathVerdict,
+    Source,
+    SourceKind,
+)
+
+DENIED_RESULTS = frozenset({"401", "403"})
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """The parts of an event (or a group of identical events) that decide its path."""
+
+    registry: str
+    """Login server."""
+    registry_id: str
+    caller_ip: str
+    identity: str
+    result: str
+    result_description: str
+
+
+class Classifier:
+    """Answers source, path and consumer questions against one inventory and tag index."""
+
+    def __init__(self, inventory: Inventory | None, tags: TagIndex | None) -> None:
+        self.inventory = inventory if inventory is not None else Inventory()
+        self.tags = tags
+        inv = self.inventory
+        self._subnet_ids = sorted(inv.subnets)
+        self._subnets = PrefixIndex.build(
+            (prefix, i)
+            for i, sid in enumerate(self._subnet_ids)
+            for prefix in inv.subnets[sid].prefixes
+        )
+        self._public_ip_owner: dict[str, str] = {}
+        for pip in inv.public_ips.values():
+            if pip.ip_address:
+                self._public_ip_owner.setdefault(_canon(pip.ip_address), pip.id)
+        for env in inv.environments.values():
+            for ip in (env.static_ip, *env.outbound_ips):
+                if ip:
+                    self._public_ip_owner.setdefault(_canon(ip), env.id)
+        self._pip_nat: dict[str, str] = {}
+        for nat in inv.nat_gateways.values():
+            for pid in nat.public_ip_ids:
+                self._pip_nat[pid] = nat.id
+        self._consumers_by_subnet: dict[str, list[str]] = defaultdict(list)
+        self._consumers_by_ip: dict[str, list[str]] = defaultdict(list)
+        self._consumers_by_principal: dict[str, list[str]] = defaultdict(list)
+        for c in inv.consumers.values():
+            for sid in c.subnet_ids:
+                self._consumers_by_subnet[sid].append(c.id)
+            for ip in (*c.private_ips, *c.public_ips):
+                if ip:
+                    self._consumers_by_ip[_canon(ip)].append(c.id)
+            for pid in (*c.principal_ids, *c.client_ids):
+                if pid:
+                    self._consumers_by_principal[pid.lower()].append(c.id)
+        for identity in inv.identities.values():
+            holders = [c.id for c in inv.consumers.values() if identity.id in c.identity_ids]
+            for pid in (identity.principal_id, identity.client_id):
+                if pid:
+                    for holder in holders:
+                        if holder not in self._consumers_by_principal[pid.lower()]:
+                            self._consumers_by_principal[pid.lower()].append(holder)
+        self._source_cache: dict[str, Source] = {}
+
+    # ----------------------------------------------------------------- source
+    def source(self, caller_ip: str) -> Source:
+        cached = self._source_cache.get(caller_ip)
+        if cached is None:
+            cached = self._source(caller_ip)
+            if len(self._source_cache) < 1_000_000:
+                self._source_cache[caller_ip] = cached
+        return cached
+
+    def _source(self, caller_ip: str) -> Source:
+        ip = parse_ip(caller_ip)
+        if ip is None:
+            note = "no caller IP in the record" if not caller_ip else "not an IP address"
+            return Source(SourceKind.INVALID, note=note)
+        text = str(ip)
+        best = self._subnets.best(ip)
+        if best is not None:
+            subnet = self.inventory.subnets[self._subnet_ids[best]]
+            return Source(SourceKind.SUBNET, ip=text, subnet_id=subnet.id, vnet_id=subnet.vnet_id,
+                          prefix=_matching(ip, subnet.prefixes))
+        owner = self._public_ip_owner.get(text)
+        if owner is not None:
+            nat = self._pip_nat.get(owner, "")
+            return Source(SourceKind.CUSTOMER_PUBLIC_IP, ip=text, resource_id=owner,
+                          note=f"NAT gateway {nat}" if nat else "")
+        if is_private(ip):
+            return Source(SourceKind.PRIVATE_UNMAPPED, ip=text)
+        if self.tags is not None:
+            match = self.tags.lookup(ip)
+            if match is not None:
+                return Source(SourceKind.AZURE_PLATFORM, ip=text, service_tag=match.name,
+                              region=match.region, tag_count=len(match.all_tags),
+                              prefix=match.prefix)
+            return Source(SourceKind.INTERNET, ip=text)
+        return Source(SourceKind.INTERNET, ip=text, note="no service tags loaded")
+
+    # ------------------------------------------------------------------- path
+    def registry(self, call: Call) -> Registry | None:
+        return self.inventory.registry_for(call.registry, call.registry_id)
+
+    def path(self, call: Call, source: Source) -> PathVerdict:
+        registry = self.registry(call)
+        name = call.registry or call.registry_id or "the registry"
+        if call.result in DENIED_RESULTS:
+            return _denied(call, source, registry)
+        reasons: list[str] = [_describe_source(source)]
+        if call.result:
+            reasons.append(f"result {call.result}: the request got through the network rules")
+        if source.kind is SourceKind.INVALID:
+            return PathVerdict(Path.UNKNOWN, Confidence.NONE, tuple(reasons),
+                               missing=("a valid caller IP address",))
+        if registry is None or not registry.has_config:
+            what = ("registry configuration for " + name +
+                    " (add the registry's ARM JSON to --inventory)")
+            return PathVerdict(Path.UNKNOWN, Confidence.NONE, tuple(reasons), missing=(what,))
+        confidence = Confidence.HIGH if call.result else Confidence.MEDIUM
+        missing: tuple[str, ...] = () if call.result else ("a result status in the record",)
+        if source.kind in (SourceKind.SUBNET, SourceKind.PRIVATE_UNMAPPED):
+            approved = registry.approved_private_endpoint_ids
+            if approved:
+                reasons.append(f"registry {registry.name} has {len(approved)} approved private "
+                               "endpoint(s)")
+                if source.kind is SourceKind.PRIVATE_UNMAPPED:
+                    confidence = Confidence.MEDIUM
+                    missing = (*missing, f"the subnet of {source.ip} (add its VNet to --inventory)")
+                return PathVerdict(Path.PRIVATE_ENDPOINT, confidence, tuple(reasons), missing)
+            reasons.append(f"registry {registry.name} has no approved private endpoint in the "
+                           "inventory")
+            return PathVerdict(Path.UNKNOWN, Confidence.LOW, tuple(reasons),
+                               missing=("the private endpoint this private caller came through",))
+        # a public caller
+        public_disabled = registry.public_network_access.lower() == "disabled"
+        if registry.open_to_all:
+            reasons.append(f"registry {registry.name} allows all networks (publicNetworkAccess "
+                           f"{registry.public_network_access or 'Enabled'}, defaultAction "
+                           f"{registry.default_action or 'Allow'})")
+            return PathVerdict(Path.PUBLIC, confidence, tuple(reasons), missing)
+        if public_disabled:
+            reasons.append(f"registry {registry.name} has publicNetworkAccess Disabled: IP rules "
+                           "do not apply")
+        else:
+            rule = _ip_rule_match(source.ip, registry.ip_rules)
+            if rule:
+                reasons.append(f"{source.ip} is inside the registry's IP rule {rule}")
+                return PathVerdict(Path.FIREWALL_RULE, confidence, tuple(reasons), missing)
+            reasons.append(f"registry {registry.name} denies by default (defaultAction Deny) and "
+                           f"no IP rule contains {source.ip}")
+        if source.kind is SourceKind.AZURE_PLATFORM and registry.trusted_services_allowed:
+            reasons.append("networkRuleBypassOptions AzureServices: trusted Microsoft services "
+                           "may bypass the network rules")
+            return PathVerdict(Path.TRUSTED_SERVICE, confidence, tuple(reasons), missing)
+        if source.kind is SourceKind.AZURE_PLATFORM:
+            reasons.append(f"trusted services are {'not allowed' if registry.bypass else 'unknown'}"
+                           " (networkRuleBypassOptions "
+                           f"{registry.bypass or 'missing'})")
+        reasons.append("a successful request from this source contradicts the registry's "
+                       "network rules as inventoried: the inventory may be stale")
+        return PathVerdict(Path.UNKNOWN, Confidence.LOW, tuple(reasons),
+                           missing=("a network rule that admits this caller",))
+
+    # --------------------------------------------------------------- consumer
+    def consumer(self, source: Source, identity: str) -> ConsumerRef:
+        network: list[str] = []
+        by = ""
+        if source.ip:
+            network = list(self._consumers_by_ip.get(source.ip, ()))
+            by = "private-ip" if source.kind is SourceKind.SUBNET else "public-ip"
+        if not network and source.kind is SourceKind.SUBNET:
+            network = list(self._consumers_by_subnet.get(source.subnet_id, ()))
+            by = "subnet"
+        if not network and source.kind is SourceKind.CUSTOMER_PUBLIC_IP:
+            nat = self._pip_nat.get(source.resource_id)
+            if nat is not None:
+                subnets = self.inventory.nat_gateways[nat].subnet_ids
+                network = [c for s in subnets for c in self._consumers_by_subnet.get(s, ())]
+                by = "nat-gateway"
+            elif source.resource_id in self.inventory.environments:
+                network = [c.id for c in self.inventory.consumers.values()
+                           if c.environment_id == source.resource_id]
+                by = "public-ip"
+        by_identity = list(self._consumers_by_principal.get(identity.lower(), ())) if identity else []
+        candidates: list[str]
+        if network and by_identity:
+            both = [c for c in network if c in by_identity]
+            if both:
+                candidates, by = both, f"{by}+identity"
+            else:
+                candidates = network
+        elif network:
+            candidates = network
+        elif by_identity:
+            candidates, by = by_identity, "identity"
+        else:
+            return ConsumerRef.unknown()
+        candidates = list(dict.fromkeys(candidates))
+        if len(candidates) == 1:
+            c = self.inventory.consumers[candidates[0]]
+            return ConsumerRef(c.kind, c.id, (), by)
+        return ConsumerRef.unknown(tuple(sorted(candidates)), by)
+
+    def consumer_of(self, ref: ConsumerRef) -> Consumer | None:
+        return self.inventory.consumers.get(ref.id) if ref.id else None
+
+
+def _canon(ip: str) -> str:
+    parsed = parse_ip(ip)
+    return str(parsed) if parsed is not None else ip.strip().lower()
+
+
+def _matching(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, prefixes: tuple[str, ...]) -> str:
+    for p in prefixes:
+        try:
+            if ip in ipaddress.ip_network(p, strict=False):
+                return p
+        except ValueError:
+            continue
+    return ""
+
+
+def _ip_rule_match(ip: str, rules: tuple[str, ...]) -> str:
+    if not ip:
+        return ""
+    addr = ipaddress.ip_address(ip)
+    for rule in rules:
+        try:
+            if addr in ipaddress.ip_network(rule, strict=False):
+                return rule
+        except ValueError:
+            continue
+    return ""
+
+
+def _describe_source(source: Source) -> str:
+    kind = source.kind
+    if kind is SourceKind.SUBNET:
+        return f"caller {source.ip} is in subnet {source.subnet_id} ({source.prefix})"
+    if kind is SourceKind.CUSTOMER_PUBLIC_IP:
+        extra = f" ({source.note})" if source.note else ""
+        return f"caller {source.ip} is the customer's public IP {source.resource_id}{extra}"
+    if kind is SourceKind.PRIVATE_UNMAPPED:
+        return f"caller {source.ip} is a private address in no inventoried subnet"
+    if kind is SourceKind.AZURE_PLATFORM:
+        region = f", region {source.region}" if source.region else ""
+        return (f"caller {source.ip} is a Microsoft address: service tag {source.service_tag} "
+                f"({source.prefix}{region}; in {source.tag_count} tag(s)) and no customer resource")
+    if kind is SourceKind.INTERNET:
+        return f"caller {source.ip} is a public address outside Microsoft's service tags"
+    return f"caller address unusable: {source.note}"
+
+
+def _denied(call: Call, source: Source, registry: Registry | None) -> PathVerdict:
+    reasons = [f"result {call.result}: the registry refused the request", _describe_source(source)]
+    if FIREWALL_DENIAL_RE.search(call.result_description):
+        reasons.append(f"the registry said: {call.result_description[:200]}")
+        return PathVerdict(Path.DENIED, Confidence.HIGH, tuple(reasons), denial="firewall")
+    if call.result == "401":
+        reasons.append("401: the caller was not authenticated (authorisation, not the firewall)")
+        return PathVerdict(Path.DENIED, Confidence.HIGH, tuple(reasons), denial="authorisation")
+    # 403 without the firewall message: decide from the registry's rules where we can
+    if registry is not None and registry.has_config and source.ip:
+        admitted = (
+            registry.open_to_all
+            or (source.kind in (SourceKind.SUBNET, SourceKind.PRIVATE_UNMAPPED)
+                and bool(registry.approved_private_endpoint_ids))
+            or (registry.public_network_access.lower() != "disabled"
+                and bool(_ip_rule_match(source.ip, registry.ip_rules)))
+        )
+        if admitted:
+            reasons.append("the network rules admit this caller, so the refusal is authorisation "
+                           "(missing role or token)")
+            return PathVerdict(Path.DENIED, Confidence.MEDIUM, tuple(reasons),
+                               denial="authorisation")
+        reasons.append("the network rules do not admit this caller, so the refusal is most "
+                       "likely the firewall")
+        return PathVerdict(Path.DENIED, Confidence.MEDIUM, tuple(reasons), denial="firewall")
+    return PathVerdict(Path.DENIED, Confidence.MEDIUM, tuple(reasons), denial="unknown",
+                       missing=("the registry configuration, to tell firewall from authorisation",))
+
+
+def consumer_kind_label(kind: ConsumerKind) -> str:
+    return {
+        ConsumerKind.ACI: "Container Instances",
+        ConsumerKind.ACA: "Container Apps",
+        ConsumerKind.AKS: "AKS",
+        ConsumerKind.APP_SERVICE: "App Service",
+        ConsumerKind.ACR_TASKS: "ACR Tasks",
+        ConsumerKind.UNKNOWN: "unknown",
+    }[kind]
+
+
+__all__ = ["Call", "Classifier", "consumer_kind_label", "norm_id"]

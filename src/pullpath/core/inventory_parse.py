@@ -1,0 +1,1379 @@
+"""ARM resource JSON -> :class:`~pullpath.domain.inventory.Inventory`. Pure: no I/O, no SDK.
+
+Two shapes of the same resource are read alike:
+
+* the REST shape (``{"id", "name", "type", "location", "properties": {...}}``, camelCase), as
+  ARM, ``az resource show``, Resource Graph and the REST API examples give it;
+* the SDK shape (what ``as_dict()`` of an azure-mgmt-* model gives): ``properties`` flattened
+  to the top level and snake_case keys.
+
+Every key is compared normalised (lower-case, without ``_`` and ``-``), and a field is looked
+up in ``properties`` first, then at the top level (envelope fields such as ``id`` and
+``identity`` the other way round). The SDK renames a few fields outright; those are listed as
+aliases where they are read (``ipRules[].value`` is ``ip_address_or_range``).
+
+Containers are unwrapped by :func:`iter_resources`: a single resource, a list, an ARM list
+``{"value": [...]}``, a Resource Graph result ``{"data": [...]}`` (object array or table), a
+REST API example file (its 200/201 response body), nested in any way.
+
+Nothing raises on bad input: a value of the wrong type, an unevaluated ARM template
+expression or a container that holds no resources is recorded as an
+:class:`~pullpath.domain.inventory.InventoryIssue` and the field is treated as absent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Final, TypeVar
+
+from pullpath.domain.inventory import (
+    Consumer,
+    ConsumerKind,
+    DiagnosticSetting,
+    Inventory,
+    InventoryIssue,
+    IpConfiguration,
+    ManagedEnvironment,
+    ManagedIdentity,
+    NatGateway,
+    NetworkInterface,
+    PrivateDnsZone,
+    PrivateEndpoint,
+    PrivateEndpointConnection,
+    PublicIp,
+    Registry,
+    RegistryCredential,
+    RoleAssignment,
+    Subnet,
+    VirtualNetwork,
+    norm_id,
+)
+
+__all__ = [
+    "MAX_DEPTH",
+    "InventoryBuilder",
+    "InventoryError",
+    "build_inventory",
+    "image_registry",
+    "inventory_from_documents",
+    "is_arm_expression",
+    "iter_resources",
+    "norm_location",
+    "type_from_id",
+]
+
+MAX_DEPTH: Final = 64
+"""Deepest container nesting :func:`iter_resources` follows (lists in lists, value in data...)."""
+
+_D = TypeVar("_D")
+
+
+class InventoryError(ValueError):
+    """An inventory input that cannot be read at all (a path that does not exist)."""
+
+
+# --------------------------------------------------------------------------------------------
+# small pure helpers
+
+
+def _nk(key: str) -> str:
+    """Normalised key: ``addressPrefix``, ``address_prefix`` and ``AddressPrefix`` compare equal."""
+    return key.replace("_", "").replace("-", "").lower()
+
+
+_ENVELOPE: Final = frozenset(
+    _nk(k)
+    for k in (
+        "id",
+        "name",
+        "type",
+        "location",
+        "kind",
+        "identity",
+        "sku",
+        "tags",
+        "etag",
+        "zones",
+        "managedBy",
+        "plan",
+        "extendedLocation",
+        "systemData",
+        "resourceGroup",
+        "subscriptionId",
+        "tenantId",
+    )
+)
+"""Top-level ARM fields: looked up at the top level first (``properties`` may reuse a name)."""
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, Mapping):
+        return "object"
+    return type(value).__name__
+
+
+def is_arm_expression(value: str) -> bool:
+    """An unevaluated ARM template expression (``[resourceId(...)]``); ``[[`` escapes a literal."""
+    v = value.strip()
+    return len(v) >= 2 and v.startswith("[") and v.endswith("]") and not v.startswith("[[")
+
+
+def norm_location(location: str) -> str:
+    """``North Central US`` and ``northcentralus`` compare equal: lower-case, no spaces."""
+    return location.replace(" ", "").lower()
+
+
+def _last(resource_id: str) -> str:
+    return resource_id.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _parent(resource_id: str, child_type: str) -> str:
+    """The ID before the last ``/<child_type>/`` segment (``child_type`` lower-case)."""
+    rid = norm_id(resource_id)
+    marker = f"/{child_type}/"
+    i = rid.rfind(marker)
+    return rid[:i] if i > 0 else ""
+
+
+def type_from_id(resource_id: str) -> str:
+    """Resource type (lower-case) from an ARM ID: ``microsoft.network/virtualnetworks/subnets``.
+
+    Extension resources take the last ``providers`` segment; "" when the ID has none.
+    """
+    parts = [p for p in norm_id(resource_id).split("/") if p]
+    try:
+        i = len(parts) - 1 - parts[::-1].index("providers")
+    except ValueError:
+        return ""
+    rest = parts[i + 1 :]
+    if not rest:
+        return ""
+    namespace, tail = rest[0], rest[1:]
+    types = tail[0::2]
+    return "/".join([namespace, *types]) if types else ""
+
+
+_IMAGE_HOST = re.compile(r"^[^/]+[.:][^/]*$|^localhost$")
+
+
+def image_registry(image: str) -> str:
+    """Registry host of an image reference (lower-case); "" for Docker Hub short names."""
+    ref = image.strip()
+    if "|" in ref:  # App Service "DOCKER|host/repo:tag"
+        ref = ref.split("|", 1)[1]
+    if "/" not in ref:
+        return ""
+    host = ref.split("/", 1)[0]
+    return host.lower() if _IMAGE_HOST.match(host) else ""
+
+
+def _uniq(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v for v in values if v))
+
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def _lookup(obj: Mapping[Any, object], name: str) -> object | None:
+    if name in obj:
+        return obj[name]
+    want = _nk(name)
+    for key, value in obj.items():
+        if isinstance(key, str) and _nk(key) == want:
+            return value
+    return None
+
+
+def _field(obj: Mapping[Any, object], name: str) -> object | None:
+    """``name`` in ``obj.properties`` then in ``obj`` (envelope names: top level first)."""
+    props = _lookup(obj, "properties")
+    top_first = _nk(name) in _ENVELOPE
+    if top_first:
+        value = _lookup(obj, name)
+        if value is not None:
+            return value
+    if isinstance(props, Mapping):
+        value = _lookup(props, name)
+        if value is not None:
+            return value
+    return None if top_first else _lookup(obj, name)
+
+
+_NOT_PROPERTIES: Final = _ENVELOPE | {
+    _nk(k) for k in ("properties", "changedTime", "createdTime", "provisioningState")
+}
+"""Top-level keys of ``az resource list`` output, which carries no properties."""
+
+
+def _has_properties(res: Mapping[Any, object]) -> bool:
+    """True when the resource carries its properties (``az resource list`` output does not)."""
+    props = _lookup(res, "properties")
+    if isinstance(props, Mapping):
+        return True
+    return any(isinstance(k, str) and _nk(k) not in _NOT_PROPERTIES for k in res)
+
+
+def _merge(old: _D, new: _D) -> _D:
+    """Field-wise merge of two records of the same thing: a non-empty new value wins."""
+    changes: dict[str, Any] = {}
+    for f in fields(old):  # type: ignore[arg-type]
+        o, n = getattr(old, f.name), getattr(new, f.name)
+        if n is None or (isinstance(n, str | tuple) and not n):
+            changes[f.name] = o
+        elif f.name == "system_identity":
+            changes[f.name] = bool(o) or bool(n)
+        else:
+            changes[f.name] = n
+    return replace(old, **changes)  # type: ignore[type-var]
+
+
+# --------------------------------------------------------------------------------------------
+# containers
+
+
+def _pointer(base: str, *parts: object) -> str:
+    tail = "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+    return f"{base}/{tail}" if "#" in base else f"{base}#/{tail}"
+
+
+def _looks_like_resource(doc: Mapping[Any, object]) -> bool:
+    if "id" in doc:
+        return True
+    rtype = doc.get("type")
+    return isinstance(rtype, str) and "/" in rtype
+
+
+def iter_resources(
+    doc: object, location: str, issues: list[InventoryIssue] | None = None
+) -> Iterator[tuple[str, dict[str, object]]]:
+    """Every resource dict in ``doc`` with its location label (``file.json#/value/3``).
+
+    Problems with the containers (a ``value`` that is not a list, a scalar where a resource
+    should be, an incomplete page) are appended to ``issues`` when a list is given.
+    """
+    sink: list[InventoryIssue] = issues if issues is not None else []
+    yield from _unwrap(doc, location, sink, 0)
+
+
+def _unwrap(
+    doc: object, loc: str, issues: list[InventoryIssue], depth: int
+) -> Iterator[tuple[str, dict[str, object]]]:
+    def issue(problem: str) -> None:
+        issues.append(InventoryIssue(loc, "", problem))
+
+    if depth > MAX_DEPTH:
+        issue(f"containers nested more than {MAX_DEPTH} levels deep: not read")
+        return
+    if isinstance(doc, list):
+        for i, item in enumerate(doc):
+            yield from _unwrap(item, _pointer(loc, i), issues, depth + 1)
+        return
+    if not isinstance(doc, dict):
+        issue(f"not a resource: a JSON {_kind(doc)}")
+        return
+    responses = doc.get("responses")
+    if isinstance(responses, dict) and (
+        "parameters" in doc or any(str(k).isdigit() for k in responses)
+    ):
+        for code in ("200", "201"):
+            response = responses.get(code)
+            if isinstance(response, dict) and response.get("body") is not None:
+                body_loc = _pointer(loc, "responses", code, "body")
+                yield from _unwrap(response["body"], body_loc, issues, depth + 1)
+                return
+        issue("REST API example without a 200/201 response body: no resource in it")
+        return
+    if _looks_like_resource(doc):
+        yield loc, doc
+        return
+    if "value" in doc:
+        value = doc["value"]
+        next_link = doc.get("nextLink")
+        if isinstance(next_link, str) and next_link:
+            issue(
+                "ARM list has a nextLink: only this page is in the input, later pages are missing"
+            )
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                yield from _unwrap(item, _pointer(loc, "value", i), issues, depth + 1)
+        else:
+            issue(f"'value' is a JSON {_kind(value)}, not a list of resources")
+        return
+    if "data" in doc:
+        yield from _unwrap_graph(doc, loc, issues, depth)
+        return
+    keys = ", ".join(sorted(str(k) for k in doc)[:8])
+    issue(f"no resources found (an object with keys: {keys or 'none'})")
+
+
+def _unwrap_graph(
+    doc: dict[str, object], loc: str, issues: list[InventoryIssue], depth: int
+) -> Iterator[tuple[str, dict[str, object]]]:
+    """Resource Graph ``{"data": ...}``: objectArray (a list) or table (columns and rows)."""
+    for key in ("$skipToken", "skipToken", "skip_token"):
+        token = doc.get(key)
+        if isinstance(token, str) and token:
+            issues.append(
+                InventoryIssue(
+                    loc, "", "Resource Graph result has a skip token: later pages are missing"
+                )
+            )
+            break
+    if str(doc.get("resultTruncated", "")).lower() == "true":
+        issues.append(InventoryIssue(loc, "", "Resource Graph result is truncated"))
+    data = doc["data"]
+    if isinstance(data, list):
+        for i, item in enumerate(data):
+            yield from _unwrap(item, _pointer(loc, "data", i), issues, depth + 1)
+        return
+    if isinstance(data, dict) and isinstance(data.get("rows"), list):
+        columns = data.get("columns")
+        names: list[str] = []
+        if isinstance(columns, list):
+            for col in columns:
+                name = col.get("name") if isinstance(col, dict) else col
+                names.append(name if isinstance(name, str) else "")
+        if not names or not all(names):
+            issues.append(InventoryIssue(loc, "", "Resource Graph table without usable columns"))
+            return
+        rows = data["rows"]
+        assert isinstance(rows, list)
+        for i, row in enumerate(rows):
+            row_loc = _pointer(loc, "data", "rows", i)
+            if not isinstance(row, list) or len(row) != len(names):
+                issues.append(
+                    InventoryIssue(
+                        row_loc, "", f"table row is not a list of {len(names)} cells: not read"
+                    )
+                )
+                continue
+            yield from _unwrap(dict(zip(names, row, strict=True)), row_loc, issues, depth + 1)
+        return
+    issues.append(
+        InventoryIssue(loc, "", f"'data' is a JSON {_kind(data)}, not resources or a table")
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# reading one resource
+
+
+@dataclass
+class _Ctx:
+    """Typed access to one resource's fields; wrong types become issues, never exceptions."""
+
+    location: str
+    resource_id: str
+    issues: list[InventoryIssue]
+
+    def issue(self, problem: str) -> None:
+        self.issues.append(InventoryIssue(self.location, self.resource_id, problem))
+
+    def get(self, obj: object, path: str, where: str = "") -> object | None:
+        cur = obj
+        walked = where
+        for part in path.split("."):
+            if cur is None:
+                return None
+            if not isinstance(cur, Mapping):
+                self.issue(f"expected an object at {walked.rstrip('.')}, got {_kind(cur)}")
+                return None
+            cur = _field(cur, part)
+            if cur is None:
+                return None
+            walked += part + "."
+        return cur
+
+    def s(self, obj: object, path: str, where: str = "") -> str:
+        value = self.get(obj, path, where)
+        return self._str(value, where + path)
+
+    def _str(self, value: object, name: str) -> str:
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            self.issue(f"expected a string at {name}, got {_kind(value)}")
+            return ""
+        if is_arm_expression(value):
+            self.issue(f"unevaluated ARM expression in {name}: {value}")
+            return ""
+        return value.strip()
+
+    def b(self, obj: object, path: str, where: str = "") -> bool | None:
+        value = self.get(obj, path, where)
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        self.issue(f"expected true/false at {where + path}, got {_kind(value)}")
+        return None
+
+    def lst(self, obj: object, path: str, where: str = "") -> list[object]:
+        value = self.get(obj, path, where)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.issue(f"expected an array at {where + path}, got {_kind(value)}")
+            return []
+        return value
+
+    def objs(
+        self, obj: object, path: str, where: str = ""
+    ) -> list[tuple[str, Mapping[Any, object]]]:
+        out: list[tuple[str, Mapping[Any, object]]] = []
+        for i, item in enumerate(self.lst(obj, path, where)):
+            name = f"{where}{path}[{i}]"
+            if isinstance(item, Mapping):
+                out.append((name + ".", item))
+            elif item is not None:
+                self.issue(f"expected an object at {name}, got {_kind(item)}")
+        return out
+
+    def strs(self, obj: object, path: str, where: str = "") -> tuple[str, ...]:
+        items = self.lst(obj, path, where)
+        return _uniq(self._str(v, f"{where}{path}[{i}]") for i, v in enumerate(items))
+
+    def ref(self, obj: object, path: str, where: str = "") -> str:
+        """The ``id`` of a ``{"id": ...}`` reference, normalised."""
+        return norm_id(self.s(obj, path + ".id", where))
+
+    def refs(self, obj: object, path: str, where: str = "") -> tuple[str, ...]:
+        return _uniq(norm_id(self.s(item, "id", w)) for w, item in self.objs(obj, path, where))
+
+    def ips(self, obj: object, path: str, where: str = "") -> tuple[str, ...]:
+        """A list of addresses, or one comma-separated string (App Service)."""
+        value = self.get(obj, path, where)
+        if isinstance(value, str):
+            return _uniq(p.strip() for p in self._str(value, where + path).split(","))
+        return self.strs(obj, path, where)
+
+
+@dataclass
+class _Identity:
+    principal_ids: list[str] = field(default_factory=list)
+    client_ids: list[str] = field(default_factory=list)
+    identity_ids: list[str] = field(default_factory=list)
+    system: bool = False
+
+
+@dataclass
+class _PendingCred:
+    consumer_id: str
+    index: int
+    client_id: str
+
+
+_Handler = Callable[["_Ctx", Mapping[Any, object], str, str], None]
+
+_CONSUMER_TYPES: Final = {
+    "microsoft.containerinstance/containergroups": ConsumerKind.ACI,
+    "microsoft.app/containerapps": ConsumerKind.ACA,
+    "microsoft.app/jobs": ConsumerKind.ACA,
+    "microsoft.containerservice/managedclusters": ConsumerKind.AKS,
+    "microsoft.web/sites": ConsumerKind.APP_SERVICE,
+    "microsoft.containerregistry/registries/tasks": ConsumerKind.ACR_TASKS,
+}
+
+
+class InventoryBuilder:
+    """Collects resources, then :meth:`finish` links them and returns the :class:`Inventory`."""
+
+    def __init__(self) -> None:
+        self._inv = Inventory()
+        self._pecs: dict[str, dict[str, PrivateEndpointConnection]] = defaultdict(dict)
+        self._replicas: dict[str, list[str]] = defaultdict(list)
+        self._zone_names: dict[str, str] = {}
+        self._zone_records: dict[str, dict[str, list[str]]] = defaultdict(dict)
+        self._zone_links: dict[str, list[str]] = defaultdict(list)
+        self._pending_creds: list[_PendingCred] = []
+        self._task_registry: dict[str, str] = {}
+        self._agent_pool_subnets: dict[str, list[str]] = defaultdict(list)
+        self._finished = False
+        self._sparse = False
+
+    # -- input -------------------------------------------------------------------------------
+
+    def _put(self, table: dict[str, _D], key: str, value: _D) -> None:
+        """Store a resource's record. The same resource read twice: a full record replaces the
+        earlier one (they are snapshots; mixing them would describe a state that never was),
+        a sparse one (``az resource list``: no properties) only fills the blanks."""
+        old = table.get(key)
+        table[key] = value if old is None or not self._sparse else _merge(value, old)
+
+    def add_issue(self, location: str, problem: str, resource_id: str = "") -> None:
+        self._inv.issues.append(InventoryIssue(location, resource_id, problem))
+
+    def add_file(self, path: str) -> None:
+        self._inv.files.append(path)
+        self.note_source_name(path)
+
+    def add_skipped_file(self, path: str) -> None:
+        self._inv.skipped_files.append(path)
+
+    def note_source_name(self, name: str) -> None:
+        """A source named after role assignments or diagnostic settings carries that list,
+        even when it is empty (``roleAssignments.json`` holding ``{"value": []}``)."""
+        key = _nk(name.replace(" ", "").replace(".", ""))
+        if "roleassignment" in key:
+            self._inv.role_assignments_present = True
+        if "diagnosticsetting" in key:
+            self._inv.diagnostic_settings_present = True
+
+    def add_document(self, doc: object, location: str) -> None:
+        """A decoded JSON document in any container shape."""
+        if isinstance(doc, dict):
+            op = doc.get("operationId")
+            if isinstance(op, str):
+                self.note_source_name(op)
+        for loc, res in iter_resources(doc, location, self._inv.issues):
+            self.add_resource(loc, res)
+
+    def add_resource(self, location: str, res: object) -> None:
+        """One resource dict (REST or SDK shape)."""
+        self._inv.resources_seen += 1
+        if not isinstance(res, Mapping):
+            self.add_issue(location, f"not a resource: a JSON {_kind(res)}")
+            return
+        ctx = _Ctx(location, "", self._inv.issues)
+        rid = norm_id(ctx.s(res, "id"))
+        ctx.resource_id = rid
+        given = ctx.s(res, "type").lower()
+        inferred = type_from_id(rid)
+        rtype = given or inferred
+        if inferred.endswith("/diagnosticsettings"):
+            rtype = "microsoft.insights/diagnosticsettings"  # some examples mislabel the type
+        if not rid:
+            self.add_issue(
+                location, f"resource without an id (type {rtype or 'unknown'}): not read"
+            )
+            if rtype:
+                self._inv.ignored_types[rtype] += 1
+            return
+        if not rtype:
+            self.add_issue(location, "resource without a type: not read", rid)
+            self._inv.ignored_types["(no type)"] += 1
+            return
+        handler = self._handler(rtype)
+        self._sparse = not _has_properties(res)
+        if handler is None:
+            self._inv.ignored_types[rtype] += 1
+            return
+        try:
+            handler(ctx, res, rid, rtype)
+        except Exception as exc:  # last resort: one bad resource never stops the others
+            ctx.issue(f"could not read {rtype}: {type(exc).__name__}: {exc}")
+
+    def _handler(self, rtype: str) -> _Handler | None:
+        table: dict[str, _Handler] = {
+            "microsoft.network/virtualnetworks": self._vnet,
+            "microsoft.network/virtualnetworks/subnets": self._subnet_resource,
+            "microsoft.network/privateendpoints": self._private_endpoint,
+            "microsoft.network/networkinterfaces": self._nic,
+            "microsoft.network/publicipaddresses": self._public_ip,
+            "microsoft.network/natgateways": self._nat_gateway,
+            "microsoft.containerregistry/registries": self._registry,
+            "microsoft.containerregistry/registries/privateendpointconnections": self._registry_pec,
+            "microsoft.containerregistry/registries/replications": self._replication,
+            "microsoft.managedidentity/userassignedidentities": self._user_identity,
+            "microsoft.app/managedenvironments": self._environment,
+            "microsoft.containerservice/managedclusters/agentpools": self._agent_pool,
+            "microsoft.authorization/roleassignments": self._role_assignment,
+            "microsoft.insights/diagnosticsettings": self._diagnostic_setting,
+            "microsoft.network/privatednszones": self._dns_zone,
+            "microsoft.network/privatednszones/a": self._dns_a_record,
+            "microsoft.network/privatednszones/virtualnetworklinks": self._dns_link,
+        }
+        if rtype in table:
+            return table[rtype]
+        if rtype in _CONSUMER_TYPES:
+            return self._consumer
+        if rtype.startswith("microsoft.network/") and rtype.endswith("/privatednszonegroups"):
+            return self._dns_zone_group
+        return None
+
+    # -- network -----------------------------------------------------------------------------
+
+    def _vnet(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
+        location = norm_location(c.s(res, "location"))
+        subnet_ids = [self._subnet(c, sub, w, rid) for w, sub in c.objs(res, "subnets")]
+        self._put(
+            self._inv.vnets,
+            rid,
+            VirtualNetwork(
+                id=rid,
+                name=c.s(res, "name") or _last(rid),
+                location=location,
+                address_prefixes=c.strs(res, "addressSpace.addressPrefixes"),
+                subnet_ids=_uniq(subnet_ids),
+            ),
+        )
+
+    def _subnet_resource(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
+        self._subnet(c, res, "", _parent(rid, "subnets"))
+
+    def _subnet(self, c: _Ctx, sub: Mapping[Any, object], where: str, vnet_id: str) -> str:
+        name = c.s(sub, "name", where)
+        sid = norm_id(c.s(sub, "id", where))
+        if not sid:
+            if not (name and vnet_id):
+                c.issue(f"subnet without id or name at {where.rstrip('.') or 'subnet'}: not read")
+                return ""
+            sid = f"{vnet_id}/subnets/{name.lower()}"
+        prefixes = _uniq([c.s(sub, "addressPrefix", where), *c.strs(sub, "addressPrefixes", where)])
+        delegations = _uniq(c.s(d, "serviceName", w) for w, d in c.objs(sub, "delegations", where))
+        self._put(
+            self._inv.subnets,
+            sid,
+            Subnet(
+                id=sid,
+                name=name or _last(sid),
+                vnet_id=vnet_id or _parent(sid, "subnets"),
+                prefixes=prefixes,
+                delegations=delegations,
+                nat_gateway_id=c.ref(sub, "natGateway", where),
+            ),
+        )
+        return sid
+
+    def _private_endpoint(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
+        targets: list[str] = []
+        states: list[str] = []
+        groups: list[str] = []
+        for path in ("privateLinkServiceConnections", "manualPrivateLinkServiceConnections"):
+            for w, conn in c.objs(res, path):
+                targets.append(norm_id(c.s(conn, "privateLinkServiceId", w)))
+                states.append(c.s(conn, "privateLinkServiceConnectionState.status", w))
+                groups.extend(c.strs(conn, "groupIds", w))
+        dns: list[tuple[str, tuple[str, ...]]] = []
+        for w, cfg in c.objs(res, "customDnsConfigs"):
+            dns.append((c.s(cfg, "fqdn", w).lower(), c.strs(cfg, "ipAddresses", w)))
+        ips = [c.s(cfg, "privateIPAddress", w) for w, cfg in c.objs(res, "ipConfigurations")]
+        ips.extend(ip for _, addrs in dns for ip in addrs)
+        self._put(
+            self._inv.private_endpoints,
+            rid,
+            PrivateEndpoint(
+                id=rid,
+                name=c.s(res, "name") or _last(rid),
+                location=norm_location(c.s(res, "location")),
+                subnet_id=c.ref(res, "subnet"),
+                target_ids=tuple(targets),
+                connection_states=tuple(states),
+                group_ids=_uniq(groups),
+                nic_ids=c.refs(res, "networkInterfaces"),
+                private_ips=_uniq(ips),
+                dns_records=tuple(dns),
+            ),
+        )
+
+    def _nic(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
+        configs: list[IpConfiguration] = []
+        for w, cfg in c.objs(res, "ipConfigurations"):
+            configs.append(
+                IpConfiguration(
+                    name=c.s(cfg, "name", w),
+                    private_ip=c.s(cfg, "privateIPAddress", w),
+                    subnet_id=c.ref(cfg, "subnet", w),
+                    public_ip_id=c.ref(cfg, "publicIPAddress", w),
+                    member_name=c.s(cfg, "privateLinkConnectionProperties.requiredMemberName", w),
+                    fqdns=c.strs(cfg, "privateLinkConnectionProperties.fqdns", w),
+                )
+            )
+        self._put(
+            self._inv.nics,
+            rid,
+            NetworkInterface(
+                id=rid,
+                name=c.s(res, "name") or _last(rid),
+                ip_configurations=tuple(configs),
+                private_endpoint_id=c.ref(res, "privateEndpoint"),
+                attached_to=c.ref(res, "virtualMachine"),
+            ),
+        )
+
+    def _public_ip(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
+        self._put(
+            self._inv.public_ips,
+            rid,
+            PublicIp(
+                id=rid,
+                name=c.s(res, "name") or _last(rid),
+                ip_address=c.s(res, "ipAddress"),
+                attached_to=c.ref(res, "ipConfiguration") or c.ref(res, "natGateway"),
+                prefix_id=c.ref(res, "publicIPPrefix"),
+            ),
+        )
+
+    def _nat_gateway(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
+        self._put(
+            self._inv.nat_gateways,
+            rid,
+            NatGateway(
+                id=rid,
+                name=c.s(res, "name") or _last(rid),
+                public_ip_ids=_uniq(
+                    [*c.refs(res, "publicIpAddresses"), *c.refs(res, "publicIpAddressesV6")]
+                ),
+                public_ip_prefix_ids=_uniq(
+                    [*c.refs(res, "publicIpPrefixes"), *c.refs(res, "publicIpPrefixesV6")]
+                ),
+                subnet_ids=c.refs(res, "subnets"),
+            ),
+        )
+
+    # -- registry ----------------------------------------------------------------------------
+
+    def _registry(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
+        rules: list[str] = []
+        for w, rule in c.objs(res, "networkRuleSet.ipRules"):
+            action = c.s(rule, "action", w)
+            if action and action.lower() != "allow":
+                continue
+            # REST "value"; the SDK model calls it ip_address_or_range
+            rules.append(c.s(rule, "value", w) or c.s(rule, "ipAddressOrRange", w))
+        pecs: list[PrivateEndpointConnection] = []
+        for w, pec in c.objs(res, "privateEndpointConnections"):
+            pecs.append(self._pec(c, pec, w))
+        self._put(
+            self._inv.registries,
+            rid,
+            Registry(
+                id=rid,
+                name=c.s(res, "name") or _last(rid),
+                location=norm_location(c.s(res, "location")),
+                login_server=c.s(res, "loginServer").lower(),
+                sku=c.s(res, "sku.name"),
+                public_network_access=c.s(res, "publicNetworkAccess"),
+                default_action=c.s(res, "networkRuleSet.defaultAction"),
+                ip_rules=_uniq(rules),
+                bypass=c.s(res, "networkRuleBypassOptions"),
+                bypass_for_tasks=c.b(res, "networkRuleBypassAllowedForTasks"),
+                private_endpoint_connections=tuple(
+                    p for p in pecs if p.id or p.private_endpoint_id
+                ),
+                data_endpoint_enabled=c.b(res, "dataEndpointEnabled"),
+                admin_user_enabled=c.b(res, "adminUserEnabled"),
+            ),
+        )
+
+    @staticmethod
+    def _pec(c: _Ctx, pec: Mapping[Any, object], where: str) -> PrivateEndpointConnection:
+        return PrivateEndpointConnection(
+            id=norm_id(c.s(pec, "id", where)),
+            private_endpoint_id=c.ref(pec, "privateEndpoint", where),
+            status=c.s(pec, "privateLinkServiceConnectionState.status", where),
+        )
+
+    def _registry_pec(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
+        registry_id = _parent(rid, "privateendpointconnections")
+        self._pecs[registry_id][rid] = self._pec(c, res, "")
+
+    def _replication(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
+        location = norm_location(c.s(res, "location"))
+        if location:
+            self._replicas[_parent(rid, "replications")].append(location)
+
+    # -- identities --------------------------------------------------------------------------
+
+    def _user_identity(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
+        self._put(
+            self._inv.identities,
+            rid,
+            ManagedIdentity(
+                id=rid,
+                name=c.s(res, "name") or _last(rid),
+                principal_id=norm_id(c.s(res, "principalId")),
+                client_id=norm_id(c.s(res, "clientId")),
+            ),
+        )
+
+    def _identity(self, c: _Ctx, res: Mapping[Any, object], rid: str, name: str) -> _Identity:
+        """``identity`` of a consumer; its identities also go into ``Inventory.identities``."""
+        out = _Identity()
+        ident = c.get(res, "identity")
+        if ident is None:
+            return out
+        if not isinstance(ident, Mapping):
+            c.issue(f"expected an object at identity, got {_kind(ident)}")
+            return out
+        kind = c.s(ident, "type", "identity.").replace(" ", "").lower()
+        out.system = "systemassigned" in kind
+        principal = norm_id(c.s(ident, "principalId", "identity."))
+        if principal:
+            out.principal_ids.append(principal)
+            _merge_put(self._inv.identities, rid, ManagedIdentity(rid, name, principal, ""))
+        uais = c.get(ident, "userAssignedIdentities", "identity.")
+        if uais is not None and not isinstance(uais, Mapping):
+            c.issue(f"expected an object at identity.userAssignedIdentities, got {_kind(uais)}")
+        elif isinstance(uais, Mapping):
+            for key, details in uais.items():
+                uid = norm_id(c._str(key, "identity.userAssignedIdentities key"))
+                if not uid:
+                    continue
+                out.identity_ids.append(uid)
+                if details is not None and not isinstance(details, Mapping):
+                    c.issue(f"expected an object at identity.userAssignedIdentities[{key}]")
+                    continue
+                p = norm_id(c.s(details, "principalId", "identity.userAssignedIdentities.*."))
+                cl = norm_id(c.s(details, "clientId", "identity.userAssignedIdentities.*."))
+                out.principal_ids.append(p)
+                out.client_ids.append(cl)
+                if p or cl:
+                    _merge_put(self._inv.identities, uid, ManagedIdentity(uid, _last(uid), p, cl))
+        return out
+
+    @staticmethod
+    def _credential(server: str, identity: str, username: str) -> tuple[RegistryCredential, str]:
+        """A credential from (server, identity, username); also the identity's client id
+        when it is given as one (resolved to a resource id at the end)."""
+        server = server.lower()
+        ident = identity.strip()
+        if ident.lower() in ("system", "[system]"):
+            return RegistryCredential(server, "system-assigned-identity"), ""
+        if ident.lower().startswith("/subscriptions/"):
+            return RegistryCredential(server, "user-assigned-identity", norm_id(ident)), ""
+        if _GUID.match(ident):
+            return RegistryCredential(server, "user-assigned-identity"), ident.lower()
+        if ident:
+            return RegistryCredential(server, "unknown"), ""
+        if username:
+            return RegistryCredential(server, "password", username=username), ""
+        return RegistryCredential(server, "unknown"), ""
+
+    # -- consumers ---------------------------------------------------------------------------
+
+    def _consumer(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
+        kind = _CONSUMER_TYPES[rtype]
+        name = c.s(res, "name") or _last(rid)
+        location = norm_location(c.s(res, "location"))
+        known = _has_properties(res)
+        if kind is ConsumerKind.APP_SERVICE and not self._is_container_site(c, res):
+            self._inv.ignored_types[rtype] += 1
+            return
+        ident = self._identity(c, res, rid, name)
+        parts = _ConsumerParts()
+        if kind is ConsumerKind.ACI:
+            self._aci(c, res, parts, known)
+        elif kind is ConsumerKind.ACA:
+            self._aca(c, res, parts)
+        elif kind is ConsumerKind.AKS:
+            self._aks(c, res, rid, parts, known)
+        elif kind is ConsumerKind.APP_SERVICE:
+            self._web(c, res, parts, known)
+        else:
+            self._task(c, res, rid, parts, ident)
+        creds: list[RegistryCredential] = []
+        for server, identity, username in parts.creds:
+            cred, client_id = self._credential(server, identity, username)
+            if client_id:
+                self._pending_creds.append(_PendingCred(rid, len(creds), client_id))
+                parts.client_ids.append(client_id)
+            creds.append(cred)
+        creds.extend(parts.fixed_creds)
+        consumer = Consumer(
+            kind=kind,
+            id=rid,
+            name=name,
+            location=location,
+            subnet_ids=_uniq(parts.subnet_ids),
+            private_ips=_uniq(parts.private_ips),
+            public_ips=_uniq(parts.public_ips),
+            principal_ids=_uniq([*ident.principal_ids, *parts.principal_ids]),
+            client_ids=_uniq([*ident.client_ids, *parts.client_ids]),
+            identity_ids=_uniq([*ident.identity_ids, *parts.identity_ids]),
+            system_identity=ident.system,
+            credentials=tuple(dict.fromkeys(creds)),
+            images=_uniq(parts.images),
+            environment_id=parts.environment_id,
+            facts=tuple(parts.facts.items()),
+            public_ip_ids=_uniq(parts.public_ip_ids),
+        )
+        self._put(self._inv.consumers, rid, consumer)
+
+    def _aci(self, c: _Ctx, res: Mapping[Any, object], p: _ConsumerParts, known: bool) -> None:
+        entries = c.objs(res, "subnetIds")
+        p.subnet_ids = [norm_id(c.s(e, "id", w)) for w, e in entries]
+        ip = c.s(res, "ipAddress.ip")
+        if c.s(res, "ipAddress.type").lower() == "private":
+            p.private_ips.append(ip)
+        else:
+            p.public_ips.append(ip)
+        for path in ("containers", "initContainers"):
+            p.images.extend(c.s(ct, "image", w) for w, ct in c.objs(res, path))
+        for w, cred in c.objs(res, "imageRegistryCredentials"):
+            # the password is never read
+            p.creds.append(
+                (c.s(cred, "server", w), c.s(cred, "identity", w), c.s(cred, "username", w))
+            )
+        os_type = c.s(res, "osType").lower()
+        if os_type:
+            p.facts["os"] = os_type
+        if any(p.subnet_ids):
+            p.facts["in_vnet"] = "true"
+        elif known and not entries:
+            p.facts["in_vnet"] = "false"
+        # subnetIds present but unusable (e.g. an ARM expression): in_vnet stays unknown
+
+    def _aca(self, c: _Ctx, res: Mapping[Any, object], p: _ConsumerParts) -> None:
+        p.environment_id = norm_id(c.s(res, "managedEnvironmentId") or c.s(res, "environmentId"))
+        for path in ("template.containers", "template.initContainers"):
+            p.images.extend(c.s(ct, "image", w) for w, ct in c.objs(res, path))
+        for w, reg in c.objs(res, "configuration.registries"):
+            p.creds.append(
+                (c.s(reg, "server", w), c.s(reg, "identity", w), c.s(reg, "username", w))
+            )
+        p.public_ips.extend(c.ips(res, "outboundIpAddresses"))
+
+    def _aks(
+        self, c: _Ctx, res: Mapping[Any, object], rid: str, p: _ConsumerParts, known: bool
+    ) -> None:
+        pools = c.objs(res, "agentPoolProfiles")
+        node_subnets = [norm_id(c.s(pool, "vnetSubnetID", w)) for w, pool in pools]
+        pod_subnets = [norm_id(c.s(pool, "podSubnetID", w)) for w, pool in pools]
+        p.subnet_ids = [*node_subnets, *pod_subnets]
+        outbound = c.s(res, "networkProfile.outboundType")
+        if outbound:
+            p.facts["outbound_type"] = outbound
+        if any(node_subnets):
+            p.facts["in_vnet"] = "true"
+        elif known and pools:
+            p.facts["in_vnet"] = "false"
+        p.public_ip_ids = list(
+            c.refs(res, "networkProfile.loadBalancerProfile.effectiveOutboundIPs")
+        )
+        kubelet = c.get(res, "identityProfile")
+        if isinstance(kubelet, Mapping):
+            kid = _lookup(kubelet, "kubeletidentity")
+            if kid is not None:
+                w = "identityProfile.kubeletidentity."
+                resource_id = norm_id(c.s(kid, "resourceId", w))
+                object_id = norm_id(c.s(kid, "objectId", w))
+                client_id = norm_id(c.s(kid, "clientId", w))
+                p.principal_ids.append(object_id)
+                p.client_ids.append(client_id)
+                p.identity_ids.append(resource_id)
+                p.fixed_creds.append(RegistryCredential("", "kubelet-identity", resource_id))
+                if resource_id and (object_id or client_id):
+                    identity = ManagedIdentity(
+                        resource_id, _last(resource_id), object_id, client_id
+                    )
+                    _merge_put(self._inv.identities, resource_id, identity)
+        elif kubelet is not None:
+            c.issue(f"expected an object at identityProfile, got {_kind(kubelet)}")
+        sp_client = c.s(res, "servicePrincipalProfile.clientId")
+        if (
+            sp_client
+            and sp_client.lower() != "msi"
+            and not any(cr.method == "kubelet-identity" for cr in p.fixed_creds)
+        ):
+            p.fixed_creds.append(RegistryCredential("", "service-principal", username=sp_client))
+
+    def _is_container_site(self, c: _Ctx, res: Mapping[Any, object]) -> bool:
+        kind = c.s(res, "kind").lower()
+        if "container" in kind:
+            return True
+        return any(v.upper().startswith("DOCKER|") for v in self._fx_versions(c, res))
+
+    @staticmethod
+    def _fx_versions(c: _Ctx, res: Mapping[Any, object]) -> list[str]:
+        """linuxFxVersion / windowsFxVersion from siteConfig, or from Resource Graph's
+        ``siteProperties.properties`` name/value list."""
+        found: list[str] = []
+        for name in ("linuxFxVersion", "windowsFxVersion"):
+            value = c.s(res, f"siteConfig.{name}")
+            if value:
+                found.append(value)
+        if not found:
+            for w, prop in c.objs(res, "siteProperties.properties"):
+                pname = c.s(prop, "name", w).lower()
+                if pname in ("linuxfxversion", "windowsfxversion"):
+                    value = c.s(prop, "value", w)
+                    if value:
+                        found.append(value)
+        return found
+
+    def _web(self, c: _Ctx, res: Mapping[Any, object], p: _ConsumerParts, known: bool) -> None:
+        kind = c.s(res, "kind").lower()
+        fx = self._fx_versions(c, res)
+        windows_fx = c.s(res, "siteConfig.windowsFxVersion")
+        for value in fx:
+            if "|" in value and value.split("|", 1)[0].upper() == "DOCKER":
+                p.images.append(value.split("|", 1)[1].strip())
+        if "windows" in kind or windows_fx:
+            p.facts["os"] = "windows"
+        elif "linux" in kind or fx:
+            p.facts["os"] = "linux"
+        subnet = norm_id(c.s(res, "virtualNetworkSubnetId"))
+        p.subnet_ids.append(subnet)
+        settings = self._app_settings(c, res)
+        flags = [
+            c.b(res, "vnetImagePullEnabled"),
+            c.b(res, "outboundVnetRouting.imagePullTraffic"),
+        ]
+        if "WEBSITE_PULL_IMAGE_OVER_VNET" in settings:
+            flags.append(settings["WEBSITE_PULL_IMAGE_OVER_VNET"].strip().lower() in ("true", "1"))
+        if any(f is True for f in flags):
+            p.facts["vnet_image_pull"] = "true"
+        elif any(f is False for f in flags):
+            p.facts["vnet_image_pull"] = "false"
+        if subnet:
+            p.facts["in_vnet"] = "true"
+        elif known:
+            p.facts["in_vnet"] = "false"
+        p.public_ips.extend(c.ips(res, "outboundIpAddresses"))
+        servers = _uniq(image_registry(i) for i in p.images)
+        use_mi = c.b(res, "siteConfig.acrUseManagedIdentityCreds")
+        if use_mi:
+            uami = c.s(res, "siteConfig.acrUserManagedIdentityID")
+            for server in servers or ("",):
+                p.creds.append((server, uami or "system", ""))
+        elif "DOCKER_REGISTRY_SERVER_USERNAME" in settings:
+            url = settings.get("DOCKER_REGISTRY_SERVER_URL", "")
+            server = re.sub(r"^https?://", "", url.strip(), flags=re.IGNORECASE).rstrip("/")
+            username = settings["DOCKER_REGISTRY_SERVER_USERNAME"]
+            for srv in _uniq([server]) or servers or ("",):
+                p.creds.append((srv, "", username))
+
+    @staticmethod
+    def _app_settings(c: _Ctx, res: Mapping[Any, object]) -> dict[str, str]:
+        """siteConfig.appSettings as a list of {name, value} or an object (passwords skipped)."""
+        raw = c.get(res, "siteConfig.appSettings")
+        out: dict[str, str] = {}
+        pairs: list[tuple[object, object]] = []
+        if isinstance(raw, list):
+            for item in raw:
+                if isinstance(item, Mapping):
+                    pairs.append((_lookup(item, "name"), _lookup(item, "value")))
+        elif isinstance(raw, Mapping):
+            pairs.extend(raw.items())
+        elif raw is not None:
+            c.issue(f"expected an array at siteConfig.appSettings, got {_kind(raw)}")
+        for key, value in pairs:
+            if isinstance(key, str) and isinstance(value, str) and "PASSWORD" not in key.upper():
+                out[key.upper()] = value
+        return out
+
+    def _task(
+        self, c: _Ctx, res: Mapping[Any, object], rid: str, p: _ConsumerParts, ident: _Identity
+    ) -> None:
+        registry_id = _parent(rid, "tasks")
+        self._task_registry[rid] = registry_id
+        p.facts["system_identity"] = "true" if ident.system else "false"
+        # the task's own registry: server filled in at the end from the parent registry
+        if ident.system:
+            p.fixed_creds.append(RegistryCredential("", "system-assigned-identity"))
+        elif ident.identity_ids:
+            p.fixed_creds.append(
+                RegistryCredential("", "user-assigned-identity", ident.identity_ids[0])
+            )
+        else:
+            p.fixed_creds.append(RegistryCredential("", "unknown"))
+        custom = c.get(res, "credentials.customRegistries")
+        if isinstance(custom, Mapping):
+            for server, cred in custom.items():
+                if not isinstance(server, str) or not isinstance(cred, Mapping):
+                    continue
+                w = f"credentials.customRegistries[{server}]."
+                username = ""
+                if c.s(cred, "userName.type", w).lower() != "vaultsecret":
+                    username = c.s(cred, "userName.value", w)
+                p.creds.append((server, c.s(cred, "identity", w), username))
+        elif custom is not None:
+            c.issue(f"expected an object at credentials.customRegistries, got {_kind(custom)}")
+
+    def _environment(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
+        self._put(
+            self._inv.environments,
+            rid,
+            ManagedEnvironment(
+                id=rid,
+                name=c.s(res, "name") or _last(rid),
+                location=norm_location(c.s(res, "location")),
+                infrastructure_subnet_id=norm_id(
+                    c.s(res, "vnetConfiguration.infrastructureSubnetId")
+                ),
+                internal=c.b(res, "vnetConfiguration.internal"),
+                static_ip=c.s(res, "staticIp"),
+                outbound_ips=c.ips(res, "outboundIpAddresses"),
+            ),
+        )
+
+    def _agent_pool(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
+        cluster = _parent(rid, "agentpools")
+        for path in ("vnetSubnetID", "podSubnetID"):
+            subnet = norm_id(c.s(res, path))
+            if subnet:
+                self._agent_pool_subnets[cluster].append(subnet)
+
+    # -- access, monitoring, DNS -------------------------------------------------------------
+
+    def _role_assignment(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
+        self._inv.role_assignments_present = True
+        self._put(
+            self._inv.role_assignments,
+            rid,
+            RoleAssignment(
+                id=rid,
+                scope=norm_id(c.s(res, "scope")),
+                role_definition_id=norm_id(c.s(res, "roleDefinitionId")),
+                principal_id=norm_id(c.s(res, "principalId")),
+                principal_type=c.s(res, "principalType"),
+            ),
+        )
+
+    def _diagnostic_setting(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
+        self._inv.diagnostic_settings_present = True
+        target = _parent(rid, "providers/microsoft.insights/diagnosticsettings") or _parent(
+            rid, "diagnosticsettings"
+        )
+        categories: list[str] = []
+        for w, log in c.objs(res, "logs"):
+            if c.b(log, "enabled", w) is True:
+                categories.append(c.s(log, "category", w) or c.s(log, "categoryGroup", w))
+        destinations = [
+            norm_id(c.s(res, key))
+            for key in ("workspaceId", "storageAccountId", "eventHubAuthorizationRuleId")
+        ]
+        self._put(
+            self._inv.diagnostic_settings,
+            rid,
+            DiagnosticSetting(
+                id=rid,
+                target_id=target,
+                categories=_uniq(categories),
+                destinations=_uniq(destinations),
+            ),
+        )
+
+    def _dns_zone(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
+        self._zone_names[rid] = (c.s(res, "name") or _last(rid)).lower()
+
+    def _dns_a_record(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
+        zone = _parent(rid, "a")
+        name = (c.s(res, "name") or _last(rid)).lower()
+        addrs = [c.s(r, "ipv4Address", w) for w, r in c.objs(res, "aRecords")]
+        self._add_records(zone, name, addrs)
+
+    def _add_records(self, zone: str, name: str, addrs: Iterable[str]) -> None:
+        if not zone or not name:
+            return
+        self._zone_names.setdefault(zone, _last(zone))
+        known = self._zone_records[zone].setdefault(name, [])
+        known.extend(a for a in addrs if a and a not in known)
+
+    def _dns_link(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
+        zone = _parent(rid, "virtualnetworklinks")
+        vnet = c.ref(res, "virtualNetwork")
+        if zone:
+            self._zone_names.setdefault(zone, _last(zone))
+            if vnet and vnet not in self._zone_links[zone]:
+                self._zone_links[zone].append(vnet)
+
+    def _dns_zone_group(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
+        for w, cfg in c.objs(res, "privateDnsZoneConfigs"):
+            zone = norm_id(c.s(cfg, "privateDnsZoneId", w))
+            if not zone:
+                continue
+            self._zone_names.setdefault(zone, _last(zone))
+            for w2, rs in c.objs(cfg, "recordSets", w):
+                if c.s(rs, "recordType", w2).upper() not in ("A", ""):
+                    continue
+                self._add_records(
+                    zone, c.s(rs, "recordSetName", w2).lower(), c.strs(rs, "ipAddresses", w2)
+                )
+
+    # -- linking -----------------------------------------------------------------------------
+
+    def finish(self) -> Inventory:
+        """Link what refers to what across resources and return the inventory (once)."""
+        if self._finished:
+            raise RuntimeError("InventoryBuilder.finish() called twice")
+        self._finished = True
+        inv = self._inv
+        self._link_network(inv)
+        self._link_registries(inv)
+        self._link_consumers(inv)
+        for zone, name in self._zone_names.items():
+            inv.dns_zones[zone] = PrivateDnsZone(
+                id=zone,
+                name=name,
+                a_records=tuple(
+                    (rname, tuple(addrs)) for rname, addrs in self._zone_records[zone].items()
+                ),
+                linked_vnet_ids=tuple(self._zone_links[zone]),
+            )
+        return inv
+
+    @staticmethod
+    def _link_network(inv: Inventory) -> None:
+        for vid, vnet in list(inv.vnets.items()):
+            children = [s.id for s in inv.subnets.values() if s.vnet_id == vid]
+            inv.vnets[vid] = replace(vnet, subnet_ids=_uniq([*vnet.subnet_ids, *children]))
+        for nat in inv.nat_gateways.values():
+            for sid in nat.subnet_ids:
+                sub = inv.subnets.get(sid)
+                if sub is not None and not sub.nat_gateway_id:
+                    inv.subnets[sid] = replace(sub, nat_gateway_id=nat.id)
+            for pid in nat.public_ip_ids:
+                pip = inv.public_ips.get(pid)
+                if pip is not None and not pip.attached_to:
+                    inv.public_ips[pid] = replace(pip, attached_to=nat.id)
+        for sid, sub in list(inv.subnets.items()):
+            parent = inv.vnets.get(sub.vnet_id)
+            if parent is not None and not sub.location:
+                inv.subnets[sid] = replace(sub, location=parent.location)
+        for pid, pe in list(inv.private_endpoints.items()):
+            nic_ips = [
+                cfg.private_ip
+                for nic in inv.nics.values()
+                if nic.id in pe.nic_ids or nic.private_endpoint_id == pid
+                for cfg in nic.ip_configurations
+            ]
+            if nic_ips:
+                inv.private_endpoints[pid] = replace(
+                    pe, private_ips=_uniq([*pe.private_ips, *nic_ips])
+                )
+
+    def _link_registries(self, inv: Inventory) -> None:
+        for rid in {*self._pecs, *self._replicas}:
+            if rid and rid not in inv.registries:
+                inv.registries[rid] = Registry(
+                    id=rid,
+                    name=_last(rid),
+                    location="",
+                    login_server="",
+                    sku="",
+                    public_network_access="",
+                    default_action="",
+                    ip_rules=(),
+                    bypass="",
+                    bypass_for_tasks=None,
+                    private_endpoint_connections=(),
+                    data_endpoint_enabled=None,
+                    admin_user_enabled=None,
+                )
+        for rid, pecs in self._pecs.items():
+            reg = inv.registries.get(rid)
+            if reg is None:
+                continue
+            merged = {p.id or p.private_endpoint_id: p for p in reg.private_endpoint_connections}
+            merged.update(pecs)
+            inv.registries[rid] = replace(reg, private_endpoint_connections=tuple(merged.values()))
+        for rid, locations in self._replicas.items():
+            reg = inv.registries.get(rid)
+            if reg is not None:
+                inv.registries[rid] = replace(
+                    reg, replica_locations=_uniq([*reg.replica_locations, *locations])
+                )
+
+    def _link_consumers(self, inv: Inventory) -> None:
+        by_client = {i.client_id: i for i in inv.identities.values() if i.client_id}
+        pending: dict[str, list[_PendingCred]] = defaultdict(list)
+        for pc in self._pending_creds:
+            pending[pc.consumer_id].append(pc)
+        pip_addr = {p.id: p.ip_address for p in inv.public_ips.values() if p.ip_address}
+        for cid, con in list(inv.consumers.items()):
+            changes: dict[str, Any] = {}
+            principals = list(con.principal_ids)
+            clients = list(con.client_ids)
+            identity_ids = list(con.identity_ids)
+            creds = list(con.credentials)
+            for pc in pending.get(cid, []):
+                ident = by_client.get(pc.client_id)
+                if ident is not None and pc.index < len(creds):
+                    creds[pc.index] = replace(creds[pc.index], identity_id=ident.id)
+                    identity_ids.append(ident.id)
+            for uid in identity_ids:
+                ident = inv.identities.get(uid)
+                if ident is not None:
+                    principals.append(ident.principal_id)
+                    clients.append(ident.client_id)
+            facts = dict(con.facts)
+            subnet_ids = list(con.subnet_ids)
+            public_ips = list(con.public_ips)
+            if con.kind is ConsumerKind.ACA and con.environment_id:
+                env = inv.environments.get(con.environment_id)
+                if env is not None:
+                    subnet_ids.append(env.infrastructure_subnet_id)
+                    facts["in_vnet"] = "true" if env.infrastructure_subnet_id else "false"
+                    if env.internal is not None:
+                        facts["internal"] = "true" if env.internal else "false"
+                    public_ips.extend(env.outbound_ips)
+            if con.kind is ConsumerKind.AKS:
+                subnet_ids.extend(self._agent_pool_subnets.get(cid, []))
+                if any(subnet_ids) and facts.get("in_vnet") != "true":
+                    facts["in_vnet"] = "true"
+                public_ips.extend(pip_addr.get(p, "") for p in con.public_ip_ids)
+            if con.kind is ConsumerKind.ACR_TASKS:
+                reg = inv.registries.get(self._task_registry.get(cid, ""))
+                server = reg.login_server if reg is not None else ""
+                creds = [
+                    replace(cr, server=server) if (i == 0 and not cr.server) else cr
+                    for i, cr in enumerate(creds)
+                ]
+            changes.update(
+                principal_ids=_uniq(principals),
+                client_ids=_uniq(clients),
+                identity_ids=_uniq(identity_ids),
+                credentials=tuple(dict.fromkeys(creds)),
+                facts=tuple(facts.items()),
+                subnet_ids=_uniq(subnet_ids),
+                public_ips=_uniq(public_ips),
+            )
+            inv.consumers[cid] = replace(con, **changes)
+
+
+@dataclass
+class _ConsumerParts:
+    subnet_ids: list[str] = field(default_factory=list)
+    private_ips: list[str] = field(default_factory=list)
+    public_ips: list[str] = field(default_factory=list)
+    public_ip_ids: list[str] = field(default_factory=list)
+    principal_ids: list[str] = field(default_factory=list)
+    client_ids: list[str] = field(default_factory=list)
+    identity_ids: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+    creds: list[tuple[str, str, str]] = field(default_factory=list)
+    """(server, identity, username) still to be turned into credentials."""
+    fixed_creds: list[RegistryCredential] = field(default_factory=list)
+    environment_id: str = ""
+    facts: dict[str, str] = field(default_factory=dict)
+
+
+def _merge_put(table: dict[str, _D], key: str, value: _D) -> None:
+    """Fragments of one thing from several places (an identity seen by its consumers)."""
+    old = table.get(key)
+    table[key] = value if old is None else _merge(old, value)
+
+
+# --------------------------------------------------------------------------------------------
+# entry points
+
+
+def build_inventory(resources: Iterable[tuple[str, object]]) -> Inventory:
+    """An inventory from (location label, resource dict) pairs, e.g. from :func:`iter_resources`."""
+    builder = InventoryBuilder()
+    for location, res in resources:
+        builder.add_resource(location, res)
+    return builder.finish()
+
+
+def inventory_from_documents(documents: Iterable[tuple[str, object]]) -> Inventory:
+    """An inventory from (location label, decoded JSON document) pairs in any container shape."""
+    builder = InventoryBuilder()
+    for location, doc in documents:
+        builder.add_document(doc, location)
+    return builder.finish()

@@ -1,0 +1,175 @@
+"""What pullpath concludes: sources, paths, consumers, flows, with their reasons.
+
+Every conclusion is three-valued in spirit: a path is proven (with reasons and a
+confidence), or ``unknown`` with what is missing. Nothing here is ever a silent guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from pullpath.domain.inventory import ConsumerKind
+
+
+class SourceKind(StrEnum):
+    """Where the caller IP is (design: Source, checked in this order)."""
+
+    SUBNET = "subnet"
+    CUSTOMER_PUBLIC_IP = "customer-public-ip"
+    PRIVATE_UNMAPPED = "private-unmapped"
+    AZURE_PLATFORM = "azure-platform"
+    INTERNET = "internet"
+    INVALID = "invalid"
+    """Empty, garbage, or not an address at all."""
+
+
+class Path(StrEnum):
+    """How the request got through the registry's network rules (design: Path)."""
+
+    PRIVATE_ENDPOINT = "private-endpoint"
+    TRUSTED_SERVICE = "trusted-service"
+    FIREWALL_RULE = "firewall-rule"
+    PUBLIC = "public"
+    DENIED = "denied"
+    UNKNOWN = "unknown"
+
+
+PATH_ORDER: tuple[Path, ...] = tuple(Path)
+
+
+class Confidence(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    NONE = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    kind: SourceKind
+    ip: str = ""
+    """The normalised address (port and brackets removed); "" when invalid."""
+    subnet_id: str = ""
+    vnet_id: str = ""
+    resource_id: str = ""
+    """Public IP / NAT gateway / NIC the address belongs to, when known."""
+    service_tag: str = ""
+    """Most specific service tag containing the address."""
+    region: str = ""
+    tag_count: int = 0
+    """How many service tags contain the address."""
+    prefix: str = ""
+    """The prefix that matched (subnet, public IP or service tag prefix)."""
+    note: str = ""
+    """Why the address is invalid, or other remarks."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerRef:
+    """Who pulled. ``kind`` unknown with candidates when ambiguous."""
+
+    kind: ConsumerKind
+    id: str = ""
+    candidates: tuple[str, ...] = ()
+    by: str = ""
+    """How it was attributed: subnet, private-ip, identity, public-ip, nat-gateway."""
+
+    @staticmethod
+    def unknown(candidates: tuple[str, ...] = (), by: str = "") -> ConsumerRef:
+        return ConsumerRef(ConsumerKind.UNKNOWN, "", candidates, by)
+
+
+@dataclass(frozen=True, slots=True)
+class PathVerdict:
+    path: Path
+    confidence: Confidence
+    reasons: tuple[str, ...]
+    missing: tuple[str, ...] = ()
+    """What evidence was missing (for ``unknown`` and lowered confidence)."""
+    denial: str = ""
+    """For denied: ``firewall``, ``authorisation``, ``not-found`` or ``unknown``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    """What the knowledge base predicts for a consumer and registry."""
+
+    path: Path
+    rule: str
+    agrees: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class FlowKey:
+    registry: str
+    operation: str
+    repository: str
+    tag: str
+    caller_ip: str
+    identity: str
+    result: str
+    path: Path
+    consumer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """Events sharing registry, operation, repository, tag, caller IP, identity, result, path
+    and consumer, with their count and first/last time."""
+
+    registry: str
+    operation: str
+    repository: str
+    tag: str
+    caller_ip: str
+    identity: str
+    result: str
+    count: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+    source: Source
+    verdict: PathVerdict
+    consumer: ConsumerRef
+    registry_id: str = ""
+    table: str = ""
+    expectation: Expectation | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.verdict.path
+
+
+@dataclass
+class AuditSummary:
+    events: int = 0
+    by_path: dict[str, int] = field(default_factory=dict)
+    by_source: dict[str, int] = field(default_factory=dict)
+    disagreements: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TagsInfo:
+    """Which service tag data a report used."""
+
+    cloud: str
+    change_number: str
+    source: str
+    published: str = ""
+    """ISO date of the tag file, when known."""
+    warning: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryInfo:
+    """What the inventory inputs held, for the report's input section."""
+
+    files: tuple[str, ...] = ()
+    resources: int = 0
+    registries: int = 0
+    consumers: int = 0
+    subnets: int = 0
+    ignored_types: tuple[tuple[str, int], ...] = ()
+    issues: tuple[tuple[str, str, str], ...] = ()
+    """(location, resource id, problem)."""

@@ -1,0 +1,59 @@
+"""Helpers every formatter uses so that input can never be turned against the reader.
+
+Repository names, tags, user agents and identities in ACR logs are chosen by whoever calls the
+registry: treat every logged value as hostile text.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def safe_text(value: str) -> str:
+    """Text that encodes as valid UTF-8: lone surrogates become U+FFFD."""
+    return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+
+
+def term_safe(value: str, limit: int = 200) -> str:
+    """For terminal output: no escape sequences, no control characters, bounded length."""
+    text = safe_text(value)
+    text = _ANSI.sub("", text)
+    text = _CONTROL.sub("\ufffd", text)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+def csv_safe(value: str) -> str:
+    """Neutralise spreadsheet formula injection: a cell starting with = + - @ tab CR or LF
+    gets a leading apostrophe (OWASP CSV injection guidance)."""
+    text = safe_text(value)
+    if text.startswith(_CSV_TRIGGERS):
+        return "'" + text
+    return text
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def short_time(value: datetime | None) -> str:
+    if value is None:
+        return "-"
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def short_id(resource_id: str) -> str:
+    """The last two segments of an ARM ID (``containergroups/aci-demo``) for narrow tables."""
+    if not resource_id:
+        return ""
+    parts = resource_id.strip("/").split("/")
+    return "/".join(parts[-2:]) if len(parts) >= 2 else resource_id

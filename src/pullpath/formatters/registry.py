@@ -1,0 +1,34 @@
+"""Which renderer serves which ``--format`` for each report kind.
+
+Modules register here so the CLI never needs to know every format module by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+AuditRenderer = Callable[[Any], str]
+
+_AUDIT: dict[str, str] = {
+    "markdown": "pullpath.formatters.markdown:audit_markdown",
+    "html": "pullpath.formatters.html:audit_html",
+    "sarif": "pullpath.formatters.sarif:audit_sarif",
+}
+
+
+def _load(target: str) -> Callable[[Any], str] | None:
+    module_name, _, attr = target.partition(":")
+    try:
+        module = __import__(module_name, fromlist=[attr])
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            return None
+        raise
+    fn = getattr(module, attr, None)
+    return fn if callable(fn) else None
+
+
+def audit_renderer(fmt: str) -> AuditRenderer | None:
+    target = _AUDIT.get(fmt)
+    return _load(target) if target else None

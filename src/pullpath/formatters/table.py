@@ -1,0 +1,153 @@
+"""The default terminal view: flows table, summary by path, accounting, warnings."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from pullpath.domain.verdicts import PATH_ORDER, Flow, Path
+from pullpath.formatters.audit_doc import AuditReport
+from pullpath.formatters.common import short_id, short_time, term_safe
+
+PATH_STYLE: dict[Path, str] = {
+    Path.PRIVATE_ENDPOINT: "bold green",
+    Path.TRUSTED_SERVICE: "bold yellow",
+    Path.FIREWALL_RULE: "cyan",
+    Path.PUBLIC: "bold red",
+    Path.DENIED: "magenta",
+    Path.UNKNOWN: "dim",
+}
+
+
+def path_text(path: Path) -> Text:
+    return Text(path.value, style=PATH_STYLE[path])
+
+
+def consumer_text(flow: Flow) -> str:
+    c = flow.consumer
+    if c.id:
+        return f"{c.kind.value} {c.id.rsplit('/', 1)[-1]}"
+    if c.candidates:
+        names = ", ".join(x.rsplit("/", 1)[-1] for x in c.candidates[:3])
+        return f"? {len(c.candidates)} candidates: {names}"
+    return "-"
+
+
+def source_text(flow: Flow) -> str:
+    s = flow.source
+    if s.service_tag:
+        return f"{s.kind.value} {s.service_tag}"
+    if s.subnet_id:
+        return f"{s.kind.value} {s.subnet_id.rsplit('/', 1)[-1]}"
+    return s.kind.value
+
+
+def flows_table(report: AuditReport, *, limit: int = 200, wide: bool = False) -> Table:
+    registries = sorted({f.registry for f in report.result.flows})
+    title = "Flows" + (f" — {term_safe(registries[0], 80)}" if len(registries) == 1 else "")
+    table = Table(title=title, title_justify="left", expand=False, pad_edge=False)
+    columns = ["Path", "Consumer", "Op", "Image", "Caller IP", "Source", "Result", "Count",
+               "Last seen (UTC)"]
+    if len(registries) > 1:
+        columns.insert(0, "Registry")
+    if wide:
+        columns.insert(columns.index("Count"), "Identity")
+    for col in columns:
+        table.add_column(col, overflow="fold", no_wrap=col in ("Path", "Count", "Op", "Result"),
+                         justify="right" if col == "Count" else "left")
+    for flow in report.result.flows[:limit]:
+        image = flow.repository + (f":{flow.tag}" if flow.tag else "")
+        path_cell = path_text(flow.path)
+        if flow.expectation is not None and flow.expectation.agrees is False:
+            path_cell.append(f"\n≠ expected {flow.expectation.path.value}", style="bold red")
+        cells: dict[str, Text | str] = {
+            "Registry": term_safe(flow.registry, 60),
+            "Path": path_cell,
+            "Consumer": term_safe(consumer_text(flow), 60),
+            "Op": term_safe(flow.operation, 20),
+            "Image": term_safe(image, 60) or "-",
+            "Caller IP": term_safe(flow.caller_ip, 45) or "-",
+            "Source": term_safe(source_text(flow), 60),
+            "Result": term_safe(flow.result, 10) or "-",
+            "Identity": term_safe(flow.identity, 40) or "-",
+            "Count": str(flow.count),
+            "Last seen (UTC)": short_time(flow.last_seen),
+        }
+        table.add_row(*(cells[c] for c in columns))
+    return table
+
+
+def summary_table(report: AuditReport) -> Table:
+    summary = report.result.summary
+    table = Table(title="Summary by path (events)", title_justify="left")
+    table.add_column("Path")
+    table.add_column("Events", justify="right")
+    table.add_column("Flows", justify="right")
+    for path in PATH_ORDER:
+        flows = sum(1 for f in report.result.flows if f.path is path)
+        table.add_row(path_text(path), str(summary.by_path.get(path.value, 0)), str(flows))
+    return table
+
+
+def accounting_text(report: AuditReport) -> Text:
+    st = report.result.stats
+    tags = report.tags
+    text = Text()
+    text.append(f"Read {st.events_read} events from {len(st.files)} file(s)", style="bold")
+    if st.events_skipped:
+        text.append(f"; skipped {st.events_skipped}: ", style="bold yellow")
+        text.append(", ".join(f"{k} {v}" for k, v in sorted(st.skipped.items())))
+        for skip in st.examples[:5]:
+            text.append(f"\n  {term_safe(str(skip.location), 120)}: {skip.reason}")
+            if skip.detail:
+                text.append(f" ({term_safe(skip.detail, 80)})")
+    text.append("\n")
+    pub = f", published {tags.published}" if tags.published else ""
+    text.append(f"Service tags: {tags.cloud} changeNumber {tags.change_number} ({tags.source}{pub})")
+    inv = report.inventory
+    if inv.resources:
+        text.append(f"\nInventory: {inv.resources} resources from {len(inv.files)} file(s): "
+                    f"{inv.registries} registries, {inv.consumers} consumers, {inv.subnets} subnets")
+        if inv.issues:
+            text.append(f"; {len(inv.issues)} issue(s)", style="yellow")
+    else:
+        text.append("\nInventory: none given (pass --inventory to attribute consumers and prove "
+                    "paths)", style="yellow")
+    return text
+
+
+def warnings_text(report: AuditReport) -> Text | None:
+    lines = list(report.result.warnings)
+    if report.tags.warning:
+        lines.insert(0, report.tags.warning)
+    for missing in report.result.missing:
+        lines.append(f"missing evidence: {missing}")
+    disagreements = [f for f in report.result.flows
+                     if f.expectation is not None and f.expectation.agrees is False]
+    for flow in disagreements[:10]:
+        assert flow.expectation is not None
+        lines.append(
+            f"DISAGREEMENT: {short_id(flow.consumer.id) or flow.caller_ip} pulled by "
+            f"{flow.path.value}, the knowledge base expects {flow.expectation.path.value} "
+            f"(rule {flow.expectation.rule})"
+        )
+    if not lines:
+        return None
+    text = Text()
+    for line in lines:
+        text.append("! ", style="bold yellow")
+        text.append(term_safe(line, 400) + "\n")
+    return text
+
+
+def render_audit(report: AuditReport, console: Console) -> None:
+    parts: list[object] = [flows_table(report, wide=console.width >= 180)]
+    if len(report.result.flows) > 200:
+        parts.append(Text(f"... {len(report.result.flows) - 200} more flows: use --format json "
+                          "or csv for all of them", style="dim"))
+    parts.extend([summary_table(report), accounting_text(report)])
+    warn = warnings_text(report)
+    if warn is not None:
+        parts.append(warn)
+    console.print(Group(*parts))  # type: ignore[arg-type]

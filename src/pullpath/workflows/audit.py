@@ -1,0 +1,124 @@
+"""Wire adapters and the pure core into an audit: files in, ``AuditReport`` out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+from pullpath.adapters.inventory_files import read_inventory
+from pullpath.adapters.logs_files import read_events
+from pullpath.adapters.servicetags_files import load_service_tags, service_tags_age_warning
+from pullpath.core.audit import Aggregator, AuditResult, ExpectFn, build_flows
+from pullpath.core.classify import Classifier
+from pullpath.core.servicetags import TagIndex
+from pullpath.domain.events import PullEvent, ReadStats
+from pullpath.domain.inventory import Inventory
+from pullpath.domain.verdicts import InventoryInfo, TagsInfo
+from pullpath.formatters.audit_doc import AuditReport
+
+ProgressFn = Callable[[ReadStats], None]
+
+
+def tags_info(index: TagIndex, warning: str | None = None) -> TagsInfo:
+    published = index.published.isoformat() if index.published else ""
+    return TagsInfo(index.cloud, index.change_number, index.source, published, warning or "")
+
+
+def inventory_info(inv: Inventory) -> InventoryInfo:
+    return InventoryInfo(
+        files=tuple(inv.files),
+        resources=inv.resources_seen,
+        registries=len(inv.registries),
+        consumers=len(inv.consumers),
+        subnets=len(inv.subnets),
+        ignored_types=tuple(sorted(inv.ignored_types.items())),
+        issues=tuple((i.location, i.resource_id, i.problem) for i in inv.issues),
+    )
+
+
+def load_inventory(paths: Sequence[Path]) -> Inventory:
+    return read_inventory(paths) if paths else Inventory()
+
+
+def expectation_fn(inventory: Inventory) -> ExpectFn | None:
+    """The knowledge base's prediction for each flow, when explain is available."""
+    if inventory.empty:
+        return None
+    try:
+        from pullpath.core.explain import flow_expectation
+    except ImportError:  # explain not built into this version
+        return None
+
+    def expect(flow):  # type: ignore[no-untyped-def]
+        return flow_expectation(inventory, flow)
+
+    return expect  # type: ignore[no-any-return]
+
+
+def audit_events(
+    events: Iterable[PullEvent],
+    stats: ReadStats,
+    *,
+    inventory: Inventory,
+    tags: TagIndex,
+    log_sources: Sequence[str] = (),
+) -> AuditReport:
+    classifier = Classifier(inventory, tags)
+    aggregator = Aggregator().add_all(events)
+    return finish(classifier, aggregator, stats, inventory=inventory, tags=tags,
+                  log_sources=log_sources)
+
+
+def finish(
+    classifier: Classifier,
+    aggregator: Aggregator,
+    stats: ReadStats,
+    *,
+    inventory: Inventory,
+    tags: TagIndex,
+    log_sources: Sequence[str] = (),
+    warnings: Sequence[str] = (),
+) -> AuditReport:
+    result: AuditResult = build_flows(classifier, aggregator, stats,
+                                      expect=expectation_fn(inventory))
+    result.warnings.extend(warnings)
+    if inventory.empty:
+        result.warnings.append(
+            "no inventory given: consumers cannot be attributed and paths that need the "
+            "registry's configuration are unknown (pass --inventory)"
+        )
+    if stats.events_read == 0 and stats.records_seen == 0:
+        result.warnings.append("no registry events found in the input")
+    age = service_tags_age_warning(tags, aggregator.newest)
+    return AuditReport(
+        result=result,
+        tags=tags_info(tags, age),
+        inventory=inventory_info(inventory),
+        log_sources=tuple(log_sources),
+    )
+
+
+def run_audit(
+    logs: Sequence[Path],
+    *,
+    inventory_paths: Sequence[Path] = (),
+    service_tags: Path | None = None,
+    progress: ProgressFn | None = None,
+) -> AuditReport:
+    tags = load_service_tags(service_tags)
+    inventory = load_inventory(inventory_paths)
+    stats = ReadStats()
+    events: Iterable[PullEvent] = read_events(logs, stats)
+    if progress is not None:
+        events = _with_progress(events, stats, progress)
+    return audit_events(events, stats, inventory=inventory, tags=tags,
+                        log_sources=[str(p) for p in logs])
+
+
+def _with_progress(events: Iterable[PullEvent], stats: ReadStats,
+                   progress: ProgressFn) -> Iterable[PullEvent]:
+    for n, event in enumerate(events, 1):
+        if n % 50_000 == 0:
+            progress(stats)
+        yield event
+    progress(stats)
