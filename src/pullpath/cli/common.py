@@ -18,7 +18,7 @@ EXIT_OK = 0
 EXIT_FAIL_ON = 1
 EXIT_USAGE = 2
 
-stderr = Console(stderr=True, highlight=False, soft_wrap=False)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class Format(StrEnum):

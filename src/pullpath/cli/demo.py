@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 from pullpath.cli.common import Format, require_format, stderr, write_output
+from pullpath.domain.verdicts import Flow
 from pullpath.domain.verdicts import Path as NetPath
 from pullpath.formatters.audit_doc import AuditReport
 
@@ -30,37 +31,42 @@ def run_demo_audit() -> AuditReport:
 
 def story(report: AuditReport) -> str:
     """A short plain-language account, built from the verdicts (not canned)."""
-    lines: list[str] = []
+    groups: dict[tuple[str, str, str], list[Flow]] = {}
     for flow in report.result.flows:
         if flow.operation.lower() != "pull" and flow.path is not NetPath.DENIED:
             continue
-        who = flow.consumer.kind.value.upper() if flow.consumer.id else "an unknown caller"
-        name = flow.consumer.id.rsplit("/", 1)[-1] if flow.consumer.id else flow.caller_ip
-        src = flow.source
-        if flow.path is NetPath.TRUSTED_SERVICE:
+        who = flow.consumer.id or flow.caller_ip
+        groups.setdefault((who, flow.path.value, f"{flow.repository}:{flow.tag}"), []).append(flow)
+    lines: list[str] = []
+    for (_who, _path, image), flows in groups.items():
+        first = flows[0]
+        count = sum(f.count for f in flows)
+        ips = ", ".join(sorted({f.caller_ip for f in flows}))
+        kind = first.consumer.kind.value.upper()
+        name = f"{kind} '{first.consumer.id.rsplit('/', 1)[-1]}'" if first.consumer.id else ips
+        if first.path is NetPath.TRUSTED_SERVICE:
             lines.append(
-                f"- {who} '{name}' pulled {flow.repository}:{flow.tag} {flow.count}x from "
-                f"{flow.caller_ip}, a Microsoft public address ({src.service_tag}) that belongs to "
-                "none of your resources. It passed the registry's firewall by the "
-                "trusted-services bypass, not through your private endpoint."
+                f"- {name} pulled {image} {count}x from {ips}, a Microsoft public address "
+                f"({first.source.service_tag}) that belongs to none of your resources. It passed "
+                "the registry's firewall by the trusted-services bypass, not through your "
+                "private endpoint."
             )
-        elif flow.path is NetPath.PRIVATE_ENDPOINT:
-            lines.append(
-                f"- {who} '{name}' pulled {flow.repository}:{flow.tag} {flow.count}x from "
-                f"{flow.caller_ip} in its own subnet: through the private endpoint."
-            )
-        elif flow.path is NetPath.DENIED:
-            lines.append(
-                f"- {flow.caller_ip} ({src.kind.value}) was refused {flow.count}x "
-                f"({flow.verdict.denial or 'denied'}): {flow.operation} by {flow.identity or '?'}."
-            )
+        elif first.path is NetPath.PRIVATE_ENDPOINT:
+            lines.append(f"- {name} pulled {image} {count}x from {ips} in its own subnet: "
+                         "through the private endpoint.")
+        elif first.path is NetPath.DENIED:
+            lines.append(f"- {ips} ({first.source.kind.value}) was refused {count}x "
+                         f"({first.verdict.denial or 'denied'}): {first.operation} by "
+                         f"{first.identity or 'an anonymous caller'}.")
         else:
-            lines.append(f"- {who} '{name}': {flow.path.value} ({flow.count}x).")
-        if flow.expectation is not None and flow.expectation.agrees is False:
-            lines.append(
-                f"  The knowledge base expected {flow.expectation.path.value} "
-                f"(rule {flow.expectation.rule}): this disagreement is how the story was found."
-            )
+            lines.append(f"- {name}: {first.path.value} ({count}x).")
+        for flow in flows:
+            if flow.expectation is not None and flow.expectation.agrees is False:
+                lines.append(
+                    f"  The knowledge base expected {flow.expectation.path.value} (rule "
+                    f"{flow.expectation.rule}): a disagreement like this is how the story was found."
+                )
+                break
     return "\n".join(lines)
 
 

@@ -126,9 +126,13 @@ def _kind(value: object) -> str:
 
 
 def is_arm_expression(value: str) -> bool:
-    """An unevaluated ARM template expression (``[resourceId(...)]``); ``[[`` escapes a literal."""
+    """An unevaluated ARM template expression (``[resourceId(...)]``).
+
+    Expressions are function calls, so ``[system]`` (ACI's literal for the system identity) is
+    not one; ``[[`` escapes a literal bracket.
+    """
     v = value.strip()
-    return len(v) >= 2 and v.startswith("[") and v.endswith("]") and not v.startswith("[[")
+    return v.startswith("[") and v.endswith("]") and not v.startswith("[[") and "(" in v
 
 
 def norm_location(location: str) -> str:
@@ -469,10 +473,14 @@ class _Identity:
     system: bool = False
 
 
-@dataclass
+@dataclass(frozen=True)
 class _PendingCred:
+    """A consumer's registry credential naming its identity by client id (App Service
+    ``acrUserManagedIdentityID``, ACR task custom registries): resolved to the identity's
+    resource id once every resource is read."""
+
     consumer_id: str
-    index: int
+    server: str
     client_id: str
 
 
@@ -524,9 +532,11 @@ class InventoryBuilder:
         self._inv.skipped_files.append(path)
 
     def note_source_name(self, name: str) -> None:
-        """A source named after role assignments or diagnostic settings carries that list,
-        even when it is empty (``roleAssignments.json`` holding ``{"value": []}``)."""
-        key = _nk(name.replace(" ", "").replace(".", ""))
+        """A file (base name) or REST operation named after role assignments or diagnostic
+        settings carries that list, even when it is empty (``roleAssignments.json`` holding
+        ``{"value": []}``)."""
+        base = re.split(r"[\\/]", name)[-1]
+        key = _nk(base.replace(" ", "").replace(".", ""))
         if "roleassignment" in key:
             self._inv.role_assignments_present = True
         if "diagnosticsetting" in key:
@@ -876,10 +886,12 @@ class InventoryBuilder:
         else:
             self._task(c, res, rid, parts, ident)
         creds: list[RegistryCredential] = []
+        if not self._sparse:  # this record replaces an earlier one: so do its pending creds
+            self._pending_creds = [pc for pc in self._pending_creds if pc.consumer_id != rid]
         for server, identity, username in parts.creds:
             cred, client_id = self._credential(server, identity, username)
             if client_id:
-                self._pending_creds.append(_PendingCred(rid, len(creds), client_id))
+                self._pending_creds.append(_PendingCred(rid, cred.server, client_id))
                 parts.client_ids.append(client_id)
             creds.append(cred)
         creds.extend(parts.fixed_creds)
@@ -895,7 +907,7 @@ class InventoryBuilder:
             client_ids=_uniq([*ident.client_ids, *parts.client_ids]),
             identity_ids=_uniq([*ident.identity_ids, *parts.identity_ids]),
             system_identity=ident.system,
-            credentials=tuple(dict.fromkeys(creds)),
+            credentials=tuple(creds),
             images=_uniq(parts.images),
             environment_id=parts.environment_id,
             facts=tuple(parts.facts.items()),
@@ -1293,9 +1305,19 @@ class InventoryBuilder:
             creds = list(con.credentials)
             for pc in pending.get(cid, []):
                 ident = by_client.get(pc.client_id)
-                if ident is not None and pc.index < len(creds):
-                    creds[pc.index] = replace(creds[pc.index], identity_id=ident.id)
-                    identity_ids.append(ident.id)
+                if ident is None:
+                    continue  # the identity resource is not in the inventory
+                identity_ids.append(ident.id)
+                creds = [
+                    replace(cr, identity_id=ident.id)
+                    if (
+                        cr.server == pc.server
+                        and cr.method == "user-assigned-identity"
+                        and not cr.identity_id
+                    )
+                    else cr
+                    for cr in creds
+                ]
             for uid in identity_ids:
                 ident = inv.identities.get(uid)
                 if ident is not None:
@@ -1320,10 +1342,8 @@ class InventoryBuilder:
             if con.kind is ConsumerKind.ACR_TASKS:
                 reg = inv.registries.get(self._task_registry.get(cid, ""))
                 server = reg.login_server if reg is not None else ""
-                creds = [
-                    replace(cr, server=server) if (i == 0 and not cr.server) else cr
-                    for i, cr in enumerate(creds)
-                ]
+                # the task's own registry (custom registries always name their server)
+                creds = [replace(cr, server=server) if not cr.server else cr for cr in creds]
             changes.update(
                 principal_ids=_uniq(principals),
                 client_ids=_uniq(clients),

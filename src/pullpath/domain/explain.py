@@ -1,0 +1,339 @@
+"""What ``explain`` knows and concludes: knowledge-base entries, derived facts, predictions,
+findings.
+
+The knowledge base is data (``pullpath/knowledge/*.yaml``); these are its validated, frozen
+forms. Every fact is three-valued: ``True``/``False``/a string when known, ``None`` when the
+inventory does not say, and then ``why`` tells what is missing. A rule that needs an unknown fact
+does not match, and a prediction that rests on nothing says ``unknown``: never a guess presented
+as fact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from pullpath.domain.inventory import Consumer, ConsumerKind, Registry
+from pullpath.domain.verdicts import Confidence, InventoryInfo, Path
+
+FactValue = bool | str | None
+"""A fact's value: a boolean, a lower-case enum string, or ``None`` when unknown."""
+
+
+class FactType(StrEnum):
+    BOOL = "bool"
+    ENUM = "enum"
+
+
+@dataclass(frozen=True, slots=True)
+class FactSpec:
+    """A fact the knowledge base may name in a condition."""
+
+    name: str
+    type: FactType
+    description: str
+    values: tuple[str, ...] = ()
+    """Allowed values of an enum fact (lower-case)."""
+    scope: str = "pair"
+    """``pair`` (consumer and registry) or ``registry`` (the registry alone)."""
+
+
+_KINDS = tuple(k.value for k in ConsumerKind if k is not ConsumerKind.UNKNOWN)
+
+FACTS: tuple[FactSpec, ...] = (
+    # the consumer
+    FactSpec("consumer.kind", FactType.ENUM, "Which service pulls.", _KINDS),
+    FactSpec("consumer.in_vnet", FactType.BOOL,
+             "The consumer runs in (or is integrated with) a customer VNet subnet."),
+    FactSpec("consumer.os", FactType.ENUM, "Container OS (ACI osType, App Service kind).",
+             ("linux", "windows")),
+    FactSpec("consumer.vnet_image_pull", FactType.BOOL,
+             "App Service: image pull routed over VNet integration (vnetImagePullEnabled, "
+             "outboundVnetRouting.imagePullTraffic or WEBSITE_PULL_IMAGE_OVER_VNET)."),
+    FactSpec("consumer.private_only", FactType.BOOL,
+             "The consumer is not an ACR trusted service (ACA, AKS, App Service): behind a "
+             "restricted registry it can pull only through a private endpoint or an IP rule."),
+    # its credential for this registry
+    FactSpec("credential.method", FactType.ENUM, "How the consumer authenticates to the registry.",
+             ("user-assigned-identity", "system-assigned-identity", "kubelet-identity",
+              "password", "service-principal", "anonymous", "none")),
+    FactSpec("credential.managed_identity", FactType.BOOL,
+             "The credential is a managed identity (user-assigned, system-assigned or kubelet)."),
+    FactSpec("credential.has_pull_role", FactType.BOOL,
+             "The pulling identity holds a role that can pull on the registry or a parent scope."),
+    # the registry
+    FactSpec("registry.known", FactType.BOOL, "The registry is in the inventory.",
+             scope="registry"),
+    FactSpec("registry.sku", FactType.ENUM, "Registry SKU.", ("basic", "standard", "premium"),
+             scope="registry"),
+    FactSpec("registry.premium", FactType.BOOL, "The registry is Premium.", scope="registry"),
+    FactSpec("registry.public_network_access", FactType.ENUM, "publicNetworkAccess.",
+             ("enabled", "disabled"), scope="registry"),
+    FactSpec("registry.default_action", FactType.ENUM, "networkRuleSet.defaultAction.",
+             ("allow", "deny"), scope="registry"),
+    FactSpec("registry.restricted", FactType.BOOL,
+             "Closed to arbitrary public callers (public access disabled or defaultAction Deny).",
+             scope="registry"),
+    FactSpec("registry.open_to_all", FactType.BOOL,
+             "Public access enabled and defaultAction Allow.", scope="registry"),
+    FactSpec("registry.trusted_services", FactType.BOOL,
+             "networkRuleBypassOptions is AzureServices.", scope="registry"),
+    FactSpec("registry.tasks_bypass", FactType.BOOL,
+             "networkRuleBypassAllowedForTasks is true (unset counts as false since 2025-06-01).",
+             scope="registry"),
+    FactSpec("registry.has_ip_rules", FactType.BOOL, "networkRuleSet.ipRules is not empty.",
+             scope="registry"),
+    FactSpec("registry.has_approved_pe", FactType.BOOL,
+             "At least one private endpoint connection is Approved.", scope="registry"),
+    FactSpec("registry.pe_pending_only", FactType.BOOL,
+             "Private endpoint connections exist but none is Approved.", scope="registry"),
+    FactSpec("registry.premium_only_features", FactType.BOOL,
+             "IP rules or private endpoint connections (Premium-only features) are configured.",
+             scope="registry"),
+    FactSpec("registry.pe_in_aci_subnet", FactType.BOOL,
+             "A private endpoint of the registry sits in a subnet delegated to ACI.",
+             scope="registry"),
+    FactSpec("registry.diagnostics_ok", FactType.BOOL,
+             "A diagnostic setting sends ContainerRegistryRepositoryEvents and "
+             "ContainerRegistryLoginEvents (or allLogs/audit) somewhere.", scope="registry"),
+    FactSpec("registry.all_consumers_private", FactType.BOOL,
+             "Every consumer of the registry is expected to pull through a private endpoint.",
+             scope="registry"),
+    FactSpec("registry.trusted_needed", FactType.BOOL,
+             "Some consumer of the registry needs the trusted-services bypass.",
+             scope="registry"),
+    # the registry as seen from this consumer
+    FactSpec("registry.ip_rules_cover_egress", FactType.BOOL,
+             "Every known outbound public IP of the consumer is inside an IP rule of the registry "
+             "(false when public access is disabled or there are no IP rules)."),
+    FactSpec("pe.in_consumer_vnet", FactType.BOOL,
+             "An approved private endpoint of the registry is in a VNet the consumer runs in."),
+    FactSpec("dns.zone_present", FactType.BOOL,
+             "The privatelink.azurecr.io private DNS zone exists in the inventory."),
+    FactSpec("dns.zone_linked", FactType.BOOL,
+             "The privatelink.azurecr.io zone is linked to the consumer's VNet."),
+    FactSpec("dns.records_ok", FactType.BOOL,
+             "The zone has A records for <registry> and <registry>.<region>.data (every region)."),
+    FactSpec("dns.ok", FactType.BOOL, "Zone present, linked and complete."),
+    FactSpec("pe.reachable", FactType.BOOL,
+             "A private endpoint is in the consumer's VNet and its DNS resolves there."),
+)
+
+FACT_SPECS: dict[str, FactSpec] = {f.name: f for f in FACTS}
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """A derived fact: its value (``None`` = unknown) and the sentence that says why."""
+
+    value: FactValue
+    why: str
+
+    @property
+    def known(self) -> bool:
+        return self.value is not None
+
+
+Facts = dict[str, Fact]
+
+
+class SourceKind(StrEnum):
+    MEASURED = "measured"
+    DOCUMENTED = "documented"
+
+
+@dataclass(frozen=True, slots=True)
+class KbSource:
+    """What a knowledge-base entry rests on."""
+
+    url: str
+    """``https://...`` for documentation; a measurement may name the ``lab:<scenario>`` that
+    re-measures it instead."""
+    verified: str
+    """ISO date (``2026-11-28``, or ``2025-02`` when only the month is known) the source was last
+    checked; for a measurement, the day it was measured."""
+    kind: SourceKind
+    says: str
+    """What the source says, in a sentence (quote or paraphrase)."""
+    expect: Path | None = None
+    """The path this source alone would predict, when it says one (docs vs measurement)."""
+
+    @property
+    def verified_date(self) -> date:
+        text = self.verified if len(self.verified) > 7 else f"{self.verified}-01"
+        return date.fromisoformat(text)
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """``fact`` must (or, with ``negate``, must not) have one of ``values``."""
+
+    fact: str
+    values: tuple[bool | str, ...]
+    negate: bool = False
+
+    def test(self, value: FactValue) -> bool | None:
+        if value is None:
+            return None
+        hit = value in self.values
+        return not hit if self.negate else hit
+
+    def describe(self) -> str:
+        vals = ", ".join(str(v).lower() for v in self.values)
+        op = "not in" if self.negate else ("=" if len(self.values) == 1 else "in")
+        return f"{self.fact} {op} {vals}"
+
+
+@dataclass(frozen=True, slots=True)
+class Behaviour:
+    """One knowledge-base entry: consumer and configuration -> expected path."""
+
+    id: str
+    consumer: str
+    """A consumer kind, or ``any``."""
+    title: str
+    when: tuple[Condition, ...]
+    expect: Path
+    confidence: Confidence
+    rationale: str
+    sources: tuple[KbSource, ...]
+    lab: tuple[str, ...] = ()
+    """``pullpath lab`` scenarios that re-measure this entry."""
+
+    @property
+    def disputed(self) -> bool:
+        """Sources disagree on the path (the measurement wins)."""
+        return len({s.expect for s in self.sources if s.expect is not None}) > 1
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    NOTE = "note"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 3, "warning": 2, "note": 1}[self.value]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRef:
+    """A built-in Azure Policy definition that covers the same ground."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class FindingSpec:
+    """A finding the checks can raise, with its documentation and fix (templates)."""
+
+    id: str
+    severity: Severity
+    title: str
+    scope: str
+    """``pair`` (evaluated per consumer and registry) or ``registry``."""
+    subject: str
+    """Where the finding is located: ``consumer`` or ``registry``."""
+    when: tuple[Condition, ...]
+    description: str
+    detail: str
+    """Template (``{{name}}`` placeholders) for the per-resource detail."""
+    fix_cli: str
+    fix_bicep: str
+    docs: tuple[str, ...]
+    policy: PolicyRef | None = None
+    sources: tuple[KbSource, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PullRole:
+    """A built-in role that allows pulling images."""
+
+    id: str
+    """Role definition GUID (lower-case)."""
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeBase:
+    behaviours: tuple[Behaviour, ...]
+    findings: tuple[FindingSpec, ...]
+    pull_roles: tuple[PullRole, ...]
+    pull_roles_sources: tuple[KbSource, ...] = ()
+    origin: tuple[str, ...] = ()
+    """Where the entries were loaded from."""
+
+    def finding(self, finding_id: str) -> FindingSpec | None:
+        for f in self.findings:
+            if f.id == finding_id:
+                return f
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class PairPrediction:
+    """The knowledge base's prediction for one consumer pulling from one registry."""
+
+    consumer: Consumer
+    login_server: str
+    registry: Registry | None
+    """``None`` when the login server is not in the inventory."""
+    expected_path: Path
+    rule: str
+    """The behaviour that decided (``""`` when none matched)."""
+    confidence: Confidence
+    reasons: tuple[str, ...]
+    sources: tuple[KbSource, ...]
+    missing: tuple[str, ...] = ()
+    """What the inventory would need to say for a (more certain) prediction."""
+    credential: str = ""
+    """The credential method used for this registry (``none`` when there is none)."""
+    facts: tuple[tuple[str, FactValue], ...] = ()
+    """Every derived fact, for transparency (``None`` = unknown)."""
+
+    @property
+    def registry_id(self) -> str:
+        return self.registry.id if self.registry is not None else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A finding raised on one resource, with everything needed to act on it."""
+
+    id: str
+    severity: Severity
+    title: str
+    resource_id: str
+    related: tuple[str, ...]
+    detail: str
+    fix_cli: str
+    fix_bicep: str
+    docs: tuple[str, ...]
+    policy: PolicyRef | None = None
+
+
+@dataclass
+class ExplainReport:
+    """Everything ``explain`` outputs."""
+
+    pairs: list[PairPrediction]
+    findings: list[Finding]
+    notes: list[str] = field(default_factory=list)
+    """What could not be checked and why (unknowns are never silent)."""
+    inventory: InventoryInfo = field(default_factory=InventoryInfo)
+    knowledge: tuple[str, ...] = ()
+    """Where the knowledge base came from."""
+    behaviours: int = 0
+    finding_rules: int = 0
+
+
+TEMPLATE_KEYS: frozenset[str] = frozenset({
+    "registry_name", "registry_id", "registry_rg", "registry_location", "login_server",
+    "record_name", "zone_name", "subscription", "consumer_name", "consumer_id", "consumer_rg",
+    "consumer_kind", "principal_id", "identity_id", "vnet_id", "vnet_name", "vnet_rg",
+    "credential", "pe_ids",
+})
+"""Placeholders a finding's detail and fix templates may use (``{{registry_name}}``); also
+``{{why:<fact>}}`` for the sentence behind a fact."""

@@ -1,0 +1,584 @@
+"""One view of any pullpath report document, shared by the HTML and Markdown formats.
+
+Both formats read the same JSON document the ``--format json`` output is made of
+(``pullpath.audit/v1``, ``pullpath.explain/v1``, ``pullpath.lab/v1``), through this module, so
+the numbers in a browser, a pull-request comment and a JSON file never disagree. The view is
+plain data (no markup): escaping is the job of each format.
+
+Documents are read defensively: a missing key is an empty section, never a crash, so the
+renderers also work on documents from other versions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pullpath.domain.verdicts import PATH_ORDER
+
+PATHS: tuple[str, ...] = tuple(p.value for p in PATH_ORDER)
+
+PATH_DESCRIPTIONS: dict[str, str] = {
+    "private-endpoint": "entered through one of the registry's private endpoints",
+    "trusted-service": "came from Microsoft's platform and passed only by the trusted-services "
+                       "bypass",
+    "firewall-rule": "a public caller allowed by one of the registry's IP rules",
+    "public": "registry open to all networks, caller public",
+    "denied": "the request was refused",
+    "unknown": "not enough evidence (see missing evidence)",
+}
+
+KIND_LABELS: dict[str, str] = {
+    "aci": "ACI",
+    "aca": "ACA",
+    "aks": "AKS",
+    "appservice": "App Service",
+    "acr-tasks": "ACR Tasks",
+    "unknown": "?",
+}
+
+SOURCE_LABELS: dict[str, str] = {
+    "subnet": "your subnet",
+    "customer-public-ip": "your public IP",
+    "private-unmapped": "private, unmapped",
+    "azure-platform": "Microsoft platform",
+    "internet": "Internet",
+    "invalid": "invalid caller IP",
+}
+
+_SAFE_URL = re.compile(r"^https?://[^\s\"'<>`]+$", re.IGNORECASE)
+
+
+def safe_url(value: object) -> str:
+    """The URL when it is an absolute http(s) URL without spaces or quotes, else "" (so a
+    ``javascript:`` or ``data:`` link from the input is shown as text, never followed)."""
+    text = str(value or "").strip()
+    return text if _SAFE_URL.match(text) else ""
+
+
+def _s(value: object) -> str:
+    """Any document value as text ("" for None)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _i(value: object) -> int:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _d(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _l(value: object) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def last_segment(resource_id: str) -> str:
+    return resource_id.rstrip("/").rsplit("/", 1)[-1] if resource_id else ""
+
+
+def consumer_label(consumer: Mapping[str, Any], source: Mapping[str, Any] | None = None) -> str:
+    """``ACI aci-orders``, ``? 2 candidates: a, b`` or ``unattributed (Internet)``."""
+    cid = _s(consumer.get("id"))
+    kind = _s(consumer.get("kind")) or "unknown"
+    if cid:
+        return f"{KIND_LABELS.get(kind, kind)} {last_segment(cid)}"
+    candidates = [_s(c) for c in _l(consumer.get("candidates"))]
+    if candidates:
+        names = ", ".join(last_segment(c) for c in candidates[:3])
+        more = f" +{len(candidates) - 3}" if len(candidates) > 3 else ""
+        return f"? {len(candidates)} candidates: {names}{more}"
+    if source:
+        kind = _s(source.get("kind"))
+        return f"unattributed ({SOURCE_LABELS.get(kind, kind or 'unknown source')})"
+    return "unattributed"
+
+
+def source_label(source: Mapping[str, Any]) -> str:
+    kind = _s(source.get("kind"))
+    if source.get("service_tag"):
+        return f"{kind} {_s(source.get('service_tag'))}"
+    if source.get("subnet_id"):
+        return f"{kind} {last_segment(_s(source.get('subnet_id')))}"
+    if source.get("resource_id"):
+        return f"{kind} {last_segment(_s(source.get('resource_id')))}"
+    return kind
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    text: str
+    url: str
+    """A safe http(s) URL, or "" when the input's URL was not one (then show ``text`` only)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PathCount:
+    path: str
+    events: int
+    flows: int
+
+
+@dataclass(frozen=True, slots=True)
+class FlowRow:
+    index: int
+    path: str
+    consumer: str
+    consumer_id: str
+    consumer_kind: str
+    registry: str
+    operation: str
+    repository: str
+    tag: str
+    caller_ip: str
+    source: str
+    source_kind: str
+    result: str
+    identity: str
+    count: int
+    first_seen: str
+    last_seen: str
+    confidence: str
+    denial: str
+    expected_path: str
+    expected_rule: str
+    agrees: bool | None
+    reasons: tuple[str, ...]
+    missing: tuple[str, ...]
+
+    @property
+    def image(self) -> str:
+        return self.repository + (f":{self.tag}" if self.tag else "")
+
+    @property
+    def disagrees(self) -> bool:
+        return self.agrees is False
+
+
+@dataclass(frozen=True, slots=True)
+class PairRow:
+    """An explain pair: a consumer, a registry and the path the knowledge base predicts."""
+
+    index: int
+    path: str
+    consumer: str
+    consumer_id: str
+    consumer_kind: str
+    registry: str
+    registry_id: str
+    rule: str
+    confidence: str
+    reasons: tuple[str, ...]
+    sources: tuple[Link, ...]
+    source_notes: tuple[str, ...]
+    """One per source: ``measured 2024-11-25`` / ``documented 2025-02-01``."""
+    observed_path: str = ""
+    agrees: bool | None = None
+
+    @property
+    def disagrees(self) -> bool:
+        return self.agrees is False
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    id: str
+    severity: str
+    title: str
+    resource_id: str
+    related: tuple[str, ...]
+    detail: str
+    fix_cli: str
+    fix_bicep: str
+    docs: tuple[Link, ...]
+    policy: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FileCount:
+    file: str
+    records: int
+    read: int
+    skipped: int
+
+
+@dataclass(frozen=True, slots=True)
+class SkipExample:
+    file: str
+    line: str
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    log_sources: tuple[str, ...] = ()
+    log_files: tuple[FileCount, ...] = ()
+    records_seen: int | None = None
+    events_read: int | None = None
+    events_skipped: int | None = None
+    skipped: tuple[tuple[str, int], ...] = ()
+    skipped_examples: tuple[SkipExample, ...] = ()
+    ignored: tuple[tuple[str, int], ...] = ()
+    tags: tuple[tuple[str, str], ...] = ()
+    """(label, value): cloud, change number, published, source."""
+    tags_warning: str = ""
+    inventory_files: tuple[str, ...] = ()
+    inventory_counts: tuple[tuple[str, int], ...] = ()
+    inventory_ignored: tuple[tuple[str, int], ...] = ()
+    inventory_issues: tuple[tuple[str, str, str], ...] = ()
+    warnings: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+
+    @property
+    def has_logs(self) -> bool:
+        return self.events_read is not None
+
+
+@dataclass(frozen=True, slots=True)
+class GenericTable:
+    """A list of records from a document section this view has no dedicated form for (lab
+    results of a newer version, for instance): shown as a plain table, nothing dropped."""
+
+    key: str
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass
+class ReportView:
+    kind: str
+    """audit, explain, lab or report."""
+    schema: str
+    version: str
+    title: str
+    headline: str
+    summary: list[PathCount]
+    summary_unit: str
+    """What the summary counts: ``events`` (audit) or ``pairs`` (explain)."""
+    flows: list[FlowRow] = field(default_factory=list)
+    pairs: list[PairRow] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    has_findings_section: bool = False
+    inputs: Inputs = field(default_factory=Inputs)
+    extra: list[GenericTable] = field(default_factory=list)
+    disagreements: int = 0
+    registries: tuple[str, ...] = ()
+
+    @property
+    def consumers(self) -> tuple[str, ...]:
+        names = {r.consumer for r in self.flows} | {r.consumer for r in self.pairs}
+        return tuple(sorted(names, key=str.lower))
+
+    @property
+    def table_rows(self) -> int:
+        return len(self.flows) + len(self.pairs)
+
+
+def report_kind(doc: Mapping[str, Any]) -> str:
+    schema = _s(doc.get("schema"))
+    for kind in ("audit", "explain", "lab"):
+        if schema.startswith(f"pullpath.{kind}/"):
+            return kind
+    if "flows" in doc:
+        return "audit"
+    if "pairs" in doc:
+        return "explain"
+    return "report"
+
+
+TITLES = {
+    "audit": "pullpath audit: the network path of every registry pull",
+    "explain": "pullpath explain: the path each consumer is expected to take",
+    "lab": "pullpath lab: prediction against measurement",
+    "report": "pullpath report",
+}
+
+
+# ----------------------------------------------------------------------------- rows
+def flow_rows(flows: Sequence[Any]) -> list[FlowRow]:
+    rows: list[FlowRow] = []
+    for n, raw in enumerate(flows):
+        f = _d(raw)
+        consumer = _d(f.get("consumer"))
+        source = _d(f.get("source"))
+        agrees = f.get("agrees")
+        rows.append(FlowRow(
+            index=n,
+            path=_s(f.get("path")) or "unknown",
+            consumer=consumer_label(consumer, source),
+            consumer_id=_s(consumer.get("id")),
+            consumer_kind=_s(consumer.get("kind")) or "unknown",
+            registry=_s(f.get("registry")) or last_segment(_s(f.get("registry_id"))),
+            operation=_s(f.get("operation")),
+            repository=_s(f.get("repository")),
+            tag=_s(f.get("tag")),
+            caller_ip=_s(f.get("caller_ip")),
+            source=source_label(source),
+            source_kind=_s(source.get("kind")),
+            result=_s(f.get("result")),
+            identity=_s(f.get("identity")),
+            count=_i(f.get("count")),
+            first_seen=_s(f.get("first_seen")),
+            last_seen=_s(f.get("last_seen")),
+            confidence=_s(f.get("confidence")),
+            denial=_s(f.get("denial")),
+            expected_path=_s(f.get("expected_path")),
+            expected_rule=_s(f.get("expected_rule")),
+            agrees=agrees if isinstance(agrees, bool) else None,
+            reasons=tuple(_s(r) for r in _l(f.get("reasons"))),
+            missing=tuple(_s(m) for m in _l(f.get("missing"))),
+        ))
+    return rows
+
+
+def _links(items: Sequence[Any]) -> tuple[Link, ...]:
+    out: list[Link] = []
+    for item in items:
+        if isinstance(item, Mapping):
+            url = _s(item.get("url") or item.get("href"))
+            text = _s(item.get("title") or item.get("text") or url)
+        else:
+            url = text = _s(item)
+        if text or url:
+            out.append(Link(text or url, safe_url(url)))
+    return tuple(out)
+
+
+def pair_rows(pairs: Sequence[Any]) -> list[PairRow]:
+    rows: list[PairRow] = []
+    for n, raw in enumerate(pairs):
+        p = _d(raw)
+        consumer = _d(p.get("consumer"))
+        registry = _d(p.get("registry"))
+        sources = [_d(s) for s in _l(p.get("sources"))]
+        notes = tuple(
+            " ".join(x for x in (_s(s.get("kind")), _s(s.get("verified"))) if x) for s in sources
+        )
+        agrees = p.get("agrees")
+        rows.append(PairRow(
+            index=n,
+            path=_s(p.get("expected_path") or p.get("path")) or "unknown",
+            consumer=consumer_label(consumer),
+            consumer_id=_s(consumer.get("id")),
+            consumer_kind=_s(consumer.get("kind")) or "unknown",
+            registry=_s(registry.get("login_server")) or last_segment(_s(registry.get("id"))),
+            registry_id=_s(registry.get("id")),
+            rule=_s(p.get("rule")),
+            confidence=_s(p.get("confidence")),
+            reasons=tuple(_s(r) for r in _l(p.get("reasons"))),
+            sources=_links(sources),
+            source_notes=notes,
+            observed_path=_s(p.get("observed_path")),
+            agrees=agrees if isinstance(agrees, bool) else None,
+        ))
+    return rows
+
+
+def finding_rows(findings: Sequence[Any]) -> list[Finding]:
+    out: list[Finding] = []
+    for raw in findings:
+        f = _d(raw)
+        fix = f.get("fix")
+        fix_map = _d(fix)
+        docs = _l(f.get("docs"))
+        if f.get("help_uri"):
+            docs.append(f.get("help_uri"))
+        policy = f.get("policy") or f.get("azure_policy") or ""
+        if isinstance(policy, Mapping):
+            policy = " ".join(_s(v) for v in policy.values() if v)
+        elif isinstance(policy, list):
+            policy = ", ".join(_s(v) for v in policy)
+        out.append(Finding(
+            id=_s(f.get("id")),
+            severity=_s(f.get("severity")) or "info",
+            title=_s(f.get("title")),
+            resource_id=_s(f.get("resource_id")),
+            related=tuple(_s(r) for r in _l(f.get("related"))),
+            detail=_s(f.get("detail")),
+            fix_cli=_s(fix_map.get("cli")) if fix_map else _s(fix),
+            fix_bicep=_s(fix_map.get("bicep")),
+            docs=_links(docs),
+            policy=_s(policy),
+        ))
+    return out
+
+
+# ---------------------------------------------------------------------------- inputs
+def inputs_of(doc: Mapping[str, Any]) -> Inputs:
+    inp = _d(doc.get("input"))
+    tags = _d(doc.get("service_tags"))
+    inv = _d(doc.get("inventory"))
+    tag_rows = tuple(
+        (label, _s(tags.get(key)))
+        for label, key in (("cloud", "cloud"), ("changeNumber", "change_number"),
+                           ("published", "published"), ("file", "source"))
+        if tags.get(key)
+    )
+    per_file = tuple(
+        FileCount(_s(_d(x).get("file")), _i(_d(x).get("records")), _i(_d(x).get("events_read")),
+                  _i(_d(x).get("events_skipped")))
+        for x in _l(inp.get("per_file"))
+    )
+    examples = tuple(
+        SkipExample(_s(_d(x).get("file")), _s(_d(x).get("line")), _s(_d(x).get("reason")),
+                    _s(_d(x).get("detail")))
+        for x in _l(inp.get("skipped_examples"))
+    )
+    inv_files = inv.get("files")
+    counts = tuple(
+        (key, _i(inv.get(key))) for key in ("resources", "registries", "consumers", "subnets")
+        if key in inv
+    )
+    issues = tuple(
+        (_s(_d(x).get("location")), _s(_d(x).get("resource_id")), _s(_d(x).get("problem")))
+        for x in _l(inv.get("issues"))
+    )
+    return Inputs(
+        log_sources=tuple(_s(x) for x in _l(inp.get("sources"))),
+        log_files=per_file,
+        records_seen=_i(inp.get("records_seen")) if "records_seen" in inp else None,
+        events_read=_i(inp.get("events_read")) if "events_read" in inp else None,
+        events_skipped=_i(inp.get("events_skipped")) if "events_skipped" in inp else None,
+        skipped=tuple((_s(k), _i(v)) for k, v in sorted(_d(inp.get("skipped")).items())),
+        skipped_examples=examples,
+        ignored=tuple((_s(k), _i(v)) for k, v in sorted(_d(inp.get("ignored")).items())),
+        tags=tag_rows,
+        tags_warning=_s(tags.get("warning")),
+        inventory_files=tuple(_s(x) for x in _l(inv_files)),
+        inventory_counts=counts,
+        inventory_ignored=tuple(
+            (_s(k), _i(v)) for k, v in sorted(_d(inv.get("ignored_types")).items())
+        ),
+        inventory_issues=issues,
+        warnings=tuple(_s(w) for w in _l(doc.get("warnings"))),
+        missing=tuple(_s(m) for m in _l(doc.get("missing"))),
+    )
+
+
+# --------------------------------------------------------------------------- summary
+def _path_counts(counts: Mapping[str, int], flows: Mapping[str, int]) -> list[PathCount]:
+    paths = list(PATHS) + sorted(set(counts) - set(PATHS))
+    return [PathCount(p, counts.get(p, 0), flows.get(p, 0)) for p in paths]
+
+
+def _headline(kind: str, view: ReportView) -> str:
+    used = [pc for pc in view.summary if pc.events]
+    parts = ", ".join(f"{pc.events:,} {pc.path}" for pc in used) or "none"
+    if kind == "explain" or (not view.flows and view.pairs):
+        text = (f"{len(view.pairs):,} consumer→registry pair(s) predicted: {parts}; "
+                f"{len(view.findings):,} finding(s).")
+    elif view.flows or kind == "audit":
+        events = sum(pc.events for pc in view.summary)
+        regs = len(view.registries)
+        text = (f"{events:,} event(s) in {len(view.flows):,} flow(s) to {regs:,} "
+                f"registr{'y' if regs == 1 else 'ies'}: {parts}.")
+    else:
+        text = ""
+    if view.disagreements:
+        text += (f" {view.disagreements:,} disagree(s) with the knowledge base's expectation "
+                 "(marked ≠).")
+    return text.strip()
+
+
+_KNOWN_KEYS = frozenset({
+    "schema", "pullpath_version", "service_tags", "input", "inventory", "flows", "summary",
+    "findings", "warnings", "missing", "pairs", "network", "title", "generated",
+})
+
+
+def _generic_tables(doc: Mapping[str, Any]) -> list[GenericTable]:
+    """Lists of records under keys this view does not know, as plain tables."""
+    tables: list[GenericTable] = []
+    for key in sorted(k for k in doc if k not in _KNOWN_KEYS):
+        items = doc[key]
+        if not isinstance(items, list) or not items or not all(isinstance(x, Mapping)
+                                                               for x in items):
+            continue
+        columns: list[str] = []
+        flat_rows: list[dict[str, str]] = []
+        for item in items:
+            flat = _flatten(item)
+            flat_rows.append(flat)
+            for col in flat:
+                if col not in columns:
+                    columns.append(col)
+        columns = columns[:16]
+        rows = tuple(tuple(r.get(c, "") for c in columns) for r in flat_rows)
+        tables.append(GenericTable(key, key.replace("_", " ").capitalize(), tuple(columns), rows))
+    return tables
+
+
+def _flatten(item: Mapping[str, Any], prefix: str = "", depth: int = 0) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in item.items():
+        name = f"{prefix}{k}"
+        if isinstance(v, Mapping) and depth < 1:
+            out.update(_flatten(v, f"{name}.", depth + 1))
+        elif isinstance(v, list | tuple):
+            out[name] = ", ".join(_s(x) if not isinstance(x, Mapping) else
+                                  " ".join(_s(y) for y in x.values()) for x in v)
+        elif isinstance(v, Mapping):
+            out[name] = " ".join(f"{kk}={_s(vv)}" for kk, vv in v.items())
+        else:
+            out[name] = _s(v)
+    return out
+
+
+def build_view(doc: Mapping[str, Any]) -> ReportView:
+    """The view of any pullpath document (audit, explain, lab or unknown)."""
+    kind = report_kind(doc)
+    flows = flow_rows(_l(doc.get("flows")))
+    pairs = pair_rows(_l(doc.get("pairs")))
+    summary_doc = _d(doc.get("summary"))
+    flows_by_path = Counter(r.path for r in flows)
+    if flows:
+        by_path = _d(summary_doc.get("by_path"))
+        counts: dict[str, int] = {}
+        if by_path:
+            counts = {_s(k): _i(v) for k, v in by_path.items()}
+        else:
+            for r in flows:
+                counts[r.path] = counts.get(r.path, 0) + r.count
+        summary = _path_counts(counts, flows_by_path)
+        unit = "events"
+    else:
+        pair_counts = dict(Counter(r.path for r in pairs))
+        summary = _path_counts(pair_counts, pair_counts)
+        unit = "pairs"
+    findings_raw = doc.get("findings")
+    view = ReportView(
+        kind=kind,
+        schema=_s(doc.get("schema")),
+        version=_s(doc.get("pullpath_version")),
+        title=_s(doc.get("title")) or TITLES[kind],
+        headline="",
+        summary=summary,
+        summary_unit=unit,
+        flows=flows,
+        pairs=pairs,
+        findings=finding_rows(_l(findings_raw)),
+        has_findings_section=isinstance(findings_raw, list),
+        inputs=inputs_of(doc),
+        extra=_generic_tables(doc),
+        disagreements=sum(1 for r in flows if r.disagrees) + sum(1 for r in pairs
+                                                                 if r.disagrees),
+        registries=tuple(sorted({r.registry for r in flows} | {r.registry for r in pairs})),
+    )
+    view.headline = _headline(kind, view)
+    return view

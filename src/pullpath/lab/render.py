@@ -1,0 +1,576 @@
+"""Render a scenario into ARM deployment templates (pure: no I/O, no Azure SDK).
+
+A lab is deployed in two steps so that the test image exists before any consumer starts:
+
+1. ``base``: Log Analytics workspace, registry (+ diagnostic setting ``allLogs`` to the
+   workspace), VNet and subnets, user-assigned identity with ``AcrPull`` on the registry,
+   private endpoint + ``privatelink.azurecr.io`` zone + VNet link + DNS zone group, and the
+   Container Apps environment, when the scenario has them;
+2. the image import (``registries.begin_import_image``, an ARM call: see :mod:`.runner`);
+3. ``consumers``: the ACI container groups and Container Apps that pull the image.
+
+Every name carries the run ID (a random suffix); every resource type that supports tags is
+tagged ``pullpath-lab: <run-id>`` and ``created-by: pullpath``. Role assignments, diagnostic
+settings and DNS zone groups cannot carry tags; they live in or on the tagged resource group's
+resources and go with it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pullpath.lab.armexpr import ArmContext, EvaluatedResource, evaluate, evaluate_template
+from pullpath.lab.scenarios import ConsumerSpec, Scenario
+
+__all__ = [
+    "ACR_PULL_ROLE_ID",
+    "API_VERSIONS",
+    "LAB_TAG",
+    "LabNames",
+    "PLACEHOLDER_SUBSCRIPTION",
+    "RenderedLab",
+    "lab_names",
+    "new_run_id",
+    "render",
+    "would_be_resources",
+]
+
+LAB_TAG = "pullpath-lab"
+"""The tag every lab resource group and resource carries, with the run ID as its value."""
+CREATED_BY_TAG = ("created-by", "pullpath")
+SCENARIO_TAG = "pullpath-scenario"
+ACR_PULL_ROLE_ID = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
+"""Built-in role AcrPull."""
+PRIVATE_DNS_ZONE = "privatelink.azurecr.io"
+PLACEHOLDER_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+TEMPLATE_SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
+CONTAINER_PORT = 80
+
+API_VERSIONS: dict[str, str] = {
+    # Each is the api-version of the installed SDK's models for that type (tests check it by
+    # deserialising the rendered resources into those models), except diagnostic settings.
+    "Microsoft.OperationalInsights/workspaces": "2025-07-01",  # azure-mgmt-loganalytics 14.0
+    "Microsoft.ContainerRegistry/registries": "2025-11-01",  # azure-mgmt-containerregistry 15.0
+    # azure-mgmt-monitor 7.0.0 dropped diagnostic settings (Azure/azure-sdk-for-python#42425);
+    # 2021-05-01-preview is the newest published version (azure-rest-api-specs examples).
+    "Microsoft.Insights/diagnosticSettings": "2021-05-01-preview",
+    "Microsoft.ManagedIdentity/userAssignedIdentities": "2024-11-30",  # azure-mgmt-msi 7.1
+    "Microsoft.Authorization/roleAssignments": "2022-04-01",  # azure-mgmt-authorization 4.0
+    "Microsoft.Network/virtualNetworks": "2026-03-01",  # azure-mgmt-network 33.1
+    "Microsoft.Network/privateEndpoints": "2026-03-01",
+    "Microsoft.Network/privateEndpoints/privateDnsZoneGroups": "2026-03-01",
+    "Microsoft.Network/privateDnsZones": "2024-06-01",  # azure-mgmt-privatedns 2.0
+    "Microsoft.Network/privateDnsZones/virtualNetworkLinks": "2024-06-01",
+    "Microsoft.App/managedEnvironments": "2026-07-01",  # azure-mgmt-appcontainers 5.1
+    "Microsoft.App/containerApps": "2026-07-01",
+    # azure-mgmt-containerinstance 10.1 models are 2023-05-01 (newer service versions exist).
+    "Microsoft.ContainerInstance/containerGroups": "2023-05-01",
+}
+
+
+def new_run_id() -> str:
+    """8 random lower-case letters and digits, starting with a letter (names need that)."""
+    alphabet = string.ascii_lowercase + string.digits
+    return secrets.choice(string.ascii_lowercase) + "".join(
+        secrets.choice(alphabet) for _ in range(7)
+    )
+
+
+def valid_run_id(run_id: str) -> bool:
+    return (len(run_id) == 8 and run_id.isalnum() and run_id.islower() and run_id.isascii()
+            and run_id[0].isalpha())
+
+
+@dataclass(frozen=True, slots=True)
+class LabNames:
+    """Every name in one lab run; all carry the run ID."""
+
+    run_id: str
+    resource_group: str
+    registry: str
+    workspace: str
+    vnet: str
+    identity: str
+    private_endpoint: str
+    environment: str
+    consumers: tuple[tuple[str, str], ...]
+    """(consumer key, resource name)."""
+    base_deployment: str
+    consumers_deployment: str
+    diagnostic_setting: str = "pullpath-lab"
+
+    def consumer(self, key: str) -> str:
+        return dict(self.consumers)[key]
+
+
+def lab_names(scenario: Scenario, run_id: str) -> LabNames:
+    if not valid_run_id(run_id):
+        raise ValueError(f"run ID {run_id!r} must be 8 lower-case letters/digits starting with "
+                         "a letter")
+    consumers = tuple(
+        (c.key, f"{'ci' if c.kind == 'aci' else 'ca'}-{c.key}-{run_id}") for c in scenario.consumers
+    )
+    return LabNames(
+        run_id=run_id,
+        resource_group=f"rg-pullpath-lab-{run_id}",
+        registry=f"pplab{run_id}",
+        workspace=f"log-pplab-{run_id}",
+        vnet=f"vnet-pplab-{run_id}",
+        identity=f"id-pplab-{run_id}",
+        private_endpoint=f"pe-pplab-{run_id}",
+        environment=f"cae-pplab-{run_id}",
+        consumers=consumers,
+        base_deployment=f"pullpath-lab-base-{run_id}",
+        consumers_deployment=f"pullpath-lab-consumers-{run_id}",
+    )
+
+
+@dataclass(frozen=True)
+class RenderedLab:
+    scenario: Scenario
+    names: LabNames
+    location: str
+    base_template: dict[str, Any]
+    consumers_template: dict[str, Any]
+
+    def base_parameters(self) -> dict[str, Any]:
+        """Parameter values of the base deployment."""
+        n = self.names
+        values: dict[str, Any] = {
+            "location": self.location,
+            "runId": n.run_id,
+            "scenario": self.scenario.name,
+            "registryName": n.registry,
+            "workspaceName": n.workspace,
+            "vnetName": n.vnet,
+        }
+        if _uses_user_identity(self.scenario):
+            values["identityName"] = n.identity
+        if self.scenario.registry.private_endpoint_subnet:
+            values["privateEndpointName"] = n.private_endpoint
+        if _has_aca(self.scenario):
+            values["environmentName"] = n.environment
+        return values
+
+    def consumers_parameters(self, registry_login_server: str) -> dict[str, Any]:
+        """Parameter values of the consumers deployment (the login server is an output of the
+        base deployment)."""
+        n = self.names
+        values: dict[str, Any] = {
+            "location": self.location,
+            "runId": n.run_id,
+            "scenario": self.scenario.name,
+            "registryLoginServer": registry_login_server,
+            "image": self.scenario.image.target,
+            "vnetName": n.vnet,
+        }
+        if _uses_user_identity(self.scenario):
+            values["identityName"] = n.identity
+        if _has_aca(self.scenario):
+            values["environmentName"] = n.environment
+        for key, name in n.consumers:
+            values[f"{key}Name"] = name
+        return values
+
+    @staticmethod
+    def as_arm_parameters(values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+        """``{"name": {"value": v}}``: the deployment request's parameters shape."""
+        return {k: {"value": v} for k, v in values.items()}
+
+
+def _uses_user_identity(s: Scenario) -> bool:
+    return any(c.identity == "user-assigned" for c in s.consumers)
+
+
+def _has_aca(s: Scenario) -> bool:
+    return any(c.kind == "aca" for c in s.consumers)
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def _param(name: str) -> str:
+    return f"[parameters('{name}')]"
+
+
+def _rid(rtype: str, *name_exprs: str) -> str:
+    """``resourceId('type', a, b)`` where each name is an ARM expression body or 'literal'."""
+    return f"[resourceId('{rtype}', {', '.join(name_exprs)})]"
+
+
+def _p(name: str) -> str:
+    return f"parameters('{name}')"
+
+
+REGISTRY_ID = _rid("Microsoft.ContainerRegistry/registries", _p("registryName"))
+WORKSPACE_ID = _rid("Microsoft.OperationalInsights/workspaces", _p("workspaceName"))
+VNET_ID = _rid("Microsoft.Network/virtualNetworks", _p("vnetName"))
+IDENTITY_ID = _rid("Microsoft.ManagedIdentity/userAssignedIdentities", _p("identityName"))
+PE_ID = _rid("Microsoft.Network/privateEndpoints", _p("privateEndpointName"))
+ZONE_ID = _rid("Microsoft.Network/privateDnsZones", f"'{PRIVATE_DNS_ZONE}'")
+ENV_ID = _rid("Microsoft.App/managedEnvironments", _p("environmentName"))
+REGISTRY_SCOPE = "[format('Microsoft.ContainerRegistry/registries/{0}', parameters('registryName'))]"
+
+
+def _subnet_id(subnet: str) -> str:
+    return _rid("Microsoft.Network/virtualNetworks/subnets", _p("vnetName"), f"'{subnet}'")
+
+
+def _string_param(description: str) -> dict[str, Any]:
+    return {"type": "string", "metadata": {"description": description}}
+
+
+def _resource(rtype: str, name: str, **fields: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": rtype, "apiVersion": API_VERSIONS[rtype], "name": name}
+    out.update(fields)
+    return out
+
+
+def _tags_variable() -> dict[str, Any]:
+    return {
+        LAB_TAG: _param("runId"),
+        CREATED_BY_TAG[0]: CREATED_BY_TAG[1],
+        SCENARIO_TAG: _param("scenario"),
+    }
+
+
+TAGS = "[variables('tags')]"
+LOCATION = _param("location")
+
+
+# ------------------------------------------------------------------------------ templates
+
+
+def render(scenario: Scenario, names: LabNames, location: str) -> RenderedLab:
+    return RenderedLab(scenario, names, location, _base_template(scenario),
+                       _consumers_template(scenario))
+
+
+def _common_parameters() -> dict[str, Any]:
+    return {
+        "location": _string_param("Azure region of every lab resource."),
+        "runId": _string_param("The lab run ID: the value of every pullpath-lab tag."),
+        "scenario": _string_param("The lab scenario's name (pullpath-scenario tag)."),
+    }
+
+
+def _base_template(s: Scenario) -> dict[str, Any]:
+    params = _common_parameters()
+    params.update({
+        "registryName": _string_param("Registry name (5-50 letters and digits)."),
+        "workspaceName": _string_param("Log Analytics workspace receiving the registry's logs."),
+        "vnetName": _string_param("Virtual network of the consumers."),
+    })
+    resources: list[dict[str, Any]] = []
+    resources.append(_resource(
+        "Microsoft.OperationalInsights/workspaces", _param("workspaceName"),
+        location=LOCATION, tags=TAGS,
+        properties={"sku": {"name": "PerGB2018"}, "retentionInDays": 30},
+    ))
+    reg = s.registry
+    resources.append(_resource(
+        "Microsoft.ContainerRegistry/registries", _param("registryName"),
+        location=LOCATION, tags=TAGS, sku={"name": reg.sku},
+        properties={
+            "adminUserEnabled": False,
+            "anonymousPullEnabled": False,
+            "publicNetworkAccess": reg.public_network_access,
+            "networkRuleBypassOptions": "AzureServices" if reg.trusted_services else "None",
+            "networkRuleSet": {
+                "defaultAction": "Deny" if reg.public_network_access == "Disabled" else "Allow",
+                "ipRules": [],
+            },
+            "dataEndpointEnabled": False,
+        },
+    ))
+    resources.append(_resource(
+        "Microsoft.Insights/diagnosticSettings", "pullpath-lab",
+        scope=REGISTRY_SCOPE,
+        properties={
+            "workspaceId": WORKSPACE_ID,
+            "logs": [{"categoryGroup": "allLogs", "enabled": True}],
+        },
+        dependsOn=[REGISTRY_ID, WORKSPACE_ID],
+    ))
+    subnets: list[dict[str, Any]] = []
+    for sub in s.subnets:
+        props: dict[str, Any] = {"addressPrefix": sub.prefix}
+        if sub.delegation:
+            props["delegations"] = [{"name": "delegation",
+                                     "properties": {"serviceName": sub.delegation}}]
+        if sub.name == reg.private_endpoint_subnet:
+            props["privateEndpointNetworkPolicies"] = "Disabled"
+        subnets.append({"name": sub.name, "properties": props})
+    resources.append(_resource(
+        "Microsoft.Network/virtualNetworks", _param("vnetName"),
+        location=LOCATION, tags=TAGS,
+        properties={"addressSpace": {"addressPrefixes": [s.vnet_prefix]}, "subnets": subnets},
+    ))
+    if _uses_user_identity(s):
+        params["identityName"] = _string_param("User-assigned identity the consumers pull with.")
+        resources.append(_resource(
+            "Microsoft.ManagedIdentity/userAssignedIdentities", _param("identityName"),
+            location=LOCATION, tags=TAGS,
+        ))
+        resources.append(_resource(
+            "Microsoft.Authorization/roleAssignments",
+            f"[guid({REGISTRY_ID[1:-1]}, {IDENTITY_ID[1:-1]}, '{ACR_PULL_ROLE_ID}')]",
+            scope=REGISTRY_SCOPE,
+            properties={
+                "roleDefinitionId": "[subscriptionResourceId('Microsoft.Authorization/"
+                                    f"roleDefinitions', '{ACR_PULL_ROLE_ID}')]",
+                "principalId": f"[reference({IDENTITY_ID[1:-1]}).principalId]",
+                "principalType": "ServicePrincipal",
+            },
+            dependsOn=[REGISTRY_ID, IDENTITY_ID],
+        ))
+    if reg.private_endpoint_subnet:
+        params["privateEndpointName"] = _string_param("The registry's private endpoint.")
+        resources.append(_resource(
+            "Microsoft.Network/privateEndpoints", _param("privateEndpointName"),
+            location=LOCATION, tags=TAGS,
+            properties={
+                "subnet": {"id": _subnet_id(reg.private_endpoint_subnet)},
+                "privateLinkServiceConnections": [{
+                    "name": "registry",
+                    "properties": {"privateLinkServiceId": REGISTRY_ID, "groupIds": ["registry"]},
+                }],
+            },
+            dependsOn=[VNET_ID, REGISTRY_ID],
+        ))
+        resources.append(_resource(
+            "Microsoft.Network/privateDnsZones", PRIVATE_DNS_ZONE,
+            location="global", tags=TAGS,
+        ))
+        resources.append(_resource(
+            "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
+            f"[format('{{0}}/{{1}}', '{PRIVATE_DNS_ZONE}', parameters('vnetName'))]",
+            location="global", tags=TAGS,
+            properties={"registrationEnabled": False, "virtualNetwork": {"id": VNET_ID}},
+            dependsOn=[ZONE_ID, VNET_ID],
+        ))
+        resources.append(_resource(
+            "Microsoft.Network/privateEndpoints/privateDnsZoneGroups",
+            "[format('{0}/{1}', parameters('privateEndpointName'), 'default')]",
+            properties={"privateDnsZoneConfigs": [{
+                # the zone group writes the A records <registry> and <registry>.<region>.data
+                "name": "privatelink-azurecr-io",
+                "properties": {"privateDnsZoneId": ZONE_ID},
+            }]},
+            dependsOn=[PE_ID, ZONE_ID],
+        ))
+    aca = [c for c in s.consumers if c.kind == "aca"]
+    if aca:
+        params["environmentName"] = _string_param("Container Apps environment (custom VNet).")
+        resources.append(_resource(
+            "Microsoft.App/managedEnvironments", _param("environmentName"),
+            location=LOCATION, tags=TAGS,
+            properties={
+                "vnetConfiguration": {"infrastructureSubnetId": _subnet_id(aca[0].subnet),
+                                      "internal": False},
+                "workloadProfiles": [{"name": "Consumption",
+                                      "workloadProfileType": "Consumption"}],
+                "zoneRedundant": False,
+            },
+            dependsOn=[VNET_ID],
+        ))
+    return {
+        "$schema": TEMPLATE_SCHEMA,
+        "contentVersion": "1.0.0.0",
+        "metadata": {"pullpath": {"scenario": s.name, "step": "base"}},
+        "parameters": params,
+        "variables": {"tags": _tags_variable()},
+        "resources": resources,
+        "outputs": {
+            "registryId": {"type": "string", "value": REGISTRY_ID},
+            "registryLoginServer": {"type": "string",
+                                    "value": f"[reference({REGISTRY_ID[1:-1]}).loginServer]"},
+            "workspaceCustomerId": {"type": "string",
+                                    "value": f"[reference({WORKSPACE_ID[1:-1]}).customerId]"},
+        },
+    }
+
+
+def _consumers_template(s: Scenario) -> dict[str, Any]:
+    params = _common_parameters()
+    params.update({
+        "registryLoginServer": _string_param("Login server of the lab registry."),
+        "image": _string_param("repository:tag of the imported test image."),
+        "vnetName": _string_param("Virtual network of the consumers."),
+    })
+    if _uses_user_identity(s):
+        params["identityName"] = _string_param("User-assigned identity the consumers pull with.")
+    if _has_aca(s):
+        params["environmentName"] = _string_param("Container Apps environment.")
+    resources: list[dict[str, Any]] = []
+    outputs: dict[str, Any] = {}
+    for c in s.consumers:
+        params[f"{c.key}Name"] = _string_param(f"Name of consumer {c.key}.")
+        resources.append(_aci(c) if c.kind == "aci" else _aca(c))
+        rtype = resources[-1]["type"]
+        outputs[f"{c.key}Id"] = {"type": "string", "value": _rid(rtype, _p(f"{c.key}Name"))}
+    return {
+        "$schema": TEMPLATE_SCHEMA,
+        "contentVersion": "1.0.0.0",
+        "metadata": {"pullpath": {"scenario": s.name, "step": "consumers"}},
+        "parameters": params,
+        "variables": {"tags": _tags_variable()},
+        "resources": resources,
+        "outputs": outputs,
+    }
+
+
+IMAGE = "[format('{0}/{1}', parameters('registryLoginServer'), parameters('image'))]"
+
+
+def _aci(c: ConsumerSpec) -> dict[str, Any]:
+    name = _param(f"{c.key}Name")
+    if c.identity == "user-assigned":
+        identity: dict[str, Any] = {"type": "UserAssigned",
+                                    "userAssignedIdentities": {IDENTITY_ID: {}}}
+        registry_identity = IDENTITY_ID
+    else:
+        # the docs: "the resource ID of the user or system-assigned managed identity"; for a
+        # system-assigned identity that is the container group itself (`--acr-identity [system]`)
+        identity = {"type": "SystemAssigned"}
+        registry_identity = _rid("Microsoft.ContainerInstance/containerGroups", _p(f"{c.key}Name"))
+    return _resource(
+        "Microsoft.ContainerInstance/containerGroups", name,
+        location=LOCATION, tags=TAGS, identity=identity,
+        properties={
+            "osType": "Linux",
+            "sku": "Standard",
+            "restartPolicy": "Always",
+            "containers": [{
+                "name": "pull",
+                "properties": {
+                    "image": IMAGE,
+                    "resources": {"requests": {"cpu": c.cpu, "memoryInGB": float(c.memory)}},
+                    "ports": [{"port": CONTAINER_PORT, "protocol": "TCP"}],
+                },
+            }],
+            "imageRegistryCredentials": [{"server": _param("registryLoginServer"),
+                                          "identity": registry_identity}],
+            "subnetIds": [{"id": _subnet_id(c.subnet)}],
+            "ipAddress": {"type": "Private",
+                          "ports": [{"port": CONTAINER_PORT, "protocol": "TCP"}]},
+        },
+    )
+
+
+def _aca(c: ConsumerSpec) -> dict[str, Any]:
+    return _resource(
+        "Microsoft.App/containerApps", _param(f"{c.key}Name"),
+        location=LOCATION, tags=TAGS,
+        identity={"type": "UserAssigned", "userAssignedIdentities": {IDENTITY_ID: {}}},
+        properties={
+            "environmentId": ENV_ID,
+            "workloadProfileName": "Consumption",
+            "configuration": {
+                "activeRevisionsMode": "Single",
+                "registries": [{"server": _param("registryLoginServer"),
+                                "identity": IDENTITY_ID}],
+            },
+            "template": {
+                "containers": [{
+                    "name": "pull",
+                    "image": IMAGE,
+                    "resources": {"cpu": f"[json('{c.cpu}')]", "memory": c.memory},
+                }],
+                "scale": {"minReplicas": 1, "maxReplicas": 1},
+            },
+        },
+    )
+
+
+# ------------------------------------------------------------------------------ would-be
+
+
+def _placeholder_guid(*parts: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "pullpath-lab:" + "|".join(parts)))
+
+
+def _login_server(registry_name: str) -> str:
+    return f"{registry_name.lower()}.azurecr.io"
+
+
+def would_be_resources(
+    lab: RenderedLab, *, subscription: str = PLACEHOLDER_SUBSCRIPTION,
+) -> tuple[list[EvaluatedResource], list[EvaluatedResource], dict[str, Any]]:
+    """(base resources, consumer resources, base outputs) as ARM would create them, with
+    placeholders for what only Azure knows (principal IDs, the workspace's customer ID)."""
+    n = lab.names
+
+    def reference(rid: str) -> Mapping[str, Any]:
+        rtype = rid.split("/providers/", 1)[-1]
+        name = rid.rsplit("/", 1)[-1]
+        if rtype.startswith("Microsoft.ContainerRegistry/registries/"):
+            return {"loginServer": _login_server(name)}
+        if rtype.startswith("Microsoft.OperationalInsights/workspaces/"):
+            return {"customerId": _placeholder_guid("workspace", name)}
+        if rtype.startswith("Microsoft.ManagedIdentity/userAssignedIdentities/"):
+            return {"principalId": _placeholder_guid("principal", name),
+                    "clientId": _placeholder_guid("client", name),
+                    "tenantId": _placeholder_guid("tenant")}
+        raise KeyError(f"no runtime properties known for {rid}")
+
+    base_ctx = ArmContext(subscription, n.resource_group, lab.location,
+                          lab.base_parameters(), reference=reference)
+    base = evaluate_template(lab.base_template, base_ctx)
+    outputs = {k: evaluate(v["value"], base_ctx)
+               for k, v in lab.base_template.get("outputs", {}).items()}
+    cons_ctx = ArmContext(subscription, n.resource_group, lab.location,
+                          lab.consumers_parameters(outputs["registryLoginServer"]),
+                          reference=reference)
+    consumers = evaluate_template(lab.consumers_template, cons_ctx)
+    return base, consumers, outputs
+
+
+def would_be_inventory_documents(
+    lab: RenderedLab, *, subscription: str = PLACEHOLDER_SUBSCRIPTION,
+) -> list[dict[str, Any]]:
+    """The lab's resources in the ARM REST shape (``id``, ``type``, ``name``, ``properties``),
+    with what the platform adds on creation: the registry's login server and the approved
+    connection of a private endpoint created by the same owner (auto-approved), identities'
+    principal and client IDs. Input for the would-be inventory that explain predicts from."""
+    base, consumers, _ = would_be_resources(lab, subscription=subscription)
+    docs: list[dict[str, Any]] = []
+    pe_for: dict[str, list[str]] = {}
+    for r in base:
+        if r.type == "Microsoft.Network/privateEndpoints":
+            for conn in r.body.get("properties", {}).get("privateLinkServiceConnections", []):
+                target = conn.get("properties", {}).get("privateLinkServiceId", "")
+                pe_for.setdefault(target.lower(), []).append(r.id)
+    for r in (*base, *consumers):
+        doc = {k: v for k, v in r.body.items() if k not in ("apiVersion",)}
+        doc["id"] = r.id
+        props = dict(doc.get("properties") or {})
+        if r.type == "Microsoft.ContainerRegistry/registries":
+            props["loginServer"] = _login_server(r.name)
+            props["privateEndpointConnections"] = [
+                {"id": f"{r.id}/privateEndpointConnections/{pe.rsplit('/', 1)[-1]}",
+                 "properties": {"privateEndpoint": {"id": pe},
+                                "privateLinkServiceConnectionState": {"status": "Approved"}}}
+                for pe in pe_for.get(r.id.lower(), [])
+            ]
+        if r.type == "Microsoft.ManagedIdentity/userAssignedIdentities":
+            props["principalId"] = _placeholder_guid("principal", r.name)
+            props["clientId"] = _placeholder_guid("client", r.name)
+        identity = doc.get("identity")
+        if isinstance(identity, dict) and "SystemAssigned" in str(identity.get("type")):
+            doc["identity"] = {**identity,
+                               "principalId": _placeholder_guid("system", r.name)}
+        if props:
+            doc["properties"] = props
+        docs.append(doc)
+    return docs
+
+
+def consumer_type(c: ConsumerSpec) -> str:
+    return ("Microsoft.ContainerInstance/containerGroups" if c.kind == "aci"
+            else "Microsoft.App/containerApps")
