@@ -17,10 +17,14 @@ import codecs
 import csv
 import gzip
 import io
+import json
 import os
+import re
+import stat
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 import orjson
 
@@ -32,6 +36,14 @@ MAX_LINE_BYTES = 4 * 1024 * 1024
 MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
 """A single JSON document (records wrapper, array, query response) larger than this is refused."""
 MAX_CSV_FIELD = 1024 * 1024
+MAX_DECOMPRESSED_BYTES = 1024 * 1024 * 1024
+"""A gzip file inflating to more than this (1 GiB) is skipped (``decompressed-too-large``)
+after reading that much: never inflated whole. Plain files have no total limit (streamed)."""
+MAX_COMPRESSION_RATIO = 200
+"""Past ``_RATIO_FLOOR`` decompressed bytes, a gzip file inflating more than this many times
+its compressed size is a bomb (``decompressed-too-large``). Real registry logs compress about
+20:1, identical records without correlation IDs about 140:1; deflate's maximum is ~1032:1."""
+_RATIO_FLOOR = 64 * 1024 * 1024
 SNIFF_BYTES = 64 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
 _CSV_REQUIRED = {"operationname", "calleripaddress", "timegenerated", "category", "type"}
@@ -99,18 +111,82 @@ def read_events(paths: Sequence[Path], stats: ReadStats) -> Iterator[PullEvent]:
         yield from read_file(path, stats)
 
 
+class DecompressedTooLarge(Exception):
+    """A gzip file that inflates beyond ``MAX_DECOMPRESSED_BYTES`` (or a bomb's ratio)."""
+
+
+class _CappedGzip(io.RawIOBase):
+    """The decompressed bytes of a gzip file, refusing to inflate past the limits: more than
+    ``MAX_DECOMPRESSED_BYTES`` in all, or (past ``_RATIO_FLOOR``) more than
+    ``MAX_COMPRESSION_RATIO`` times the compressed bytes consumed. Either raises
+    ``DecompressedTooLarge`` while reading: a bomb is never inflated whole."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self._gzip = gzip.GzipFile(fileobj=raw, mode="rb")
+        self.produced = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        n = self._gzip.readinto(buffer)
+        self.produced += n
+        if self.produced > MAX_DECOMPRESSED_BYTES:
+            raise DecompressedTooLarge(
+                f"inflates to more than {MAX_DECOMPRESSED_BYTES >> 20} MiB; decompress it "
+                "yourself if it is a real log (plain files have no size limit)"
+            )
+        if self.produced > _RATIO_FLOOR:
+            consumed = max(self._raw.tell(), 1)
+            if self.produced > MAX_COMPRESSION_RATIO * consumed:
+                raise DecompressedTooLarge(
+                    f"inflates more than {MAX_COMPRESSION_RATIO}:1 (a gzip bomb?); decompress "
+                    "it yourself if it is a real log"
+                )
+        return n
+
+    def close(self) -> None:
+        try:
+            self._gzip.close()
+        finally:
+            self._raw.close()
+            super().close()
+
+
 def _open_binary(path: Path) -> IO[bytes]:
     raw = path.open("rb")
     head = raw.peek(2)[:2] if isinstance(raw, io.BufferedReader) else b""
     if head == _GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+        return io.BufferedReader(_CappedGzip(raw), buffer_size=1024 * 1024)
     return raw
+
+
+def _not_regular(path: Path) -> str:
+    """Why ``path`` is not a regular file ("" when it is): FIFOs and devices are never opened
+    (a FIFO blocks, /dev/zero never ends)."""
+    mode = path.stat().st_mode
+    if stat.S_ISREG(mode):
+        return ""
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    return "not a regular file"
 
 
 def read_file(path: Path, stats: ReadStats) -> Iterator[PullEvent]:
     name = str(path)
     stats.file_stats(name)
     try:
+        kind = _not_regular(path)
+        if kind:
+            stats.count_skip(Skip(Location(name), "not-a-regular-file", kind))
+            return
         stream = _open_binary(path)
     except OSError as exc:
         stats.count_skip(Skip(Location(name), "unreadable-file", exc.strerror or str(exc)))
@@ -118,8 +194,18 @@ def read_file(path: Path, stats: ReadStats) -> Iterator[PullEvent]:
     with stream:
         try:
             yield from _read_stream(stream, name, stats)
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        except DecompressedTooLarge as exc:
+            stats.count_skip(Skip(Location(name), "decompressed-too-large", str(exc)))
+        except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
             stats.count_skip(Skip(Location(name), "corrupt-compressed-file", str(exc)[:200]))
+
+
+def read_stream(stream: IO[bytes], name: str, stats: ReadStats) -> Iterator[PullEvent]:
+    """Events from an open byte stream that is not a local file (e.g. a blob download),
+    accounted in ``stats`` under ``name`` exactly like :func:`read_file` does for a file.
+    The stream is read sequentially in bounded chunks, never loaded whole."""
+    stats.file_stats(name)
+    yield from _read_stream(stream, name, stats)
 
 
 def _read_stream(stream: IO[bytes], name: str, stats: ReadStats) -> Iterator[PullEvent]:
@@ -133,13 +219,17 @@ def _read_stream(stream: IO[bytes], name: str, stats: ReadStats) -> Iterator[Pul
     elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encoding = "utf-16"
     if encoding == "utf-8" and b"\x00" in head:
-        stats.count_skip(Skip(Location(name), "not-text", "the file contains NUL bytes"))
-        return
-    if encoding == "utf-16":
-        text = io.TextIOWrapper(_Chain(head, stream), encoding="utf-16", errors="replace")
+        encoding = _utf16_without_bom(head)
+        if not encoding:
+            stats.count_skip(Skip(Location(name), "not-text", "the file contains NUL bytes"))
+            return
+    if encoding != "utf-8":
+        text = io.TextIOWrapper(
+            io.BufferedReader(_Chain(head, stream)), encoding=encoding, errors="replace"
+        )
         body = _Chain(b"", _Reencode(text))
-        head = body.read(SNIFF_BYTES)
-        stream = body
+        head = body.read(SNIFF_BYTES) or b""
+        stream = cast(IO[bytes], body)
     first = head.lstrip()[:1]
     if first == b"{":
         yield from _read_json_lines_or_document(head, stream, name, stats)
@@ -147,6 +237,21 @@ def _read_stream(stream: IO[bytes], name: str, stats: ReadStats) -> Iterator[Pul
         yield from _read_document(_Chain(head, stream), name, stats)
     else:
         yield from _read_csv(_Chain(head, stream), name, stats)
+
+
+def _utf16_without_bom(head: bytes) -> str:
+    """``utf-16-le``/``utf-16-be`` when ``head`` looks like mostly-ASCII UTF-16 text without a
+    byte order mark (every other byte NUL), else "" (binary)."""
+    sample = head[: 4096 - 4096 % 2]
+    if len(sample) < 8:
+        return ""
+    even, odd = sample[0::2], sample[1::2]
+    half = len(sample) // 2
+    if odd.count(0) > 0.9 * half and even.count(0) < 0.1 * half:
+        return "utf-16-le"
+    if even.count(0) > 0.9 * half and odd.count(0) < 0.1 * half:
+        return "utf-16-be"
+    return ""
 
 
 class _Chain(io.RawIOBase):
@@ -176,7 +281,7 @@ class _Chain(io.RawIOBase):
 class _Reencode(io.RawIOBase):
     """UTF-8 bytes from a text stream (for UTF-16 inputs)."""
 
-    def __init__(self, text: io.TextIOWrapper) -> None:
+    def __init__(self, text: IO[str]) -> None:
         self._text = text
         self._pending = b""
 
@@ -199,7 +304,7 @@ class _Reencode(io.RawIOBase):
 def _lines(head: bytes, stream: IO[bytes] | io.RawIOBase) -> Iterator[tuple[int, bytes, bool]]:
     """(line number, line without EOL, ended-with-newline). Over-long lines are yielded as
     ``b""`` with ended False and a length marker handled by the caller."""
-    reader = io.BufferedReader(_Chain(head, stream), buffer_size=1024 * 1024)  # type: ignore[arg-type]
+    reader = io.BufferedReader(_Chain(head, stream), buffer_size=1024 * 1024)
     number = 0
     while True:
         line = reader.readline(MAX_LINE_BYTES + 1)
@@ -220,19 +325,67 @@ def _lines(head: bytes, stream: IO[bytes] | io.RawIOBase) -> Iterator[tuple[int,
 _TOO_LONG = b"\x00too-long"
 
 
+_WRAPPER_KEYS = frozenset({"records", "tables", "value"})
+_WRAPPER_START = re.compile(rb'\A\s*\{\s*"(?:records|tables|value)"\s*:', re.IGNORECASE)
+_SNIFF_LINES = 8
+
+
+def _is_record_line(line: bytes) -> bool:
+    """A line that is a whole JSON object on its own, not a wrapper: JSON-lines evidence.
+    Indented lines never count (inside a pretty-printed document)."""
+    if not line.startswith(b"{"):
+        return False
+    try:
+        value = _loads(line)
+    except (orjson.JSONDecodeError, RecursionError):
+        return False
+    return isinstance(value, dict) and not (
+        _WRAPPER_KEYS & {norm_key(k) for k in value if isinstance(k, str)}
+    )
+
+
+def _looks_like_json_lines(head: bytes, whole: bool) -> bool:
+    """JSON lines (one record per line) or one JSON document, from the first bytes.
+
+    JSON lines when one of the first few complete lines is a record on its own (so a damaged
+    first line does not turn the file into one invalid document), or when the first line is
+    longer than the sniff window and does not open a ``records``/``tables``/``value`` wrapper.
+    """
+    pieces = head.split(b"\n")
+    if not whole:
+        pieces = pieces[:-1]  # cut by the sniff window
+    lines = [p.strip(b"\r") for p in pieces if p.strip()][:_SNIFF_LINES]
+    if not lines:
+        return not _WRAPPER_START.match(head)
+    return any(_is_record_line(line) for line in lines)
+
+
 def _read_json_lines_or_document(
     head: bytes, stream: IO[bytes] | io.RawIOBase, name: str, stats: ReadStats
 ) -> Iterator[PullEvent]:
-    first_line = head.split(b"\n", 1)[0].strip()
-    try:
-        first = orjson.loads(first_line)
-    except orjson.JSONDecodeError:
-        first = None
-    wrapper_keys = {"records", "tables", "value"}
-    if isinstance(first, dict) and not (wrapper_keys & {norm_key(k) for k in first}):
+    extra = stream.read(1)  # is the head the whole file?
+    head = head.lstrip() + extra
+    if _looks_like_json_lines(head, whole=not extra):
         yield from _read_json_lines(head, stream, name, stats)
     else:
         yield from _read_document(_Chain(head, stream), name, stats)
+
+
+def _loads(data: bytes | bytearray) -> object:
+    """Decode JSON with orjson; what it refuses but a damaged log may still hold (invalid
+    UTF-8 bytes, lone surrogate escapes such as ``"\\ud800"``) is decoded again by the
+    standard library from the text with bad bytes replaced, for inputs up to
+    ``MAX_LINE_BYTES``. Raises orjson's error when neither can decode it."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        if len(data) > MAX_LINE_BYTES:
+            raise
+        try:
+            return json.loads(bytes(data).decode("utf-8", errors="replace"))
+        except (ValueError, RecursionError):
+            pass
+        raise
 
 
 def _read_json_lines(
@@ -252,7 +405,7 @@ def _read_json_lines(
         if not line.strip():
             continue
         try:
-            record = orjson.loads(line)
+            record = _loads(line)
         except orjson.JSONDecodeError:
             if not ended:
                 stats.count_skip(
@@ -280,27 +433,54 @@ def _emit(record: object, where: Location, stats: ReadStats) -> Iterator[PullEve
     yield event
 
 
-def _read_document(stream: io.RawIOBase | IO[bytes], name: str, stats: ReadStats) -> Iterator[PullEvent]:
-    data = stream.read(MAX_DOCUMENT_BYTES + 1) or b""
-    if len(data) > MAX_DOCUMENT_BYTES:
-        stats.count_skip(
-            Skip(
-                Location(name),
-                "document-too-large",
-                f"a single JSON document over {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB; "
-                "export as JSON lines instead",
+def _read_document(
+    stream: io.RawIOBase | IO[bytes], name: str, stats: ReadStats
+) -> Iterator[PullEvent]:
+    data = bytearray()
+    while True:  # a raw stream's read() may return less than asked: loop to the end
+        chunk = stream.read(1024 * 1024)
+        if not chunk:
+            break
+        data += chunk
+        if len(data) > MAX_DOCUMENT_BYTES:
+            stats.count_skip(
+                Skip(
+                    Location(name),
+                    "document-too-large",
+                    f"a single JSON document over {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB; "
+                    "export as JSON lines instead",
+                )
             )
-        )
-        return
+            return
     try:
-        doc = orjson.loads(data)
+        doc = _loads(data)
     except orjson.JSONDecodeError as exc:
-        stats.count_skip(Skip(Location(name), "invalid-json", str(exc)[:200]))
+        if _has_record_lines(data):
+            # JSON lines after all (their first lines were damaged): read them line by line
+            yield from _read_json_lines(bytes(data), io.BytesIO(), name, stats)
+            return
+        reason = "too-deeply-nested" if "depth" in str(exc) else "invalid-json"
+        stats.count_skip(Skip(Location(name), reason, str(exc)[:200]))
         return
     except RecursionError:
         stats.count_skip(Skip(Location(name), "too-deeply-nested", "JSON nesting too deep"))
         return
+    del data
     yield from _records_of_document(doc, name, stats)
+
+
+def _has_record_lines(data: bytearray, max_lines: int = 10_000) -> bool:
+    """Does one of the first ``max_lines`` lines of ``data`` hold a record on its own?"""
+    start = 0
+    for _ in range(max_lines):
+        end = data.find(b"\n", start)
+        line = bytes(data[start : end if end >= 0 else len(data)])
+        if len(line) <= MAX_LINE_BYTES and _is_record_line(line.rstrip()):
+            return True
+        if end < 0:
+            return False
+        start = end + 1
+    return False
 
 
 def _records_of_document(doc: object, name: str, stats: ReadStats) -> Iterator[PullEvent]:
@@ -326,17 +506,23 @@ def _records_of_document(doc: object, name: str, stats: ReadStats) -> Iterator[P
     stats.count_skip(Skip(Location(name), "unrecognised-format", "JSON that is not a log record"))
 
 
-def _records_of_query_response(tables: list[object], name: str, stats: ReadStats) -> Iterator[PullEvent]:
+def _records_of_query_response(
+    tables: list[object], name: str, stats: ReadStats
+) -> Iterator[PullEvent]:
     """The Log Analytics query API shape: tables[].columns[{name,type}], tables[].rows[[...]]."""
     index = 0
     for table in tables:
         if not isinstance(table, Mapping):
-            stats.count_skip(Skip(Location(name), "unrecognised-format", "a table is not an object"))
+            stats.count_skip(
+                Skip(Location(name), "unrecognised-format", "a table is not an object")
+            )
             continue
         columns = table.get("columns")
         rows = table.get("rows")
         if not isinstance(columns, list) or not isinstance(rows, list):
-            stats.count_skip(Skip(Location(name), "unrecognised-format", "table without columns/rows"))
+            stats.count_skip(
+                Skip(Location(name), "unrecognised-format", "table without columns/rows")
+            )
             continue
         names = [c.get("name") if isinstance(c, Mapping) else None for c in columns]
         for row in rows:
@@ -352,13 +538,13 @@ def _records_of_query_response(tables: list[object], name: str, stats: ReadStats
 
 def _read_csv(stream: io.RawIOBase | IO[bytes], name: str, stats: ReadStats) -> Iterator[PullEvent]:
     text = io.TextIOWrapper(
-        io.BufferedReader(stream, buffer_size=1024 * 1024),  # type: ignore[arg-type]
+        io.BufferedReader(cast(io.RawIOBase, stream), buffer_size=1024 * 1024),
         encoding="utf-8",
         errors="replace",
         newline="",
     )
     csv.field_size_limit(MAX_CSV_FIELD)
-    reader = csv.reader(_guard_nul(text))
+    reader = csv.reader(_csv_lines(text, name, stats))
     try:
         header = next(reader)
     except StopIteration:
@@ -399,4 +585,27 @@ def _read_csv(stream: io.RawIOBase | IO[bytes], name: str, stats: ReadStats) -> 
 
 def _guard_nul(lines: Iterable[str]) -> Iterator[str]:
     for line in lines:
+        yield line.replace("\x00", "") if "\x00" in line else line
+
+
+def _csv_lines(text: io.TextIOWrapper, name: str, stats: ReadStats) -> Iterator[str]:
+    """The physical lines of a CSV text, NULs removed; a line longer than ``MAX_LINE_BYTES``
+    characters is counted (``line-too-long``) and dropped without being held in memory (an
+    empty line takes its place, so the CSV reader's line numbers stay right)."""
+    number = 0
+    while True:
+        line = text.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > MAX_LINE_BYTES and not line.endswith(("\n", "\r")):
+            while True:
+                more = text.readline(MAX_LINE_BYTES)
+                if not more or more.endswith(("\n", "\r")):
+                    break
+            stats.count_skip(
+                Skip(Location(name, number), "line-too-long", f"over {MAX_LINE_BYTES} characters")
+            )
+            yield "\n"
+            continue
         yield line.replace("\x00", "") if "\x00" in line else line

@@ -149,8 +149,8 @@ def _store_cached(entry: Path, index: TagIndex) -> None:
             savez(tmp, **index.to_arrays())
         os.replace(tmp_name, entry)
         tmp_name = ""
-    except OSError:
-        return  # read-only or full disk: caching is an optimisation only
+    except (OSError, ValueError, TypeError):
+        return  # read-only or full disk...: caching is an optimisation only
     finally:
         if tmp_name:
             Path(tmp_name).unlink(missing_ok=True)
@@ -172,7 +172,12 @@ def load_service_tags(
     name = BUNDLED_NAME if path is None else path.name
     published = published_from_name(name)
 
-    entry = _cache_file(cache_dir or default_cache_dir(), data) if use_cache else None
+    entry = None
+    if use_cache:
+        try:
+            entry = _cache_file(cache_dir or default_cache_dir(), data)
+        except RuntimeError:  # no home directory to put a default cache in
+            entry = None
     if entry is not None:
         cached = _load_cached(entry)
         if cached is not None:

@@ -76,9 +76,52 @@ def register(app: typer.Typer) -> None:
     @app.command("audit")
     def audit(
         logs: list[Path] = typer.Option(
-            ..., "--logs", "-l",
+            [], "--logs", "-l",
             help="Registry log files or directories (repeatable): diagnostic archives "
-                 "(PT1H.json, .gz), {\"records\": [...]} files, Log Analytics CSV/JSON exports.",
+                 "(PT1H.json, .gz), {\"records\": [...]} files, Log Analytics CSV/JSON exports. "
+                 "Give exactly one of --logs, --workspace, --storage-account.",
+        ),
+        workspace: str | None = typer.Option(
+            None, "--workspace", "-w", rich_help_panel="Live Azure",
+            help="Log Analytics workspace ID (GUID): query the registry logs there, summarised "
+                 "server-side.",
+        ),
+        storage_account: str | None = typer.Option(
+            None, "--storage-account", rich_help_panel="Live Azure",
+            help="Storage account name, account URL or container URL of the diagnostic-settings "
+                 "archive (insights-logs-containerregistry*): stream the blobs of the range.",
+        ),
+        since: str | None = typer.Option(
+            None, "--since", rich_help_panel="Live Azure",
+            help="Audit the last 30m / 12h / 7d / 2w (default 7d).",
+        ),
+        time_from: str | None = typer.Option(
+            None, "--from", rich_help_panel="Live Azure",
+            help="Start (ISO 8601 date or time, UTC unless a zone is given).",
+        ),
+        time_to: str | None = typer.Option(
+            None, "--to", rich_help_panel="Live Azure", help="End (default: now).",
+        ),
+        registry: list[str] = typer.Option(
+            [], "--registry", rich_help_panel="Live Azure",
+            help="Only this registry: name, login server or resource ID (repeatable).",
+        ),
+        operation: list[str] = typer.Option(
+            [], "--operation", rich_help_panel="Live Azure",
+            help="Only these OperationName values, e.g. Pull (repeatable; --workspace only).",
+        ),
+        kql: bool = typer.Option(
+            False, "--kql", rich_help_panel="Live Azure",
+            help="Print the KQL query(ies) --workspace would send, without running them.",
+        ),
+        tenant: str | None = typer.Option(
+            None, "--tenant", rich_help_panel="Live Azure",
+            help="Tenant ID or domain for the tokens (like az --tenant).",
+        ),
+        subscription: list[str] = typer.Option(
+            [], "--subscription", "-s", rich_help_panel="Live Azure",
+            help="Read the inventory live from Resource Graph in these subscriptions (ID or "
+                 "name, repeatable) when no --inventory is given.",
         ),
         inventory: list[Path] = typer.Option(
             [], "--inventory", "-i",
@@ -88,7 +131,8 @@ def register(app: typer.Typer) -> None:
         service_tags: Path | None = typer.Option(
             None, "--service-tags",
             help="Service tags file (weekly download of any cloud, or a saved Discovery API "
-                 "response). Default: the bundled 2025-10-28 public file.",
+                 "response). Default: the cached Discovery API response (pullpath service-tags "
+                 "update) when newer than the bundled 2025-10-28 public file, else that file.",
         ),
         fmt: Format = typer.Option(Format.TABLE, "--format", "-f", help="Output format."),
         output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
@@ -106,6 +150,39 @@ def register(app: typer.Typer) -> None:
         """
         require_format(fmt, AUDIT_FORMATS, "audit")
         parse_paths(fail_on, option="--fail-on")  # validate before the work
+        given = [name for name, value in (("--logs", logs), ("--workspace", workspace),
+                                          ("--storage-account", storage_account)) if value]
+        if len(given) != 1:
+            fail(
+                "give exactly one log source" + (f", not {' and '.join(given)}" if given else ""),
+                hint="--logs FILES (offline), --workspace WORKSPACE_ID (Log Analytics) or "
+                     "--storage-account NAME (diagnostic-settings archive)",
+            )
+        if kql and not workspace:
+            fail("--kql prints the queries of --workspace; give --workspace WORKSPACE_ID")
+        if logs and (since or time_from or time_to or registry or operation or tenant):
+            fail("--since/--from/--to/--registry/--operation/--tenant apply to --workspace and "
+                 "--storage-account; --logs reads the files whole")
+        from pullpath.cli import live
+
+        if workspace or storage_account:
+            live_report = live.live_audit(
+                workspace=workspace, storage_account=storage_account, since=since,
+                start=time_from, end=time_to, registries=registry, operations=operation,
+                kql=kql, tenant=tenant, subscriptions=subscription, inventory_paths=inventory,
+                service_tags=service_tags, output=output,
+            )
+            if live_report is None:  # --kql
+                return
+            render_report(live_report, fmt, output)
+            live.show_tags_age(live_report)
+            check_strict(live_report, strict)
+            apply_fail_on(live_report, fail_on)
+            return
+        if subscription:
+            fail("--subscription reads the inventory for --workspace/--storage-account audits; "
+                 "with --logs, save it first (pullpath inventory -o FILE) and pass --inventory")
+        service_tags = live.default_service_tags(service_tags)
         from pullpath.adapters.inventory_files import InventoryError
         from pullpath.adapters.logs_files import LogInputError
         from pullpath.core.servicetags import ServiceTagError
@@ -119,6 +196,7 @@ def register(app: typer.Typer) -> None:
                 progress=progress_printer("reading logs"),
             )
         render_report(report, fmt, output)
+        live.show_tags_age(report)
         check_strict(report, strict)
         apply_fail_on(report, fail_on)
 

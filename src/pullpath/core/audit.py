@@ -12,11 +12,21 @@ route through ``Aggregator.add_group``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import astuple, dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from pullpath.core.classify import Call, Classifier
+from pullpath.core.ipindex import parse_ip
+from pullpath.core.records import (
+    PropsShape,
+    RecordError,
+    RecordShape,
+    parse_record,
+    props_shape,
+    record_shape,
+)
 from pullpath.domain.events import PullEvent, ReadStats
 from pullpath.domain.verdicts import (
     PATH_ORDER,
@@ -69,7 +79,8 @@ def registry_label(login_server: str, resource_id: str) -> str:
     return ""
 
 
-def group_key(event: PullEvent) -> GroupKey:
+def group_key(event: PullEvent, caller_ip: str | None = None) -> GroupKey:
+    """The event's group; ``caller_ip`` replaces the logged address (see ``CallerKeys``)."""
     return GroupKey(
         registry_label(event.login_server, event.resource_id),
         event.resource_id,
@@ -77,11 +88,56 @@ def group_key(event: PullEvent) -> GroupKey:
         event.operation,
         event.repository,
         event.tag,
-        event.caller_ip,
+        event.caller_ip if caller_ip is None else caller_ip,
         event.identity,
         event.result,
         event.result_description,
     )
+
+
+def _port_ok(port: str) -> bool:
+    # the rule of ``ipindex.parse_ip`` for "a.b.c.d:port"
+    return 0 < len(port) <= 5 and port.isascii() and port.isdigit() and int(port) <= 65535
+
+
+class CallerKeys:
+    """Caller addresses as the aggregation keys them: the canonical address when the logged
+    value is one (``4.189.68.203:51544`` -> ``4.189.68.203``), else the value as logged.
+
+    Verdicts and flows depend on a caller only through ``parse_ip`` of it (flows show
+    ``Source.ip``), so keying by the canonical address changes no result; it keeps the number
+    of groups bounded when every request carries another source port (ACI). Caches are
+    bounded.
+    """
+
+    LIMIT = 200_000
+
+    def __init__(self) -> None:
+        self._hosts: dict[str, str] = {}
+        self._other: dict[str, str] = {}
+
+    def canonical(self, value: str) -> str:
+        """``str(parse_ip(value))``, or ``value`` when it is not an address."""
+        cached = self._other.get(value)
+        if cached is None:
+            ip = parse_ip(value)
+            cached = str(ip) if ip is not None else value
+            if len(self._other) < self.LIMIT:
+                self._other[value] = cached
+        return cached
+
+    def __call__(self, value: str) -> str:
+        """:meth:`canonical`, fast for ``a.b.c.d:port`` (cached by address, not by port)."""
+        host, _, port = value.partition(":")
+        if ":" in port or not _port_ok(port):
+            return self.canonical(value)
+        cached = self._hosts.get(host)
+        if cached is None:
+            canonical = self.canonical(value)
+            cached = "" if canonical == value else canonical
+            if len(self._hosts) < self.LIMIT:
+                self._hosts[host] = cached
+        return cached or value
 
 
 class Aggregator:
@@ -91,9 +147,11 @@ class Aggregator:
         self.groups: dict[GroupKey, GroupStats] = {}
         self.events = 0
         self.newest: datetime | None = None
+        self._callers = CallerKeys()
 
     def add(self, event: PullEvent) -> None:
-        self.add_group(group_key(event), 1, event.time, event.time)
+        key = group_key(event, self._callers.canonical(event.caller_ip))
+        self.add_group(key, 1, event.time, event.time)
 
     def add_group(self, key: GroupKey, count: int, first: datetime | None,
                   last: datetime | None) -> None:
@@ -109,6 +167,89 @@ class Aggregator:
         for event in events:
             self.add(event)
         return self
+
+    def merge(self, other: Aggregator) -> None:
+        for key, stats in other.groups.items():
+            self.add_group(key, stats.count, stats.first, stats.last)
+
+    def to_rows(self) -> list[tuple[tuple[str, ...], int, datetime | None, datetime | None]]:
+        """Plain rows (for passing between processes); :meth:`add_rows` reads them back."""
+        return [(astuple(k), s.count, s.first, s.last) for k, s in self.groups.items()]
+
+    def add_rows(self, rows: Iterable[tuple[tuple[str, ...], int, datetime | None,
+                                            datetime | None]]) -> None:
+        for fields, count, first, last in rows:
+            self.add_group(GroupKey(*fields), count, first, last)
+
+
+TIME_PLACEHOLDER = "2000-01-01T00:00:00Z"
+"""Stands in for a record's time when its group is resolved (the time is read per record)."""
+
+RawKey = tuple[PropsShape, object, object, object]
+"""(shape, deciding top-level values, deciding ``properties`` values, caller key)."""
+
+
+class RawGroups:
+    """The fast route's aggregation of archive records (see ``core.records.RecordShape``).
+
+    Records are counted per ``RawKey`` (their raw deciding values); each distinct raw key is
+    resolved once, by ``parse_record`` on its first record with the time set aside, to a
+    ``GroupKey`` or to the ``RecordError`` every record with that key gets. The time is read
+    per record. Records the shapes do not cover go through ``parse_record`` whole
+    (``general``). Memory grows with distinct raw keys, never with events.
+
+    The scanning loop (``adapters.logs_files``) works on ``shapes``, ``groups`` and
+    ``callers`` directly: it is the hot path.
+    """
+
+    ERRORS_LIMIT = 100_000
+
+    def __init__(self) -> None:
+        self.shapes: dict[tuple[str, ...], RecordShape | None] = {}
+        self.groups: dict[RawKey, list[Any]] = {}
+        """raw key -> [count, first time, last time, GroupKey]."""
+        self.errors: dict[RawKey, RecordError] = {}
+        self.callers = CallerKeys()
+        self.general = Aggregator()
+        """Events that went through ``parse_record`` whole."""
+
+    def shape(self, record: Mapping[str, object]) -> RecordShape | None:
+        shape = self.shapes[tuple(record)] = record_shape(record)
+        return shape
+
+    def props_shape(self, shape: RecordShape, props: Mapping[str, object]) -> PropsShape | None:
+        found = shape.props[tuple(props)] = props_shape(shape, props)
+        return found
+
+    def resolve(self, key: RawKey, record: Mapping[str, object],
+                shape: RecordShape) -> list[Any] | RecordError:
+        """The group entry of a new raw key, or the error of all its records."""
+        error = self.errors.get(key)
+        if error is not None:
+            return error
+        probe = dict(record)
+        if shape.time_key is not None:
+            probe[shape.time_key] = TIME_PLACEHOLDER
+        try:
+            event = parse_record(probe)
+        except RecordError as exc:
+            if len(self.errors) < self.ERRORS_LIMIT:
+                self.errors[key] = exc
+            return exc
+        entry: list[Any] = [0, None, None,
+                            group_key(event, self.callers.canonical(event.caller_ip))]
+        self.groups[key] = entry
+        return entry
+
+    def finish(self) -> Aggregator:
+        """Everything counted, as one ``Aggregator`` (this object should not be used after)."""
+        out = self.general
+        for count, first, last, key in self.groups.values():
+            if count:
+                out.add_group(key, count, first, last)
+        self.groups = {}
+        self.errors = {}
+        return out
 
 
 

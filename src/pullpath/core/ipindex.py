@@ -406,6 +406,8 @@ class PrefixIndex:
 
         Each distinct value is parsed once; the search is one ``searchsorted`` per family.
         """
+        if not isinstance(ips, Sequence | np.ndarray):  # an iterator is read only once
+            ips = list(ips)
         distinct: dict[object, int] = dict.fromkeys(ips, 0)
         for i, ip in enumerate(distinct):
             distinct[ip] = i

@@ -15,8 +15,9 @@ fields are ignored. A record that cannot be an event gives a ``RecordError`` wit
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from operator import itemgetter
 
 from pullpath.domain.events import PullEvent, Table
 
@@ -73,12 +74,33 @@ def norm_key(key: str) -> str:
     return key.replace("_", "").replace(" ", "").replace("[utc]", "").lower()
 
 
+MAX_FIELD_CHARS = 2048
+"""A logged value longer than this is cut (marked with "…"): no real registry field comes near
+it, and a flow keeps its values in memory."""
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
 def clean(value: object) -> str:
-    """A logged value as text; placeholders and non-scalars become ""."""
+    """A logged value as text; placeholders and non-scalars become "".
+
+    The text is always encodable as UTF-8 (a lone surrogate, which a JSON ``\\ud800`` escape
+    can produce, becomes U+FFFD) and at most ``MAX_FIELD_CHARS`` long.
+    """
     if value is None or isinstance(value, dict | list):
         return ""
-    text = value if isinstance(value, str) else str(value)
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = str(value)
+        except ValueError:  # an integer too long to print (int max str digits)
+            return ""
     text = text.strip()
+    if len(text) > MAX_FIELD_CHARS:
+        text = text[: MAX_FIELD_CHARS - 1] + "…"
+    if _SURROGATE.search(text):
+        text = _SURROGATE.sub("\ufffd", text)
     if text.lower() in NIL_VALUES:
         return ""
     return text
@@ -89,21 +111,24 @@ def parse_time(value: object) -> datetime | None:
     text = clean(value)
     if not text:
         return None
+    parsed: datetime | None = None
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        parsed = None
         for fmt in _PORTAL_TIME_FORMATS:
             try:
                 parsed = datetime.strptime(text, fmt)
                 break
             except ValueError:
                 continue
-        if parsed is None:
-            return None
+    if parsed is None:
+        return None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before datetime.min in UTC
+        return None
 
 
 def split_result(result_type: str, result_description: str) -> tuple[str, str]:
@@ -198,3 +223,101 @@ def parse_record(record: object) -> PullEvent:
         correlation_id=clean(fields.get("correlation_id")),
         resource_id=clean(fields.get("resource_id")).rstrip("/").lower(),
     )
+
+
+# --------------------------------------------------------------------------- record shapes
+# The fast route (``adapters.logs_files`` scanning into ``core.audit.RawGroups``) reads the
+# archive's JSON lines without building a ``PullEvent`` per record: it groups records by the raw
+# values that decide their flow and calls ``parse_record`` once per distinct group (and for
+# anything unusual). That is exact because of one property of ``parse_record`` that must be
+# kept: its outcome depends only on the record's keys (in order) and on the values of the keys
+# that map to ``time``, ``caller_ip`` or a field in ``SHAPE_FIELDS``; never on ``digest``,
+# ``userAgent``, ``correlationId`` or unknown keys. tests/test_scale_equivalence.py holds the two
+# routes to the same flows.
+
+SHAPE_FIELDS = frozenset(_FIELD_KEYS.values()) - {
+    "time", "caller_ip", "digest", "user_agent", "correlation_id"
+}
+"""Fields whose raw values (with time and caller IP) decide a record's group and validity."""
+
+ValuesFn = Callable[[Mapping[str, object]], object]
+
+
+def _no_values(_: Mapping[str, object]) -> object:
+    return ()
+
+
+def _values_of(keys: list[str]) -> ValuesFn:
+    if not keys:
+        return _no_values
+    getter: ValuesFn = itemgetter(*keys)
+    return getter
+
+
+class RecordShape:
+    """How the fast route reads records whose top-level keys are one exact tuple (in order).
+
+    Identity-hashed: a shape (with one ``properties`` key set) is part of a raw group key.
+    """
+
+    __slots__ = ("bare", "caller_key", "keys", "props", "props_key", "time_key", "values")
+
+    def __init__(self, keys: tuple[str, ...], values: ValuesFn, time_key: str | None,
+                 caller_key: str | None, props_key: str | None) -> None:
+        self.keys = keys
+        self.values = values
+        """Raw values of the top-level keys that decide the group (first key of each field,
+        as ``parse_record`` keeps it), time and caller IP excepted."""
+        self.time_key = time_key
+        self.caller_key = caller_key
+        self.props_key = props_key
+        """The ``properties`` bag's key (the last one so named, as ``parse_record`` reads it)."""
+        self.props: dict[tuple[str, ...], PropsShape | None] = {}
+        """``properties`` key tuple -> its shape (None: leave such records to parse_record)."""
+        self.bare = PropsShape(self, _no_values)
+        """The shape when there is no ``properties`` bag, or it is not an object (ignored)."""
+
+
+class PropsShape:
+    """A record shape together with one exact ``properties`` key tuple (identity-hashed)."""
+
+    __slots__ = ("record", "values")
+
+    def __init__(self, record: RecordShape, values: ValuesFn) -> None:
+        self.record = record
+        self.values = values
+        """Raw values of the bag's keys that map to a deciding field (caller IP included)."""
+
+
+def record_shape(record: Mapping[str, object]) -> RecordShape | None:
+    """The shape of a decoded record's top level; None when the fast route must not read it."""
+    first: dict[str, str] = {}
+    props_key: str | None = None
+    for key in record:
+        if not isinstance(key, str):
+            return None
+        nk = norm_key(key)
+        if nk == "properties":
+            props_key = key
+            continue
+        field = _FIELD_KEYS.get(nk)
+        if field is not None and field not in first:
+            first[field] = key
+    deciding = [key for field, key in first.items() if field in SHAPE_FIELDS]
+    return RecordShape(tuple(record), _values_of(deciding), first.get("time"),
+                       first.get("caller_ip"), props_key)
+
+
+def props_shape(shape: RecordShape, props: Mapping[str, object]) -> PropsShape | None:
+    """The shape of a ``properties`` bag under ``shape``; None when the bag holds a time (a
+    time there counts only when the top-level one is empty: left to ``parse_record``)."""
+    deciding: list[str] = []
+    for key in props:
+        if not isinstance(key, str):
+            continue
+        field = _FIELD_KEYS.get(norm_key(key))
+        if field == "time":
+            return None
+        if field is not None and (field in SHAPE_FIELDS or field == "caller_ip"):
+            deciding.append(key)
+    return PropsShape(shape, _values_of(deciding))

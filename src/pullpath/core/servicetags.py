@@ -19,6 +19,7 @@ which beats ``AzureCloud.<region>``, which beats ``AzureCloud``.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +29,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import orjson
 
 from pullpath.core.ipindex import PrefixIndex
 
@@ -44,7 +44,8 @@ __all__ = [
 ]
 
 INDEX_FORMAT = 1
-"""Version of the :meth:`TagIndex.to_arrays` layout; bump when it changes."""
+"""Version of the :meth:`TagIndex.to_arrays` layout (and of the tag ranking baked into it):
+bump it when either changes, so on-disk caches of older versions are ignored."""
 
 
 class ServiceTagError(ValueError):
@@ -454,7 +455,8 @@ class TagIndex:
             "duplicate_tags": self.duplicate_tags,
         }
         arrays = {f"ip_{k}": v for k, v in self.prefix_index.to_arrays().items()}
-        arrays["meta"] = np.frombuffer(orjson.dumps(meta), dtype=np.uint8)
+        # stdlib json: it escapes lone surrogates, which a caller's json.loads may produce
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode("ascii"), dtype=np.uint8)
         return arrays
 
     @classmethod
@@ -462,7 +464,7 @@ class TagIndex:
         """Rebuild from :meth:`to_arrays` (a dict or ``NpzFile``); ``ValueError`` if damaged."""
         try:
             blob = np.asarray(arrays["meta"])  # type: ignore[index]
-            meta = orjson.loads(blob.astype(np.uint8).tobytes())
+            meta = json.loads(blob.astype(np.uint8).tobytes())
             inner = {k[3:]: arrays[k] for k in arrays if k.startswith("ip_")}  # type: ignore[attr-defined,index]
         except Exception as exc:  # anything wrong with the blob means "not an index"
             raise ValueError(f"not a TagIndex: {exc}") from exc

@@ -327,6 +327,8 @@ class ExplainReport:
     """Where the knowledge base came from."""
     behaviours: int = 0
     finding_rules: int = 0
+    specs: tuple[FindingSpec, ...] = ()
+    """Every finding definition (for SARIF rules and documentation links)."""
 
 
 TEMPLATE_KEYS: frozenset[str] = frozenset({

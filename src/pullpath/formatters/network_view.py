@@ -43,9 +43,9 @@ def _vnet_of(subnet_id: str) -> str:
 def _registry_doc(inv: Inventory, reg: Registry) -> dict[str, Any]:
     status_by_pe = {c.private_endpoint_id: c.status for c in reg.private_endpoint_connections}
     pe_ids = set(status_by_pe)
-    for pe in inv.private_endpoints.values():
-        if reg.id in pe.target_ids:
-            pe_ids.add(pe.id)
+    for candidate in inv.private_endpoints.values():
+        if reg.id in candidate.target_ids:
+            pe_ids.add(candidate.id)
     endpoints: list[dict[str, Any]] = []
     for pe_id in sorted(pe_ids):
         pe = inv.private_endpoints.get(pe_id)

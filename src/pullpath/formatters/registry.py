@@ -16,6 +16,12 @@ _AUDIT: dict[str, str] = {
     "sarif": "pullpath.formatters.sarif:audit_sarif",
 }
 
+_EXPLAIN: dict[str, str] = {
+    "markdown": "pullpath.formatters.markdown:explain_markdown",
+    "html": "pullpath.formatters.html:explain_html",
+    "sarif": "pullpath.formatters.sarif:explain_sarif",
+}
+
 
 def _load(target: str) -> Callable[[Any], str] | None:
     module_name, _, attr = target.partition(":")
@@ -31,4 +37,10 @@ def _load(target: str) -> Callable[[Any], str] | None:
 
 def audit_renderer(fmt: str) -> AuditRenderer | None:
     target = _AUDIT.get(fmt)
+    return _load(target) if target else None
+
+
+def explain_renderer(fmt: str) -> AuditRenderer | None:
+    """The renderer of an explain report (``ExplainReport`` -> text) for ``fmt``, if built."""
+    target = _EXPLAIN.get(fmt)
     return _load(target) if target else None

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from pullpath.adapters.inventory_files import read_inventory
 from pullpath.adapters.logs_files import read_events
 from pullpath.adapters.servicetags_files import load_service_tags, service_tags_age_warning
 from pullpath.core.audit import Aggregator, AuditResult, ExpectFn, build_flows
 from pullpath.core.classify import Classifier
+from pullpath.core.explain import flow_expectation
 from pullpath.core.servicetags import TagIndex
 from pullpath.domain.events import PullEvent, ReadStats
 from pullpath.domain.inventory import Inventory
-from pullpath.domain.verdicts import InventoryInfo, TagsInfo
+from pullpath.domain.verdicts import Expectation, Flow, InventoryInfo, TagsInfo
 from pullpath.formatters.audit_doc import AuditReport
 
 ProgressFn = Callable[[ReadStats], None]
@@ -41,18 +43,14 @@ def load_inventory(paths: Sequence[Path]) -> Inventory:
 
 
 def expectation_fn(inventory: Inventory) -> ExpectFn | None:
-    """The knowledge base's prediction for each flow, when explain is available."""
+    """The knowledge base's prediction for each flow (``None`` without an inventory)."""
     if inventory.empty:
         return None
-    try:
-        from pullpath.core.explain import flow_expectation
-    except ImportError:  # explain not built into this version
-        return None
 
-    def expect(flow):  # type: ignore[no-untyped-def]
+    def expect(flow: Flow) -> Expectation | None:
         return flow_expectation(inventory, flow)
 
-    return expect  # type: ignore[no-any-return]
+    return expect
 
 
 def audit_events(
@@ -95,7 +93,18 @@ def finish(
         tags=tags_info(tags, age),
         inventory=inventory_info(inventory),
         log_sources=tuple(log_sources),
+        findings=explain_findings(inventory),
     )
+
+
+def explain_findings(inventory: Inventory) -> list[dict[str, Any]]:
+    """The explain findings of the same inventory, as ``pullpath.explain/v1`` finding documents."""
+    if inventory.empty:
+        return []
+    from pullpath.formatters.explain_doc import finding_doc
+    from pullpath.workflows.explain import explain_inventory
+
+    return [finding_doc(f) for f in explain_inventory(inventory).findings]
 
 
 def run_audit(

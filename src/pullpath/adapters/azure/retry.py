@@ -64,6 +64,9 @@ class RetrySettings:
     """Seconds to wait for data on an open connection (ARM, Resource Graph, storage)."""
     query_server_timeout: int = 600
     """Log Analytics ``Prefer: wait=`` seconds (the service maximum is 600)."""
+    query_read_timeout: float = 660.0
+    """Seconds to wait for a Log Analytics query response (the server may work up to
+    ``query_server_timeout``; a little margin on top)."""
     storage_increment_base: float = 3.0
     """Azure Storage ``ExponentialRetry``: the n-th retry waits ``backoff_factor +
     storage_increment_base ** n`` seconds (plus or minus jitter)."""
@@ -74,15 +77,10 @@ class RetrySettings:
                 raise SettingsError(f"retry {name} must not be negative")
         if self.backoff_factor < 0 or self.backoff_max < 0 or self.storage_increment_base < 0:
             raise SettingsError("retry back-off must not be negative")
-        if self.connection_timeout <= 0 or self.read_timeout <= 0:
+        if min(self.connection_timeout, self.read_timeout, self.query_read_timeout) <= 0:
             raise SettingsError("timeouts must be positive")
         if not 1 <= self.query_server_timeout <= 600:
             raise SettingsError("the Log Analytics server timeout must be 1 to 600 seconds")
-
-    @property
-    def query_read_timeout(self) -> float:
-        """A query may legitimately run ``query_server_timeout``: wait a little longer."""
-        return max(self.read_timeout, self.query_server_timeout + 30.0)
 
     def core_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of azure-core's ``RetryPolicy`` (any azure-core based client)."""
@@ -96,13 +94,18 @@ class RetrySettings:
         }
 
 
+PUBLIC_ARM = "https://management.azure.com"
+PUBLIC_LOGS = "https://api.loganalytics.io"
+PUBLIC_BLOB_SUFFIX = "blob.core.windows.net"
+
+
 @dataclass(frozen=True, slots=True)
 class Endpoints:
     """Service endpoints (public cloud by default; override for sovereign clouds or tests)."""
 
-    arm: str = "https://management.azure.com"
-    logs: str = "https://api.loganalytics.io"
-    blob_suffix: str = "blob.core.windows.net"
+    arm: str = PUBLIC_ARM
+    logs: str = PUBLIC_LOGS
+    blob_suffix: str = PUBLIC_BLOB_SUFFIX
 
     @property
     def arm_scopes(self) -> list[str]:
@@ -134,6 +137,7 @@ class ClientSettings:
             ("PULLPATH_CONNECTION_TIMEOUT", "connection_timeout", float),
             ("PULLPATH_READ_TIMEOUT", "read_timeout", float),
             ("PULLPATH_QUERY_SERVER_TIMEOUT", "query_server_timeout", int),
+            ("PULLPATH_QUERY_READ_TIMEOUT", "query_read_timeout", float),
             ("PULLPATH_STORAGE_RETRY_BASE", "storage_increment_base", float),
         ):
             text = env.get(var, "").strip()
@@ -146,9 +150,9 @@ class ClientSettings:
         if numbers:
             retry = replace(retry, **numbers)
         endpoints = Endpoints(
-            arm=_url(env, "PULLPATH_ARM_ENDPOINT", Endpoints.arm),
-            logs=_url(env, "PULLPATH_LOGS_ENDPOINT", Endpoints.logs),
-            blob_suffix=env.get("PULLPATH_BLOB_SUFFIX", "").strip() or Endpoints.blob_suffix,
+            arm=_url(env, "PULLPATH_ARM_ENDPOINT", PUBLIC_ARM),
+            logs=_url(env, "PULLPATH_LOGS_ENDPOINT", PUBLIC_LOGS),
+            blob_suffix=env.get("PULLPATH_BLOB_SUFFIX", "").strip() or PUBLIC_BLOB_SUFFIX,
         )
         return cls(retry=retry, endpoints=endpoints)
 
@@ -167,14 +171,18 @@ class ClientSettings:
         from azure.storage.blob import ExponentialRetry
 
         r = self.retry
+        # seconds may be fractional (the SDK computes with floats; its hints say int)
+        numbers: dict[str, Any] = {
+            "initial_backoff": r.backoff_factor,
+            "increment_base": r.storage_increment_base,
+            "random_jitter_range": min(r.backoff_factor, 3.0),
+        }
         policy = ExponentialRetry(
-            initial_backoff=r.backoff_factor,
-            increment_base=r.storage_increment_base,
             retry_total=r.total,
-            random_jitter_range=min(r.backoff_factor, 3.0),
             retry_connect=r.connect,
             retry_read=r.read,
             retry_status=r.status,
+            **numbers,
         )
         return {
             "retry_policy": policy,

@@ -1,0 +1,1 @@
+"""Fuzz targets for pullpath's readers (see fuzz/README.md)."""

@@ -1,0 +1,139 @@
+"""``pullpath explain``: predict each consumer's pull path from configuration, and catch what
+will break."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from pullpath.cli.common import (
+    EXIT_FAIL_ON,
+    Format,
+    fail,
+    require_format,
+    stderr,
+    user_errors,
+    warn,
+    write_output,
+)
+from pullpath.domain.explain import ExplainReport, Severity
+
+EXPLAIN_FORMATS = (Format.TABLE, Format.JSON, Format.SARIF, Format.MARKDOWN, Format.HTML)
+
+FAIL_ON_SEVERITY_HELP = (
+    "Exit 1 when a finding at or above this severity exists (error, warning or note). For CI "
+    "gates."
+)
+
+
+def render_explain_report(report: ExplainReport, fmt: Format, output: Path | None) -> None:
+    """Print or write an explain report in the chosen format."""
+    if fmt is Format.TABLE:
+        from pullpath.formatters.explain_table import render_explain
+
+        if output is None:
+            render_explain(report, Console(highlight=False))
+        else:
+            console = Console(record=True, width=160, file=io.StringIO())
+            render_explain(report, console)
+            write_output(console.export_text(), output)
+        return
+    if fmt is Format.JSON:
+        from pullpath.formatters.explain_doc import explain_json
+
+        write_output(explain_json(report), output)
+        return
+    if fmt is Format.SARIF:
+        from pullpath.formatters.sarif import explain_sarif
+
+        write_output(explain_sarif(report), output)
+        return
+    from pullpath.formatters import registry as formatters
+
+    renderer = formatters.explain_renderer(fmt.value)
+    if renderer is None:
+        fail(f"--format {fmt.value} is not available for explain in this version",
+             hint="use --format table, json or sarif")
+    write_output(renderer(report), output)
+
+
+def parse_severity(value: str | None) -> Severity | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return Severity(value.strip().lower())
+    except ValueError:
+        fail(f"--fail-on-severity: unknown severity {value!r}",
+             hint="choose from: error, warning, note")
+
+
+def apply_fail_on_severity(report: ExplainReport, threshold: Severity | None) -> None:
+    if threshold is None:
+        return
+    hits = [f for f in report.findings if f.severity.rank >= threshold.rank]
+    if hits:
+        ids = ", ".join(sorted({f.id for f in hits}))
+        stderr.print(f"[bold red]--fail-on-severity {threshold.value}:[/] {len(hits)} "
+                     f"finding(s) ({ids})")
+        raise typer.Exit(EXIT_FAIL_ON)
+
+
+def print_explain_for_demo(console: Console, inventory_dir: Path) -> None:
+    """Explain's view of the demo inventory: the prediction, before any log is read."""
+    from rich.panel import Panel
+
+    from pullpath.formatters.explain_table import findings_table, pairs_table, reasons_text
+    from pullpath.workflows.explain import run_explain
+
+    report = run_explain([inventory_dir])
+    console.print(Panel.fit(
+        "What `pullpath explain` predicts from the same inventory, before any log is read "
+        "(knowledge base: documentation and measurements, with dates).",
+        title="pullpath explain", border_style="cyan",
+    ))
+    console.print(pairs_table(report))
+    console.print(reasons_text(report, reasons=8, sources=True))
+    if report.findings:
+        console.print(findings_table(report))
+    else:
+        console.print("[green]No findings.[/]")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("explain")
+    def explain(
+        inventory: list[Path] = typer.Option(
+            ..., "--inventory", "-i",
+            help="ARM resource JSON files or directories (repeatable): az resource list, "
+                 "az graph query, ARM lists, single resources; add role assignments, diagnostic "
+                 "settings and private DNS zones for the full set of checks.",
+        ),
+        fmt: Format = typer.Option(Format.TABLE, "--format", "-f", help="Output format."),
+        output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
+        fail_on_severity: str | None = typer.Option(
+            None, "--fail-on-severity", help=FAIL_ON_SEVERITY_HELP,
+        ),
+    ) -> None:
+        """Predict which network path each consumer's pulls will take, with the reason and the
+        documentation, and report configurations that will break a pull.
+
+        Example:
+
+            pullpath explain --inventory ./inventory --fail-on-severity error
+        """
+        require_format(fmt, EXPLAIN_FORMATS, "explain")
+        threshold = parse_severity(fail_on_severity)
+        from pullpath.adapters.inventory_files import InventoryError
+        from pullpath.knowledge.loader import KnowledgeError
+        from pullpath.workflows.explain import run_explain
+
+        with user_errors(InventoryError, KnowledgeError):
+            report = run_explain(inventory)
+        if report.inventory.resources == 0:
+            warn("the inventory holds no ARM resources: nothing to explain "
+                 "(check the --inventory paths)")
+        render_explain_report(report, fmt, output)
+        apply_fail_on_severity(report, threshold)

@@ -1,0 +1,472 @@
+"""``pullpath lab``: plan (offline), up, trigger, collect, down, run, list, scenarios."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from pullpath.cli.common import EXIT_FAIL_ON, Format, fail, require_format, stderr, write_output
+
+lab_app = typer.Typer(
+    name="lab",
+    help=(
+        "Measure it: deploy the design's experiment in a throw-away resource group, make it "
+        "pull, read the registry's logs, compare with the prediction, delete everything.\n\n"
+        "`lab plan` is offline and free; every other command uses your Azure subscription "
+        "and costs money while the lab exists (see `lab plan` for the estimate)."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+
+PLAN_SCHEMA = "pullpath.lab.plan/v1"
+
+_LOCATION = typer.Option("japaneast", "--location", "-l", help="Azure region of the lab.")
+_SUBSCRIPTION = typer.Option(None, "--subscription", "-s",
+                             help="Subscription ID or name (default: AZURE_SUBSCRIPTION_ID or "
+                                  "the Azure CLI's default).")
+_TENANT = typer.Option(None, "--tenant", help="Entra tenant ID for the credential.")
+_RUN_ID = typer.Option(..., "--run-id", help="The lab run ID (`pullpath lab list` shows them).")
+_FORMAT = typer.Option(Format.TABLE, "--format", "-f", help="table or json.")
+_OUTPUT = typer.Option(None, "--output", "-o", help="Write the report to FILE.")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(lab_app, name="lab")
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def _scenario(name: str) -> Any:
+    from pullpath.lab.scenarios import ScenarioError, load_scenario
+
+    try:
+        return load_scenario(name)
+    except ScenarioError as exc:
+        fail(str(exc), hint="`pullpath lab scenarios` lists the bundled scenarios")
+
+
+def _run_id(value: str | None) -> str:
+    from pullpath.lab.render import new_run_id, valid_run_id
+
+    if value is None:
+        return new_run_id()
+    if not valid_run_id(value):
+        fail(f"--run-id {value!r} is not a lab run ID",
+             hint="8 lower-case letters and digits starting with a letter, e.g. k3v9x2ab")
+    return value
+
+
+def _progress() -> Any:
+    start = time.monotonic()
+
+    def say(message: str) -> None:
+        from rich.markup import escape
+
+        from pullpath.formatters.common import term_safe
+
+        stderr.print(f"[dim][{time.monotonic() - start:6.0f}s][/] {escape(term_safe(message, 600))}")
+
+    return say
+
+
+def _runner(subscription: str | None, tenant: str | None) -> Any:
+    """A runner on the real Azure endpoints with DefaultAzureCredential (never prints a
+    token). ``PULLPATH_ARM_ENDPOINT`` / ``PULLPATH_LOGS_ENDPOINT`` select other clouds."""
+    from pullpath.lab.runner import AzureTarget, LabRunner
+
+    try:
+        from pullpath.adapters.azure.credentials import (
+            CredentialError,
+            make_credential,
+            resolve_subscriptions,
+        )
+    except ImportError:  # the live-Azure adapters are not in this build
+        sub = subscription or os.environ.get("AZURE_SUBSCRIPTION_ID", "")
+        if not sub:
+            fail("no subscription", hint="pass --subscription ID or set AZURE_SUBSCRIPTION_ID")
+        from azure.identity import DefaultAzureCredential
+
+        credential: Any = DefaultAzureCredential(exclude_interactive_browser_credential=True)
+    else:
+        try:
+            sub = resolve_subscriptions([subscription] if subscription else [])[0]
+            credential = make_credential(tenant)
+        except CredentialError as exc:
+            fail(str(exc))
+    target = AzureTarget(
+        credential=credential,
+        subscription_id=sub,
+        arm_endpoint=os.environ.get("PULLPATH_ARM_ENDPOINT", "https://management.azure.com"),
+        logs_endpoint=os.environ.get("PULLPATH_LOGS_ENDPOINT", "https://api.loganalytics.io"),
+    )
+    return LabRunner(target, progress=_progress())
+
+
+def _tags(path: Path | None) -> Any:
+    from pullpath.adapters.servicetags_files import load_service_tags
+    from pullpath.core.servicetags import ServiceTagError
+
+    try:
+        return load_service_tags(path)
+    except (ServiceTagError, OSError) as exc:
+        fail(f"service tags: {exc}")
+
+
+def _poll(first_delay: float, max_delay: float, timeout: float) -> Any:
+    from pullpath.lab.runner import PollSettings
+
+    if first_delay < 0 or max_delay < 0 or timeout <= 0:
+        fail("--first-delay/--max-delay must be >= 0 and --collect-timeout > 0")
+    return PollSettings(first_delay=first_delay, max_delay=max(max_delay, first_delay),
+                        timeout=timeout)
+
+
+def _emit_report(report: Any, fmt: Format, output: Path | None) -> None:
+    from pullpath.lab.report import lab_document, lab_table
+
+    require_format(fmt, (Format.TABLE, Format.JSON), "lab")
+    if fmt is Format.JSON:
+        text = json.dumps(lab_document(report), indent=2, ensure_ascii=False, default=str) + "\n"
+    else:
+        text = lab_table(report)
+    write_output(text, output)
+
+
+def _lab_errors() -> Any:
+    from pullpath.lab.runner import LabError
+
+    return LabError
+
+
+# ------------------------------------------------------------------------------ commands
+
+
+@lab_app.command("scenarios")
+def scenarios_cmd() -> None:
+    """List the bundled scenarios and what each expects."""
+    from pullpath.lab.scenarios import list_scenarios, load_scenario
+
+    for name in list_scenarios():
+        s = load_scenario(name)
+        expects = ", ".join(f"{c.key}: {c.expect.path.value}"
+                            + (f" (deployment {c.expect.deployment})"
+                               if c.expect.deployment != "succeeds" else "")
+                            for c in s.consumers)
+        typer.echo(f"{name}\t{s.title}\texpects {expects}")
+
+
+@lab_app.command("plan")
+def plan_cmd(
+    scenario: str = typer.Argument(..., help="A bundled scenario name or a scenario YAML file."),
+    location: str = _LOCATION,
+    run_id: str | None = typer.Option(None, "--run-id", help="Run ID to plan names with "
+                                      "(default: a new random one)."),
+    output_dir: Path | None = typer.Option(None, "--output-dir", "-d",
+                                           help="Write the templates, parameters, az CLI "
+                                                "script and plan.json here."),
+    fmt: Format = _FORMAT,
+) -> None:
+    """Offline: the ARM templates, the equivalent az CLI script, the resources, the estimated
+    hourly cost and the prediction for a scenario. Touches no Azure API."""
+    from pullpath.lab.cli_script import az_cli_script
+    from pullpath.lab.cost import estimate
+    from pullpath.lab.predict import predict_for_scenario
+    from pullpath.lab.render import lab_names, render, would_be_resources
+
+    require_format(fmt, (Format.TABLE, Format.JSON), "lab plan")
+    s = _scenario(scenario)
+    rid = _run_id(run_id)
+    lab = render(s, lab_names(s, rid), location)
+    base, consumers, outputs = would_be_resources(lab)
+    cost = estimate(lab)
+    predictions = predict_for_scenario(lab)
+    script = az_cli_script(lab)
+    doc: dict[str, Any] = {
+        "schema": PLAN_SCHEMA,
+        "scenario": {"name": s.name, "title": s.title, "question": s.question},
+        "run_id": rid,
+        "location": location,
+        "resource_group": lab.names.resource_group,
+        "steps": ["create tagged resource group", f"deploy {lab.names.base_deployment}",
+                  f"import {s.image.source_registry}/{s.image.source_image} as {s.image.target}",
+                  f"deploy {lab.names.consumers_deployment}", "trigger pulls",
+                  "collect registry events", "audit and compare", "delete resource group"],
+        "resources": [{"step": step, "type": r.type, "name": r.name, "api_version": r.api_version}
+                      for step, group in (("base", base), ("consumers", consumers))
+                      for r in group],
+        "cost": {"currency": cost.currency, "basis": cost.basis, "checked": cost.checked,
+                 "per_hour": round(cost.per_hour, 4),
+                 "lines": [{"resource": ln.resource, "price": ln.price.key,
+                            "quantity": ln.quantity, "per_hour": round(ln.per_hour, 5),
+                            "source": ln.price.source, "verified": ln.price.verified}
+                           for ln in cost.lines],
+                 "unverified_prices": list(cost.unverified)},
+        "prediction": [{"consumer": p.consumer_key, "path": p.path.value, "source": p.source,
+                        "rule": p.rule, "reasons": list(p.reasons)} for p in predictions],
+        "expected": [{"consumer": c.key, "path": c.expect.path.value,
+                      "deployment": c.expect.deployment,
+                      "failure_codes": list(c.expect.failure_codes),
+                      "knowledge": c.expect.knowledge, "why": c.expect.why}
+                     for c in s.consumers],
+        "knowledge": [{"id": k.id, "statement": k.statement, "source": k.source,
+                       "as_of": k.as_of} for k in s.knowledge],
+        "outputs_planned": sorted(outputs),
+    }
+    if output_dir is not None:
+        files = {
+            "base.template.json": lab.base_template,
+            "base.parameters.json": _parameters_file(lab.base_parameters()),
+            "consumers.template.json": lab.consumers_template,
+            "consumers.parameters.json": _parameters_file(
+                lab.consumers_parameters(str(outputs["registryLoginServer"]))),
+            "plan.json": doc,
+        }
+        try:
+            output_dir.mkdir(parents=True, exist_ok=True)
+            for fname, content in files.items():
+                (output_dir / fname).write_text(json.dumps(content, indent=2) + "\n",
+                                                encoding="utf-8")
+            (output_dir / "deploy.sh").write_text(script + "\n", encoding="utf-8")
+        except OSError as exc:
+            fail(f"cannot write to {output_dir}: {exc.strerror or exc}")
+        stderr.print(f"[dim]wrote {len(files) + 1} files to {output_dir}[/]")
+    if fmt is Format.JSON:
+        full = dict(doc)
+        if output_dir is None:
+            full["templates"] = {"base": lab.base_template, "consumers": lab.consumers_template}
+            full["az_cli_script"] = script
+        write_output(json.dumps(full, indent=2) + "\n", None)
+        return
+    lines = [f"pullpath lab plan {s.name} (run {rid}, {location}): {s.title}", "",
+             "Resources:"]
+    for r in doc["resources"]:
+        lines.append(f"  [{r['step']}] {r['type']} {r['name']} (api {r['api_version']})")
+    lines += ["", f"Estimated cost while it exists: {cost.currency} {cost.per_hour:.3f}/hour "
+                  f"({cost.basis}, prices checked {cost.checked})"]
+    for ln in cost.lines:
+        flag = "" if ln.price.verified else " *"
+        lines.append(f"  {ln.per_hour:8.4f}/h  {ln.resource}{flag}")
+    if cost.unverified:
+        lines.append("  * rate not verified against the pricing page: see the source in "
+                     "plan.json / prices.yaml")
+    lines += ["", "Prediction:"]
+    for p, c in zip(predictions, s.consumers, strict=True):
+        lines.append(f"  {c.key} ({c.kind}): {p.path.value} [{p.source}; rule {p.rule}]"
+                     + (f"; deployment {c.expect.deployment}" if c.expect.deployment != "succeeds"
+                        else ""))
+    if output_dir is None:
+        lines += ["", "--- base.template.json ---", json.dumps(lab.base_template, indent=2),
+                  "", "--- consumers.template.json ---",
+                  json.dumps(lab.consumers_template, indent=2), "", "--- deploy.sh ---", script]
+    write_output("\n".join(lines) + "\n", None)
+
+
+def _parameters_file(values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/"
+                   "deploymentParameters.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": {k: {"value": v} for k, v in values.items()},
+    }
+
+
+@lab_app.command("up")
+def up_cmd(
+    scenario: str = typer.Argument(..., help="A bundled scenario name or a scenario YAML file."),
+    location: str = _LOCATION,
+    run_id: str | None = typer.Option(None, "--run-id", help="Default: a new random one."),
+    subscription: str | None = _SUBSCRIPTION,
+    tenant: str | None = _TENANT,
+    keep_on_failure: bool = typer.Option(False, "--keep-on-failure",
+                                         help="Keep the resource group when a step fails."),
+) -> None:
+    """Create the lab: tagged resource group, base deployment, image import, consumers."""
+    s = _scenario(scenario)
+    rid = _run_id(run_id)
+    runner = _runner(subscription, tenant)
+    lab_error = _lab_errors()
+    created = False
+    try:
+        runner.create_resource_group_for(s, location=location, run_id=rid)
+        created = True
+        state = runner.up(s, location=location, run_id=rid, group_exists=True)
+    except lab_error as exc:
+        if created and not keep_on_failure:
+            runner.say("tearing down after the failure")
+            try:
+                runner.down(rid)
+            except lab_error as down_exc:
+                stderr.print(f"teardown failed: {down_exc}")
+        fail(str(exc), hint=f"`pullpath lab down --run-id {rid}` deletes what is left")
+    except KeyboardInterrupt:
+        if created and not keep_on_failure:
+            runner.say("interrupted: tearing down")
+            runner.down(rid)
+        raise
+    for key, codes in state.consumer_errors.items():
+        stderr.print(f"consumer {key}: deployment failed ({', '.join(codes)})")
+    typer.echo(rid)
+    stderr.print(f"lab {rid} is up in {state.resource_group}; next: `pullpath lab trigger "
+                 f"--run-id {rid}`, `pullpath lab collect --run-id {rid}`, "
+                 f"`pullpath lab down --run-id {rid}`")
+
+
+@lab_app.command("trigger")
+def trigger_cmd(
+    run_id: str = _RUN_ID,
+    stop_start: bool = typer.Option(False, "--stop-start",
+                                    help="Stop and start ACI container groups instead of "
+                                         "restarting them."),
+    subscription: str | None = _SUBSCRIPTION,
+    tenant: str | None = _TENANT,
+) -> None:
+    """Make every consumer pull again: restart ACI container groups, new ACA revisions."""
+    rid = _run_id(run_id)
+    runner = _runner(subscription, tenant)
+    try:
+        state = runner.state(rid)
+        asked = runner.trigger(state, stop_start=stop_start)
+    except _lab_errors() as exc:
+        fail(str(exc))
+    typer.echo(asked.isoformat().replace("+00:00", "Z"))
+
+
+@lab_app.command("collect")
+def collect_cmd(
+    run_id: str = _RUN_ID,
+    since: datetime | None = typer.Option(None, "--since",
+                                          help="Events from this UTC time (default: when the "
+                                               "lab was created)."),
+    collect_timeout: float = typer.Option(1800.0, "--collect-timeout",
+                                          help="Give up waiting after this many seconds."),
+    first_delay: float = typer.Option(60.0, "--first-delay", help="Seconds before poll 2."),
+    max_delay: float = typer.Option(300.0, "--max-delay", help="Longest wait between polls."),
+    service_tags: Path | None = typer.Option(None, "--service-tags",
+                                             help="Service tag file (default: bundled)."),
+    subscription: str | None = _SUBSCRIPTION,
+    tenant: str | None = _TENANT,
+    fmt: Format = _FORMAT,
+    output: Path | None = _OUTPUT,
+) -> None:
+    """Wait for the registry's events in the workspace, audit them, print the lab report."""
+    from pullpath.lab.session import observe
+
+    rid = _run_id(run_id)
+    settings = _poll(first_delay, max_delay, collect_timeout)
+    tags = _tags(service_tags)
+    runner = _runner(subscription, tenant)
+    try:
+        state = runner.state(rid)
+        start = since.replace(tzinfo=UTC) if since and since.tzinfo is None else since
+        report = observe(runner, state, since=start or _group_start(state), settings=settings,
+                         tags=tags)
+    except _lab_errors() as exc:
+        fail(str(exc))
+    _emit_report(report, fmt, output)
+
+
+def _group_start(state: Any) -> datetime:
+    # the state rebuilt from Azure has no creation time: look back one day
+    from datetime import timedelta
+
+    return datetime.now(UTC) - timedelta(days=1)
+
+
+@lab_app.command("down")
+def down_cmd(
+    run_id: str = _RUN_ID,
+    resource_group: str | None = typer.Option(
+        None, "--resource-group", "-g",
+        help="Group to delete (default rg-pullpath-lab-RUNID). Refused unless it carries "
+             "pullpath's tags with this run ID."),
+    no_wait: bool = typer.Option(False, "--no-wait", help="Do not wait for the deletion."),
+    subscription: str | None = _SUBSCRIPTION,
+    tenant: str | None = _TENANT,
+) -> None:
+    """Delete a lab's resource group: only one that pullpath created for this run ID."""
+    rid = _run_id(run_id)
+    runner = _runner(subscription, tenant)
+    try:
+        name = runner.down(rid, resource_group=resource_group, wait=not no_wait)
+    except _lab_errors() as exc:
+        fail(str(exc))
+    typer.echo(name)
+
+
+@lab_app.command("list")
+def list_cmd(
+    subscription: str | None = _SUBSCRIPTION,
+    tenant: str | None = _TENANT,
+    fmt: Format = _FORMAT,
+) -> None:
+    """Leftover lab resource groups (tagged pullpath-lab and created-by pullpath)."""
+    require_format(fmt, (Format.TABLE, Format.JSON), "lab list")
+    runner = _runner(subscription, tenant)
+    try:
+        found = runner.leftovers()
+    except _lab_errors() as exc:
+        fail(str(exc))
+    if fmt is Format.JSON:
+        write_output(json.dumps([{"run_id": x.run_id, "resource_group": x.resource_group,
+                                  "location": x.location, "scenario": x.scenario,
+                                  "tags": dict(x.tags)} for x in found], indent=2) + "\n", None)
+        return
+    if not found:
+        typer.echo("no pullpath lab resource groups in the subscription")
+    for x in found:
+        typer.echo(f"{x.run_id}\t{x.resource_group}\t{x.location}\t{x.scenario}")
+
+
+@lab_app.command("run")
+def run_cmd(
+    scenario: str = typer.Argument(..., help="A bundled scenario name or a scenario YAML file."),
+    location: str = _LOCATION,
+    run_id: str | None = typer.Option(None, "--run-id", help="Default: a new random one."),
+    keep: bool = typer.Option(False, "--keep", help="Do not delete the lab at the end."),
+    stop_start: bool = typer.Option(False, "--stop-start",
+                                    help="Stop/start ACI instead of restart."),
+    collect_timeout: float = typer.Option(1800.0, "--collect-timeout",
+                                          help="Give up waiting for events after N seconds."),
+    first_delay: float = typer.Option(60.0, "--first-delay", help="Seconds before poll 2."),
+    max_delay: float = typer.Option(300.0, "--max-delay", help="Longest wait between polls."),
+    service_tags: Path | None = typer.Option(None, "--service-tags",
+                                             help="Service tag file (default: bundled)."),
+    fail_on_disagreement: bool = typer.Option(False, "--fail-on-disagreement",
+                                              help="Exit 1 when an observation contradicts "
+                                                   "the prediction."),
+    subscription: str | None = _SUBSCRIPTION,
+    tenant: str | None = _TENANT,
+    fmt: Format = _FORMAT,
+    output: Path | None = _OUTPUT,
+) -> None:
+    """All of it: up, trigger, collect, report; the resource group is deleted at the end
+    (also after a failure or Ctrl-C) unless --keep."""
+    from pullpath.lab.session import run_lab
+
+    require_format(fmt, (Format.TABLE, Format.JSON), "lab run")
+    s = _scenario(scenario)
+    rid = _run_id(run_id)
+    settings = _poll(first_delay, max_delay, collect_timeout)
+    tags = _tags(service_tags)
+    runner = _runner(subscription, tenant)
+    stderr.print(f"lab run {rid}: scenario {s.name} in {location}")
+    outcome = run_lab(runner, s, location=location, run_id=rid, settings=settings, tags=tags,
+                      keep=keep, stop_start=stop_start)
+    if outcome.report is not None:
+        _emit_report(outcome.report, fmt, output)
+    if outcome.teardown_error:
+        fail(f"teardown of run {rid} failed: {outcome.teardown_error}",
+             hint=f"run `pullpath lab down --run-id {rid}`")
+    if outcome.error:
+        fail(f"lab run {rid} stopped: {outcome.error}")
+    if fail_on_disagreement and outcome.report is not None and any(
+            c.agreement == "disagrees" for c in outcome.report.consumers):
+        raise typer.Exit(EXIT_FAIL_ON)

@@ -1,0 +1,203 @@
+"""Every KQL query pullpath can send, checked by Microsoft's Kusto parser
+(npm @kusto/language-service-next, driven by tests/node/kusto_check.js) against the documented
+table schemas (tests/data/live/containerregistry*.md, parsed here, not retyped)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pullpath.adapters.azure.loganalytics import plan_queries
+from pullpath.adapters.azure.resourcegraph import PROJECTED_COLUMNS, inventory_query
+from pullpath.core.kql import (
+    GROUP_COLUMNS,
+    RESULT_COLUMNS,
+    KqlError,
+    TimeWindow,
+    build_query,
+    parse_duration,
+    parse_registry,
+    resolve_range,
+    split_range,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+LIVE = ROOT / "tests" / "data" / "live"
+NODE = ROOT / "tests" / "node"
+CHECKER = NODE / "kusto_check.js"
+PACKAGE = NODE / "node_modules" / "@kusto" / "language-service-next"
+
+pytestmark = pytest.mark.kusto
+
+W = TimeWindow(datetime(2024, 11, 25, tzinfo=UTC), datetime(2024, 11, 26, tzinfo=UTC))
+
+
+def _require_checker() -> None:
+    if PACKAGE.exists() and shutil.which("node"):
+        return
+    reason = "the Kusto language service is not installed: npm install --prefix tests/node"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def schema_of(md: Path) -> tuple[str, list[tuple[str, str]]]:
+    """(table name, [(column, type)]) from an Azure Monitor table reference page."""
+    text = md.read_text(encoding="utf-8")
+    title = re.search(r"^# (\w+)\s*$", text, re.MULTILINE)
+    assert title, md
+    section = text.split("## Columns", 1)[1]
+    columns = []
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 2 or cells[0] in ("Column", "") or set(cells[0]) <= {"-", " "}:
+            continue
+        columns.append((cells[0], cells[1]))
+    return title.group(1), columns
+
+
+@lru_cache(maxsize=1)
+def log_tables() -> dict[str, str]:
+    out = {}
+    for md in sorted(LIVE.glob("containerregistry*.md")):
+        name, cols = schema_of(md)
+        out[name] = "(" + ", ".join(f"{c}:{t}" for c, t in cols) + ")"
+    return out
+
+
+# Resource Graph's Resources table (learn.microsoft.com, "Azure Resource Graph table and
+# resource type reference" / "Understanding the query language": the columns of Resources)
+RESOURCES_SCHEMA = {
+    "Resources": "(id:string, name:string, type:string, tenantId:string, kind:string, "
+                 "location:string, resourceGroup:string, subscriptionId:string, "
+                 "managedBy:string, sku:dynamic, plan:dynamic, properties:dynamic, "
+                 "tags:dynamic, identity:dynamic, zones:dynamic, extendedLocation:dynamic)"
+}
+
+
+def check(queries: list[str], tables: dict[str, str]) -> list[dict[str, Any]]:
+    _require_checker()
+    proc = subprocess.run(
+        ["node", str(CHECKER)], input=json.dumps({"queries": queries, "tables": tables}),
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result: list[dict[str, Any]] = json.loads(proc.stdout)
+    return result
+
+
+def all_log_queries() -> list[str]:
+    """Every shape of log query pullpath builds: plain, each registry filter form, several
+    filters, operations, both together, and the windows of a plan."""
+    regs = [
+        parse_registry("contosoacr"),
+        parse_registry("contosoacr.azurecr.io"),
+        parse_registry("/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/"
+                       "rg/providers/Microsoft.ContainerRegistry/registries/contosoacr"),
+    ]
+    queries = [build_query(W)]
+    queries += [build_query(W, registries=[r]) for r in regs]
+    queries.append(build_query(W, registries=regs))
+    queries.append(build_query(W, operations=["Pull", "Login"]))
+    queries.append(build_query(W, registries=regs[:1], operations=["Pull"]))
+    long = TimeWindow(W.start, W.start + timedelta(days=2, hours=5))
+    queries += list(plan_queries(long, registries=regs[1:2]).queries)
+    queries += [build_query(h) for h in W.halves()]
+    return queries
+
+
+def test_schemas_are_read_from_the_docs() -> None:
+    tables = log_tables()
+    assert set(tables) == {"ContainerRegistryRepositoryEvents", "ContainerRegistryLoginEvents"}
+    assert "Repository:string" in tables["ContainerRegistryRepositoryEvents"]
+    assert "Repository:" not in tables["ContainerRegistryLoginEvents"]
+    assert "TimeGenerated:datetime" in tables["ContainerRegistryLoginEvents"]
+
+
+def test_every_log_query_is_valid_and_returns_exactly_what_the_client_reads() -> None:
+    queries = all_log_queries()
+    results = check(queries, log_tables())
+    for query, result in zip(queries, results, strict=True):
+        assert result["diagnostics"] == [], (query, result["diagnostics"])
+        names = [c["name"] for c in result["resultColumns"]]
+        assert tuple(names) == RESULT_COLUMNS, query
+        types = {c["name"]: c["type"] for c in result["resultColumns"]}
+        assert types["Events"] == "long"
+        assert types["FirstSeen"] == types["LastSeen"] == "datetime"
+        assert all(types[c] == "string" for c in GROUP_COLUMNS)
+
+
+def test_queries_stay_valid_when_the_workspace_only_has_login_events() -> None:
+    only_login = {k: v for k, v in log_tables().items() if k == "ContainerRegistryLoginEvents"}
+    query = build_query(W, operations=["Login"])
+    union_of_one = query.replace(
+        "ContainerRegistryRepositoryEvents, ContainerRegistryLoginEvents",
+        "ContainerRegistryLoginEvents",
+    )
+    (result,) = check([union_of_one], only_login)
+    assert result["diagnostics"] == []
+    assert tuple(c["name"] for c in result["resultColumns"]) == RESULT_COLUMNS
+
+
+def test_the_checker_catches_a_missing_column() -> None:
+    """Proof the check has teeth: a column that is in neither table is an error."""
+    bad = build_query(W).replace("by Type, OperationName", "by Type, OperationNameX")
+    also_bad = build_query(W).replace("| summarize", "| where ImageDigest != ''\n| summarize")
+    results = check([bad, also_bad], log_tables())
+    for result in results:
+        assert any(d["severity"] == "Error" for d in result["diagnostics"]), result
+    assert "OperationNameX" in json.dumps(results[0]["diagnostics"])
+
+
+def test_resource_graph_query_is_valid() -> None:
+    (result,) = check([inventory_query()], RESOURCES_SCHEMA)
+    assert result["diagnostics"] == []
+    assert tuple(c["name"] for c in result["resultColumns"]) == PROJECTED_COLUMNS
+
+
+# ----------------------------------------------------------------------------- pure parts
+
+
+def test_ranges_and_windows() -> None:
+    now = datetime(2024, 11, 30, 12, tzinfo=UTC)
+    r = resolve_range(since="7d", start=None, end=None, now=now)
+    assert r.duration == timedelta(days=7) and r.end == now
+    r2 = resolve_range(since=None, start="2024-11-25", end="2024-11-26T06:00:00Z", now=now)
+    assert r2.start == datetime(2024, 11, 25, tzinfo=UTC)
+    windows = split_range(r2, timedelta(days=1))
+    assert [w.duration for w in windows] == [timedelta(days=1), timedelta(hours=6)]
+    assert windows[0].end == windows[1].start and windows[-1].end == r2.end
+    a, b = r2.halves()
+    assert a.start == r2.start and a.end == b.start and b.end == r2.end
+    assert parse_duration("90m") == timedelta(minutes=90)
+
+
+@pytest.mark.parametrize(
+    ("since", "start", "end"),
+    [("7x", None, None), ("0d", None, None), ("7d", "2024-11-25", None),
+     (None, "2024-11-26", "2024-11-25"), (None, None, "2024-11-25"), (None, "yesterday", None)],
+)
+def test_bad_ranges_say_what_to_do(since: str | None, start: str | None, end: str | None) -> None:
+    with pytest.raises(KqlError) as info:
+        resolve_range(since=since, start=start, end=end, now=datetime(2024, 12, 1, tzinfo=UTC))
+    assert str(info.value)
+
+
+@pytest.mark.parametrize("value", ['x" or 1==1 //', "ab", "contoso acr", "/subscriptions/x"])
+def test_registry_filter_rejects_what_is_not_a_registry(value: str) -> None:
+    with pytest.raises(KqlError):
+        parse_registry(value)
+
+
+def test_operation_filter_rejects_injection() -> None:
+    with pytest.raises(KqlError):
+        build_query(W, operations=['Pull") | take 1 //'])
