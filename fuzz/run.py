@@ -6,9 +6,9 @@
     python fuzz/run.py --replay crash-<sha1>      # re-run one input under every target
 
 Targets: logs, logs-read (no output rendering, faster), records, servicetags, inventory
-(fuzz/targets.py). New interesting inputs are
-written to fuzz/work/<target>/ (not committed); a crashing input is written by libFuzzer as
-crash-<sha1> in the current directory. Every finding becomes a regression test in
+(fuzz/targets.py). New interesting inputs are written to --work (default
+$TMPDIR/pullpath-fuzz/<target>, outside the repository); a crashing input is written by
+libFuzzer as crash-<sha1> in the current directory. Every finding becomes a regression test in
 tests/test_fuzz_regressions.py.
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -28,6 +29,9 @@ def main() -> None:
     parser.add_argument("target", nargs="?", default="logs",
                         choices=("logs", "logs-read", "records", "servicetags", "inventory"))
     parser.add_argument("--replay", type=Path, help="run one input file under every target")
+    parser.add_argument("--work", type=Path, default=None,
+                        help="where libFuzzer keeps the inputs it finds (default: "
+                             "$TMPDIR/pullpath-fuzz/<target>, outside the repository)")
     parser.add_argument("libfuzzer_args", nargs="*", help="arguments for libFuzzer (after --)")
     args = parser.parse_args()
 
@@ -48,7 +52,7 @@ def main() -> None:
 
     target = TARGETS[args.target]
     seeds = HERE / "corpus" / {"records": "logs", "logs-read": "logs"}.get(args.target, args.target)
-    work = HERE / "work" / args.target
+    work = args.work or Path(tempfile.gettempdir()) / "pullpath-fuzz" / args.target
     work.mkdir(parents=True, exist_ok=True)
 
     def one_input(data: bytes) -> None:

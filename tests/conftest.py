@@ -9,9 +9,14 @@ from pathlib import Path
 
 import pytest
 
+# fixtures of the live Azure tests: loopback HTTPS servers, TLS certificate, Azurite
+pytest_plugins = ("tests.live_server",)
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
-BUNDLED_TAGS = ROOT / "src" / "pullpath" / "data" / "servicetags" / "ServiceTags_Public_20251028.json.gz"
+BUNDLED_TAGS = (
+    ROOT / "src" / "pullpath" / "data" / "servicetags" / "ServiceTags_Public_20251028.json.gz"
+)
 
 
 @lru_cache(maxsize=1)
@@ -56,7 +61,9 @@ def tags_containing(ip: str) -> set[str]:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Keep the compiled service-tag cache out of the user's home during tests."""
     cache = tmp_path_factory.getbasetemp() / "pullpath-cache"
     monkeypatch.setenv("PULLPATH_CACHE_DIR", str(cache))

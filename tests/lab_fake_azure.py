@@ -192,7 +192,7 @@ class FakeAzure:
         base = self.rg_id(rg) + "/providers/"
         loc = p["location"]
         outputs: dict[str, Any] = {}
-        vnet_id = base + f"Microsoft.Network/virtualNetworks/{p['vnetName']}"
+        vnet_id = base + f"Microsoft.Network/virtualNetworks/{p.get('vnetName', '')}"
         uami_id = (base + f"Microsoft.ManagedIdentity/userAssignedIdentities/{p['identityName']}"
                    if "identityName" in p else "")
         uami = self.resources.get(uami_id.lower()) if uami_id else None
@@ -344,12 +344,12 @@ class FakeAzure:
         return Reply(202, None, {"Azure-AsyncOperation": url, "Location": url,
                                  "Retry-After": "0"})
 
-    COLUMNS = [("TimeGenerated", "datetime"), ("Type", "string"), ("OperationName", "string"),
+    COLUMNS: tuple[tuple[str, str], ...] = (("TimeGenerated", "datetime"), ("Type", "string"), ("OperationName", "string"),
                ("CallerIpAddress", "string"), ("Identity", "string"), ("Repository", "string"),
                ("Tag", "string"), ("Digest", "string"), ("LoginServer", "string"),
                ("UserAgent", "string"), ("ResultType", "string"),
                ("ResultDescription", "string"), ("CorrelationId", "string"),
-               ("_ResourceId", "string")]
+               ("_ResourceId", "string"))
 
     def add_pull(self, *, registry: str, registry_id: str, caller: str, identity: str,
                  result: str = "200", description: str = "") -> None:

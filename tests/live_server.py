@@ -92,7 +92,7 @@ def make_cert(folder: Path) -> tuple[Path, Path]:
 
 
 def fake_jwt(lifetime: int = 3600, *, audience: str = "https://storage.azure.com",
-             marker: str = "pullpath-test") -> str:
+             marker: str = "pullpath-test", serial: int = 0) -> str:
     now = int(time.time())
     header = {"alg": "none", "typ": "JWT"}
     claims = {
@@ -104,6 +104,7 @@ def fake_jwt(lifetime: int = 3600, *, audience: str = "https://storage.azure.com
         "oid": "00000000-0000-0000-0000-000000000002",
         "tid": "00000000-0000-0000-0000-000000000001",
         "note": marker,
+        "jti": f"{marker}-{serial}",
     }
 
     def b64(obj: dict[str, Any]) -> str:
@@ -129,7 +130,8 @@ class FakeCredential:
         audience = "https://storage.azure.com" if any("storage" in s for s in scopes) else (
             scopes[0].removesuffix("/.default") if scopes else "https://management.azure.com"
         )
-        token = fake_jwt(self.lifetime, audience=audience, marker=self.marker)
+        token = fake_jwt(self.lifetime, audience=audience, marker=self.marker,
+                         serial=len(self.tokens))
         self.tokens.append(token)
         return AccessToken(token, int(time.time()) + self.lifetime)
 
@@ -194,7 +196,7 @@ class LoopbackServer:
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
             def _serve(self) -> None:
@@ -221,7 +223,7 @@ class LoopbackServer:
                 except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
                     pass
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _serve  # noqa: N815
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _serve
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.httpd.daemon_threads = True
@@ -230,7 +232,9 @@ class LoopbackServer:
         self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
         self.port = self.httpd.server_address[1]
         self.url = f"https://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     def start(self) -> LoopbackServer:
         self._thread.start()
@@ -271,7 +275,7 @@ class LoopbackServer:
         return [r for r in self.requests if rx.fullmatch(r.path)]
 
 
-def test_settings(
+def loopback_settings(
     server_url: str, ca: Path, *, read_timeout: float = 10.0, retries: int = 3,
 ) -> ClientSettings:
     """Production settings with tiny back-offs and the loopback endpoints."""
@@ -287,7 +291,6 @@ def test_settings(
     )
 
 
-test_settings.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 
 
 @pytest.fixture(scope="session")
@@ -354,19 +357,19 @@ def azurite(tls_cert: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactor
         pytest.skip(reason)
     cert, key = tls_cert
     port = free_port()
-    workdir = tmp_path_factory.mktemp("azurite")
+    workdir = tmp_path_factory.mktemp("azurite")  # the working directory: nothing persisted
+    log = (workdir / "azurite.log").open("wb")
     proc = subprocess.Popen(
         [str(binary), "--blobHost", "127.0.0.1", "--blobPort", str(port),
          "--inMemoryPersistence", "--skipApiVersionCheck", "--loose", "--silent",
-         "--oauth", "basic", "--cert", str(cert), "--key", str(key),
-         "--location", str(workdir), "--disableTelemetry"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=workdir,
+         "--oauth", "basic", "--cert", str(cert), "--key", str(key), "--disableTelemetry"],
+        stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
     )
     try:
         deadline = time.monotonic() + 30
         while True:
             if proc.poll() is not None:
-                out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+                out = (workdir / "azurite.log").read_text(errors="replace")
                 pytest.fail(f"Azurite exited with {proc.returncode}: {out[-2000:]}")
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.5):
@@ -383,3 +386,4 @@ def azurite(tls_cert: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactor
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+        log.close()

@@ -41,99 +41,179 @@ class Scenario:
             if delegation:
                 props["delegations"] = [{"name": "d", "properties": {"serviceName": delegation}}]
             subs.append({"id": sid, "name": sname, "properties": props})
-        self.resources.append({
-            "id": vid, "name": name, "type": "Microsoft.Network/virtualNetworks", "location": LOC,
-            "properties": {"addressSpace": {"addressPrefixes": [prefix]}, "subnets": subs},
-        })
+        self.resources.append(
+            {
+                "id": vid,
+                "name": name,
+                "type": "Microsoft.Network/virtualNetworks",
+                "location": LOC,
+                "properties": {"addressSpace": {"addressPrefixes": [prefix]}, "subnets": subs},
+            }
+        )
         return out
 
-    def registry(self, name: str, *, sku: str = "Premium", public: str = "Disabled",
-                 default_action: str = "Deny", ip_rules: tuple[str, ...] = (),
-                 bypass: str = "AzureServices", pe_subnet: str = "", pe_status: str = "Approved",
-                 pe_ip: str = "", tasks_bypass: bool = False) -> str:
+    def registry(
+        self,
+        name: str,
+        *,
+        sku: str = "Premium",
+        public: str = "Disabled",
+        default_action: str = "Deny",
+        ip_rules: tuple[str, ...] = (),
+        bypass: str = "AzureServices",
+        pe_subnet: str = "",
+        pe_status: str = "Approved",
+        pe_ip: str = "",
+        tasks_bypass: bool = False,
+    ) -> str:
         reg = rid("Microsoft.ContainerRegistry/registries", name)
         pecs = []
         if pe_subnet:
             pe = rid("Microsoft.Network/privateEndpoints", f"pe-{name}")
-            pecs.append({"id": f"{reg}/privateEndpointConnections/pe-{name}.1",
-                         "properties": {"privateEndpoint": {"id": pe},
-                                        "privateLinkServiceConnectionState": {"status": pe_status}}})
-            self.resources.append({
-                "id": pe, "name": f"pe-{name}", "type": "Microsoft.Network/privateEndpoints",
+            pecs.append(
+                {
+                    "id": f"{reg}/privateEndpointConnections/pe-{name}.1",
+                    "properties": {
+                        "privateEndpoint": {"id": pe},
+                        "privateLinkServiceConnectionState": {"status": pe_status},
+                    },
+                }
+            )
+            self.resources.append(
+                {
+                    "id": pe,
+                    "name": f"pe-{name}",
+                    "type": "Microsoft.Network/privateEndpoints",
+                    "location": LOC,
+                    "properties": {
+                        "subnet": {"id": pe_subnet},
+                        "privateLinkServiceConnections": [
+                            {
+                                "name": name,
+                                "properties": {
+                                    "privateLinkServiceId": reg,
+                                    "groupIds": ["registry"],
+                                    "privateLinkServiceConnectionState": {"status": pe_status},
+                                },
+                            }
+                        ],
+                        "customDnsConfigs": [
+                            {"fqdn": f"{name}.azurecr.io", "ipAddresses": [pe_ip or "10.9.9.9"]}
+                        ],
+                    },
+                }
+            )
+        self.resources.append(
+            {
+                "id": reg,
+                "name": name,
+                "type": "Microsoft.ContainerRegistry/registries",
                 "location": LOC,
+                "sku": {"name": sku, "tier": sku},
                 "properties": {
-                    "subnet": {"id": pe_subnet},
-                    "privateLinkServiceConnections": [{"name": name, "properties": {
-                        "privateLinkServiceId": reg, "groupIds": ["registry"],
-                        "privateLinkServiceConnectionState": {"status": pe_status}}}],
-                    "customDnsConfigs": [{"fqdn": f"{name}.azurecr.io",
-                                          "ipAddresses": [pe_ip or "10.9.9.9"]}],
+                    "loginServer": f"{name}.azurecr.io",
+                    "adminUserEnabled": False,
+                    "publicNetworkAccess": public,
+                    "networkRuleSet": {
+                        "defaultAction": default_action,
+                        "ipRules": [{"action": "Allow", "value": r} for r in ip_rules],
+                    },
+                    "networkRuleBypassOptions": bypass,
+                    "networkRuleBypassAllowedForTasks": tasks_bypass,
+                    "privateEndpointConnections": pecs,
+                    "dataEndpointEnabled": False,
                 },
-            })
-        self.resources.append({
-            "id": reg, "name": name, "type": "Microsoft.ContainerRegistry/registries",
-            "location": LOC, "sku": {"name": sku, "tier": sku},
-            "properties": {
-                "loginServer": f"{name}.azurecr.io", "adminUserEnabled": False,
-                "publicNetworkAccess": public,
-                "networkRuleSet": {"defaultAction": default_action,
-                                   "ipRules": [{"action": "Allow", "value": r} for r in ip_rules]},
-                "networkRuleBypassOptions": bypass,
-                "networkRuleBypassAllowedForTasks": tasks_bypass,
-                "privateEndpointConnections": pecs, "dataEndpointEnabled": False,
-            },
-        })
+            }
+        )
         return reg
 
     def identity(self, name: str, principal: str, client: str) -> str:
         iid = rid("Microsoft.ManagedIdentity/userAssignedIdentities", name)
-        self.resources.append({
-            "id": iid, "name": name, "type": "Microsoft.ManagedIdentity/userAssignedIdentities",
-            "location": LOC, "properties": {"principalId": principal, "clientId": client},
-        })
+        self.resources.append(
+            {
+                "id": iid,
+                "name": name,
+                "type": "Microsoft.ManagedIdentity/userAssignedIdentities",
+                "location": LOC,
+                "properties": {"principalId": principal, "clientId": client},
+            }
+        )
         return iid
 
     @staticmethod
     def _uami(iid: str, principal: str, client: str) -> dict[str, Any]:
-        return {"type": "UserAssigned",
-                "userAssignedIdentities": {iid: {"principalId": principal, "clientId": client}}}
+        return {
+            "type": "UserAssigned",
+            "userAssignedIdentities": {iid: {"principalId": principal, "clientId": client}},
+        }
 
-    def aci(self, name: str, *, server: str, subnet: str = "", private_ip: str = "",
-            identity: tuple[str, str, str] | None = None) -> str:
+    def aci(
+        self,
+        name: str,
+        *,
+        server: str,
+        subnet: str = "",
+        private_ip: str = "",
+        identity: tuple[str, str, str] | None = None,
+    ) -> str:
         cid = rid("Microsoft.ContainerInstance/containerGroups", name)
         props: dict[str, Any] = {
             "osType": "Linux",
-            "containers": [{"name": name, "properties": {"image": f"{server}/{name}:1",
-                                                         "resources": {"requests": {"cpu": 1, "memoryInGB": 2}}}}],
+            "containers": [
+                {
+                    "name": name,
+                    "properties": {
+                        "image": f"{server}/{name}:1",
+                        "resources": {"requests": {"cpu": 1, "memoryInGB": 2}},
+                    },
+                }
+            ],
         }
         if identity:
             props["imageRegistryCredentials"] = [{"server": server, "identity": identity[0]}]
         if subnet:
             props["subnetIds"] = [{"id": subnet}]
             props["ipAddress"] = {"type": "Private", "ip": private_ip, "ports": [{"port": 80}]}
-        res: dict[str, Any] = {"id": cid, "name": name, "location": LOC,
-                               "type": "Microsoft.ContainerInstance/containerGroups",
-                               "properties": props}
+        res: dict[str, Any] = {
+            "id": cid,
+            "name": name,
+            "location": LOC,
+            "type": "Microsoft.ContainerInstance/containerGroups",
+            "properties": props,
+        }
         if identity:
             res["identity"] = self._uami(*identity)
         self.resources.append(res)
         return cid
 
-    def aca(self, name: str, *, server: str, subnet: str,
-            identity: tuple[str, str, str] | None = None) -> str:
+    def aca(
+        self, name: str, *, server: str, subnet: str, identity: tuple[str, str, str] | None = None
+    ) -> str:
         env = rid("Microsoft.App/managedEnvironments", f"env-{name}")
-        self.resources.append({
-            "id": env, "name": f"env-{name}", "type": "Microsoft.App/managedEnvironments",
-            "location": LOC,
-            "properties": {"vnetConfiguration": {"infrastructureSubnetId": subnet, "internal": True}},
-        })
+        self.resources.append(
+            {
+                "id": env,
+                "name": f"env-{name}",
+                "type": "Microsoft.App/managedEnvironments",
+                "location": LOC,
+                "properties": {
+                    "vnetConfiguration": {"infrastructureSubnetId": subnet, "internal": True}
+                },
+            }
+        )
         app = rid("Microsoft.App/containerApps", name)
         res: dict[str, Any] = {
-            "id": app, "name": name, "type": "Microsoft.App/containerApps", "location": LOC,
+            "id": app,
+            "name": name,
+            "type": "Microsoft.App/containerApps",
+            "location": LOC,
             "properties": {
                 "managedEnvironmentId": env,
-                "configuration": {"registries": [{"server": server,
-                                                  "identity": identity[0] if identity else "system"}]},
+                "configuration": {
+                    "registries": [
+                        {"server": server, "identity": identity[0] if identity else "system"}
+                    ]
+                },
                 "template": {"containers": [{"name": name, "image": f"{server}/{name}:1"}]},
             },
         }
@@ -145,63 +225,121 @@ class Scenario:
     def nat_gateway(self, name: str, public_ip: str, subnets: list[str]) -> tuple[str, str]:
         pip = rid("Microsoft.Network/publicIPAddresses", f"pip-{name}")
         nat = rid("Microsoft.Network/natGateways", name)
-        self.resources.append({
-            "id": pip, "name": f"pip-{name}", "type": "Microsoft.Network/publicIPAddresses",
-            "location": LOC, "properties": {"ipAddress": public_ip, "natGateway": {"id": nat},
-                                            "publicIPAllocationMethod": "Static"},
-        })
-        self.resources.append({
-            "id": nat, "name": name, "type": "Microsoft.Network/natGateways", "location": LOC,
-            "properties": {"publicIpAddresses": [{"id": pip}],
-                           "subnets": [{"id": s} for s in subnets]},
-        })
+        self.resources.append(
+            {
+                "id": pip,
+                "name": f"pip-{name}",
+                "type": "Microsoft.Network/publicIPAddresses",
+                "location": LOC,
+                "properties": {
+                    "ipAddress": public_ip,
+                    "natGateway": {"id": nat},
+                    "publicIPAllocationMethod": "Static",
+                },
+            }
+        )
+        self.resources.append(
+            {
+                "id": nat,
+                "name": name,
+                "type": "Microsoft.Network/natGateways",
+                "location": LOC,
+                "properties": {
+                    "publicIpAddresses": [{"id": pip}],
+                    "subnets": [{"id": s} for s in subnets],
+                },
+            }
+        )
         return nat, pip
 
     def aks(self, name: str, *, subnet: str, kubelet: tuple[str, str, str]) -> str:
         aid = rid("Microsoft.ContainerService/managedClusters", name)
-        self.resources.append({
-            "id": aid, "name": name, "type": "Microsoft.ContainerService/managedClusters",
-            "location": LOC,
-            "properties": {
-                "agentPoolProfiles": [{"name": "nodepool1", "count": 3, "vnetSubnetID": subnet,
-                                       "osType": "Linux", "mode": "System"}],
-                "identityProfile": {"kubeletidentity": {"resourceId": kubelet[0],
-                                                        "objectId": kubelet[1],
-                                                        "clientId": kubelet[2]}},
-                "networkProfile": {"outboundType": "userAssignedNATGateway"},
-            },
-        })
+        self.resources.append(
+            {
+                "id": aid,
+                "name": name,
+                "type": "Microsoft.ContainerService/managedClusters",
+                "location": LOC,
+                "properties": {
+                    "agentPoolProfiles": [
+                        {
+                            "name": "nodepool1",
+                            "count": 3,
+                            "vnetSubnetID": subnet,
+                            "osType": "Linux",
+                            "mode": "System",
+                        }
+                    ],
+                    "identityProfile": {
+                        "kubeletidentity": {
+                            "resourceId": kubelet[0],
+                            "objectId": kubelet[1],
+                            "clientId": kubelet[2],
+                        }
+                    },
+                    "networkProfile": {"outboundType": "userAssignedNATGateway"},
+                },
+            }
+        )
         return aid
 
     def webapp(self, name: str, *, server: str, subnet: str, vnet_image_pull: bool) -> str:
         wid = rid("Microsoft.Web/sites", name)
-        self.resources.append({
-            "id": wid, "name": name, "type": "Microsoft.Web/sites", "kind": "app,linux,container",
-            "location": LOC,
-            "properties": {"virtualNetworkSubnetId": subnet, "vnetImagePullEnabled": vnet_image_pull,
-                           "siteConfig": {"linuxFxVersion": f"DOCKER|{server}/{name}:1"}},
-        })
+        self.resources.append(
+            {
+                "id": wid,
+                "name": name,
+                "type": "Microsoft.Web/sites",
+                "kind": "app,linux,container",
+                "location": LOC,
+                "properties": {
+                    "virtualNetworkSubnetId": subnet,
+                    "vnetImagePullEnabled": vnet_image_pull,
+                    "siteConfig": {"linuxFxVersion": f"DOCKER|{server}/{name}:1"},
+                },
+            }
+        )
         return wid
 
     # ---------------------------------------------------------------- logs
-    def event(self, registry: str, *, ip: str, identity: str = "", op: str = "Pull",
-              repo: str = "app", tag: str = "1", status: str = "200", description: str = "",
-              time: str = "2026-11-20T10:00:00.0000000Z", category: str = "ContainerRegistryRepositoryEvents",
-              count: int = 1) -> None:
+    def event(
+        self,
+        registry: str,
+        *,
+        ip: str,
+        identity: str = "",
+        op: str = "Pull",
+        repo: str = "app",
+        tag: str = "1",
+        status: str = "200",
+        description: str = "",
+        time: str = "2026-11-20T10:00:00.0000000Z",
+        category: str = "ContainerRegistryRepositoryEvents",
+        count: int = 1,
+    ) -> None:
         reg_id = rid("Microsoft.ContainerRegistry/registries", registry).upper()
         for i in range(count):
-            props: dict[str, Any] = {"loginServer": f"{registry}.azurecr.io",
-                                     "userAgent": "containerd/1.7"}
+            props: dict[str, Any] = {
+                "loginServer": f"{registry}.azurecr.io",
+                "userAgent": "containerd/1.7",
+            }
             if category == "ContainerRegistryRepositoryEvents":
                 props.update({"repository": repo, "tag": tag, "digest": "<nil>"})
-            self.records.append({
-                "time": time.replace("00.0000000Z", f"{i % 60:02d}.0000000Z"),
-                "category": category, "resourceId": reg_id, "operationName": op,
-                "identity": identity, "resultType": "HttpStatusCode",
-                "resultDescription": description or status, "durationMs": "12.5",
-                "callerIpAddress": ip, "correlationId": f"c-{len(self.records)}",
-                "properties": props,
-            })
+            self.records.append(
+                {
+                    "time": time.replace("00.0000000Z", f"{i % 60:02d}.0000000Z"),
+                    "category": category,
+                    "resourceId": reg_id,
+                    "operationName": op,
+                    "identity": identity,
+                    "resultType": "HttpStatusCode",
+                    "resultDescription": description or status,
+                    "durationMs": "12.5",
+                    "callerIpAddress": ip,
+                    "correlationId": f"c-{len(self.records)}",
+                    "properties": props,
+                }
+            )
 
     def write(self, root: Path) -> tuple[Path, Path]:
         inv = root / "inventory.json"

@@ -37,22 +37,39 @@ def only_flow(doc: dict[str, Any], **match: str) -> dict[str, Any]:
 @pytest.fixture
 def network() -> tuple[Scenario, dict[str, str]]:
     sc = Scenario()
-    subnets = sc.vnet("vnet-a", "10.1.0.0/16", {
-        "aci": ("10.1.1.0/24", "Microsoft.ContainerInstance/containerGroups"),
-        "aca": ("10.1.2.0/23", "Microsoft.App/environments"),
-        "aks": ("10.1.8.0/22", ""),
-        "web": ("10.1.4.0/24", "Microsoft.Web/serverFarms"),
-        "pe": ("10.1.5.0/24", ""),
-    })
+    subnets = sc.vnet(
+        "vnet-a",
+        "10.1.0.0/16",
+        {
+            "aci": ("10.1.1.0/24", "Microsoft.ContainerInstance/containerGroups"),
+            "aca": ("10.1.2.0/23", "Microsoft.App/environments"),
+            "aks": ("10.1.8.0/22", ""),
+            "web": ("10.1.4.0/24", "Microsoft.Web/serverFarms"),
+            "pe": ("10.1.5.0/24", ""),
+        },
+    )
     return sc, subnets
 
 
-def test_aci_in_vnet_pulls_by_trusted_service(tmp_path: Path, network: tuple[Scenario, dict[str, str]]) -> None:
+def test_aci_in_vnet_pulls_by_trusted_service(
+    tmp_path: Path, network: tuple[Scenario, dict[str, str]]
+) -> None:
     sc, sn = network
     sc.registry("acr1", pe_subnet=sn["pe"])
-    uami = sc.identity("id-aci", "11111111-aaaa-4aaa-8aaa-111111111111", "22222222-bbbb-4bbb-8bbb-222222222222")
-    aci = sc.aci("aci1", server="acr1.azurecr.io", subnet=sn["aci"], private_ip="10.1.1.4",
-                 identity=(uami, "11111111-aaaa-4aaa-8aaa-111111111111", "22222222-bbbb-4bbb-8bbb-222222222222"))
+    uami = sc.identity(
+        "id-aci", "11111111-aaaa-4aaa-8aaa-111111111111", "22222222-bbbb-4bbb-8bbb-222222222222"
+    )
+    aci = sc.aci(
+        "aci1",
+        server="acr1.azurecr.io",
+        subnet=sn["aci"],
+        private_ip="10.1.1.4",
+        identity=(
+            uami,
+            "11111111-aaaa-4aaa-8aaa-111111111111",
+            "22222222-bbbb-4bbb-8bbb-222222222222",
+        ),
+    )
     ip = address_only_in("AzureCloud.japaneast")
     sc.event("acr1", ip=f"{ip}:51544", identity="11111111-aaaa-4aaa-8aaa-111111111111", count=3)
     doc = audit_json(tmp_path, sc)
@@ -68,7 +85,9 @@ def test_aci_in_vnet_pulls_by_trusted_service(tmp_path: Path, network: tuple[Sce
     assert doc["summary"]["by_path"]["trusted-service"] == 3
 
 
-def test_aca_pulls_through_private_endpoint(tmp_path: Path, network: tuple[Scenario, dict[str, str]]) -> None:
+def test_aca_pulls_through_private_endpoint(
+    tmp_path: Path, network: tuple[Scenario, dict[str, str]]
+) -> None:
     sc, sn = network
     sc.registry("acr1", pe_subnet=sn["pe"])
     app_id = sc.aca("app1", server="acr1.azurecr.io", subnet=sn["aca"])
@@ -79,10 +98,17 @@ def test_aca_pulls_through_private_endpoint(tmp_path: Path, network: tuple[Scena
     assert flow["confidence"] == "high"
     assert flow["source"]["kind"] == "subnet"
     assert flow["source"]["subnet_id"] == sn["aca"].lower()
-    assert flow["consumer"] == {"kind": "aca", "id": app_id.lower(), "candidates": [], "by": "subnet"}
+    assert flow["consumer"] == {
+        "kind": "aca",
+        "id": app_id.lower(),
+        "candidates": [],
+        "by": "subnet",
+    }
 
 
-def test_private_endpoint_pending_is_not_proof(tmp_path: Path, network: tuple[Scenario, dict[str, str]]) -> None:
+def test_private_endpoint_pending_is_not_proof(
+    tmp_path: Path, network: tuple[Scenario, dict[str, str]]
+) -> None:
     sc, sn = network
     sc.registry("acr1", pe_subnet=sn["pe"], pe_status="Pending")
     sc.aca("app1", server="acr1.azurecr.io", subnet=sn["aca"])
@@ -92,14 +118,28 @@ def test_private_endpoint_pending_is_not_proof(tmp_path: Path, network: tuple[Sc
     assert flow["missing"]
 
 
-def test_aks_behind_nat_gateway_through_ip_rule(tmp_path: Path, network: tuple[Scenario, dict[str, str]]) -> None:
+def test_aks_behind_nat_gateway_through_ip_rule(
+    tmp_path: Path, network: tuple[Scenario, dict[str, str]]
+) -> None:
     sc, sn = network
     # the customer's NAT public IP is inside Microsoft's ranges: it must still be the customer's
     nat_ip = address_only_in("AzureCloud.japaneast", seed=99)
     sc.registry("acr1", public="Enabled", default_action="Deny", ip_rules=(f"{nat_ip}/32",))
     sc.nat_gateway("nat-aks", nat_ip, [sn["aks"]])
-    kubelet = sc.identity("aks1-agentpool", "33333333-cccc-4ccc-8ccc-333333333333", "44444444-dddd-4ddd-8ddd-444444444444")
-    aks = sc.aks("aks1", subnet=sn["aks"], kubelet=(kubelet, "33333333-cccc-4ccc-8ccc-333333333333", "44444444-dddd-4ddd-8ddd-444444444444"))
+    kubelet = sc.identity(
+        "aks1-agentpool",
+        "33333333-cccc-4ccc-8ccc-333333333333",
+        "44444444-dddd-4ddd-8ddd-444444444444",
+    )
+    aks = sc.aks(
+        "aks1",
+        subnet=sn["aks"],
+        kubelet=(
+            kubelet,
+            "33333333-cccc-4ccc-8ccc-333333333333",
+            "44444444-dddd-4ddd-8ddd-444444444444",
+        ),
+    )
     sc.event("acr1", ip=nat_ip, identity="33333333-cccc-4ccc-8ccc-333333333333", count=5)
     flow = only_flow(audit_json(tmp_path, sc), caller_ip=nat_ip)
     assert flow["source"]["kind"] == "customer-public-ip"
@@ -120,7 +160,9 @@ def test_open_registry_is_public(tmp_path: Path, network: tuple[Scenario, dict[s
     assert web  # the web app exists but nothing ties this caller to it
 
 
-def test_app_service_in_vnet_private(tmp_path: Path, network: tuple[Scenario, dict[str, str]]) -> None:
+def test_app_service_in_vnet_private(
+    tmp_path: Path, network: tuple[Scenario, dict[str, str]]
+) -> None:
     sc, sn = network
     sc.registry("acr1", pe_subnet=sn["pe"])
     web = sc.webapp("web1", server="acr1.azurecr.io", subnet=sn["web"], vnet_image_pull=True)
@@ -131,7 +173,9 @@ def test_app_service_in_vnet_private(tmp_path: Path, network: tuple[Scenario, di
     assert flow["consumer"]["id"] == web.lower()
 
 
-def test_acr_tasks_egress_from_service_tag(tmp_path: Path, network: tuple[Scenario, dict[str, str]]) -> None:
+def test_acr_tasks_egress_from_service_tag(
+    tmp_path: Path, network: tuple[Scenario, dict[str, str]]
+) -> None:
     sc, _ = network
     sc.registry("acr1")
     ip = address_only_in("AzureContainerRegistry.JapanEast")
@@ -143,12 +187,21 @@ def test_acr_tasks_egress_from_service_tag(tmp_path: Path, network: tuple[Scenar
     assert flow["path"] == "trusted-service"
 
 
-def test_firewall_denial_from_message(tmp_path: Path, network: tuple[Scenario, dict[str, str]]) -> None:
+def test_firewall_denial_from_message(
+    tmp_path: Path, network: tuple[Scenario, dict[str, str]]
+) -> None:
     sc, _ = network
     sc.registry("acr1")
     msg = "denied: client with IP '203.0.113.50' is not allowed access. Refer https://aka.ms/acr/firewall to grant access."
-    sc.event("acr1", ip="203.0.113.50", op="Login", status="403", description=msg,
-             category="ContainerRegistryLoginEvents", count=2)
+    sc.event(
+        "acr1",
+        ip="203.0.113.50",
+        op="Login",
+        status="403",
+        description=msg,
+        category="ContainerRegistryLoginEvents",
+        count=2,
+    )
     flow = only_flow(audit_json(tmp_path, sc), caller_ip="203.0.113.50")
     assert flow["path"] == "denied"
     assert flow["denial"] == "firewall"
@@ -181,10 +234,15 @@ def test_without_inventory_everything_needing_it_is_unknown(tmp_path: Path) -> N
     assert only_flow(doc, caller_ip="10.0.0.5")["source"]["kind"] == "private-unmapped"
 
 
-def test_ambiguous_identity_gives_candidates(tmp_path: Path, network: tuple[Scenario, dict[str, str]]) -> None:
+def test_ambiguous_identity_gives_candidates(
+    tmp_path: Path, network: tuple[Scenario, dict[str, str]]
+) -> None:
     sc, sn = network
     sc.registry("acr1", pe_subnet=sn["pe"])
-    principal, client = "55555555-eeee-4eee-8eee-555555555555", "66666666-ffff-4fff-8fff-666666666666"
+    principal, client = (
+        "55555555-eeee-4eee-8eee-555555555555",
+        "66666666-ffff-4fff-8fff-666666666666",
+    )
     uami = sc.identity("id-shared", principal, client)
     a = sc.aci("aci-a", server="acr1.azurecr.io", identity=(uami, principal, client))
     b = sc.aci("aci-b", server="acr1.azurecr.io", identity=(uami, principal, client))
@@ -212,11 +270,23 @@ def test_fail_on_exit_code(tmp_path: Path, network: tuple[Scenario, dict[str, st
 def test_csv_output_and_file(tmp_path: Path, network: tuple[Scenario, dict[str, str]]) -> None:
     sc, sn = network
     sc.registry("acr1", pe_subnet=sn["pe"])
-    sc.event("acr1", ip="10.1.2.9", repo="=HYPERLINK(\"http://x\")")
+    sc.event("acr1", ip="10.1.2.9", repo='=HYPERLINK("http://x")')
     logs, inv = sc.write(tmp_path)
     out = tmp_path / "out" / "flows.csv"
-    result = runner.invoke(app, ["audit", "--logs", str(logs), "--inventory", str(inv),
-                                 "--format", "csv", "--output", str(out)])
+    result = runner.invoke(
+        app,
+        [
+            "audit",
+            "--logs",
+            str(logs),
+            "--inventory",
+            str(inv),
+            "--format",
+            "csv",
+            "--output",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     text = out.read_text()
     import csv as csvmod

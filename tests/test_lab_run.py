@@ -100,7 +100,9 @@ def test_aci_vnet_trusted_end_to_end(azure: FakeAzure, tags: TagIndex) -> None:
     assert ev.source_kind == "azure-platform"
     assert ev.service_tag in tags_containing(ACI_CALLER)
     assert ev.belongs_to_subscription is False
-    assert "re-verified" in aci.knowledge_update and "aci-vnet-pull-path" in aci.knowledge_update
+    assert aci.knowledge_id == aci.prediction.rule
+    assert "re-verified" in aci.knowledge_update
+    assert aci.knowledge_id in aci.knowledge_update
     # torn down: the tagged group was deleted
     assert group_deletes(azure) == [f"/subscriptions/{SUB}/resourcegroups/{RG}"]
     assert report.torn_down is True
@@ -145,19 +147,37 @@ def test_aca_private_endpoint_observed_from_the_app_subnet(azure: FakeAzure,
 
 def test_disagreement_names_the_knowledge_entry_to_update(azure: FakeAzure,
                                                            tags: TagIndex) -> None:
-    # the registry logs the ACI pull from its subnet: the design's 2024 measurement is wrong
+    # suppose Container Apps became a trusted service: the registry logs the app's pull from a
+    # Microsoft address instead of its subnet, contradicting the knowledge base
+    azure.add_pull(registry=REGISTRY, registry_id=REGISTRY_ID, caller=ACI_CALLER,
+                   identity=uami_principal())
+    outcome = run_lab(runner_for(azure), load_scenario("aca-vnet-private-endpoint"),
+                      location="japaneast", run_id=RUN, settings=FAST, tags=tags)
+    assert outcome.report is not None
+    (app,) = outcome.report.consumers
+    assert app.observed_paths == (Path.TRUSTED_SERVICE,)
+    assert app.agreement == "disagrees"
+    assert app.knowledge_id == app.prediction.rule  # KB-ACA-001 from explain, or the scenario's
+    today = outcome.report.today.isoformat()
+    assert app.knowledge_update.startswith(f"CONTRADICTED knowledge entry {app.knowledge_id}")
+    assert f"verified: {today}" in app.knowledge_update
+    assert "expect: trusted-service" in app.knowledge_update
+    assert "url: lab:aca-vnet-private-endpoint" in app.knowledge_update
+    assert "CONTRADICTED" in lab_table(outcome.report)
+
+
+def test_a_pull_the_audit_cannot_decide_is_inconclusive(azure: FakeAzure,
+                                                         tags: TagIndex) -> None:
+    # from the ACI subnet, but the registry has no private endpoint: the audit says unknown
     azure.add_pull(registry=REGISTRY, registry_id=REGISTRY_ID, caller="10.0.1.4",
                    identity=uami_principal())
     outcome = run_lab(runner_for(azure), load_scenario("aci-vnet-trusted"),
                       location="japaneast", run_id=RUN, settings=FAST, tags=tags)
     assert outcome.report is not None
     (aci,) = outcome.report.consumers
-    assert aci.agreement == "disagrees"
-    assert aci.knowledge is not None and aci.knowledge.id == "aci-vnet-pull-path"
-    today = outcome.report.today.isoformat()
-    assert aci.knowledge_update.startswith("CONTRADICTED knowledge entry aci-vnet-pull-path")
-    assert f"last verified {today}" in aci.knowledge_update
-    assert "CONTRADICTED" in lab_table(outcome.report)
+    assert aci.observed_paths == (Path.UNKNOWN,)
+    assert aci.agreement == "inconclusive"
+    assert aci.evidence[0].belongs_to_subscription is True
 
 
 def test_system_identity_deployment_failure_is_the_expected_observation(
@@ -198,21 +218,22 @@ def test_base_deployment_failure_still_tears_down(azure: FakeAzure, tags: TagInd
                                "details": [{"code": "SkuNotAvailable", "message": "no"}]}
     outcome = run_lab(runner_for(azure), load_scenario("aci-vnet-trusted"),
                       location="japaneast", run_id=RUN, settings=FAST, tags=tags)
-    assert "base deployment" in outcome.error and "SkuNotAvailable" in outcome.error
+    assert "base deployment" in outcome.error
+    assert "SkuNotAvailable" in outcome.error
     assert not azure.server.sent("POST", r".*/importImage")
     assert group_deletes(azure) == [f"/subscriptions/{SUB}/resourcegroups/{RG}"]
 
 
 def test_interrupt_still_tears_down(azure: FakeAzure, tags: TagIndex) -> None:
-    runner = runner_for(azure)
+    def progress(message: str) -> None:  # the user presses Ctrl-C while the image imports
+        if message.startswith("import "):
+            raise KeyboardInterrupt
 
-    def interrupted(*args: object, **kwargs: object) -> None:
-        raise KeyboardInterrupt
-
-    runner.import_image = interrupted  # type: ignore[method-assign]
+    target = runner_for(azure).target
     with pytest.raises(KeyboardInterrupt):
-        run_lab(runner, load_scenario("aci-vnet-trusted"), location="japaneast", run_id=RUN,
-                settings=FAST, tags=tags)
+        run_lab(LabRunner(target, progress=progress), load_scenario("aci-vnet-trusted"),
+                location="japaneast", run_id=RUN, settings=FAST, tags=tags)
+    assert not azure.server.sent("POST", r".*/importImage")
     assert group_deletes(azure) == [f"/subscriptions/{SUB}/resourcegroups/{RG}"]
 
 
@@ -226,7 +247,9 @@ def test_collect_gives_up_with_a_clear_message(azure: FakeAzure, tags: TagIndex)
     assert azure.query_count == 3
     assert outcome.report.collect["complete"] is False
     msg = outcome.report.collect["message"]
-    assert "gave up" in msg and "aci" in msg and f"lab collect --run-id {RUN}" in msg
+    assert "gave up" in msg
+    assert "aci" in msg
+    assert f"lab collect --run-id {RUN}" in msg
     assert outcome.report.consumers[0].agreement == "not-observed"
     assert group_deletes(azure)
 
@@ -280,7 +303,8 @@ def test_state_trigger_and_collect_as_separate_steps(azure: FakeAzure, tags: Tag
     assert state.consumer_ids["aci"].endswith(f"/containerGroups/ci-aci-{RUN}")
     assert state.outputs["registryLoginServer"] == f"{REGISTRY}.azurecr.io"
     runner.trigger(state, stop_start=True)
-    assert azure.server.sent("POST", r".*/stop") and azure.server.sent("POST", r".*/start")
+    assert azure.server.sent("POST", r".*/stop")
+    assert azure.server.sent("POST", r".*/start")
     azure.add_pull(registry=REGISTRY, registry_id=REGISTRY_ID, caller=ACI_CALLER,
                    identity=uami_principal())
     report = observe(runner, state, since=datetime.now(UTC) - timedelta(hours=1),

@@ -76,23 +76,30 @@ def log_tables() -> dict[str, str]:
 
 # Resource Graph's Resources table (learn.microsoft.com, "Azure Resource Graph table and
 # resource type reference" / "Understanding the query language": the columns of Resources)
-RESOURCES_SCHEMA = {
-    "Resources": "(id:string, name:string, type:string, tenantId:string, kind:string, "
-                 "location:string, resourceGroup:string, subscriptionId:string, "
-                 "managedBy:string, sku:dynamic, plan:dynamic, properties:dynamic, "
-                 "tags:dynamic, identity:dynamic, zones:dynamic, extendedLocation:dynamic)"
+_RESOURCES_COLUMNS = (
+    ("id", "string"), ("name", "string"), ("type", "string"), ("tenantId", "string"),
+    ("kind", "string"), ("location", "string"), ("resourceGroup", "string"),
+    ("subscriptionId", "string"), ("managedBy", "string"), ("sku", "dynamic"),
+    ("plan", "dynamic"), ("properties", "dynamic"), ("tags", "dynamic"),
+    ("identity", "dynamic"), ("zones", "dynamic"), ("extendedLocation", "dynamic"),
+)
+RESOURCES_SCHEMA = {  # names quoted: `kind` is a KQL keyword
+    "Resources": "(" + ", ".join(f"['{c}']:{t}" for c, t in _RESOURCES_COLUMNS) + ")"
 }
 
 
-def check(queries: list[str], tables: dict[str, str]) -> list[dict[str, Any]]:
+def run_checks(checks: dict[str, tuple[str, dict[str, str]]]) -> dict[str, dict[str, Any]]:
+    """All checks in one node run (loading the language service takes seconds)."""
     _require_checker()
+    names = list(checks)
+    payload = {"checks": [{"query": checks[n][0], "tables": checks[n][1]} for n in names]}
     proc = subprocess.run(
-        ["node", str(CHECKER)], input=json.dumps({"queries": queries, "tables": tables}),
+        ["node", str(CHECKER)], input=json.dumps(payload),
         capture_output=True, text=True, timeout=120, check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    result: list[dict[str, Any]] = json.loads(proc.stdout)
-    return result
+    results: list[dict[str, Any]] = json.loads(proc.stdout)
+    return dict(zip(names, results, strict=True))
 
 
 def all_log_queries() -> list[str]:
@@ -123,9 +130,33 @@ def test_schemas_are_read_from_the_docs() -> None:
     assert "TimeGenerated:datetime" in tables["ContainerRegistryLoginEvents"]
 
 
-def test_every_log_query_is_valid_and_returns_exactly_what_the_client_reads() -> None:
+BAD_COLUMN = build_query(W).replace("by Type, OperationName", "by Type, OperationNameX")
+BAD_WHERE = build_query(W).replace("| summarize", "| where ImageDigest != ''\n| summarize")
+LOGIN_ONLY = build_query(W, operations=["Login"]).replace(
+    "ContainerRegistryRepositoryEvents, ContainerRegistryLoginEvents",
+    "ContainerRegistryLoginEvents",
+)
+
+
+@pytest.fixture(scope="module")
+def checked() -> dict[str, dict[str, Any]]:
+    logs = log_tables()
+    checks: dict[str, tuple[str, dict[str, str]]] = {
+        f"log{i}": (q, logs) for i, q in enumerate(all_log_queries())
+    }
+    checks["bad-column"] = (BAD_COLUMN, logs)
+    checks["bad-where"] = (BAD_WHERE, logs)
+    only_login = {k: v for k, v in logs.items() if k == "ContainerRegistryLoginEvents"}
+    checks["login-only"] = (LOGIN_ONLY, only_login)
+    checks["resource-graph"] = (inventory_query(), RESOURCES_SCHEMA)
+    return run_checks(checks)
+
+
+def test_every_log_query_is_valid_and_returns_exactly_what_the_client_reads(
+    checked: dict[str, dict[str, Any]],
+) -> None:
     queries = all_log_queries()
-    results = check(queries, log_tables())
+    results = [checked[f"log{i}"] for i in range(len(queries))]
     for query, result in zip(queries, results, strict=True):
         assert result["diagnostics"] == [], (query, result["diagnostics"])
         names = [c["name"] for c in result["resultColumns"]]
@@ -136,30 +167,25 @@ def test_every_log_query_is_valid_and_returns_exactly_what_the_client_reads() ->
         assert all(types[c] == "string" for c in GROUP_COLUMNS)
 
 
-def test_queries_stay_valid_when_the_workspace_only_has_login_events() -> None:
-    only_login = {k: v for k, v in log_tables().items() if k == "ContainerRegistryLoginEvents"}
-    query = build_query(W, operations=["Login"])
-    union_of_one = query.replace(
-        "ContainerRegistryRepositoryEvents, ContainerRegistryLoginEvents",
-        "ContainerRegistryLoginEvents",
-    )
-    (result,) = check([union_of_one], only_login)
+def test_queries_stay_valid_when_the_workspace_only_has_login_events(
+    checked: dict[str, dict[str, Any]],
+) -> None:
+    result = checked["login-only"]
     assert result["diagnostics"] == []
     assert tuple(c["name"] for c in result["resultColumns"]) == RESULT_COLUMNS
 
 
-def test_the_checker_catches_a_missing_column() -> None:
+def test_the_checker_catches_a_missing_column(checked: dict[str, dict[str, Any]]) -> None:
     """Proof the check has teeth: a column that is in neither table is an error."""
-    bad = build_query(W).replace("by Type, OperationName", "by Type, OperationNameX")
-    also_bad = build_query(W).replace("| summarize", "| where ImageDigest != ''\n| summarize")
-    results = check([bad, also_bad], log_tables())
-    for result in results:
+    for name in ("bad-column", "bad-where"):
+        result = checked[name]
         assert any(d["severity"] == "Error" for d in result["diagnostics"]), result
-    assert "OperationNameX" in json.dumps(results[0]["diagnostics"])
+    assert "OperationNameX" in json.dumps(checked["bad-column"]["diagnostics"])
+    assert "ImageDigest" in json.dumps(checked["bad-where"]["diagnostics"])
 
 
-def test_resource_graph_query_is_valid() -> None:
-    (result,) = check([inventory_query()], RESOURCES_SCHEMA)
+def test_resource_graph_query_is_valid(checked: dict[str, dict[str, Any]]) -> None:
+    result = checked["resource-graph"]
     assert result["diagnostics"] == []
     assert tuple(c["name"] for c in result["resultColumns"]) == PROJECTED_COLUMNS
 
@@ -170,14 +196,18 @@ def test_resource_graph_query_is_valid() -> None:
 def test_ranges_and_windows() -> None:
     now = datetime(2024, 11, 30, 12, tzinfo=UTC)
     r = resolve_range(since="7d", start=None, end=None, now=now)
-    assert r.duration == timedelta(days=7) and r.end == now
+    assert r.duration == timedelta(days=7)
+    assert r.end == now
     r2 = resolve_range(since=None, start="2024-11-25", end="2024-11-26T06:00:00Z", now=now)
     assert r2.start == datetime(2024, 11, 25, tzinfo=UTC)
     windows = split_range(r2, timedelta(days=1))
     assert [w.duration for w in windows] == [timedelta(days=1), timedelta(hours=6)]
-    assert windows[0].end == windows[1].start and windows[-1].end == r2.end
+    assert windows[0].end == windows[1].start
+    assert windows[-1].end == r2.end
     a, b = r2.halves()
-    assert a.start == r2.start and a.end == b.start and b.end == r2.end
+    assert a.start == r2.start
+    assert a.end == b.start
+    assert b.end == r2.end
     assert parse_duration("90m") == timedelta(minutes=90)
 
 

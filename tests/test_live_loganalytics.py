@@ -24,14 +24,12 @@ from tests.live_events import (
     summarise,
     table_response,
 )
-from tests.live_server import (  # noqa: F401  (fixtures)
+from tests.live_server import (
     FakeCredential,
     LoopbackServer,
     Reply,
     load_example,
-    loopback,
-    test_settings,
-    tls_cert,
+    loopback_settings,
 )
 
 WS = "63613592-b6f7-4c3d-a390-22ba13102111"  # the workspace ID of the official example
@@ -52,7 +50,7 @@ def events() -> list[dict[str, object]]:
 
 def run(server: LoopbackServer, ca: Path, tags, **kw):  # type: ignore[no-untyped-def]
     cred = kw.pop("credential", None) or FakeCredential()
-    settings = kw.pop("settings", None) or test_settings(server.url, ca)
+    settings = kw.pop("settings", None) or loopback_settings(server.url, ca)
     return audit_workspace(
         WS, kw.pop("window", TimeWindow(START, END)), credential=cred, settings=settings,
         inventory=Inventory(), tags=tags, **kw,
@@ -79,8 +77,8 @@ def test_windows_requests_and_totals(loopback: LoopbackServer, tls_cert, tags, e
     assert stats.events_read == usable == report.result.summary.events
     assert stats.events_skipped == len(events) - usable
     assert dict(stats.skipped) == {"missing-operation": len(events) - usable}
-    assert cred.calls and all(s == ("https://127.0.0.1:%d/.default" % loopback.port,)
-                              for s in cred.calls)
+    assert cred.calls
+    assert all(s == (f"https://127.0.0.1:{loopback.port}/.default",) for s in cred.calls)
 
 
 def test_429_with_retry_after_then_success(loopback: LoopbackServer, tls_cert, tags,
@@ -114,7 +112,7 @@ def test_read_timeout_then_success(loopback: LoopbackServer, tls_cert, tags, eve
     rows = summarise(events, START, START + timedelta(hours=6))
     loopback.route("POST", QUERY_PATH, [Reply(200, table_response(rows), delay=1.5),
                                         Reply(200, table_response(rows))])
-    settings = test_settings(loopback.url, tls_cert[0], read_timeout=0.5)
+    settings = loopback_settings(loopback.url, tls_cert[0], read_timeout=0.5)
     report = run(loopback, tls_cert[0], tags, settings=settings,
                  window=TimeWindow(START, START + timedelta(hours=6)))
     assert len(loopback.requests_to(QUERY_PATH)) == 2
@@ -135,7 +133,8 @@ def test_partial_result_is_reported_and_counted(loopback: LoopbackServer, tls_ce
                  window=TimeWindow(START, START + timedelta(days=1)))
     assert report.result.stats.ignored["partial-query-result"] == 1
     warnings = " ".join(report.result.warnings)
-    assert "partial" in warnings and "lower bounds" in warnings
+    assert "partial" in warnings
+    assert "lower bounds" in warnings
     assert "EngineError" in warnings or "PartialError" in warnings
     jdoc = audit_document(report)
     assert jdoc["input"]["ignored"] == {"partial-query-result": 1}
@@ -158,7 +157,8 @@ def test_result_over_the_limit_is_bisected_until_complete(loopback: LoopbackServ
     assert audit_document(report)["flows"] == audit_document(reference)["flows"]
     assert report.result.stats.events_read == reference.result.stats.events_read
     covered = sorted(w for w in limited.windows if w not in set(full.windows))
-    assert covered[0][0] == START and max(w[1] for w in covered) == END
+    assert covered[0][0] == START
+    assert max(w[1] for w in covered) == END
 
 
 def test_limit_below_min_window_stays_partial(loopback: LoopbackServer, tls_cert,
@@ -183,7 +183,9 @@ def test_403_says_which_permission(loopback: LoopbackServer, tls_cert, tags) -> 
     with pytest.raises(LiveAzureError) as info:
         run(loopback, tls_cert[0], tags)
     text = str(info.value)
-    assert "Log Analytics Reader" in text and WS in text and "InsufficientAccessError" in text
+    assert "Log Analytics Reader" in text
+    assert WS in text
+    assert "InsufficientAccessError" in text
     assert len(loopback.requests_to(QUERY_PATH)) == 1  # a permanent error is not retried
 
 
@@ -192,7 +194,8 @@ def test_404_says_workspace_id(loopback: LoopbackServer, tls_cert, tags) -> None
     loopback.route("POST", QUERY_PATH, Reply(404, body))
     with pytest.raises(LiveAzureError) as info:
         run(loopback, tls_cert[0], tags)
-    assert "workspace ID" in str(info.value) and "PathNotFoundError" in str(info.value)
+    assert "workspace ID" in str(info.value)
+    assert "PathNotFoundError" in str(info.value)
 
 
 def test_wrong_columns_are_refused(loopback: LoopbackServer, tls_cert, tags) -> None:
@@ -201,7 +204,8 @@ def test_wrong_columns_are_refused(loopback: LoopbackServer, tls_cert, tags) -> 
     loopback.route("POST", QUERY_PATH, Reply(200, body))
     with pytest.raises(LiveAzureError) as info:
         run(loopback, tls_cert[0], tags, window=TimeWindow(START, START + timedelta(hours=1)))
-    assert "expected" in str(info.value) and RESULT_COLUMNS[0] in str(info.value)
+    assert "expected" in str(info.value)
+    assert RESULT_COLUMNS[0] in str(info.value)
 
 
 def test_registry_filter_is_in_the_query(loopback: LoopbackServer, tls_cert, tags,

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import io
 import json
 import os
+import stat
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -91,13 +93,36 @@ def _describe(exc: json.JSONDecodeError) -> str:
     return f"not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
 
 
+MAX_INVENTORY_BYTES = 256 * 1024 * 1024
+"""An inventory file larger than this (256 MiB, as stored or decompressed) is not read: an
+issue says so. Decoding JSON takes several times its size in memory; split bigger inventories
+(one file per subscription)."""
+
+
+def _too_large(what: str) -> _DecodeError:
+    return _DecodeError(
+        f"{what} larger than {MAX_INVENTORY_BYTES >> 20} MiB: not read (split the inventory, "
+        "one file per subscription)"
+    )
+
+
 def _read_bytes(path: Path) -> bytes:
-    raw = path.read_bytes()
+    mode = path.stat().st_mode
+    if not stat.S_ISREG(mode):
+        raise _DecodeError("not a regular file (a FIFO, device or socket): not read")
+    with path.open("rb") as fh:
+        raw = fh.read(MAX_INVENTORY_BYTES + 1)
+    if len(raw) > MAX_INVENTORY_BYTES:
+        raise _too_large("file")
     if path.name.lower().endswith(".gz") or raw[:2] == b"\x1f\x8b":
         try:
-            return gzip.decompress(raw)
+            with gzip.GzipFile(fileobj=io.BytesIO(raw), mode="rb") as gz:
+                out = gz.read(MAX_INVENTORY_BYTES + 1)  # never inflates a bomb whole
         except (OSError, EOFError, zlib.error) as exc:
             raise _DecodeError(f"not a readable gzip file: {exc}") from exc
+        if len(out) > MAX_INVENTORY_BYTES:
+            raise _too_large("decompressed content")
+        return out
     return raw
 
 

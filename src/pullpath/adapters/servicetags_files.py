@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import stat
 import tempfile
 import zlib
 from datetime import datetime
@@ -45,7 +46,10 @@ DOWNLOAD_HINT = (
     "`az network list-service-tags --location <region>`"
 )
 _GZIP_MAGIC = b"\x1f\x8b"
-_MAX_DECOMPRESSED = 1 << 30  # 1 GiB: far above any real file, stops a gzip bomb
+MAX_SERVICE_TAG_BYTES = 128 * 1024 * 1024
+"""A service-tag file larger than this (128 MiB, as stored or decompressed) is refused: the
+weekly Public file is about 4 MiB; the limit stops a gzip bomb or a wrong file (/dev/zero)."""
+_MAX_DECOMPRESSED = MAX_SERVICE_TAG_BYTES
 
 
 def default_cache_dir() -> Path:
@@ -73,7 +77,11 @@ def _decompress(data: bytes, where: str) -> bytes:
             d = zlib.decompressobj(16 + zlib.MAX_WBITS)
             out += d.decompress(rest, _MAX_DECOMPRESSED + 1 - len(out))
             if len(out) > _MAX_DECOMPRESSED:
-                raise _fail(where, "gzip content is larger than 1 GiB, not a service-tag file")
+                raise _fail(
+                    where,
+                    f"gzip content is larger than {_MAX_DECOMPRESSED >> 20} MiB, "
+                    "not a service-tag file",
+                )
             if not d.eof:
                 raise _fail(where, "truncated gzip file")
             rest = d.unused_data.lstrip(b"\x00")
@@ -113,7 +121,14 @@ def _read_bytes(path: Path | None) -> tuple[bytes, str, str]:
             ) from exc
     where = str(path)
     try:
-        return path.read_bytes(), where, where
+        if path.exists() and not path.is_dir() and not stat.S_ISREG(path.stat().st_mode):
+            raise _fail(where, "not a regular file (a FIFO, device or socket)")
+        with path.open("rb") as fh:
+            data = fh.read(MAX_SERVICE_TAG_BYTES + 1)
+        if len(data) > MAX_SERVICE_TAG_BYTES:
+            raise _fail(where, f"larger than {MAX_SERVICE_TAG_BYTES >> 20} MiB, not a "
+                               "service-tag file")
+        return data, where, where
     except FileNotFoundError as exc:
         raise _fail(where, "no such file") from exc
     except IsADirectoryError as exc:

@@ -176,6 +176,7 @@ def register(app: typer.Typer) -> None:
                 return
             render_report(live_report, fmt, output)
             live.show_tags_age(live_report)
+            live.check_partial(live_report, strict)
             check_strict(live_report, strict)
             apply_fail_on(live_report, fail_on)
             return
@@ -201,11 +202,42 @@ def register(app: typer.Typer) -> None:
         apply_fail_on(report, fail_on)
 
 
+STRICT_IGNORED = frozenset({"unreadable-directory", "unreadable-entry", "not-a-regular-file"})
+"""Inputs that were not read although they may hold logs: ``--strict`` fails on them too
+(hidden files, empty files and directory loops lose nothing)."""
+STRICT_SHOWN = 5
+
+
 def check_strict(report: AuditReport, strict: bool) -> None:
-    stats = report.result.stats
-    if not strict or stats.events_skipped == 0:
+    """``--strict``: exit 2 when any record was skipped (or an input could not be read),
+    naming the first locations on stderr. Runs after the report is written, so a pipeline
+    still has the report to look at."""
+    if not strict:
         return
-    stderr.print(f"[bold red]--strict:[/] {stats.events_skipped} record(s) skipped")
-    for skip in stats.examples[:5]:
-        stderr.print(f"  {skip.location}: {skip.reason} {skip.detail}", markup=False)
+    from pullpath.formatters.common import term_safe
+
+    stats = report.result.stats
+    lost = {k: v for k, v in sorted(stats.ignored.items()) if k in STRICT_IGNORED}
+    unclassified = report.result.unclassified_events
+    if stats.events_skipped == 0 and not lost and not unclassified:
+        return
+    problems = []
+    if stats.events_skipped:
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(stats.skipped.items()))
+        problems.append(f"{stats.events_skipped} of {stats.records_seen} record(s) skipped "
+                        f"({reasons})")
+    if lost:
+        problems.append("inputs not read: " + ", ".join(f"{k} {v}" for k, v in lost.items()))
+    if unclassified:
+        problems.append(f"{unclassified} event(s) not classified (too many distinct flows)")
+    stderr.print(f"--strict: {'; '.join(problems)}; exit 2", markup=False, highlight=False,
+                 soft_wrap=True)
+    for skip in stats.examples[:STRICT_SHOWN]:
+        detail = f" ({term_safe(skip.detail, 120)})" if skip.detail else ""
+        stderr.print(f"  {term_safe(str(skip.location), 300)}: {term_safe(skip.reason, 60)}"
+                     f"{detail}", markup=False, highlight=False, soft_wrap=True)
+    more = stats.events_skipped - min(len(stats.examples), STRICT_SHOWN)
+    if more > 0:
+        stderr.print(f"  ... and {more} more (--format json lists the counts per file)",
+                     markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(2)

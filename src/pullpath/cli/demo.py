@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.panel import Panel
 
-from pullpath.cli.common import Format, require_format, stderr, write_output
+from pullpath.cli.common import Format, require_format, stderr
 from pullpath.domain.verdicts import Flow
 from pullpath.domain.verdicts import Path as NetPath
 from pullpath.formatters.audit_doc import AuditReport
@@ -64,7 +64,8 @@ def story(report: AuditReport) -> str:
             if flow.expectation is not None and flow.expectation.agrees is False:
                 lines.append(
                     f"  The knowledge base expected {flow.expectation.path.value} (rule "
-                    f"{flow.expectation.rule}): a disagreement like this is how the story was found."
+                    f"{flow.expectation.rule}): a disagreement like this is how the story "
+                    "was found."
                 )
                 break
     return "\n".join(lines)

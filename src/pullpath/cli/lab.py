@@ -72,7 +72,8 @@ def _progress() -> Any:
 
         from pullpath.formatters.common import term_safe
 
-        stderr.print(f"[dim][{time.monotonic() - start:6.0f}s][/] {escape(term_safe(message, 600))}")
+        elapsed = time.monotonic() - start
+        stderr.print(f"[dim][{elapsed:6.0f}s][/] {escape(term_safe(message, 600))}")
 
     return say
 

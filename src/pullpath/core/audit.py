@@ -262,6 +262,9 @@ class AuditResult:
     warnings: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     """Inputs whose absence made verdicts unknown (deduplicated)."""
+    unclassified_events: int = 0
+    """Events read but not classified: their groups were beyond ``MAX_FLOW_GROUPS``."""
+    unclassified_groups: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,19 +292,46 @@ def flow_key(key: GroupKey, v: Verdicts) -> FlowKey:
 ExpectFn = Callable[[Flow], Expectation | None]
 
 
+MAX_FLOW_GROUPS = 250_000
+"""At most this many distinct groups are classified (the largest first; ties in input order).
+Classifying and reporting cost grows with distinct groups (callers x identities x images);
+the events of the groups beyond are counted as ``unclassified_events`` and reported, never
+dropped silently. Far above any readable report: summarise server-side (``--workspace``) or
+audit a shorter time range for more."""
+
+
 def build_flows(
     classifier: Classifier,
     aggregator: Aggregator,
     stats: ReadStats,
     *,
     expect: ExpectFn | None = None,
+    max_groups: int = MAX_FLOW_GROUPS,
 ) -> AuditResult:
-    """Classify each distinct group once and merge groups into flows."""
+    """Classify each distinct group once and merge groups into flows (at most
+    ``max_groups`` groups: see ``MAX_FLOW_GROUPS``)."""
     merged: dict[FlowKey, _Pending] = {}
-    for key, gstats in aggregator.groups.items():
+    groups: Iterable[tuple[GroupKey, GroupStats]] = aggregator.groups.items()
+    left_events = left_groups = 0
+    if len(aggregator.groups) > max_groups:
+        ranked = sorted(aggregator.groups.items(), key=lambda kv: -kv[1].count)  # stable
+        groups = ranked[:max_groups]
+        left_groups = len(ranked) - max_groups
+        left_events = sum(g.count for _, g in ranked[max_groups:])
+    for key, gstats in groups:
         verdicts = judge(classifier, key)
         _accumulate(merged, key, verdicts, gstats.count, gstats.first, gstats.last)
-    return _result(merged, stats, aggregator.newest, expect)
+    result = _result(merged, stats, aggregator.newest, expect)
+    if left_groups:
+        result.unclassified_events = left_events
+        result.unclassified_groups = left_groups
+        result.warnings.append(
+            f"{left_events:,} event(s) in {left_groups:,} distinct flow group(s) were read but "
+            f"not classified: only the {max_groups:,} largest groups are (a report of more "
+            "flows is not readable); audit a shorter time range, or summarise server-side "
+            "with --workspace"
+        )
+    return result
 
 
 def audit_events_reference(

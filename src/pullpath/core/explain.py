@@ -173,6 +173,7 @@ class _Caches:
     pair_facts: dict[tuple[str, str], Facts] = field(default_factory=dict)
     pairs: list[PairPrediction] | None = None
     refs: list[PairRef] | None = None
+    by_key: dict[tuple[str, str], PairRef] | None = None
 
 
 class Explainer:
@@ -185,6 +186,13 @@ class Explainer:
         self._c = _Caches()
         self._pull_roles = {r.id: r.name for r in kb.pull_roles}
         self._registry_pes = self._index_private_endpoints()
+        self._roles_by_principal: dict[str, list[tuple[str, str]]] = {}
+        """principal id -> [(scope, pull role name)], pull roles only."""
+        for ra in inventory.role_assignments.values():
+            role = self._pull_roles.get(name_of(ra.role_definition_id).lower())
+            if role is not None and ra.principal_id:
+                self._roles_by_principal.setdefault(ra.principal_id, []).append(
+                    (norm_id(ra.scope), role))
 
     # -- notes -------------------------------------------------------------------------------
 
@@ -260,10 +268,12 @@ class Explainer:
 
     def predict_for(self, consumer: Consumer, registry: Registry) -> PairPrediction:
         """The prediction for a consumer and registry, whether or not the inventory pairs them."""
-        for ref in self.pair_refs():
-            if ref.consumer.id == consumer.id and ref.registry is not None and \
-                    ref.registry.id == registry.id:
-                return self.predict(ref)
+        if self._c.by_key is None:
+            self._c.by_key = {(r.consumer.id, r.registry.id): r for r in self.pair_refs()
+                              if r.registry is not None}
+        known = self._c.by_key.get((consumer.id, registry.id))
+        if known is not None:
+            return self.predict(known)
         ref = PairRef(consumer, registry.login_server, registry,
                       credential_for(consumer, registry.login_server), "log")
         return self.predict(ref)
@@ -376,13 +386,7 @@ class Explainer:
     def _role_on(self, principal: str, registry_id: str) -> str:
         """The name of a pull role ``principal`` holds on the registry or a parent scope."""
         rid = norm_id(registry_id)
-        for ra in self.inv.role_assignments.values():
-            if ra.principal_id != principal:
-                continue
-            role = self._pull_roles.get(name_of(ra.role_definition_id).lower())
-            if role is None:
-                continue
-            scope = norm_id(ra.scope)
+        for scope, role in self._roles_by_principal.get(principal, ()):
             if (scope in ("", "/") or rid == scope or rid.startswith(scope + "/")
                     or "/providers/microsoft.management/managementgroups/" in scope):
                 at = ("a management group (assumed to contain the subscription)"
@@ -905,13 +909,20 @@ def explainer_for(inventory: Inventory, kb: KnowledgeBase | None = None) -> Expl
     if entry is not None and entry[0]() is inventory and entry[1] == id(kb):
         return entry[2]
     explainer = Explainer(inventory, kb)
-    _EXPLAINERS[key] = (weakref.ref(inventory, _forget(key)), id(kb), explainer)
+    _EXPLAINERS[key] = (weakref.ref(inventory, _forget(key, _EXPLAINERS)), id(kb), explainer)
     return explainer
 
 
-def _forget(key: int) -> Callable[[object], None]:
-    def drop(_: object) -> None:
-        _EXPLAINERS.pop(key, None)
+def _forget(
+    key: int, table: dict[int, tuple[weakref.ref[Inventory], int, Explainer]]
+) -> Callable[[weakref.ref[Inventory]], None]:
+    """Drop the cache entry when its inventory is collected (and only that entry: a new
+    inventory may reuse the id)."""
+
+    def drop(ref: weakref.ref[Inventory]) -> None:
+        entry = table.get(key)
+        if entry is not None and entry[0] is ref:
+            del table[key]
 
     return drop
 

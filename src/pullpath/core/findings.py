@@ -148,15 +148,14 @@ class _Checker:
         if pending is None:
             detail = render_template(spec.detail, ctx, facts)
             pending = self.found[key] = _Pending(
-                spec, resource_id, detail[:1].upper() + detail[1:],
+                spec, resource_id, detail,
                 render_template(spec.fix_cli, ctx, facts),
                 render_template(spec.fix_bicep, ctx, facts),
             )
         else:
             extra = render_template(spec.detail, ctx, facts)
-            if extra[:1].upper() + extra[1:] != pending.detail and \
-                    len(pending.detail) < 2000:
-                pending.detail += " " + extra[:1].upper() + extra[1:]
+            if extra not in pending.detail and len(pending.detail) < 2000:
+                pending.detail += " " + extra
         for rid in related:
             if rid and rid != resource_id and rid not in pending.related:
                 pending.related.append(rid)

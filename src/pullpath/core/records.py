@@ -71,7 +71,8 @@ class RecordError(ValueError):
 
 
 def norm_key(key: str) -> str:
-    return key.replace("_", "").replace(" ", "").replace("[utc]", "").lower()
+    # lower-case first: the portal's header is "TimeGenerated [UTC]"
+    return key.lower().replace("_", "").replace(" ", "").replace("[utc]", "")
 
 
 MAX_FIELD_CHARS = 2048

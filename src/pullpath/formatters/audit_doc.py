@@ -139,6 +139,7 @@ def audit_document(report: AuditReport) -> dict[str, Any]:
         "flows": [flow_doc(f) for f in result.flows],
         "summary": {
             "events": summary.events,
+            "unclassified_events": result.unclassified_events,
             "flows": len(result.flows),
             "by_path": dict(summary.by_path),
             "by_source": dict(sorted(summary.by_source.items())),

@@ -9,7 +9,10 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]"
+)
+_LINE_BREAK = re.compile(r"[\t\n]")
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -21,10 +24,12 @@ def safe_text(value: str) -> str:
 
 
 def term_safe(value: str, limit: int = 200) -> str:
-    """For terminal output: no escape sequences, no control characters, bounded length."""
+    """For terminal output: no escape sequences, no control characters (a tab or line break
+    becomes a space, so a value cannot fake table rows), bounded length."""
     text = safe_text(value)
     text = _ANSI.sub("", text)
     text = _CONTROL.sub("\ufffd", text)
+    text = _LINE_BREAK.sub(" ", text)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return text

@@ -40,7 +40,10 @@ from pullpath.formatters.report_view import (
     _i,
     _l,
     _s,
+    consumer_label,
+    lab_flow_docs,
     last_segment,
+    report_kind,
 )
 
 PATH_COLOURS: dict[str, str] = {
@@ -190,7 +193,9 @@ class _Acc:
     predicted: bool = False
     via: Counter[str] = field(default_factory=Counter)
     vnets: Counter[str] = field(default_factory=Counter)
-    consumer_label: str = ""
+    table_consumers: set[str] = field(default_factory=set)
+    """The consumer as the tables name it (``report_view.consumer_label``), for filtering."""
+    table_registries: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -203,6 +208,7 @@ class _Consumer:
     name: str
     subnet: str = ""
     events: int = 0
+    table_label: str = ""
 
 
 @dataclass
@@ -316,7 +322,9 @@ class _Gather:
         via = ""
         if cid:
             start = self.consumer(cid, _s(consumer.get("kind")), src)
-            self.consumers[cid.lower()].events += count
+            node = self.consumers[cid.lower()]
+            node.events += count
+            node.table_label = node.table_label or consumer_label(consumer, src)
             if src_kind in VIA_KINDS:
                 via = self.source(src_kind)
         elif src_kind == "subnet" and src.get("subnet_id"):
@@ -335,6 +343,8 @@ class _Gather:
         acc = self.add(start, registry, _s(f.get("path")))
         acc.count += count
         acc.flows += 1
+        acc.table_consumers.add(consumer_label(consumer, src))
+        acc.table_registries.add(_s(f.get("registry")) or last_segment(_s(f.get("registry_id"))))
         if via:
             acc.via[via] += count
         if src.get("vnet_id"):
@@ -356,9 +366,14 @@ class _Gather:
         if not observed:
             self.predicted = True
         start = self.consumer(cid, _s(consumer.get("kind")), {}) if cid else self.source("invalid")
+        if cid:
+            node = self.consumers[cid.lower()]
+            node.table_label = node.table_label or consumer_label(consumer)
         acc = self.add(start, registry, path)
         acc.count += 1
         acc.flows += 1
+        acc.table_consumers.add(consumer_label(consumer))
+        acc.table_registries.add(_s(reg.get("login_server")) or last_segment(_s(reg.get("id"))))
         acc.predicted = not observed
         if path == "trusted-service" and cid:
             acc.via[self.source("azure-platform")] += 1
@@ -372,7 +387,7 @@ class _Gather:
 
 def _gather(doc: Mapping[str, Any], network: Mapping[str, Any] | None) -> _Gather:
     g = _Gather(doc, network)
-    flows = _l(doc.get("flows"))
+    flows = lab_flow_docs(doc) if report_kind(doc) == "lab" else _l(doc.get("flows"))
     pairs = _l(doc.get("pairs"))
     if not flows and not pairs:
         # a lab (or other) document may carry an audit of its own
@@ -650,7 +665,7 @@ class _Layout:
             pseudo = not c.id.startswith("consumer:")
             badge = "?" if pseudo else BADGES.get(c.kind, c.kind.upper()[:5])
             kind_label = KIND_LABELS.get(c.kind, c.kind)
-            filter_label = f"{kind_label} {last_segment(c.raw)}" if c.raw else ""
+            filter_label = c.table_label if c.raw else ""
             tooltip = "\n".join(x for x in (f"{kind_label} {c.name}" if not pseudo else c.name,
                                             c.raw, f"{c.events:,} event(s)") if x)
             box = Box(c.id, "unattributed" if pseudo else "consumer", x, y + 3, w, h,
@@ -920,8 +935,12 @@ def build_diagram(doc: Mapping[str, Any], network: Mapping[str, Any] | None = No
             id=f"e{n}", path=acc.path, count=acc.count, flows=acc.flows, source=start.id,
             registry=acc.registry, port=port.id, via=via.id if via is not None else "", d=d,
             width=_width(acc.count), disagrees=acc.disagrees, expected=tuple(sorted(acc.expected)),
-            predicted=acc.predicted, consumer_label=start.filter_label,
-            registry_label=reg_label, label=label, tooltip="\n".join(tip),
+            predicted=acc.predicted,
+            consumer_label=next(iter(acc.table_consumers)) if len(acc.table_consumers) == 1
+            else "",
+            registry_label=(next(iter(acc.table_registries)) if len(acc.table_registries) == 1
+                            else reg_label),
+            label=label, tooltip="\n".join(tip),
         ))
     # thick edges first so thin ones stay visible on top
     edges.sort(key=lambda e: (-e.width, e.id))
@@ -961,10 +980,12 @@ def _fold(g: _Gather, members: set[str], into: str) -> None:
         target.predicted = acc.predicted
         target.via.update(acc.via)
         target.vnets.update(acc.vnets)
+        target.table_consumers |= acc.table_consumers
+        target.table_registries |= acc.table_registries
 
 
 # --------------------------------------------------------------------------- mermaid
-_MERMAID_SAFE = re.compile(r"[A-Za-z0-9 .,:/_@+=-]")
+_MERMAID_SAFE = re.compile(r"[A-Za-z0-9 .,:/_@+=()-]")
 
 
 def mermaid_text(value: str, limit: int = 60) -> str:

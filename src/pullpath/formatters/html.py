@@ -30,6 +30,7 @@ from pullpath.formatters.report_view import (
     PATHS,
     ReportView,
     build_view,
+    report_kind,
 )
 
 SEVERITIES = frozenset({"critical", "high", "error", "medium", "warning", "low", "info", "note"})
@@ -141,20 +142,22 @@ def render_view(view: ReportView, diagram: Diagram) -> str:
 
 
 def report_html(doc: Mapping[str, Any], *, network: Mapping[str, Any] | None = None) -> str:
-    """Any pullpath document (audit, explain, lab) as a self-contained HTML page."""
+    """Any pullpath document (audit, explain, lab) as a self-contained HTML page. Without
+    ``network``, the diagram draws the network from the inventory files the document names."""
+    return _html(*document_and_network(doc, report_kind(doc), network))
+
+
+def _html(doc: Mapping[str, Any], network: Mapping[str, Any] | None) -> str:
     return render_view(build_view(doc), build_diagram(doc, network))
 
 
 def audit_html(report: Any, *, network: Mapping[str, Any] | None = None) -> str:
-    doc, net = document_and_network(report, "audit", network)
-    return report_html(doc, network=net)
+    return _html(*document_and_network(report, "audit", network))
 
 
 def explain_html(report: Any, *, network: Mapping[str, Any] | None = None) -> str:
-    doc, net = document_and_network(report, "explain", network)
-    return report_html(doc, network=net)
+    return _html(*document_and_network(report, "explain", network))
 
 
 def lab_html(report: Any, *, network: Mapping[str, Any] | None = None) -> str:
-    doc, net = document_and_network(report, "lab", network)
-    return report_html(doc, network=net)
+    return _html(*document_and_network(report, "lab", network))

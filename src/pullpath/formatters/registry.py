@@ -23,6 +23,12 @@ _EXPLAIN: dict[str, str] = {
 }
 
 
+_LAB: dict[str, str] = {
+    "markdown": "pullpath.formatters.markdown:lab_markdown",
+    "html": "pullpath.formatters.html:lab_html",
+}
+
+
 def _load(target: str) -> Callable[[Any], str] | None:
     module_name, _, attr = target.partition(":")
     try:
@@ -43,4 +49,11 @@ def audit_renderer(fmt: str) -> AuditRenderer | None:
 def explain_renderer(fmt: str) -> AuditRenderer | None:
     """The renderer of an explain report (``ExplainReport`` -> text) for ``fmt``, if built."""
     target = _EXPLAIN.get(fmt)
+    return _load(target) if target else None
+
+
+def lab_renderer(fmt: str) -> AuditRenderer | None:
+    """The renderer of a lab report (``LabReport`` or its ``pullpath.lab/v1`` document -> text)
+    for ``fmt``, if built."""
+    target = _LAB.get(fmt)
     return _load(target) if target else None

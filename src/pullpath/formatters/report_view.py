@@ -124,6 +124,7 @@ class Link:
     text: str
     url: str
     """A safe http(s) URL, or "" when the input's URL was not one (then show ``text`` only)."""
+    title: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,12 +187,39 @@ class PairRow:
     sources: tuple[Link, ...]
     source_notes: tuple[str, ...]
     """One per source: ``measured 2024-11-25`` / ``documented 2025-02-01``."""
+    missing: tuple[str, ...] = ()
+    credential: str = ""
     observed_path: str = ""
     agrees: bool | None = None
 
     @property
     def disagrees(self) -> bool:
         return self.agrees is False
+
+
+@dataclass(frozen=True, slots=True)
+class LabRow:
+    """A lab consumer: predicted path, observed path with evidence, agreement."""
+
+    index: int
+    path: str
+    """The (first) observed path, for filtering; ``unknown`` when nothing was observed."""
+    consumer: str
+    consumer_id: str
+    registry: str
+    predicted: str
+    predicted_source: str
+    rule: str
+    expected_by_scenario: str
+    observed: str
+    agreement: str
+    evidence: tuple[str, ...]
+    knowledge: str
+    knowledge_update: str
+
+    @property
+    def disagrees(self) -> bool:
+        return self.agreement == "disagrees"
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +271,10 @@ class Inputs:
     inventory_issues: tuple[tuple[str, str, str], ...] = ()
     warnings: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    """What could not be checked (explain), for the reader."""
+    other: tuple[tuple[str, str], ...] = ()
+    """Further facts about the run: knowledge base, lab scenario, collection..."""
 
     @property
     def has_logs(self) -> bool:
@@ -273,6 +305,7 @@ class ReportView:
     """What the summary counts: ``events`` (audit) or ``pairs`` (explain)."""
     flows: list[FlowRow] = field(default_factory=list)
     pairs: list[PairRow] = field(default_factory=list)
+    lab: list[LabRow] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     has_findings_section: bool = False
     inputs: Inputs = field(default_factory=Inputs)
@@ -288,6 +321,9 @@ class ReportView:
     @property
     def table_rows(self) -> int:
         return len(self.flows) + len(self.pairs)
+
+
+LAB_REGISTRY = "registry (lab)"
 
 
 def report_kind(doc: Mapping[str, Any]) -> str:
@@ -350,13 +386,15 @@ def flow_rows(flows: Sequence[Any]) -> list[FlowRow]:
 def _links(items: Sequence[Any]) -> tuple[Link, ...]:
     out: list[Link] = []
     for item in items:
+        title = ""
         if isinstance(item, Mapping):
             url = _s(item.get("url") or item.get("href"))
             text = _s(item.get("title") or item.get("text") or url)
+            title = _s(item.get("says"))
         else:
             url = text = _s(item)
         if text or url:
-            out.append(Link(text or url, safe_url(url)))
+            out.append(Link(text or url, safe_url(url), title))
     return tuple(out)
 
 
@@ -384,8 +422,97 @@ def pair_rows(pairs: Sequence[Any]) -> list[PairRow]:
             reasons=tuple(_s(r) for r in _l(p.get("reasons"))),
             sources=_links(sources),
             source_notes=notes,
+            missing=tuple(_s(m) for m in _l(p.get("missing"))),
+            credential=_s(p.get("credential")),
             observed_path=_s(p.get("observed_path")),
             agrees=agrees if isinstance(agrees, bool) else None,
+        ))
+    return rows
+
+
+def lab_flow_docs(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A lab document's evidence as audit-shaped flows (one per evidence record), so the flows
+    table and the diagram show a lab run the way they show an audit."""
+    flows: list[dict[str, Any]] = []
+
+    def flow(e: Mapping[str, Any], consumer: Mapping[str, Any], predicted: str,
+             agreement: str) -> dict[str, Any]:
+        owner = _s(e.get("owner_resource_id"))
+        kind = _s(e.get("source_kind"))
+        return {
+            "registry": LAB_REGISTRY,
+            "operation": _s(e.get("operation")),
+            "repository": _s(e.get("repository")),
+            "tag": "",
+            "caller_ip": _s(e.get("caller_ip")),
+            "identity": _s(e.get("identity")),
+            "result": _s(e.get("result")),
+            "count": _i(e.get("count")),
+            "first_seen": e.get("first_seen"),
+            "last_seen": e.get("last_seen"),
+            "source": {
+                "kind": kind,
+                "ip": _s(e.get("caller_ip")),
+                "subnet_id": owner if kind == "subnet" else None,
+                "resource_id": owner if kind != "subnet" else None,
+                "service_tag": e.get("service_tag") or None,
+                "region": e.get("region") or None,
+            },
+            "path": _s(e.get("path")) or "unknown",
+            "consumer": consumer,
+            "reasons": [],
+            "missing": [],
+            "expected_path": predicted or None,
+            "agrees": {"agrees": True, "disagrees": False}.get(agreement),
+        }
+
+    for raw in _l(doc.get("consumers")):
+        c = _d(raw)
+        consumer = {"kind": _s(c.get("kind")) or "unknown",
+                    "id": _s(c.get("resource_id")) or _s(c.get("name")), "candidates": []}
+        predicted = _s(_d(c.get("predicted")).get("path"))
+        for e in _l(_d(c.get("observed")).get("evidence")):
+            flows.append(flow(_d(e), consumer, predicted, _s(c.get("agreement"))))
+    for e in _l(doc.get("unattributed_flows")):
+        flows.append(flow(_d(e), {"kind": "unknown", "id": None, "candidates": []}, "", ""))
+    return flows
+
+
+def lab_rows(doc: Mapping[str, Any]) -> list[LabRow]:
+    rows: list[LabRow] = []
+    for n, raw in enumerate(_l(doc.get("consumers"))):
+        c = _d(raw)
+        pred = _d(c.get("predicted"))
+        obs = _d(c.get("observed"))
+        paths = [_s(p) for p in _l(obs.get("paths"))]
+        evidence = []
+        for e in (_d(x) for x in _l(obs.get("evidence"))):
+            where = _s(e.get("service_tag")) or last_segment(_s(e.get("owner_resource_id")))
+            owned = ("in the subscription" if e.get("belongs_to_subscription")
+                     else "no resource of ours")
+            evidence.append(f"{_s(e.get('caller_ip'))} {_s(e.get('source_kind'))} {where} "
+                            f"({owned}) {_s(e.get('result'))} ×{_i(e.get('count'))}")
+        evidence += [f"deployment error: {_s(x)}" for x in _l(obs.get("deployment_errors"))]
+        kb = _d(c.get("knowledge"))
+        rid = _s(c.get("resource_id"))
+        kind = _s(c.get("kind")) or "unknown"
+        rows.append(LabRow(
+            index=n,
+            path=paths[0] if paths else "unknown",
+            consumer=(f"{KIND_LABELS.get(kind, kind)} {last_segment(rid)}" if rid
+                      else f"{KIND_LABELS.get(kind, kind)} {_s(c.get('name'))}"),
+            consumer_id=rid,
+            registry=LAB_REGISTRY,
+            predicted=_s(pred.get("path")),
+            predicted_source=_s(pred.get("source")),
+            rule=_s(pred.get("rule")),
+            expected_by_scenario=_s(c.get("expected_by_scenario")),
+            observed=_s(obs.get("summary")),
+            agreement=_s(c.get("agreement")),
+            evidence=tuple(evidence),
+            knowledge=(f"{_s(kb.get('id'))}: {_s(kb.get('statement'))} (as of "
+                       f"{_s(kb.get('as_of'))})" if kb else ""),
+            knowledge_update=_s(c.get("knowledge_update")),
         ))
     return rows
 
@@ -401,7 +528,10 @@ def finding_rows(findings: Sequence[Any]) -> list[Finding]:
             docs.append(f.get("help_uri"))
         policy = f.get("policy") or f.get("azure_policy") or ""
         if isinstance(policy, Mapping):
-            policy = " ".join(_s(v) for v in policy.values() if v)
+            name, pid = _s(policy.get("name")), _s(policy.get("id"))
+            policy = f"{name} ({pid})" if name and pid else (name or pid or
+                                                             " ".join(_s(v) for v in
+                                                                      policy.values() if v))
         elif isinstance(policy, list):
             policy = ", ".join(_s(v) for v in policy)
         out.append(Finding(
@@ -468,7 +598,37 @@ def inputs_of(doc: Mapping[str, Any]) -> Inputs:
         inventory_issues=issues,
         warnings=tuple(_s(w) for w in _l(doc.get("warnings"))),
         missing=tuple(_s(m) for m in _l(doc.get("missing"))),
+        notes=tuple(_s(n) for n in _l(doc.get("notes"))),
+        other=_other_inputs(doc),
     )
+
+
+def _other_inputs(doc: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    out: list[tuple[str, str]] = []
+    kb = _d(doc.get("knowledge"))
+    if kb:
+        files = ", ".join(_s(f) for f in _l(kb.get("files")))
+        out.append(("Knowledge base", f"{_i(kb.get('behaviours'))} behaviour(s), "
+                                      f"{_i(kb.get('findings'))} finding rule(s)"
+                    + (f" from {files}" if files else "")))
+    scenario = _d(doc.get("scenario"))
+    if scenario:
+        out.append(("Lab scenario", " · ".join(_s(scenario.get(k)) for k in
+                                               ("name", "title", "question")
+                                               if scenario.get(k))))
+        run = " · ".join(f"{label} {_s(doc.get(key))}" for label, key in (
+            ("run", "run_id"), ("subscription", "subscription"),
+            ("resource group", "resource_group"), ("location", "location"),
+            ("started", "started"), ("finished", "finished")) if doc.get(key))
+        if run:
+            out.append(("Lab run", run))
+        if doc.get("torn_down") is not None:
+            out.append(("Teardown", "resource group deleted" if doc.get("torn_down") else
+                        "KEPT: delete it with pullpath lab down"))
+    collect = _d(doc.get("collect"))
+    if collect:
+        out.append(("Log collection", ", ".join(f"{k} {_s(v)}" for k, v in collect.items())))
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------- summary
@@ -480,7 +640,12 @@ def _path_counts(counts: Mapping[str, int], flows: Mapping[str, int]) -> list[Pa
 def _headline(kind: str, view: ReportView) -> str:
     used = [pc for pc in view.summary if pc.events]
     parts = ", ".join(f"{pc.events:,} {pc.path}" for pc in used) or "none"
-    if kind == "explain" or (not view.flows and view.pairs):
+    if kind == "lab":
+        agree = Counter(r.agreement for r in view.lab)
+        text = (f"{len(view.lab):,} lab consumer(s): "
+                + ", ".join(f"{n} {a}" for a, n in sorted(agree.items()))
+                + f"; observed {parts}.")
+    elif kind == "explain" or (not view.flows and view.pairs):
         text = (f"{len(view.pairs):,} consumer→registry pair(s) predicted: {parts}; "
                 f"{len(view.findings):,} finding(s).")
     elif view.flows or kind == "audit":
@@ -491,21 +656,25 @@ def _headline(kind: str, view: ReportView) -> str:
     else:
         text = ""
     if view.disagreements:
-        text += (f" {view.disagreements:,} disagree(s) with the knowledge base's expectation "
+        what = "prediction" if kind == "lab" else "expectation"
+        text += (f" {view.disagreements:,} disagree(s) with the knowledge base's {what} "
                  "(marked ≠).")
     return text.strip()
 
 
 _KNOWN_KEYS = frozenset({
     "schema", "pullpath_version", "service_tags", "input", "inventory", "flows", "summary",
-    "findings", "warnings", "missing", "pairs", "network", "title", "generated",
+    "findings", "warnings", "missing", "pairs", "network", "title", "generated", "notes",
+    "knowledge",
 })
+_LAB_KEYS = frozenset({"consumers", "unattributed_flows", "scenario", "collect"})
 
 
 def _generic_tables(doc: Mapping[str, Any]) -> list[GenericTable]:
     """Lists of records under keys this view does not know, as plain tables."""
     tables: list[GenericTable] = []
-    for key in sorted(k for k in doc if k not in _KNOWN_KEYS):
+    known = _KNOWN_KEYS | (_LAB_KEYS if report_kind(doc) == "lab" else frozenset())
+    for key in sorted(k for k in doc if k not in known):
         items = doc[key]
         if not isinstance(items, list) or not items or not all(isinstance(x, Mapping)
                                                                for x in items):
@@ -543,11 +712,12 @@ def _flatten(item: Mapping[str, Any], prefix: str = "", depth: int = 0) -> dict[
 def build_view(doc: Mapping[str, Any]) -> ReportView:
     """The view of any pullpath document (audit, explain, lab or unknown)."""
     kind = report_kind(doc)
-    flows = flow_rows(_l(doc.get("flows")))
+    flows = flow_rows(lab_flow_docs(doc) if kind == "lab" else _l(doc.get("flows")))
     pairs = pair_rows(_l(doc.get("pairs")))
+    lab = lab_rows(doc) if kind == "lab" else []
     summary_doc = _d(doc.get("summary"))
     flows_by_path = Counter(r.path for r in flows)
-    if flows:
+    if flows or kind in ("audit", "lab"):
         by_path = _d(summary_doc.get("by_path"))
         counts: dict[str, int] = {}
         if by_path:
@@ -572,12 +742,14 @@ def build_view(doc: Mapping[str, Any]) -> ReportView:
         summary_unit=unit,
         flows=flows,
         pairs=pairs,
+        lab=lab,
         findings=finding_rows(_l(findings_raw)),
-        has_findings_section=isinstance(findings_raw, list),
+        has_findings_section=bool(findings_raw) or kind == "explain",
         inputs=inputs_of(doc),
         extra=_generic_tables(doc),
-        disagreements=sum(1 for r in flows if r.disagrees) + sum(1 for r in pairs
-                                                                 if r.disagrees),
+        disagreements=(sum(1 for r in lab if r.disagrees) if lab else
+                       sum(1 for r in flows if r.disagrees)
+                       + sum(1 for r in pairs if r.disagrees)),
         registries=tuple(sorted({r.registry for r in flows} | {r.registry for r in pairs})),
     )
     view.headline = _headline(kind, view)

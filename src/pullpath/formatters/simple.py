@@ -7,8 +7,10 @@ import io
 import json
 from typing import Any
 
+import orjson
+
 from pullpath.formatters.audit_doc import AuditReport, audit_document
-from pullpath.formatters.common import csv_safe
+from pullpath.formatters.common import csv_safe, safe_text
 
 CSV_COLUMNS = (
     "registry", "operation", "repository", "tag", "caller_ip", "identity", "result", "count",
@@ -18,9 +20,26 @@ CSV_COLUMNS = (
 )
 
 
+_ORJSON_OPTIONS = (
+    orjson.OPT_INDENT_2
+    | orjson.OPT_NON_STR_KEYS
+    | orjson.OPT_PASSTHROUGH_DATETIME  # rendered by default=str, as json.dumps did
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+
+
 def to_json(document: dict[str, Any]) -> str:
-    """Valid JSON for any content (strings were made UTF-8 safe when the document was built)."""
-    return json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n"
+    """Valid JSON, encodable as UTF-8, for any content: NUL and control characters are
+    escaped by the encoder, and a lone surrogate anywhere (a value, a key, a ``default=str``
+    rendering) becomes U+FFFD, which can only occur inside a JSON string.
+
+    orjson writes it (the standard library's indenting encoder is pure Python: minutes for a
+    few hundred thousand flows); what orjson refuses (a lone surrogate, an integer beyond 64
+    bits) goes through ``json.dumps``, same layout."""
+    try:
+        return orjson.dumps(document, default=str, option=_ORJSON_OPTIONS).decode() + "\n"
+    except (orjson.JSONEncodeError, TypeError):
+        return safe_text(json.dumps(document, indent=2, ensure_ascii=False, default=str)) + "\n"
 
 
 def audit_json(report: AuditReport) -> str:
@@ -47,12 +66,21 @@ def audit_csv(report: AuditReport) -> str:
         writer.writerow([csv_safe(str(cell)) for cell in row])
     st = doc["input"]
     # accounting travels with the data: a trailing comment-like block would break CSV readers,
-    # so it is a final row with the same columns, marked in the first cell
-    writer.writerow(
-        [csv_safe(x) for x in (
-            "#summary", f"events_read={st['events_read']}",
-            f"events_skipped={st['events_skipped']}",
-            "skipped=" + ";".join(f"{k}:{v}" for k, v in st["skipped"].items()),
-        )] + [""] * (len(CSV_COLUMNS) - 4)
+    # so it is rows with the same columns, marked in the first cell: one "#file" row per file
+    # read, then the "#summary" row last
+    width = len(CSV_COLUMNS)
+    cells: tuple[str, ...]
+    for f in st["per_file"]:
+        cells = ("#file", f"file={f['file']}", f"records={f['records']}",
+                 f"events_read={f['events_read']}", f"events_skipped={f['events_skipped']}")
+        writer.writerow([csv_safe(x) for x in cells] + [""] * (width - len(cells)))
+    cells = (
+        "#summary", f"events_read={st['events_read']}",
+        f"events_skipped={st['events_skipped']}",
+        "skipped=" + ";".join(f"{k}:{v}" for k, v in st["skipped"].items()),
+        f"records_seen={st['records_seen']}", f"files={st['files']}",
+        "ignored=" + ";".join(f"{k}:{v}" for k, v in st["ignored"].items()),
+        f"unclassified_events={doc['summary'].get('unclassified_events', 0)}",
     )
+    writer.writerow([csv_safe(x) for x in cells] + [""] * (width - len(cells)))
     return out.getvalue()

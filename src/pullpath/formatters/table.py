@@ -45,7 +45,7 @@ def source_text(flow: Flow) -> str:
 
 def flows_table(report: AuditReport, *, limit: int = 200, wide: bool = False) -> Table:
     registries = sorted({f.registry for f in report.result.flows})
-    title = "Flows" + (f" — {term_safe(registries[0], 80)}" if len(registries) == 1 else "")
+    title = Text("Flows" + (f" — {term_safe(registries[0], 80)}" if len(registries) == 1 else ""))
     table = Table(title=title, title_justify="left", expand=False, pad_edge=False)
     columns = ["Path", "Consumer", "Op", "Image", "Caller IP", "Source", "Result", "Count",
                "Last seen (UTC)"]
@@ -61,18 +61,20 @@ def flows_table(report: AuditReport, *, limit: int = 200, wide: bool = False) ->
         path_cell = path_text(flow.path)
         if flow.expectation is not None and flow.expectation.agrees is False:
             path_cell.append(f"\n≠ expected {flow.expectation.path.value}", style="bold red")
-        cells: dict[str, Text | str] = {
-            "Registry": term_safe(flow.registry, 60),
+        # logged values go in as Text, never as str: rich would read "[link=...]" or
+        # ":emoji:" in a str cell as markup (a repository name could make a hyperlink)
+        cells: dict[str, Text] = {
+            "Registry": Text(term_safe(flow.registry, 60)),
             "Path": path_cell,
-            "Consumer": term_safe(consumer_text(flow), 60),
-            "Op": term_safe(flow.operation, 20),
-            "Image": term_safe(image, 60) or "-",
-            "Caller IP": term_safe(flow.caller_ip, 45) or "-",
-            "Source": term_safe(source_text(flow), 60),
-            "Result": term_safe(flow.result, 10) or "-",
-            "Identity": term_safe(flow.identity, 40) or "-",
-            "Count": str(flow.count),
-            "Last seen (UTC)": short_time(flow.last_seen),
+            "Consumer": Text(term_safe(consumer_text(flow), 60)),
+            "Op": Text(term_safe(flow.operation, 20)),
+            "Image": Text(term_safe(image, 60) or "-"),
+            "Caller IP": Text(term_safe(flow.caller_ip, 45) or "-"),
+            "Source": Text(term_safe(source_text(flow), 60)),
+            "Result": Text(term_safe(flow.result, 10) or "-"),
+            "Identity": Text(term_safe(flow.identity, 40) or "-"),
+            "Count": Text(str(flow.count)),
+            "Last seen (UTC)": Text(short_time(flow.last_seen)),
         }
         table.add_row(*(cells[c] for c in columns))
     return table
@@ -90,25 +92,43 @@ def summary_table(report: AuditReport) -> Table:
     return table
 
 
+MAX_FILES_SHOWN = 10
+"""Files with skipped records listed in the table view (JSON and CSV list every file)."""
+
+
 def accounting_text(report: AuditReport) -> Text:
     st = report.result.stats
     tags = report.tags
     text = Text()
     text.append(f"Read {st.events_read} events from {len(st.files)} file(s)", style="bold")
     if st.events_skipped:
-        text.append(f"; skipped {st.events_skipped}: ", style="bold yellow")
+        text.append(f"; skipped {st.events_skipped} of {st.records_seen} records: ",
+                    style="bold yellow")
         text.append(", ".join(f"{k} {v}" for k, v in sorted(st.skipped.items())))
+        damaged = [(name, c) for name, c in st.per_file.items() if c.get("events_skipped")]
+        for name, c in damaged[:MAX_FILES_SHOWN]:
+            text.append(f"\n  {term_safe(name, 120)}: {c['records']} records, "
+                        f"{c['events_read']} read, {c['events_skipped']} skipped")
+        if len(damaged) > MAX_FILES_SHOWN:
+            text.append(f"\n  ... {len(damaged) - MAX_FILES_SHOWN} more file(s) with skipped "
+                        "records: --format json lists every file")
+        text.append("\n  first skipped:", style="dim")
         for skip in st.examples[:5]:
-            text.append(f"\n  {term_safe(str(skip.location), 120)}: {skip.reason}")
+            text.append(f"\n  {term_safe(str(skip.location), 120)}: {term_safe(skip.reason, 40)}")
             if skip.detail:
                 text.append(f" ({term_safe(skip.detail, 80)})")
+    if st.ignored:
+        text.append("\nNot read (not log records): ", style="yellow")
+        text.append(", ".join(f"{term_safe(k, 40)} {v}" for k, v in sorted(st.ignored.items())))
     text.append("\n")
-    pub = f", published {tags.published}" if tags.published else ""
-    text.append(f"Service tags: {tags.cloud} changeNumber {tags.change_number} ({tags.source}{pub})")
+    pub = f", published {term_safe(tags.published, 40)}" if tags.published else ""
+    text.append(f"Service tags: {term_safe(tags.cloud, 40)} changeNumber "
+                f"{term_safe(tags.change_number, 40)} ({term_safe(tags.source, 120)}{pub})")
     inv = report.inventory
     if inv.resources:
         text.append(f"\nInventory: {inv.resources} resources from {len(inv.files)} file(s): "
-                    f"{inv.registries} registries, {inv.consumers} consumers, {inv.subnets} subnets")
+                    f"{inv.registries} registries, {inv.consumers} consumers, "
+                    f"{inv.subnets} subnets")
         if inv.issues:
             text.append(f"; {len(inv.issues)} issue(s)", style="yellow")
     else:

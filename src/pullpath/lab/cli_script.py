@@ -131,7 +131,8 @@ def az_cli_script(lab: RenderedLab) -> str:
         if c.kind == "aci":
             out.append(f'az container restart -g "$RG" -n {name}')
         else:
-            out.append(f'az containerapp update -g "$RG" -n {name} --revision-suffix "t$(date +%s)"')
+            out.append(f'az containerapp update -g "$RG" -n {name} '
+                       '--revision-suffix "t$(date +%s)"')
     out += [
         "",
         "# Then read the registry's logs (pullpath lab collect):",

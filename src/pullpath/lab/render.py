@@ -17,6 +17,7 @@ resources and go with it.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 import string
 import uuid
@@ -31,8 +32,8 @@ __all__ = [
     "ACR_PULL_ROLE_ID",
     "API_VERSIONS",
     "LAB_TAG",
-    "LabNames",
     "PLACEHOLDER_SUBSCRIPTION",
+    "LabNames",
     "RenderedLab",
     "lab_names",
     "new_run_id",
@@ -167,8 +168,9 @@ class RenderedLab:
             "scenario": self.scenario.name,
             "registryLoginServer": registry_login_server,
             "image": self.scenario.image.target,
-            "vnetName": n.vnet,
         }
+        if _has_aci(self.scenario):
+            values["vnetName"] = n.vnet
         if _uses_user_identity(self.scenario):
             values["identityName"] = n.identity
         if _has_aca(self.scenario):
@@ -185,6 +187,10 @@ class RenderedLab:
 
 def _uses_user_identity(s: Scenario) -> bool:
     return any(c.identity == "user-assigned" for c in s.consumers)
+
+
+def _has_aci(s: Scenario) -> bool:
+    return any(c.kind == "aci" for c in s.consumers)
 
 
 def _has_aca(s: Scenario) -> bool:
@@ -214,7 +220,8 @@ IDENTITY_ID = _rid("Microsoft.ManagedIdentity/userAssignedIdentities", _p("ident
 PE_ID = _rid("Microsoft.Network/privateEndpoints", _p("privateEndpointName"))
 ZONE_ID = _rid("Microsoft.Network/privateDnsZones", f"'{PRIVATE_DNS_ZONE}'")
 ENV_ID = _rid("Microsoft.App/managedEnvironments", _p("environmentName"))
-REGISTRY_SCOPE = "[format('Microsoft.ContainerRegistry/registries/{0}', parameters('registryName'))]"
+REGISTRY_SCOPE = ("[format('Microsoft.ContainerRegistry/registries/{0}', "
+                  "parameters('registryName'))]")
 
 
 def _subnet_id(subnet: str) -> str:
@@ -401,8 +408,9 @@ def _consumers_template(s: Scenario) -> dict[str, Any]:
     params.update({
         "registryLoginServer": _string_param("Login server of the lab registry."),
         "image": _string_param("repository:tag of the imported test image."),
-        "vnetName": _string_param("Virtual network of the consumers."),
     })
+    if _has_aci(s):
+        params["vnetName"] = _string_param("Virtual network of the container groups.")
     if _uses_user_identity(s):
         params["identityName"] = _string_param("User-assigned identity the consumers pull with.")
     if _has_aca(s):
@@ -435,10 +443,10 @@ def _aci(c: ConsumerSpec) -> dict[str, Any]:
                                     "userAssignedIdentities": {IDENTITY_ID: {}}}
         registry_identity = IDENTITY_ID
     else:
-        # the docs: "the resource ID of the user or system-assigned managed identity"; for a
-        # system-assigned identity that is the container group itself (`--acr-identity [system]`)
+        # `--acr-identity [system]` of the Azure CLI: the literal "[system]", escaped as
+        # "[[system]" so that ARM does not read it as an expression
         identity = {"type": "SystemAssigned"}
-        registry_identity = _rid("Microsoft.ContainerInstance/containerGroups", _p(f"{c.key}Name"))
+        registry_identity = "[[system]"
     return _resource(
         "Microsoft.ContainerInstance/containerGroups", name,
         location=LOCATION, tags=TAGS, identity=identity,
@@ -548,6 +556,10 @@ def would_be_inventory_documents(
                 pe_for.setdefault(target.lower(), []).append(r.id)
     for r in (*base, *consumers):
         doc = {k: v for k, v in r.body.items() if k not in ("apiVersion",)}
+        if r.type == "Microsoft.Network/privateEndpoints":
+            docs.extend(_zone_group_effects(lab, r, subscription))
+            doc["properties"] = {**doc.get("properties", {}),
+                                 "customDnsConfigs": _pe_dns_configs(lab)}
         doc["id"] = r.id
         props = dict(doc.get("properties") or {})
         if r.type == "Microsoft.ContainerRegistry/registries":
@@ -569,6 +581,36 @@ def would_be_inventory_documents(
             doc["properties"] = props
         docs.append(doc)
     return docs
+
+
+def _pe_addresses(lab: RenderedLab) -> tuple[str, str]:
+    """The first two usable addresses of the private endpoint's subnet (Azure keeps .0-.3)."""
+    subnet = ipaddress.ip_network(lab.scenario.subnet(lab.scenario.registry.private_endpoint_subnet)
+                                  .prefix)
+    return str(subnet.network_address + 4), str(subnet.network_address + 5)
+
+
+def _pe_dns_configs(lab: RenderedLab) -> list[dict[str, Any]]:
+    reg, data = _pe_addresses(lab)
+    name = lab.names.registry
+    return [{"fqdn": f"{name}.azurecr.io", "ipAddresses": [reg]},
+            {"fqdn": f"{name}.{lab.location}.data.azurecr.io", "ipAddresses": [data]}]
+
+
+def _zone_group_effects(lab: RenderedLab, pe: EvaluatedResource,
+                        subscription: str) -> list[dict[str, Any]]:
+    """The A records the DNS zone group writes: ``<registry>`` and ``<registry>.<region>.data``
+    (one data record per replica region; the lab has none)."""
+    reg, data = _pe_addresses(lab)
+    zone = (f"/subscriptions/{subscription}/resourceGroups/{lab.names.resource_group}/providers/"
+            f"Microsoft.Network/privateDnsZones/{PRIVATE_DNS_ZONE}")
+    out = []
+    records = ((lab.names.registry, reg), (f"{lab.names.registry}.{lab.location}.data", data))
+    for name, ip in records:
+        out.append({"id": f"{zone}/A/{name}", "name": name,
+                    "type": "Microsoft.Network/privateDnsZones/A",
+                    "properties": {"ttl": 10, "aRecords": [{"ipv4Address": ip}]}})
+    return out
 
 
 def consumer_type(c: ConsumerSpec) -> str:

@@ -38,6 +38,7 @@ LAB_SCHEMA = "pullpath.lab/v1"
 AGREES = "agrees"
 DISAGREES = "disagrees"
 NOT_OBSERVED = "not-observed"
+INCONCLUSIVE = "inconclusive"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +78,14 @@ class ConsumerResult:
     deployment_errors: tuple[str, ...]
     evidence: tuple[Evidence, ...]
     agreement: str
-    """``agrees``, ``disagrees`` or ``not-observed``."""
+    """``agrees``, ``disagrees``, ``inconclusive`` (the audit could not decide the path) or
+    ``not-observed``."""
     knowledge: KnowledgeRef | None
-    """The knowledge-base entry the prediction rests on."""
+    """The scenario's own statement of the knowledge it re-checks."""
+    knowledge_id: str = ""
+    """The knowledge-base entry the prediction rests on (explain's rule, e.g. KB-ACI-002, or
+    the scenario's entry when explain is not available)."""
+    knowledge_title: str = ""
     knowledge_update: str = ""
     """The entry to update (disagreement) or the re-verification (agreement), dated today."""
 
@@ -168,17 +174,28 @@ def compare(
             agreement = NOT_OBSERVED
         else:
             observed = "+".join(p.value for p in observed_paths)
-            agreement = AGREES if set(observed_paths) == {pred.path} else DISAGREES
+            known = set(observed_paths) - {Path.UNKNOWN}
+            if known == {pred.path} and Path.UNKNOWN not in observed_paths:
+                agreement = AGREES
+            elif known <= {pred.path}:
+                agreement = INCONCLUSIVE  # the audit could not decide some pulls' path
+            else:
+                agreement = DISAGREES
             if c.expect.deployment == "fails" and pred.path is Path.DENIED:
                 agreement = DISAGREES
         kb = scenario.knowledge_entry(pred.rule) or scenario.knowledge_entry(c.expect.knowledge)
-        update = _update_text(scenario, c, pred, kb, observed, errors, agreement, run_id, today)
+        entry_id = pred.rule or c.expect.knowledge
+        title = _kb_title(entry_id) or (kb.statement if kb else "")
+        evidence = tuple(evidence_of(f) for f in pulls)
+        update = _update_text(scenario, c, pred, entry_id, title, observed, evidence, errors,
+                              agreement, run_id, today)
         out.append(ConsumerResult(
             key=c.key, kind=c.kind, name=consumer_names.get(c.key, c.key), resource_id=rid,
             prediction=pred, expected=c.expect.path, observed=observed,
             observed_paths=observed_paths, deployment_errors=errors,
-            evidence=tuple(evidence_of(f) for f in pulls), agreement=agreement,
-            knowledge=kb, knowledge_update=update,
+            evidence=evidence, agreement=agreement,
+            knowledge=kb, knowledge_id=entry_id, knowledge_title=title,
+            knowledge_update=update,
         ))
     return tuple(out)
 
@@ -194,22 +211,58 @@ def _failure_agreement(c: ConsumerSpec, pred: Prediction, errors: tuple[str, ...
     return AGREES
 
 
-def _update_text(scenario: Scenario, c: ConsumerSpec, pred: Prediction, kb: KnowledgeRef | None,
-                 observed: str, errors: tuple[str, ...], agreement: str, run_id: str,
-                 today: date) -> str:
-    entry = kb.id if kb else (pred.rule or c.expect.knowledge)
+def _kb_title(entry_id: str) -> str:
+    """The title of a knowledge-base behaviour (explain's rule), "" when it is not one."""
+    try:
+        from pullpath.knowledge.loader import default_knowledge
+    except ImportError:
+        return ""
+    for b in default_knowledge().behaviours:
+        if b.id == entry_id:
+            return b.title
+    return ""
+
+
+KB_FILE = "src/pullpath/knowledge/behaviours.yaml"
+
+
+def _update_text(scenario: Scenario, c: ConsumerSpec, pred: Prediction, entry_id: str,
+                 title: str, observed: str, evidence: tuple[Evidence, ...],
+                 errors: tuple[str, ...], agreement: str, run_id: str, today: date) -> str:
+    day = today.isoformat()
     where = f"pullpath lab {scenario.name}, run {run_id}"
     seen = observed + (f" ({', '.join(errors)})" if errors else "")
+    if evidence:
+        e = evidence[0]
+        detail = (f"caller {e.caller_ip}, {e.source_kind}"
+                  + (f" {e.service_tag}" if e.service_tag else "")
+                  + (f", {e.owner.rsplit('/', 1)[-1]}" if e.owner else "")
+                  + ("" if e.belongs_to_subscription else ", no resource in the subscription"))
+    else:
+        detail = f"deployment error {', '.join(errors)}" if errors else "no registry event"
+    name = f'{entry_id} ("{title}")' if title else entry_id
+    home = KB_FILE if pred.source == "explain" else f"scenario {scenario.source}"
     if agreement == DISAGREES:
-        was = f' It says: "{kb.statement}" (as of {kb.as_of}, {kb.source}).' if kb else ""
-        return (f"CONTRADICTED knowledge entry {entry}: predicted {pred.path.value}, observed "
-                f"{seen} on {today.isoformat()} ({where}).{was} Update entry {entry}: observed "
-                f"{seen} for {c.kind.upper()} on {today.isoformat()}; last verified "
-                f"{today.isoformat()}.")
+        path_value = observed if observed in {p.value for p in Path} else Path.DENIED.value
+        return (
+            f"CONTRADICTED knowledge entry {name}: predicted {pred.path.value}, observed {seen} "
+            f"on {day} ({where}; {detail}). Edit entry {entry_id} in {home}: make it "
+            f"`expect: {path_value}` and add the measurement\n"
+            f"      - url: lab:{scenario.name}\n"
+            f"        verified: {day}\n"
+            f"        kind: measured\n"
+            f"        expect: {path_value}\n"
+            f"        says: {where} observed {seen} ({detail})."
+        )
     if agreement == AGREES:
-        return (f"knowledge entry {entry} re-verified on {today.isoformat()} ({where}): "
-                f"observed {seen}; set its last-verified date to {today.isoformat()}.")
-    return (f"knowledge entry {entry} not checked: no pull by {c.key} reached the workspace "
+        return (f"knowledge entry {name} re-verified on {day} ({where}): observed {seen} "
+                f"({detail}); set `verified: {day}` on its lab:{scenario.name} source in "
+                f"{home}.")
+    if agreement == INCONCLUSIVE:
+        return (f"knowledge entry {name} not settled on {day} ({where}): the audit could not "
+                f"decide the path of {c.key}'s pulls ({detail}); see the evidence and the "
+                "audit's missing inputs.")
+    return (f"knowledge entry {name} not checked: no pull by {c.key} reached the workspace "
             "before collection stopped.")
 
 
@@ -245,13 +298,15 @@ def lab_document(report: LabReport) -> dict[str, Any]:
             "name": c.name,
             "resource_id": c.resource_id,
             "predicted": {"path": c.prediction.path.value, "source": c.prediction.source,
-                          "rule": c.prediction.rule, "reasons": list(c.prediction.reasons)},
+                          "rule": c.prediction.rule, "reasons": list(c.prediction.reasons),
+                          "missing": list(c.prediction.missing)},
             "expected_by_scenario": c.expected.value,
             "observed": {"summary": c.observed,
                          "paths": [p.value for p in c.observed_paths],
                          "deployment_errors": list(c.deployment_errors),
                          "evidence": [_evidence_doc(e) for e in c.evidence]},
             "agreement": c.agreement,
+            "knowledge_entry": {"id": c.knowledge_id, "title": c.knowledge_title},
             "knowledge": ({"id": c.knowledge.id, "statement": c.knowledge.statement,
                            "source": c.knowledge.source, "as_of": c.knowledge.as_of}
                           if c.knowledge else None),
@@ -281,7 +336,8 @@ def lab_document(report: LabReport) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------ table
 
-_AGREEMENT_STYLE = {AGREES: "bold green", DISAGREES: "bold red", NOT_OBSERVED: "yellow"}
+_AGREEMENT_STYLE = {AGREES: "bold green", DISAGREES: "bold red", NOT_OBSERVED: "yellow",
+                    INCONCLUSIVE: "yellow"}
 
 
 def lab_table(report: LabReport, *, width: int = 140) -> str:
@@ -293,8 +349,8 @@ def lab_table(report: LabReport, *, width: int = 140) -> str:
                   f"{report.resource_group} ({report.location}), {report.today.isoformat()}")
     console.print(f"question: {term_safe(s.question, 400)}")
     table = Table(title="Prediction vs observation", title_justify="left")
-    for col in ("Consumer", "Predicted", "Observed", "Evidence", "Agreement"):
-        table.add_column(col, overflow="fold")
+    for heading in ("Consumer", "Predicted", "Observed", "Evidence", "Agreement"):
+        table.add_column(heading, overflow="fold")
     for c in report.consumers:
         evidence = []
         for e in c.evidence[:5]:

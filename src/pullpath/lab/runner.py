@@ -17,8 +17,9 @@ Safety rules, enforced here and not only in the CLI:
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,7 +34,6 @@ from pullpath.lab.render import (
     LAB_TAG,
     SCENARIO_TAG,
     RenderedLab,
-    consumer_type,
     lab_names,
     render,
     valid_run_id,
@@ -183,9 +183,11 @@ def _error_codes(exc: HttpResponseError) -> tuple[str, ...]:
         walk(getattr(model, "error", None))
     if not codes and exc.response is not None:
         try:
-            walk(exc.response.json().get("error"))
-        except Exception:  # noqa: BLE001 - body not JSON: no codes to report
-            pass
+            body = json.loads(exc.response.text())
+        except ValueError:  # body not JSON: no codes to report
+            body = None
+        if isinstance(body, dict):
+            walk(body.get("error"))
     return tuple(dict.fromkeys(codes))
 
 
@@ -315,7 +317,8 @@ class LabRunner:
         except ResourceNotFoundError:
             existing = None
         except HttpResponseError as exc:
-            raise LabError(self._arm_message("read resource group", n.resource_group, exc)) from None
+            raise LabError(self._arm_message("read resource group", n.resource_group,
+                                             exc)) from None
         if existing is not None:
             raise LabRefused(
                 f"resource group {n.resource_group} already exists; pullpath only uses a group "
@@ -326,7 +329,8 @@ class LabRunner:
                         lambda: rg.create_or_update(n.resource_group,
                                                     {"location": lab.location, "tags": tags}))
         except HttpResponseError as exc:
-            raise LabError(self._arm_message("create resource group", n.resource_group, exc)) from None
+            raise LabError(self._arm_message("create resource group", n.resource_group,
+                                             exc)) from None
 
     def _deploy(self, lab: RenderedLab, name: str, template: Mapping[str, Any],
                 values: Mapping[str, Any], label: str) -> dict[str, Any]:
@@ -420,19 +424,22 @@ class LabRunner:
             name = state.lab.names.consumer(c.key)
             try:
                 if c.kind == "aci":
-                    groups = self._client("aci").container_groups
-                    if stop_start:
-                        self._timed(f"stop container group {name}", lambda: groups.stop(rg, name))
-                        self._timed(f"start container group {name}",
-                                    lambda: groups.begin_start(rg, name).result())
-                    else:
-                        self._timed(f"restart container group {name}",
-                                    lambda: groups.begin_restart(rg, name).result())
+                    self._trigger_aci(rg, name, stop_start)
                 else:
                     self._new_revision(rg, name)
             except HttpResponseError as exc:
                 raise LabError(self._arm_message("trigger a pull on", name, exc)) from None
         return asked
+
+    def _trigger_aci(self, rg: str, name: str, stop_start: bool) -> None:
+        groups = self._client("aci").container_groups
+        if stop_start:
+            self._timed(f"stop container group {name}", lambda: groups.stop(rg, name))
+            self._timed(f"start container group {name}",
+                        lambda: groups.begin_start(rg, name).result())
+        else:
+            self._timed(f"restart container group {name}",
+                        lambda: groups.begin_restart(rg, name).result())
 
     def _new_revision(self, rg: str, name: str) -> None:
         apps = self._client("aca").container_apps
@@ -646,11 +653,3 @@ def _api_for_type(rtype: str) -> str:
         return API_VERSIONS["Microsoft.Network/virtualNetworks"]
     return "2022-09-01"
 
-
-def iter_consumer_types(scenario: Scenario) -> Iterator[tuple[str, str]]:
-    for c in scenario.consumers:
-        yield c.key, consumer_type(c)
-
-
-def describe_outputs(outputs: Mapping[str, Any], keys: Sequence[str]) -> str:
-    return ", ".join(f"{k}={outputs.get(k)}" for k in keys)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from importlib import resources
 from pathlib import Path as FsPath
 from typing import Any
@@ -285,7 +286,7 @@ class _Reader:
         value = obj.get(key) if isinstance(obj, Mapping) else None
         if isinstance(value, int | float) and not isinstance(value, bool):
             value = str(value)
-        if hasattr(value, "isoformat"):
+        if isinstance(value, date):
             value = value.isoformat()
         if not isinstance(value, str) or not value.strip():
             raise ScenarioError(f"{self._where(where, key)} is required (a non-empty string)")

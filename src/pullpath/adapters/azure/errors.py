@@ -101,10 +101,12 @@ def describe(exc: BaseException, call: AzureCall) -> LiveAzureError:
         return exc
     response = getattr(exc, "response", None)
     status = getattr(exc, "status_code", None) or getattr(response, "status_code", None)
-    if isinstance(exc, ClientAuthenticationError) and status is None:
+    credential_error = _credential_error(exc, ClientAuthenticationError)
+    if credential_error is not None and status is None:
         # raised by the credential itself (azure-identity): no token could be obtained
         return LiveAzureError(
-            f"{where}: no usable Azure credentials ({scrub(_first_line(exc))}). Sign in with "
+            f"{where}: no usable Azure credentials ({scrub(_first_line(credential_error))}). "
+            "Sign in with "
             "`az login` (add --tenant for another tenant), or set AZURE_CLIENT_ID / "
             "AZURE_TENANT_ID / AZURE_CLIENT_SECRET, or run where a managed identity is available"
         )
@@ -148,6 +150,19 @@ def describe(exc: BaseException, call: AzureCall) -> LiveAzureError:
             f"({scrub(_first_line(exc))}); try again, or raise PULLPATH_READ_TIMEOUT"
         )
     return LiveAzureError(f"{where} failed: {type(exc).__name__}: {scrub(_first_line(exc))}")
+
+
+def _credential_error(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """The credential's own error, also when a client re-raised it as a plain
+    HttpResponseError (azure-monitor-query does): look along the exception chain."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, kind) and getattr(current, "status_code", None) is None:
+            return current
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _first_line(exc: BaseException) -> str:

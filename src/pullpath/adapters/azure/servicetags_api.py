@@ -216,18 +216,18 @@ def choose_service_tags(
     """The tag index an audit uses and a one-line note saying which and how old.
 
     An explicit ``path`` wins. Otherwise the newest cached Discovery API document of the
-    Public cloud when it was fetched after the bundled snapshot's publication, else the bundled
-    snapshot.
+    Public cloud (under ``cache_dir``) when it was fetched after the bundled snapshot's
+    publication, else the bundled snapshot. Compiled indexes are cached in the default place.
     """
     if path is not None:
-        index = load_service_tags(path, cache_dir=cache_dir)
-        return index, _note(index, "file")
+        index = load_service_tags(path)
+        return index, _note(index)
     bundled_date = published_from_name(BUNDLED_NAME)
     cached = cached_discovery_tags("Public", cache_dir)
     if cached is not None and bundled_date is not None and cached.fetched > bundled_date:
         cached_index: TagIndex | None
         try:
-            cached_index = load_service_tags(cached.path, cache_dir=cache_dir)
+            cached_index = load_service_tags(cached.path)
         except ServiceTagError:
             cached_index = None  # a damaged cache file: fall back to the bundled snapshot
         if cached_index is not None:
@@ -236,17 +236,17 @@ def choose_service_tags(
                 f"{cached.fetched.isoformat()}, cached {cached.path})",
                 published=cached.fetched,
             )
-            return index, _note(index, "cached Discovery API response")
-    index = load_service_tags(None, cache_dir=cache_dir)
-    return index, _note(index, "bundled snapshot")
+            return index, _note(index)
+    index = load_service_tags(None)
+    return index, _note(index)
 
 
-def _note(index: TagIndex, kind: str) -> str:
+def _note(index: TagIndex) -> str:
     age = ""
     if index.published is not None:
         days = (date.today() - index.published).days
         age = f", published {index.published.isoformat()} ({days} day(s) ago)"
     return (
-        f"service tags: {kind} {index.source} (cloud {index.cloud or '?'}, changeNumber "
+        f"service tags: {index.source} (cloud {index.cloud or '?'}, changeNumber "
         f"{index.change_number or '?'}{age})"
     )

@@ -211,17 +211,30 @@ class ArchiveReader:
             ),
             not_found_hint="check the account name or URL",
         )
+        self.missing_containers: list[str] = []
+        self.blobs_listed = 0
+        self.blobs_read = 0
+        self.bytes_read = 0
+        self.range_gets = 0
+        """Ranged GETs of blob content (one per chunk): the stream never holds a blob whole."""
         self._client = BlobServiceClient(
             location.account_url,
             credential=None if location.has_sas else credential,
             max_single_get_size=CHUNK_BYTES,
             max_chunk_get_size=CHUNK_BYTES,
+            raw_response_hook=self._on_response,
             **settings.storage_kwargs(),
         )
-        self.missing_containers: list[str] = []
-        self.blobs_listed = 0
-        self.blobs_read = 0
-        self.bytes_read = 0
+
+    def _on_response(self, response: Any) -> None:
+        request = response.http_request
+        if request.method == "GET" and (
+            "x-ms-range" in request.headers or "Range" in request.headers
+        ):
+            self.range_gets += 1
+            body = response.http_response.headers.get("Content-Length")
+            if body and body.isdigit():
+                self.bytes_read += int(body)
 
     def close(self) -> None:
         self._client.close()
@@ -293,28 +306,22 @@ class ArchiveReader:
         registries: Sequence[RegistryFilter],
         stats: ReadStats,
     ) -> Iterator[str]:
-        from azure.core.exceptions import ResourceNotFoundError
-
         container = self._client.get_container_client(container_name)
-        try:
-            exists = container.exists()
-        except ResourceNotFoundError:
-            exists = False
-        except Exception as exc:
-            action = _with_action(self._call, f"open container {container_name}")
-            raise describe(exc, action) from None
-        if not exists:
-            self.missing_containers.append(container_name)
-            return
         self._say(f"{self.location.display}/{container_name}: finding registries")
-        prefixes = self._registry_prefixes(container, registries)
-        dates = date_prefixes(hours)
-        for reg in prefixes:
-            for day in dates:
-                def run(reg: str = reg, day: str = day) -> list[str]:
-                    return [b.name for b in container.list_blobs(name_starts_with=reg + day)]
-
-                names: list[str] = self._guard(f"list {container_name}/{reg}{day}", run)
+        # no exists() call first: a container SAS may list blobs but not read the container's
+        # properties; a missing container shows up as 404 ContainerNotFound on the first list
+        try:
+            prefixes = self._registry_prefixes(container, registries)
+            dates = date_prefixes(hours)
+            first = self._listing(container, prefixes[0] + dates[0]) if prefixes else []
+        except LiveAzureError as exc:
+            if exc.status == 404 and exc.code in ("ContainerNotFound", ""):
+                self.missing_containers.append(container_name)
+                return
+            raise
+        for n, reg in enumerate(prefixes):
+            for d, day in enumerate(dates):
+                names = first if n == 0 and d == 0 else self._listing(container, reg + day)
                 for name in names:
                     self.blobs_listed += 1
                     hour = blob_hour(name[len(reg):])
@@ -323,6 +330,13 @@ class ArchiveReader:
                         continue
                     if hours.start <= hour < hours.end:
                         yield name
+
+    def _listing(self, container: Any, prefix: str) -> list[str]:
+        def run() -> list[str]:
+            return [b.name for b in container.list_blobs(name_starts_with=prefix)]
+
+        names: list[str] = self._guard(f"list {container.container_name}/{prefix}", run)
+        return names
 
     # -- reading -------------------------------------------------------------------------
 
@@ -333,8 +347,6 @@ class ArchiveReader:
             f"download {container_name}/{name}", lambda: blob.download_blob(max_concurrency=1)
         )
         self.blobs_read += 1
-        size = int(getattr(getattr(downloader, "properties", None), "size", 0) or 0)
-        self.bytes_read += size
         stream = io.BufferedReader(_DownloadStream(downloader), buffer_size=CHUNK_BYTES)
         events = read_stream(stream, label, stats)
         while True:

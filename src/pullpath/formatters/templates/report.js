@@ -144,11 +144,11 @@
   });
 
   each(document.querySelectorAll("table.pp-sortable"), setupSort);
-  var first = null;
+  var target = null;
   each(document.querySelectorAll(".pp-controls[data-table]"), function (c) {
     var f = setupFilter(c);
-    if (f && !first) { first = f; }
+    if (f && (!target || c.getAttribute("data-diagram-target") === "true")) { target = f; }
   });
-  setupDiagram(first);
+  setupDiagram(target);
   document.documentElement.setAttribute("data-ready", "true");
 }());

@@ -1,0 +1,321 @@
+"""explain's predictions: one positive and one negative case per knowledge-base rule, on
+inventories derived from the official REST API examples, in the REST and the SDK shape."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from pullpath.domain.verdicts import Confidence, Path
+from pullpath.knowledge.loader import default_knowledge
+from tests.explain_world import SHAPES, World
+
+Edit = Callable[[World], None]
+
+
+# ------------------------------------------------------------------ edits of the base world
+
+
+def open_registry(w: World) -> None:
+    w.props("registry")["publicNetworkAccess"] = "Enabled"
+    w.props("registry")["networkRuleSet"]["defaultAction"] = "Allow"
+
+
+def standard_registry(w: World) -> None:
+    open_registry(w)
+    w.res["registry"]["sku"] = {"name": "Standard", "tier": "Standard"}
+
+
+def trusted_off(w: World) -> None:
+    w.props("registry")["networkRuleBypassOptions"] = "None"
+
+
+def aci_system_identity(w: World) -> None:
+    w.res["aci"]["identity"] = {"type": "SystemAssigned",
+                                "principalId": "9e1a7f85-6c2b-4d0e-9f4a-5b6c7d8e9f0a"}
+    server = w.props("aci")["imageRegistryCredentials"][0]["server"]
+    w.props("aci")["imageRegistryCredentials"] = [{"server": server, "identity": "[system]"}]
+
+
+def aci_password(w: World) -> None:
+    server = w.props("aci")["imageRegistryCredentials"][0]["server"]
+    w.props("aci")["imageRegistryCredentials"] = [{"server": server, "username": "myRegistry"}]
+
+
+def aci_no_vnet(w: World) -> None:
+    w.props("aci").pop("subnetIds")
+    w.props("aci")["ipAddress"]["type"] = "Public"
+
+
+def tasks_bypass_unset(w: World) -> None:
+    w.props("registry").pop("networkRuleBypassAllowedForTasks")
+
+
+def pe_pending(w: World) -> None:
+    w.props("registry")["privateEndpointConnections"][0]["properties"][
+        "privateLinkServiceConnectionState"]["status"] = "Pending"
+    w.props("private-endpoint")["privateLinkServiceConnections"][0]["properties"][
+        "privateLinkServiceConnectionState"]["status"] = "Pending"
+
+
+def aca_no_vnet(w: World) -> None:
+    w.props("environment").pop("vnetConfiguration")
+
+
+def drop_data_record(w: World) -> None:
+    w.drop("dns-a-data")
+
+
+def drop_registry_record(w: World) -> None:
+    w.drop("dns-a-registry")
+
+
+def link_other_vnet(w: World) -> None:
+    other = w.id("vnet").rsplit("/", 1)[0] + "/hub-vnet"
+    w.props("dns-link")["virtualNetwork"]["id"] = other
+
+
+def web_windows(w: World) -> None:
+    w.res["webapp"]["kind"] = "app,container,windows"
+    cfg = w.props("webapp")["siteConfig"]
+    cfg["windowsFxVersion"] = cfg.pop("linuxFxVersion")
+    cfg["linuxFxVersion"] = ""
+
+
+def web_no_vnet_pull(w: World) -> None:
+    w.props("webapp")["vnetImagePullEnabled"] = False
+
+
+def ip_rules(*rules: str) -> Edit:
+    def edit(w: World) -> None:
+        w.props("registry")["publicNetworkAccess"] = "Enabled"
+        w.props("registry")["networkRuleSet"]["ipRules"] = [
+            {"action": "Allow", "value": r} for r in rules]
+        # no private endpoint: the IP rule is the only way in
+        w.props("registry")["privateEndpointConnections"] = []
+        w.drop("private-endpoint")
+    return edit
+
+
+def both(*edits: Edit) -> Edit:
+    def edit(w: World) -> None:
+        for e in edits:
+            e(w)
+    return edit
+
+
+def nothing(w: World) -> None:
+    """The base world as derived."""
+
+
+# ------------------------------------------------------------------ one case per rule
+
+
+@dataclass(frozen=True)
+class Case:
+    rule: str
+    consumer: str
+    positive: Edit
+    path: Path
+    negative: Edit
+    """A nearby configuration where the rule must NOT decide."""
+
+
+CASES = [
+    Case("KB-ACI-001", "aci", aci_system_identity, Path.DENIED, nothing),
+    Case("KB-REG-001", "containerapp", standard_registry, Path.PUBLIC, open_registry),
+    Case("KB-ACI-002", "aci", nothing, Path.TRUSTED_SERVICE, trusted_off),
+    Case("KB-ACI-003", "aci", aci_no_vnet, Path.TRUSTED_SERVICE, nothing),
+    Case("KB-ACI-004", "aci", trusted_off, Path.DENIED, nothing),
+    Case("KB-ACI-005", "aci", aci_password, Path.DENIED, both(aci_password, open_registry)),
+    Case("KB-ACI-006", "aci", open_registry, Path.PUBLIC, nothing),
+    Case("KB-TASKS-001", "task", tasks_bypass_unset, Path.DENIED, nothing),
+    Case("KB-TASKS-002", "task", nothing, Path.TRUSTED_SERVICE, tasks_bypass_unset),
+    Case("KB-TASKS-003", "task", open_registry, Path.PUBLIC, nothing),
+    Case("KB-ACA-001", "containerapp", nothing, Path.PRIVATE_ENDPOINT, pe_pending),
+    Case("KB-AKS-001", "aks", nothing, Path.PRIVATE_ENDPOINT, drop_registry_record),
+    Case("KB-APP-001", "webapp", nothing, Path.PRIVATE_ENDPOINT, web_windows),
+    Case("KB-REG-002", "aks", ip_rules("20.30.40.0/24"), Path.FIREWALL_RULE,
+         ip_rules("198.51.100.0/24")),
+    Case("KB-PE-001", "containerapp", pe_pending, Path.DENIED, nothing),
+    Case("KB-ACA-002", "containerapp", aca_no_vnet, Path.DENIED, both(aca_no_vnet, open_registry)),
+    Case("KB-ACA-003", "containerapp", drop_data_record, Path.DENIED, nothing),
+    Case("KB-AKS-002", "aks", drop_registry_record, Path.DENIED, nothing),
+    Case("KB-APP-002", "webapp", web_windows, Path.DENIED, nothing),
+    Case("KB-APP-003", "webapp", web_no_vnet_pull, Path.DENIED,
+         both(web_no_vnet_pull, open_registry)),
+    Case("KB-APP-004", "webapp", link_other_vnet, Path.DENIED, nothing),
+    Case("KB-REG-003", "containerapp", both(aca_no_vnet, open_registry), Path.PUBLIC,
+         aca_no_vnet),
+]
+
+
+def test_every_shipped_rule_has_a_case() -> None:
+    shipped = {b.id for b in default_knowledge().behaviours}
+    assert shipped == {c.rule for c in CASES}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.rule)
+def test_rule_decides(case: Case, shape: str) -> None:
+    w = World()
+    case.positive(w)
+    p = w.pair(case.consumer, shape)
+    assert (p.rule, p.expected_path) == (case.rule, case.path)
+    assert p.sources, "every prediction names its sources"
+    assert p.confidence is not Confidence.NONE
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.rule)
+def test_rule_does_not_decide_nearby(case: Case, shape: str) -> None:
+    w = World()
+    case.negative(w)
+    assert w.pair(case.consumer, shape).rule != case.rule
+
+
+def test_base_world_shapes_agree() -> None:
+    w = World()
+    rest = [(p.consumer.id, p.expected_path, p.rule) for p in w.explain("rest").pairs]
+    sdk = [(p.consumer.id, p.expected_path, p.rule) for p in w.explain("sdk").pairs]
+    assert rest == sdk
+    assert len(rest) == 5
+
+
+# ------------------------------------------------------------------ the design's story
+
+
+def test_aci_in_vnet_measurement_wins_over_the_documentation() -> None:
+    """The documentation says private endpoint; the 2024-11-25 measurement says trusted-service."""
+    p = World().pair("aci")
+    documented = [s for s in p.sources if s.kind.value == "documented" and s.expect is not None]
+    measured = [s for s in p.sources if s.kind.value == "measured" and s.expect is not None]
+    assert documented
+    assert measured
+    assert p.expected_path is Path.TRUSTED_SERVICE
+    assert p.expected_path is not documented[0].expect
+    assert p.expected_path is measured[0].expect
+
+
+def test_aca_and_aci_differ_in_the_same_vnet() -> None:
+    w = World()
+    assert w.pair("containerapp").expected_path is Path.PRIVATE_ENDPOINT
+    assert w.pair("aci").expected_path is Path.TRUSTED_SERVICE
+
+
+# ------------------------------------------------------------------ three-valued facts
+
+
+def test_registry_not_in_inventory_gives_unknown_with_what_is_missing() -> None:
+    w = World().drop("registry")
+    report = w.explain()
+    aca = next(p for p in report.pairs if p.consumer.kind.value == "aca")
+    assert aca.registry is None
+    assert aca.expected_path is Path.UNKNOWN
+    assert aca.rule == ""
+    assert any("not in the inventory" in m for m in aca.missing)
+
+
+def test_rule_that_needs_no_registry_fact_still_decides_without_the_registry() -> None:
+    w = World()
+    aci_system_identity(w)
+    w.drop("registry")
+    p = w.pair("aci")
+    assert (p.expected_path, p.rule) == (Path.DENIED, "KB-ACI-001")
+
+
+def test_unknown_vnet_membership_is_not_guessed() -> None:
+    w = World()
+    w.props("aci")["subnetIds"] = [{"id": "[resourceId('Microsoft.Network/virtualNetworks/"
+                                           "subnets', 'v', 's')]"}]
+    p = w.pair("aci")
+    assert p.expected_path is Path.UNKNOWN
+    assert p.missing
+
+
+def test_unknown_dns_lowers_confidence_of_a_later_rule() -> None:
+    """Open registry, ACA in a VNet, but no DNS zones in the inventory: public is predicted, the
+    private-endpoint rule could not be ruled out, so the confidence drops and DNS is missing."""
+    w = World()
+    open_registry(w)
+    w.drop("dns-zone", "dns-a-registry", "dns-a-data", "dns-link")
+    p = w.pair("containerapp")
+    assert (p.expected_path, p.rule) == (Path.PUBLIC, "KB-REG-003")
+    assert p.confidence is Confidence.MEDIUM
+    assert any("DNS" in m for m in p.missing)
+
+
+def test_private_endpoint_in_another_vnet_is_unknown_not_unreachable() -> None:
+    """Peering is not read: a private endpoint in another VNet is neither reachable nor not."""
+    w = World()
+    hub = w.id("vnet").rsplit("/", 1)[0] + "/hub-vnet/subnets/pe"
+    w.props("private-endpoint")["subnet"]["id"] = hub
+    report = w.explain()
+    aca = next(p for p in report.pairs if p.consumer.kind.value == "aca")
+    assert aca.expected_path is Path.UNKNOWN
+    assert any("peering" in n for n in report.notes)
+
+
+# ------------------------------------------------------------------ pairs
+
+
+def test_pairs_come_from_images_credentials_and_kubelet_roles() -> None:
+    report = World().explain()
+    via_kind = {p.consumer.kind.value for p in report.pairs}
+    assert via_kind == {"aci", "aca", "aks", "appservice", "acr-tasks"}
+    assert all(p.registry is not None for p in report.pairs)
+
+
+def test_aks_without_role_assignments_has_no_pair_and_says_why() -> None:
+    w = World().drop("role-acrpull-identity", "role-acrpull-kubelet", "role-acrpush-task")
+    report = w.explain()
+    assert not [p for p in report.pairs if p.consumer.kind.value == "aks"]
+    assert any("AKS cluster" in n and "role assignments" in n for n in report.notes)
+
+
+def test_images_outside_acr_are_not_pairs() -> None:
+    w = World()
+    w.props("aci")["containers"][0]["properties"]["image"] = "mcr.microsoft.com/azuredocs/hello"
+    w.props("aci")["containers"].append({"name": "side", "properties": {
+        "image": "nginx", "resources": {"requests": {"cpu": 1, "memoryInGB": 1}}}})
+    report = w.explain()
+    aci = [p for p in report.pairs if p.consumer.kind.value == "aci"]
+    # still paired through its registry credential, never with mcr.microsoft.com
+    assert [p.login_server for p in aci] == ["myregistry.azurecr.io"]
+    assert any("mcr.microsoft.com" in n for n in report.notes)
+
+
+def test_login_server_not_in_inventory_makes_an_unknown_pair() -> None:
+    w = World()
+    w.props("containerapp")["template"]["containers"][0]["image"] = "other.azurecr.io/x:1"
+    report = w.explain()
+    other = [p for p in report.pairs if p.login_server == "other.azurecr.io"]
+    assert len(other) == 1
+    assert other[0].registry is None
+    assert other[0].expected_path is Path.UNKNOWN
+
+
+@pytest.mark.parametrize("setting", ["vnetImagePullEnabled", "outboundVnetRouting",
+                                     "WEBSITE_PULL_IMAGE_OVER_VNET"])
+def test_each_app_service_image_pull_setting_routes_over_the_vnet(setting: str) -> None:
+    w = World()
+    props = w.props("webapp")
+    props.pop("vnetImagePullEnabled")
+    if setting == "vnetImagePullEnabled":
+        props["vnetImagePullEnabled"] = True
+    elif setting == "outboundVnetRouting":  # API 2024-11-01 and later
+        props["outboundVnetRouting"] = {"imagePullTraffic": True}
+    else:
+        props["siteConfig"]["appSettings"] = [{"name": setting, "value": "true"}]
+    p = w.pair("webapp")
+    assert (p.rule, p.expected_path) == ("KB-APP-001", Path.PRIVATE_ENDPOINT)
+
+
+def test_app_service_without_any_image_pull_setting_is_not_guessed() -> None:
+    w = World()
+    w.props("webapp").pop("vnetImagePullEnabled")
+    p = w.pair("webapp")
+    assert p.expected_path is Path.UNKNOWN
+    assert any("image over VNet" in m for m in p.missing)
