@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pullpath.adapters.servicetags_files import load_service_tags
 from pullpath.core.audit import Aggregator, build_flows
@@ -69,7 +70,7 @@ KIND_TYPES = {
 class Scenario:
     inventory: Inventory
     report: AuditReport
-    network: dict[str, object]
+    network: dict[str, Any]
     consumers: int
 
 

@@ -192,7 +192,7 @@ def test_crowded_subnet_folds_into_one_node_and_keeps_every_event() -> None:
     d = build_diagram({"schema": "pullpath.audit/v1", "flows": flows})
     nodes = [n for n in d.nodes if n.kind in ("consumer", "unattributed")]
     assert len(nodes) == MAX_PER_SUBNET
-    assert sum(e.count for e in d.edges) == sum(f["count"] for f in flows)
+    assert sum(e.count for e in d.edges) == sum(int(str(f["count"])) for f in flows)
     assert any("folded" in note for note in d.notes)
 
 
@@ -292,10 +292,14 @@ class Opened:
         page = self.page
         page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
         page.on("pageerror", lambda e: self.errors.append(str(e)))
-        page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        page.on("dialog", self._dialog)
         page.on("request", lambda r: self.requests.append(r.url))
         page.goto(path.resolve().as_uri())
         page.wait_for_selector("html[data-ready=true]")
+
+    def _dialog(self, dialog: Any) -> None:
+        self.dialogs.append(str(dialog.message))
+        dialog.dismiss()
 
     def clean(self) -> None:
         assert self.errors == [], self.errors
@@ -304,21 +308,24 @@ class Opened:
         assert all(u.startswith(("file:", "data:")) for u in self.requests), self.requests
 
     def visible_rows(self, table: str = "#pp-flows") -> list[dict[str, str]]:
-        return self.page.eval_on_selector_all(
+        rows: list[dict[str, str]] = self.page.eval_on_selector_all(
             f"{table} tbody tr",
             "rows => rows.filter(r => !r.hidden).map(r => ({path: r.dataset.path, "
             "consumer: r.dataset.consumer, registry: r.dataset.registry, "
             "count: r.dataset.count || ''}))")
+        return rows
 
     def edges(self) -> list[dict[str, str]]:
-        return self.page.eval_on_selector_all(
+        edges: list[dict[str, str]] = self.page.eval_on_selector_all(
             "svg.pp-diagram g.pp-edge",
             "es => es.map(e => ({path: e.dataset.edgePath, count: e.dataset.count, "
             "from: e.dataset.from, disagrees: e.dataset.disagrees}))")
+        return edges
 
     def nodes(self, kind: str) -> list[str]:
-        return self.page.eval_on_selector_all(
+        ids: list[str] = self.page.eval_on_selector_all(
             f'svg.pp-diagram [data-node-kind="{kind}"]', "ns => ns.map(n => n.dataset.nodeId)")
+        return ids
 
     def shot(self, name: str, *, diagram: bool = False) -> Path:
         ARTIFACTS.mkdir(exist_ok=True)

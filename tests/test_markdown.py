@@ -32,7 +32,8 @@ MD = MarkdownIt("commonmark").enable("table")
 
 
 def render(markdown: str) -> str:
-    return MD.render(markdown)
+    html: str = MD.render(markdown)
+    return html
 
 
 def section_table(html: str, heading: str) -> list[list[str]]:

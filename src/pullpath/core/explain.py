@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from pullpath.core.inventory_parse import image_registry
@@ -193,6 +192,26 @@ class Explainer:
             if role is not None and ra.principal_id:
                 self._roles_by_principal.setdefault(ra.principal_id, []).append(
                     (norm_id(ra.scope), role))
+
+    def expectation(self, flow: Flow) -> Expectation | None:
+        """The knowledge base's expected path for an audited flow, and whether the flow agrees.
+
+        ``None`` when the flow's consumer is not attributed or its registry is not in the
+        inventory; ``agrees`` is ``None`` when either the expected or the observed path is
+        unknown.
+        """
+        if not flow.consumer.id:
+            return None
+        consumer = self.inv.consumers.get(norm_id(flow.consumer.id))
+        if consumer is None:
+            return None
+        registry = self.inv.registry_for(flow.registry, flow.registry_id)
+        if registry is None:
+            return None
+        prediction = self.predict_for(consumer, registry)
+        expected = prediction.expected_path
+        agrees = None if Path.UNKNOWN in (expected, flow.path) else expected is flow.path
+        return Expectation(expected, prediction.rule, agrees)
 
     # -- notes -------------------------------------------------------------------------------
 
@@ -892,9 +911,6 @@ def _unknown(ref: PairRef, facts: Facts, undecided: list[tuple[Behaviour, tuple[
 # per-inventory cache and the audit hook
 
 
-_EXPLAINERS: dict[int, tuple[weakref.ref[Inventory], int, Explainer]] = {}
-
-
 def _default_kb() -> KnowledgeBase:
     from pullpath.knowledge.loader import default_knowledge
 
@@ -902,29 +918,9 @@ def _default_kb() -> KnowledgeBase:
 
 
 def explainer_for(inventory: Inventory, kb: KnowledgeBase | None = None) -> Explainer:
-    """The (cached) explainer of an inventory: audit asks it once per flow."""
-    kb = kb if kb is not None else _default_kb()
-    key = id(inventory)
-    entry = _EXPLAINERS.get(key)
-    if entry is not None and entry[0]() is inventory and entry[1] == id(kb):
-        return entry[2]
-    explainer = Explainer(inventory, kb)
-    _EXPLAINERS[key] = (weakref.ref(inventory, _forget(key, _EXPLAINERS)), id(kb), explainer)
-    return explainer
-
-
-def _forget(
-    key: int, table: dict[int, tuple[weakref.ref[Inventory], int, Explainer]]
-) -> Callable[[weakref.ref[Inventory]], None]:
-    """Drop the cache entry when its inventory is collected (and only that entry: a new
-    inventory may reuse the id)."""
-
-    def drop(ref: weakref.ref[Inventory]) -> None:
-        entry = table.get(key)
-        if entry is not None and entry[0] is ref:
-            del table[key]
-
-    return drop
+    """An explainer for the inventory. It computes facts and predictions once and caches them
+    itself: keep it for as long as the inventory is in use (audit keeps one per run)."""
+    return Explainer(inventory, kb if kb is not None else _default_kb())
 
 
 def predict_pairs(inventory: Inventory, kb: KnowledgeBase | None = None) -> list[PairPrediction]:
@@ -934,23 +930,8 @@ def predict_pairs(inventory: Inventory, kb: KnowledgeBase | None = None) -> list
 
 def flow_expectation(inventory: Inventory, flow: Flow,
                      kb: KnowledgeBase | None = None) -> Expectation | None:
-    """The knowledge base's expected path for an audited flow, and whether the flow agrees.
-
-    ``None`` when the flow's consumer is not attributed or its registry is not in the inventory;
-    ``agrees`` is ``None`` when either the expected or the observed path is unknown.
-    """
-    if not flow.consumer.id:
-        return None
-    consumer = inventory.consumers.get(norm_id(flow.consumer.id))
-    if consumer is None:
-        return None
-    registry = inventory.registry_for(flow.registry, flow.registry_id)
-    if registry is None:
-        return None
-    prediction = explainer_for(inventory, kb).predict_for(consumer, registry)
-    expected = prediction.expected_path
-    agrees = None if Path.UNKNOWN in (expected, flow.path) else expected is flow.path
-    return Expectation(expected, prediction.rule, agrees)
+    """One-off form of :meth:`Explainer.expectation` (builds a fresh explainer)."""
+    return explainer_for(inventory, kb).expectation(flow)
 
 
 def fact_line(name: str, fact: Fact) -> str:

@@ -11,11 +11,11 @@ from pullpath.adapters.logs_scan import ScanProgress, scan_logs
 from pullpath.adapters.servicetags_files import load_service_tags, service_tags_age_warning
 from pullpath.core.audit import Aggregator, AuditResult, ExpectFn, build_flows
 from pullpath.core.classify import Classifier
-from pullpath.core.explain import flow_expectation
+from pullpath.core.explain import explainer_for
 from pullpath.core.servicetags import TagIndex
 from pullpath.domain.events import PullEvent, ReadStats
 from pullpath.domain.inventory import Inventory
-from pullpath.domain.verdicts import Expectation, Flow, InventoryInfo, TagsInfo
+from pullpath.domain.verdicts import InventoryInfo, TagsInfo
 from pullpath.formatters.audit_doc import AuditReport
 
 ProgressFn = Callable[[ScanProgress], None]
@@ -47,10 +47,7 @@ def expectation_fn(inventory: Inventory) -> ExpectFn | None:
     if inventory.empty:
         return None
 
-    def expect(flow: Flow) -> Expectation | None:
-        return flow_expectation(inventory, flow)
-
-    return expect
+    return explainer_for(inventory).expectation
 
 
 def audit_events(
