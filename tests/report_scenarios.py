@@ -279,4 +279,8 @@ def hostile_log_lines() -> list[str]:
                 },
             }
             lines.append(json.dumps(rec))
+    # a registry whose login server itself is hostile (a forged archive)
+    rec["properties"]["loginServer"] = '"><script>alert(2)</script>|`x`.azurecr.io'
+    rec["correlationId"] = "hostile-registry"
+    lines.append(json.dumps(rec))
     return lines

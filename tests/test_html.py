@@ -359,6 +359,18 @@ def check_diagram_against(opened: Opened, doc: Mapping[str, Any]) -> None:
     ids = set(opened.page.eval_on_selector_all("svg.pp-diagram [data-node-id]",
                                                "ns => ns.map(n => n.dataset.nodeId)"))
     assert {e["from"] for e in drawn} <= ids
+    # ... and ends inside a port of its own registry, whose path it is (private endpoint ports
+    # admit private-endpoint edges; the other ports are named by path)
+    misplaced = opened.page.eval_on_selector_all("svg.pp-diagram g.pp-edge", """es => es.filter(e => {
+        const line = e.querySelector('.pp-edge-line');
+        const end = line.getPointAtLength(line.getTotalLength());
+        const port = [...document.querySelectorAll('g.pp-port')].find(p =>
+            p.dataset.nodeId === e.dataset.port && p.dataset.registryNode === e.dataset.to);
+        if (!port || port.dataset.portPath !== e.dataset.edgePath) return true;
+        const b = port.querySelector('rect').getBBox();
+        return !(Math.abs(end.x - b.x) < 1 && end.y >= b.y && end.y <= b.y + b.height);
+    }).map(e => e.id)""")
+    assert misplaced == []
 
 
 def check_filter_and_sort(opened: Opened, doc: Mapping[str, Any]) -> None:

@@ -171,3 +171,28 @@ def test_strict_fails_on_a_partial_result(loopback: LoopbackServer, live_env) ->
     assert result.exit_code == 2
     assert json.loads(result.stdout)["input"]["ignored"] == {"partial-query-result": 1}
     assert "partial" in result.stderr
+
+
+def test_explain_subscription_equals_saved_inventory(loopback: LoopbackServer,
+                                                     live_env: FakeCredential, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`explain --subscription` reads the same inventory a saved `pullpath inventory` holds."""
+    serve_all(loopback)
+    saved = tmp_path / "inventory.json"
+    assert invoke("inventory", "-s", SUB, "-o", str(saved)).exit_code == 0
+    offline = invoke("explain", "--inventory", str(saved), "-f", "json")
+    live = invoke("explain", "--subscription", SUB, "-f", "json")
+    assert offline.exit_code == 0, offline.output
+    assert live.exit_code == 0, live.output
+    off_doc, live_doc = json.loads(offline.stdout), json.loads(live.stdout)
+    assert live_doc["pairs"]
+    assert live_doc["pairs"] == off_doc["pairs"]
+    assert live_doc["findings"] == off_doc["findings"]
+    for token in live_env.tokens:
+        assert token not in live.stdout
+
+
+def test_explain_needs_exactly_one_inventory_source(live_env: FakeCredential) -> None:
+    assert invoke("explain").exit_code == 2
+    both = invoke("explain", "-i", ".", "-s", SUB)
+    assert both.exit_code == 2
+    assert "exactly one inventory source" in both.stderr

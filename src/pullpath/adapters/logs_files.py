@@ -377,16 +377,19 @@ def _is_record_line(line: bytes) -> bool:
 def _looks_like_json_lines(head: bytes, whole: bool) -> bool:
     """JSON lines (one record per line) or one JSON document, from the first bytes.
 
-    JSON lines when one of the first few complete lines is a record on its own (so a damaged
-    first line does not turn the file into one invalid document), or when the first line is
-    longer than the sniff window and does not open a ``records``/``tables``/``value`` wrapper.
+    A document when it opens a ``records``/``tables``/``value`` wrapper; else JSON lines when
+    one of the first few complete lines is a record on its own (so a damaged first line does
+    not turn the file into one invalid document) or the first line is longer than the sniff
+    window.
     """
+    if _WRAPPER_START.match(head):
+        return False  # {"records": [ ... a document, even with one record per line inside
     pieces = head.split(b"\n")
     if not whole:
         pieces = pieces[:-1]  # cut by the sniff window
     lines = [p.strip(b"\r") for p in pieces if p.strip()][:_SNIFF_LINES]
     if not lines:
-        return not _WRAPPER_START.match(head)
+        return True  # one line longer than the sniff window: a long record line
     return any(_is_record_line(line) for line in lines)
 
 

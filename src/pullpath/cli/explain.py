@@ -106,7 +106,7 @@ def register(app: typer.Typer) -> None:
     @app.command("explain")
     def explain(
         inventory: list[Path] = typer.Option(
-            ..., "--inventory", "-i",
+            [], "--inventory", "-i",
             help="ARM resource JSON files or directories (repeatable): az resource list, "
                  "az graph query, ARM lists, single resources; add role assignments, diagnostic "
                  "settings and private DNS zones for the full set of checks.",
@@ -115,6 +115,15 @@ def register(app: typer.Typer) -> None:
         output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
         fail_on_severity: str | None = typer.Option(
             None, "--fail-on-severity", help=FAIL_ON_SEVERITY_HELP,
+        ),
+        subscription: list[str] = typer.Option(
+            [], "--subscription", "-s", rich_help_panel="Live Azure",
+            help="Read the inventory live from Resource Graph in these subscriptions (ID or "
+                 "name, repeatable) instead of --inventory files.",
+        ),
+        tenant: str | None = typer.Option(
+            None, "--tenant", rich_help_panel="Live Azure",
+            help="Tenant ID or domain for the tokens (like az --tenant).",
         ),
     ) -> None:
         """Predict which network path each consumer's pulls will take, with the reason and the
@@ -130,8 +139,21 @@ def register(app: typer.Typer) -> None:
         from pullpath.knowledge.loader import KnowledgeError
         from pullpath.workflows.explain import run_explain
 
-        with user_errors(InventoryError, KnowledgeError):
-            report = run_explain(inventory)
+        if bool(inventory) == bool(subscription):
+            fail("give exactly one inventory source: --inventory FILES or --subscription ID",
+                 hint="save a live inventory for offline use with: pullpath inventory -s ID -o FILE")
+        if subscription:
+            from pullpath.cli.live import live_inventory_for
+            from pullpath.workflows.explain import explain_inventory
+
+            live_inv = live_inventory_for(subscription, tenant)
+            with user_errors(KnowledgeError):
+                report = explain_inventory(live_inv)
+        else:
+            if tenant:
+                fail("--tenant applies to --subscription (live inventory)")
+            with user_errors(InventoryError, KnowledgeError):
+                report = run_explain(inventory)
         if report.inventory.resources == 0:
             warn("the inventory holds no ARM resources: nothing to explain "
                  "(check the --inventory paths)")

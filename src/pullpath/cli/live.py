@@ -190,6 +190,18 @@ def _inventory(paths: Sequence[Path], subscriptions: Sequence[str], cred: Any, c
     return inventory_of(live)
 
 
+def live_inventory_for(subscriptions: Sequence[str], tenant: str | None) -> Any:
+    """The inventory of ``subscriptions`` read live (Resource Graph + role assignments +
+    diagnostic settings), with the same error handling as a live audit."""
+    with user_errors(*_errors()):
+        cfg = settings()
+        cred = credential(tenant)
+        try:
+            return _inventory((), subscriptions, cred, cfg)
+        finally:
+            _close(cred)
+
+
 def _close(cred: Any) -> None:
     close = getattr(cred, "close", None)
     if close is not None:

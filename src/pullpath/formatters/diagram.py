@@ -255,19 +255,19 @@ class _Gather:
 
     # registries -------------------------------------------------------------------
     def registry(self, login_server: str, registry_id: str) -> str:
+        """The registry node for a flow or pair: named as the flow names it (its login server,
+        else the name in its resource ID), with the inventory's configuration matched by login
+        server, else by resource ID."""
+        label = login_server or last_segment(registry_id) or "registry (unnamed)"
         net = None
-        for key in (registry_id, login_server):
+        for key in (login_server, registry_id):
             if key and key.lower() in self.reg_index:
                 net = self.reg_index[key.lower()]
                 break
-        if net is not None:
-            label = _s(net.get("login_server")) or _s(net.get("name")) or _s(net.get("id"))
-        else:
-            label = login_server or last_segment(registry_id) or "registry (unnamed)"
-        key = "registry:" + label.lower()
-        if key not in self.registries:
-            self.registries[key] = _Registry(key, label, net)
-        return key
+        node = "registry:" + label.lower()
+        if node not in self.registries:
+            self.registries[node] = _Registry(node, label, net)
+        return node
 
     # nodes ------------------------------------------------------------------------
     def consumer(self, cid: str, kind: str, source: Mapping[str, Any]) -> str:
@@ -860,9 +860,9 @@ def build_diagram(doc: Mapping[str, Any], network: Mapping[str, Any] | None = No
     ends: dict[tuple[str, str, str], Box] = {}
     for acc in g.accs.values():
         ends[(acc.source, acc.registry, acc.path)] = lay.port_for(acc)
-    in_order: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    in_order: dict[tuple[str, str], list[tuple[str, str, str]]] = defaultdict(list)
     for key, port in ends.items():
-        in_order[port.id].append(key)
+        in_order[(port.parent, port.id)].append(key)
     blocked: list[float] = []
     for key, (y0, label) in starts.items():
         acc = g.accs[key]
@@ -885,9 +885,9 @@ def build_diagram(doc: Mapping[str, Any], network: Mapping[str, Any] | None = No
 
     # fan-in at each port and through each via node, ordered by where the edges come from
     end_y: dict[tuple[str, str, str], float] = {}
-    for port_id, keys in in_order.items():
+    for keys in in_order.values():
         keys.sort(key=lambda k: (starts[k][0] if k in starts else 0.0, k))
-        port = next(p for p in lay.ports if p.id == port_id)
+        port = ends[keys[0]]
         for k, key in enumerate(keys):
             end_y[key] = _spread(len(keys), k, port.y, port.h)
     via_keys: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
