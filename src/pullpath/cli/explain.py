@@ -141,7 +141,7 @@ def register(app: typer.Typer) -> None:
 
         if bool(inventory) == bool(subscription):
             fail("give exactly one inventory source: --inventory FILES or --subscription ID",
-                 hint="save a live inventory for offline use with: pullpath inventory -s ID -o FILE")
+                 hint="save a live inventory for offline use: pullpath inventory -s ID -o FILE")
         if subscription:
             from pullpath.cli.live import live_inventory_for
             from pullpath.workflows.explain import explain_inventory
