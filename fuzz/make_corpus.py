@@ -17,6 +17,7 @@ import gzip
 import io
 import json
 import shutil
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -90,8 +91,9 @@ def logs(shared: Path) -> None:
     for r in rows:
         cells = dict(r)
         # the portal's US date format for TimeGenerated
-        t = str(cells["TimeGenerated"])
-        cells["TimeGenerated"] = f"{t[5:7]}/{t[8:10]}/{t[0:4]}, {int(t[11:13]) % 12 or 12}:{t[14:16]}:{t[17:19]}.{t[20:23]} {'PM' if int(t[11:13]) >= 12 else 'AM'}"
+        when = datetime.fromisoformat(str(cells["TimeGenerated"])[:26].rstrip("Z"))
+        cells["TimeGenerated"] = (when.strftime("%m/%d/%Y, %I:%M:%S.%f")[:-3]
+                                  + when.strftime(" %p"))
         writer.writerow([cells[c] for c in columns])
     write("logs/la-portal.csv", out.getvalue().encode())
     write("logs/utf16-bom.json", lines.encode("utf-16"))
@@ -112,7 +114,8 @@ def servicetags(shared: Path) -> None:
             v["properties"]["addressPrefixes"] = v["properties"]["addressPrefixes"][:24]
         write(f"servicetags/{name.replace('.json', '-slice.json')}",
               json.dumps(doc, indent=2).encode())
-    example = shared / SPEC / "network/resource-manager/Microsoft.Network/stable/2024-07-01/examples/ServiceTagsList.json"
+    example = shared / SPEC / ("network/resource-manager/Microsoft.Network/stable/2024-07-01/"
+                               "examples/ServiceTagsList.json")
     body = json.loads(example.read_bytes())["responses"]["200"]["body"]
     write("servicetags/discovery-api-ServiceTagsList.json", json.dumps(body, indent=2).encode())
 
@@ -143,7 +146,8 @@ def inventory(shared: Path) -> None:
     for path in sorted((DEMO / "inventory").glob("*.json")):
         write(f"inventory/demo-{path.name}", path.read_bytes())
     # the SDK shape (snake_case, properties flattened) of the registry example
-    reg = json.loads((shared / SPEC / INVENTORY_EXAMPLES[0]).read_bytes())["responses"]["200"]["body"]
+    example = json.loads((shared / SPEC / INVENTORY_EXAMPLES[0]).read_bytes())
+    reg = example["responses"]["200"]["body"]
     sdk = {k: v for k, v in reg.items() if k != "properties"}
     for key, value in reg["properties"].items():
         snake = "".join("_" + c.lower() if c.isupper() else c for c in key)

@@ -13,9 +13,9 @@ import gzip
 from collections.abc import Iterator
 
 import pytest
+from fuzz import targets
 from hypothesis import HealthCheck, given, settings
 
-from fuzz import targets
 from tests.hostile import CORPUS, REAL, mutated, seeds
 
 FUZZ = settings(max_examples=40, deadline=None, derandomize=True,

@@ -113,6 +113,7 @@ def test_registry_serves_html_for_audit_and_lab() -> None:
 def test_report_without_inventory_says_what_is_missing() -> None:
     doc = audit_document(run_demo_audit())
     doc["inventory"]["files"] = []
+    doc["network"] = None
     html = report_html(doc)
     assert "carries no inventory" in html
     assert "network configuration not in this report" in html

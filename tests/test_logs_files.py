@@ -93,7 +93,8 @@ def test_archive_json_lines(tmp_path: Path) -> None:
     path = tmp_path / "PT1H.json"
     path.write_bytes(lines(records))
     events, stats = read(path)
-    assert stats.events_read == 4 and stats.events_skipped == 0
+    assert stats.events_read == 4
+    assert stats.events_skipped == 0
     assert [e.table for e in events] == [Table.REPOSITORY] * 3 + [Table.LOGIN]
     assert [e.correlation_id for e in events] == [r["correlationId"] for r in records]
     assert stats.per_file[str(path)] == {"records": 4, "events_read": 4, "events_skipped": 0}
@@ -119,7 +120,8 @@ def test_records_wrapper_small_and_larger_than_the_sniff_window(tmp_path: Path) 
     _, stats = read(small)
     assert stats.events_read == 5
     events, stats = read(big)
-    assert stats.events_read == count and stats.events_skipped == 0
+    assert stats.events_read == count
+    assert stats.events_skipped == 0
     assert events[-1].correlation_id == variant(count - 1)["correlationId"]
 
 
@@ -171,7 +173,8 @@ def test_log_analytics_csv_portal_export(tmp_path: Path) -> None:
     path = tmp_path / "export.csv"
     path.write_text(out.getvalue(), encoding="utf-8")
     events, stats = read(path)
-    assert stats.events_read == 4 and stats.events_skipped == 0
+    assert stats.events_read == 4
+    assert stats.events_skipped == 0
     for event, rec in zip(events, records, strict=True):
         expected = datetime.fromisoformat(rec["time"].replace("Z", "+00:00"))
         assert event.time is not None
@@ -270,7 +273,8 @@ def test_bom_and_crlf(tmp_path: Path) -> None:
     path = tmp_path / "PT1H.json"
     path.write_bytes(codecs.BOM_UTF8 + lines(records).replace(b"\n", b"\r\n"))
     events, stats = read(path)
-    assert stats.events_read == 3 and stats.events_skipped == 0
+    assert stats.events_read == 3
+    assert stats.events_skipped == 0
     assert events[0].correlation_id == records[0]["correlationId"]
 
 
@@ -312,7 +316,8 @@ def test_first_record_longer_than_the_sniff_window(tmp_path: Path) -> None:
     path = tmp_path / "PT1H.json"
     path.write_bytes(lines([first, variant(1), variant(2)]))
     events, stats = read(path)
-    assert stats.events_read == 3 and stats.events_skipped == 0
+    assert stats.events_read == 3
+    assert stats.events_skipped == 0
     assert events[0].user_agent.startswith("AAAA")
 
 
@@ -335,7 +340,8 @@ def test_invalid_utf8_and_lone_surrogates_are_recovered(tmp_path: Path) -> None:
     path = tmp_path / "PT1H.json"
     path.write_bytes(a + b"\n" + b + b"\n" + lines([variant(2)]))
     events, stats = read(path)
-    assert stats.events_read == 3 and stats.events_skipped == 0
+    assert stats.events_read == 3
+    assert stats.events_skipped == 0
     assert events[0].repository == "tipster-\ufffd\ufffdservice"
     assert events[1].repository == "tipster-\ufffdservice"
 
@@ -347,7 +353,8 @@ def test_gzip_detected_by_content_not_name(tmp_path: Path) -> None:
     plain = tmp_path / "other.json.gz"  # plain content, .gz name
     plain.write_bytes(lines(records))
     _, stats = read(disguised, plain)
-    assert stats.events_read == 6 and stats.events_skipped == 0
+    assert stats.events_read == 6
+    assert stats.events_skipped == 0
 
 
 def test_corrupt_gzip_counted(tmp_path: Path) -> None:
@@ -365,7 +372,7 @@ def test_recursive_directories_hidden_and_empty_files(tmp_path: Path) -> None:
     (deep / "PT1H.json").write_bytes(gzip.compress(lines([variant(2), variant(3)])))
     (deep / ".hidden.json").write_bytes(lines([variant(4)]))
     (deep / "empty.json").write_bytes(b"")
-    events, stats = read(tmp_path)
+    _events, stats = read(tmp_path)
     assert stats.events_read == 3
     assert stats.ignored["hidden-file"] == 1
     assert stats.ignored["empty-file"] == 1
@@ -384,7 +391,8 @@ def test_utf16_with_and_without_bom(tmp_path: Path, codec: str) -> None:
     path = tmp_path / "PT1H.json"
     path.write_bytes(text.encode(codec))
     _, stats = read(path)
-    assert stats.events_read == 3 and stats.events_skipped == 0
+    assert stats.events_read == 3
+    assert stats.events_skipped == 0
 
 
 def test_binary_file_is_not_text(tmp_path: Path) -> None:

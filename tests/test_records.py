@@ -63,7 +63,8 @@ def test_real_record_fields_come_out_right() -> None:
     # 7 fractional digits (100 ns) in the archive: Python keeps microseconds
     expected = datetime.fromisoformat(raw["time"].replace("Z", "+00:00"))
     assert event.time == expected
-    assert event.time is not None and event.time.tzinfo is not None
+    assert event.time is not None
+    assert event.time.tzinfo is not None
 
 
 def test_real_record_unknown_fields_and_string_duration_are_ignored() -> None:
@@ -186,7 +187,8 @@ def test_hostile_values_are_cleaned() -> None:
     assert clean(10 ** 5000) == ""
     # over-long values are cut, marked
     long = clean("a" * (MAX_FIELD_CHARS * 3))
-    assert len(long) == MAX_FIELD_CHARS and long.endswith("…")
+    assert len(long) == MAX_FIELD_CHARS
+    assert long.endswith("…")
     # placeholders and non-scalars
     for nil in ("<nil>", "<NULL>", "null", "None", "n/a", "-", None, {}, []):
         assert clean(nil) == ""
@@ -220,7 +222,8 @@ def test_any_record_is_an_event_or_a_record_error(record: dict[str, object]) -> 
     try:
         event = parse_record(record)
     except RecordError as exc:
-        assert exc.reason
+        reason = exc.reason
+        assert reason
         return
     for value in (event.operation, event.caller_ip, event.identity, event.repository,
                   event.tag, event.user_agent, event.result_description, event.resource_id):

@@ -33,7 +33,8 @@ _SUBSCRIPTION = typer.Option(None, "--subscription", "-s",
                                   "the Azure CLI's default).")
 _TENANT = typer.Option(None, "--tenant", help="Entra tenant ID for the credential.")
 _RUN_ID = typer.Option(..., "--run-id", help="The lab run ID (`pullpath lab list` shows them).")
-_FORMAT = typer.Option(Format.TABLE, "--format", "-f", help="table or json.")
+_FORMAT = typer.Option(Format.TABLE, "--format", "-f",
+                       help="table or json (reports: also markdown, html).")
 _OUTPUT = typer.Option(None, "--output", "-o", help="Write the report to FILE.")
 
 
@@ -130,14 +131,22 @@ def _poll(first_delay: float, max_delay: float, timeout: float) -> Any:
                         timeout=timeout)
 
 
+REPORT_FORMATS = (Format.TABLE, Format.JSON, Format.MARKDOWN, Format.HTML)
+
+
 def _emit_report(report: Any, fmt: Format, output: Path | None) -> None:
+    from pullpath.formatters.registry import lab_renderer
     from pullpath.lab.report import lab_document, lab_table
 
-    require_format(fmt, (Format.TABLE, Format.JSON), "lab")
+    require_format(fmt, REPORT_FORMATS, "lab")
     if fmt is Format.JSON:
         text = json.dumps(lab_document(report), indent=2, ensure_ascii=False, default=str) + "\n"
-    else:
+    elif fmt is Format.TABLE:
         text = lab_table(report)
+    else:
+        render = lab_renderer(fmt.value)
+        assert render is not None
+        text = render(report)
     write_output(text, output)
 
 
@@ -452,7 +461,7 @@ def run_cmd(
     (also after a failure or Ctrl-C) unless --keep."""
     from pullpath.lab.session import run_lab
 
-    require_format(fmt, (Format.TABLE, Format.JSON), "lab run")
+    require_format(fmt, REPORT_FORMATS, "lab run")
     s = _scenario(scenario)
     rid = _run_id(run_id)
     settings = _poll(first_delay, max_delay, collect_timeout)

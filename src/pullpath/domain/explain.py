@@ -10,9 +10,11 @@ as fact.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from pullpath.domain.inventory import Consumer, ConsumerKind, Registry
 from pullpath.domain.verdicts import Confidence, InventoryInfo, Path
@@ -329,6 +331,8 @@ class ExplainReport:
     finding_rules: int = 0
     specs: tuple[FindingSpec, ...] = ()
     """Every finding definition (for SARIF rules and documentation links)."""
+    network: Mapping[str, Any] | None = None
+    """The inventory's network around the registries, for diagrams."""
 
 
 TEMPLATE_KEYS: frozenset[str] = frozenset({

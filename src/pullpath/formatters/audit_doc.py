@@ -28,6 +28,8 @@ class AuditReport:
     """Human descriptions of where the logs came from (files, workspace, storage account)."""
     findings: list[dict[str, Any]] = field(default_factory=list)
     """Findings from the knowledge base (explain), when an inventory was given."""
+    network: dict[str, Any] | None = None
+    """The inventory's network around the registries (``network_view``), for diagrams."""
 
 
 def flow_doc(flow: Flow) -> dict[str, Any]:
@@ -147,6 +149,7 @@ def audit_document(report: AuditReport) -> dict[str, Any]:
             "newest_event": iso(result.newest_event),
         },
         "findings": report.findings,
+        "network": report.network,
         "warnings": [safe_text(w) for w in result.warnings],
         "missing": list(result.missing),
     }

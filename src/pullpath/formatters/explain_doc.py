@@ -117,6 +117,7 @@ def explain_document(report: ExplainReport) -> dict[str, Any]:
         "findings": [finding_doc(f) for f in report.findings],
         "summary": summary_doc(report),
         "inventory": inventory_doc(report.inventory),
+        "network": dict(report.network) if report.network is not None else None,
         "notes": [safe_text(n) for n in report.notes],
         "knowledge": {
             "files": list(report.knowledge),

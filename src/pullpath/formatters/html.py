@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
@@ -75,11 +76,24 @@ def _paths_present(rows: Sequence[Any]) -> list[str]:
     return [p for p in PATHS if p in present] + sorted(present - set(PATHS))
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _no_controls(value: object) -> object:
+    """Every ``{{ value }}`` of the templates, before escaping: control characters (terminal
+    escape sequences, BEL...: invalid in HTML and live in a terminal that shows the file) and
+    lone surrogates become U+FFFD. Markup (rendered by this environment) is left alone."""
+    if isinstance(value, str) and not isinstance(value, Markup) and _CONTROL.search(value):
+        return _CONTROL.sub("\ufffd", value)
+    return value
+
+
 @lru_cache(maxsize=1)
 def _env() -> Environment:
     env = Environment(
         loader=PackageLoader("pullpath.formatters", "templates"),
         autoescape=True,
+        finalize=_no_controls,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

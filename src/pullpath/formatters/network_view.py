@@ -4,8 +4,7 @@ Audit and explain documents say *which* consumer pulled from *which* registry by
 the diagram also needs *where* things are: the VNet and subnet of each consumer, the registry's
 firewall state (public network access, default action, trusted services, IP rules) and its
 private endpoints. This module turns an ``Inventory`` into that section (``network``), a pure
-function of the inventory; ``load_network`` re-reads the inventory files a report names when the
-caller has no ``Inventory`` at hand.
+function of the inventory, that the audit and explain documents carry as ``network``.
 
 Shape (every key always present, lists sorted for deterministic output)::
 
@@ -20,8 +19,6 @@ Shape (every key always present, lists sorted for deterministic output)::
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from pullpath.domain.inventory import Inventory, Registry, norm_id
@@ -104,20 +101,3 @@ def network_view(inv: Inventory) -> dict[str, Any]:
         for _, c in sorted(inv.consumers.items())
     ]
     return {"registries": registries, "vnets": vnets, "subnets": subnets, "consumers": consumers}
-
-
-def load_network(files: Iterable[str | Path]) -> dict[str, Any] | None:
-    """Re-read inventory files (the ones a report lists as its inputs) into a ``network``
-    section. ``None`` when there are none or they cannot be read any more: the diagram then
-    falls back to what the flows themselves carry, and says so."""
-    paths = [Path(f) for f in files if f]
-    paths = [p for p in paths if p.exists()]
-    if not paths:
-        return None
-    from pullpath.adapters.inventory_files import InventoryError, read_inventory
-
-    try:
-        inv = read_inventory(paths)
-    except (InventoryError, OSError, ValueError):
-        return None
-    return network_view(inv)

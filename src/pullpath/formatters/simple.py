@@ -49,7 +49,10 @@ def audit_json(report: AuditReport) -> str:
 def audit_csv(report: AuditReport) -> str:
     doc = audit_document(report)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    # RFC 4180 line ends: the writer quotes a value holding any character of the line
+    # terminator, so "\r\n" gets both CR and LF quoted ("\n" alone left a bare CR in a value
+    # unquoted, and a CR starts a new row in spreadsheets: rows could be forged)
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for f in doc["flows"]:
         src = f["source"]

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 from pullpath.adapters.inventory_files import read_inventory
 from pullpath.adapters.logs_scan import ScanProgress, scan_logs
 from pullpath.adapters.servicetags_files import load_service_tags, service_tags_age_warning
-from pullpath.core.audit import Aggregator, AuditResult, ExpectFn, build_flows
+from pullpath.core.audit import MAX_FLOW_GROUPS, Aggregator, AuditResult, ExpectFn, build_flows
 from pullpath.core.classify import Classifier
 from pullpath.core.explain import explainer_for
+from pullpath.core.findings import check_findings
 from pullpath.core.servicetags import TagIndex
 from pullpath.domain.events import PullEvent, ReadStats
 from pullpath.domain.inventory import Inventory
 from pullpath.domain.verdicts import InventoryInfo, TagsInfo
 from pullpath.formatters.audit_doc import AuditReport
+from pullpath.formatters.explain_doc import finding_doc
+from pullpath.formatters.network_view import network_view
 
 ProgressFn = Callable[[ScanProgress], None]
 
@@ -44,10 +47,7 @@ def load_inventory(paths: Sequence[Path]) -> Inventory:
 
 def expectation_fn(inventory: Inventory) -> ExpectFn | None:
     """The knowledge base's prediction for each flow (``None`` without an inventory)."""
-    if inventory.empty:
-        return None
-
-    return explainer_for(inventory).expectation
+    return None if inventory.empty else explainer_for(inventory).expectation
 
 
 def audit_events(
@@ -64,6 +64,14 @@ def audit_events(
                   log_sources=log_sources)
 
 
+def max_flow_groups() -> int:
+    """Distinct groups classified at most: ``$PULLPATH_MAX_FLOW_GROUPS`` when set (a positive
+    integer), else ``MAX_FLOW_GROUPS``. More groups take more memory and time (README,
+    "Limits and hostile input")."""
+    value = os.environ.get("PULLPATH_MAX_FLOW_GROUPS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else MAX_FLOW_GROUPS
+
+
 def finish(
     classifier: Classifier,
     aggregator: Aggregator,
@@ -74,8 +82,11 @@ def finish(
     log_sources: Sequence[str] = (),
     warnings: Sequence[str] = (),
 ) -> AuditReport:
+    # one explainer serves both the per-flow expectations and the findings
+    explainer = None if inventory.empty else explainer_for(inventory)
     result: AuditResult = build_flows(classifier, aggregator, stats,
-                                      expect=expectation_fn(inventory))
+                                      expect=explainer.expectation if explainer else None,
+                                      max_groups=max_flow_groups())
     result.warnings.extend(warnings)
     if inventory.empty:
         result.warnings.append(
@@ -90,18 +101,9 @@ def finish(
         tags=tags_info(tags, age),
         inventory=inventory_info(inventory),
         log_sources=tuple(log_sources),
-        findings=explain_findings(inventory),
+        findings=[finding_doc(f) for f in check_findings(explainer)[0]] if explainer else [],
+        network=network_view(inventory) if explainer else None,
     )
-
-
-def explain_findings(inventory: Inventory) -> list[dict[str, Any]]:
-    """The explain findings of the same inventory, as ``pullpath.explain/v1`` finding documents."""
-    if inventory.empty:
-        return []
-    from pullpath.formatters.explain_doc import finding_doc
-    from pullpath.workflows.explain import explain_inventory
-
-    return [finding_doc(f) for f in explain_inventory(inventory).findings]
 
 
 def run_audit(

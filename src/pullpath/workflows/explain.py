@@ -9,6 +9,7 @@ from pullpath.core.explain import explainer_for
 from pullpath.core.findings import check_findings
 from pullpath.domain.explain import ExplainReport, KnowledgeBase
 from pullpath.domain.inventory import Inventory
+from pullpath.formatters.network_view import network_view
 from pullpath.workflows.audit import inventory_info, load_inventory
 
 __all__ = ["explain_inventory", "run_explain"]
@@ -53,6 +54,7 @@ def explain_inventory(inventory: Inventory, kb: KnowledgeBase | None = None) -> 
         behaviours=len(explainer.kb.behaviours),
         finding_rules=len(explainer.kb.findings),
         specs=explainer.kb.findings,
+        network=network_view(inventory) if not inventory.empty else None,
     )
 
 
