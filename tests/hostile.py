@@ -154,7 +154,7 @@ def build(shape: str, items: list[dict[str, Any] | str]) -> Built:
             else:
                 chunks.append(json.dumps(item).encode())
                 out.good += 1
-        out.data = b"\n".join(chunks) + b"\n"
+        out.data = b"\n".join(chunks) + b"\n" if chunks else b""
         return out
     if shape == "la-csv":
         text = io.StringIO()

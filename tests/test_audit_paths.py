@@ -295,3 +295,65 @@ def test_csv_output_and_file(tmp_path: Path, network: tuple[Scenario, dict[str, 
     assert rows[0][0] == "registry"
     assert rows[1][rows[0].index("repository")].startswith("'=")
     assert rows[-1][0] == "#summary"
+
+
+def test_record_without_login_server_joins_its_registry(tmp_path: Path, network: tuple[Scenario, dict[str, str]]) -> None:
+    sc, sn = network
+    sc.registry("acr1", pe_subnet=sn["pe"])
+    sc.event("acr1", ip="10.1.2.9")
+    sc.event("acr1", ip="10.1.2.9")
+    del sc.records[1]["properties"]["loginServer"]  # the same registry, named only by resourceId
+    doc = audit_json(tmp_path, sc)
+    assert [f["registry"] for f in doc["flows"]] == ["acr1.azurecr.io"]
+    assert doc["flows"][0]["count"] == 2
+
+
+def test_bypass_alone_is_not_a_configuration(tmp_path: Path) -> None:
+    sc = Scenario()
+    sc.registry("acr1")
+    props = sc.resources[-1]["properties"]
+    del props["publicNetworkAccess"], props["networkRuleSet"]
+    sc.event("acr1", ip="203.0.113.5")
+    flow = audit_json(tmp_path, sc)["flows"][0]
+    assert flow["path"] == "unknown"
+    assert any("registry configuration" in m for m in flow["missing"])
+
+
+def test_assumed_defaults_lower_confidence(tmp_path: Path) -> None:
+    sc = Scenario()
+    sc.registry("acr1", sku="Basic", public="Enabled")
+    del sc.resources[-1]["properties"]["networkRuleSet"]  # Basic registries have none
+    sc.event("acr1", ip="203.0.113.5")
+    flow = audit_json(tmp_path, sc)["flows"][0]
+    assert flow["path"] == "public"
+    assert flow["confidence"] == "medium"
+    assert any("defaultAction" in m for m in flow["missing"])
+
+
+@pytest.mark.parametrize("status", ["500", "503", "429"])
+def test_server_errors_prove_no_path(tmp_path: Path, status: str) -> None:
+    sc = Scenario()
+    sc.registry("acr1")
+    sc.event("acr1", ip=address_only_in("AzureCloud.japaneast"), status=status)
+    flow = audit_json(tmp_path, sc)["flows"][0]
+    assert flow["path"] == "unknown"
+    assert flow["result"] == status
+
+
+def test_not_found_still_passed_the_network_rules(tmp_path: Path) -> None:
+    sc = Scenario()
+    sc.registry("acr1")
+    sc.event("acr1", ip=address_only_in("AzureCloud.japaneast"), status="404")
+    assert audit_json(tmp_path, sc)["flows"][0]["path"] == "trusted-service"
+
+
+@pytest.mark.parametrize("ip", ["127.0.0.1", "169.254.1.1", "fe80::1%eth0", "::1", "0.0.0.0",
+                                "255.255.255.255", "224.0.0.1"])
+def test_unroutable_callers_are_invalid(tmp_path: Path, ip: str) -> None:
+    sc = Scenario()
+    subnets = sc.vnet("v", "10.1.0.0/16", {"pe": ("10.1.5.0/24", "")})
+    sc.registry("acr1", pe_subnet=subnets["pe"])
+    sc.event("acr1", ip=ip)
+    flow = audit_json(tmp_path, sc)["flows"][0]
+    assert flow["source"]["kind"] == "invalid"
+    assert flow["path"] == "unknown"

@@ -10,6 +10,7 @@ and every output format safe for any content.
 from __future__ import annotations
 
 import gzip
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -18,7 +19,10 @@ from hypothesis import HealthCheck, given, settings
 
 from tests.hostile import CORPUS, REAL, mutated, seeds
 
-FUZZ = settings(max_examples=40, deadline=None, derandomize=True,
+SCALE = int(os.environ.get("PULLPATH_FUZZ_SCALE", "1") or "1")
+"""``PULLPATH_FUZZ_SCALE=50 pytest tests/test_fuzz_readers.py``: 50 times the examples, with
+a random seed (the default run is small and deterministic)."""
+FUZZ = settings(max_examples=40 * SCALE, deadline=None, derandomize=SCALE == 1,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -52,25 +56,25 @@ def test_fuzz_log_reader_and_outputs(data: bytes) -> None:
     targets.fuzz_logs(data)
 
 
-@settings(FUZZ, max_examples=150)
+@settings(FUZZ, max_examples=150 * SCALE)
 @given(mutated(seeds("logs")))
 def test_fuzz_log_reader_accounting(data: bytes) -> None:
     targets.fuzz_logs_read(data)
 
 
-@settings(FUZZ, max_examples=150)
+@settings(FUZZ, max_examples=150 * SCALE)
 @given(mutated(seeds("logs")))
 def test_fuzz_records(data: bytes) -> None:
     targets.fuzz_record(data)
 
 
-@settings(FUZZ, max_examples=60)
+@settings(FUZZ, max_examples=60 * SCALE)
 @given(mutated(seeds("servicetags")))
 def test_fuzz_service_tags(data: bytes) -> None:
     targets.fuzz_service_tags(data)
 
 
-@settings(FUZZ, max_examples=80)
+@settings(FUZZ, max_examples=80 * SCALE)
 @given(mutated(seeds("inventory")))
 def test_fuzz_inventory(data: bytes) -> None:
     targets.fuzz_inventory(data)

@@ -31,6 +31,7 @@ from pullpath.adapters.logs_files import (
     MAX_DECOMPRESSED_BYTES,
     MAX_LINE_BYTES,
 )
+from pullpath.core.records import MAX_FIELD_CHARS
 from tests.hostile import record
 
 HANG_GUARD = 300  # seconds: only to turn a hang into a failure, never a speed assertion
@@ -105,28 +106,34 @@ def assert_accounting(doc: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- huge lines
 
 
-def test_line_of_300_mib_is_skipped_in_bounded_memory(tmp_path: Path) -> None:
-    """A 300 MiB line between two good records, written streaming: the line is skipped
-    (line-too-long) without being held, the records around it are read."""
+def test_300_mib_of_huge_lines_and_fields_in_bounded_memory(tmp_path: Path) -> None:
+    """Written streaming: a 150 MiB line (over the line limit: skipped, line-too-long, never
+    held) and 50 records whose repository is a distinct 3 MiB value (under the line limit:
+    read, the value cut to MAX_FIELD_CHARS). Regression: the fast route kept each distinct raw
+    value as a group key (150 MiB held here)."""
     path = tmp_path / "PT1H.json"
     chunk = b"A" * MiB
     with path.open("wb") as fh:
         fh.write(lines([record(1)]))
         fh.write(b'{"category": "ContainerRegistryRepositoryEvents", "userAgent": "')
-        for _ in range(300):
+        for _ in range(150):
             fh.write(chunk)
         fh.write(b'"}\n')
+        for i in range(50):
+            rec = json.dumps(record(100 + i, repository="@@@")).encode()
+            fh.write(rec.replace(b"@@@", b"%d-" % i + b"R" * (3 * MiB)) + b"\n")
         fh.write(lines([record(2)]))
     assert path.stat().st_size > 300 * MiB
     run = audit(tmp_path, path)
     assert run.code == 0
     doc = run.json()
     assert_accounting(doc)
-    assert doc["input"]["events_read"] == 2
+    assert doc["input"]["events_read"] == 52
     assert doc["input"]["skipped"] == {"line-too-long": 1}
     assert reasons(doc)["PT1H.json"] == (2, "line-too-long")
-    # a read of the line would take 300+ MiB; the reader holds a few MAX_LINE_BYTES blocks
-    assert run.max_rss_mib < 250, run.max_rss_mib
+    assert max(len(f["repository"]) for f in doc["flows"]) == MAX_FIELD_CHARS
+    # holding the long line or the long values would take 150+ MiB on top of the baseline
+    assert run.max_rss_mib < 200, run.max_rss_mib
     path.unlink()
 
 

@@ -142,12 +142,14 @@ def test_parse_ip_never_raises(text: str) -> None:
         ("100.64.0.1", True),
         ("100.127.255.255", True),
         ("100.128.0.1", False),
-        ("127.0.0.1", True),
-        ("169.254.169.254", True),
+        # the design's private space only: loopback and link-local are not (they cannot be a
+        # caller a registry sees; classification calls them invalid)
+        ("127.0.0.1", False),
+        ("169.254.169.254", False),
         ("fd00::1", True),
         ("fc00::1", True),
-        ("fe80::1%eth0", True),
-        ("::1", True),
+        ("fe80::1%eth0", False),
+        ("::1", False),
         ("::ffff:10.0.0.1", True),
         ("20.1.2.3", False),
         ("8.8.8.8", False),

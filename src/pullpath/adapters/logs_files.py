@@ -507,17 +507,25 @@ def _read_document(
 
 
 def _has_record_lines(data: bytearray, max_lines: int = 10_000) -> bool:
-    """Does one of the first ``max_lines`` lines of ``data`` hold a record on its own?"""
+    """Is undecodable ``data`` JSON lines after all? Yes when one of its first ``max_lines``
+    lines holds a record on its own, or when it has several lines and every one opens an
+    object at its first byte (damaged records: a pretty-printed document always has
+    indented or closing lines)."""
     start = 0
+    opened = 0
     for _ in range(max_lines):
         end = data.find(b"\n", start)
-        line = bytes(data[start : end if end >= 0 else len(data)])
-        if len(line) <= MAX_LINE_BYTES and _is_record_line(line.rstrip()):
-            return True
+        line = bytes(data[start : end if end >= 0 else len(data)]).rstrip()
+        if line:
+            if not line.startswith(b"{"):
+                opened = -(1 << 30)
+            opened += 1
+            if len(line) <= MAX_LINE_BYTES and _is_record_line(line):
+                return True
         if end < 0:
-            return False
+            break
         start = end + 1
-    return False
+    return opened >= 2
 
 
 def _records_of_document(doc: object, name: str, stats: ReadStats) -> Iterator[PullEvent]:
@@ -657,6 +665,10 @@ def _csv_lines(text: io.TextIOWrapper, name: str, stats: ReadStats) -> Iterator[
 # ``parse_record`` like the general route.
 
 _SCAN_BLOCK = 1024 * 1024
+_SHAPE_LINE_MAX = 16 * 1024
+"""Longer lines skip the fast route: its group keys hold raw values, which such a line could
+make megabytes long (memory growing with the input); ``parse_record`` cuts every value to
+``MAX_FIELD_CHARS``. Real records are about 1 KiB."""
 _GENERAL = object()
 
 
@@ -719,7 +731,7 @@ def _scan_lines(lines: list[bytes], final: bool, number: int, name: str, stats: 
                 record = _undecodable(line, not final, number, name, stats)
                 if record is _GENERAL:
                     continue
-            if type(record) is dict:
+            if type(record) is dict and len(line) <= _SHAPE_LINE_MAX:
                 shape = get_shape(tuple(record))
                 if shape is None and tuple(record) not in shapes:
                     shape = sink.shape(record)

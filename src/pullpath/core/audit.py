@@ -17,8 +17,7 @@ from dataclasses import astuple, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from pullpath.core.classify import Call, Classifier
-from pullpath.core.ipindex import parse_ip
+from pullpath.core.classify import Call, Classifier, flow_address
 from pullpath.core.records import (
     PropsShape,
     RecordError,
@@ -101,12 +100,13 @@ def _port_ok(port: str) -> bool:
 
 
 class CallerKeys:
-    """Caller addresses as the aggregation keys them: the canonical address when the logged
-    value is one (``4.189.68.203:51544`` -> ``4.189.68.203``), else the value as logged.
+    """Caller addresses as the aggregation keys them: the address a flow shows when there is
+    one (``4.189.68.203:51544`` -> ``4.189.68.203``: ``classify.flow_address``), else the value
+    as logged.
 
-    Verdicts and flows depend on a caller only through ``parse_ip`` of it (flows show
-    ``Source.ip``), so keying by the canonical address changes no result; it keeps the number
-    of groups bounded when every request carries another source port (ACI). Caches are
+    Verdicts depend on a caller only through ``parse_ip`` of it and flows show ``Source.ip``
+    when the classifier gives one, so keying by that address changes no result; it keeps the
+    number of groups bounded when every request carries another source port (ACI). Caches are
     bounded.
     """
 
@@ -117,11 +117,10 @@ class CallerKeys:
         self._other: dict[str, str] = {}
 
     def canonical(self, value: str) -> str:
-        """``str(parse_ip(value))``, or ``value`` when it is not an address."""
+        """``flow_address(value)``, or ``value`` when a flow would show it as logged."""
         cached = self._other.get(value)
         if cached is None:
-            ip = parse_ip(value)
-            cached = str(ip) if ip is not None else value
+            cached = flow_address(value) or value
             if len(self._other) < self.LIMIT:
                 self._other[value] = cached
         return cached
@@ -272,6 +271,8 @@ class Verdicts:
     source: Source
     verdict: PathVerdict
     consumer: ConsumerRef
+    registry: str
+    """The registry's login server (from the inventory when the record lacked it)."""
 
 
 def judge(classifier: Classifier, key: GroupKey) -> Verdicts:
@@ -280,11 +281,12 @@ def judge(classifier: Classifier, key: GroupKey) -> Verdicts:
                 key.result_description)
     verdict = classifier.path(call, source)
     consumer = classifier.consumer(source, key.identity)
-    return Verdicts(source, verdict, consumer)
+    return Verdicts(source, verdict, consumer,
+                    classifier.registry_name(key.registry, key.registry_id))
 
 
 def flow_key(key: GroupKey, v: Verdicts) -> FlowKey:
-    return FlowKey(key.registry, key.operation, key.repository, key.tag,
+    return FlowKey(v.registry, key.operation, key.repository, key.tag,
                    v.source.ip or key.caller_ip, key.identity, key.result, v.verdict.path,
                    v.consumer.id or "|".join(v.consumer.candidates))
 

@@ -26,6 +26,13 @@ from pullpath.domain.verdicts import (
 DENIED_RESULTS = frozenset({"401", "403"})
 
 
+def inconclusive_result(result: str) -> bool:
+    """5xx and 429: the request failed or was throttled somewhere, which says nothing about
+    whether (or how) it passed the network rules. Any other status means the registry itself
+    processed the request (a 404 included), so the network rules let it in."""
+    return result == "429" or result.startswith("5")
+
+
 @dataclass(frozen=True, slots=True)
 class Call:
     """The parts of an event (or a group of identical events) that decide its path."""
@@ -100,6 +107,10 @@ class Classifier:
             note = "no caller IP in the record" if not caller_ip else "not an IP address"
             return Source(SourceKind.INVALID, note=note)
         text = str(ip)
+        unroutable = _unroutable(ip)
+        if unroutable:
+            return Source(SourceKind.INVALID, ip="", note=f"{text} is {unroutable}, not a caller "
+                          "address a registry can see")
         best = self._subnets.best(ip)
         if best is not None:
             subnet = self.inventory.subnets[self._subnet_ids[best]]
@@ -125,14 +136,26 @@ class Classifier:
     def registry(self, call: Call) -> Registry | None:
         return self.inventory.registry_for(call.registry, call.registry_id)
 
+    def registry_name(self, label: str, registry_id: str) -> str:
+        """A flow's registry: the login server. A record without one is named by its
+        resource ID; the inventory's registry with that ID gives the login server back."""
+        registry = self.inventory.registry_for(label, registry_id)
+        return registry.login_server if registry is not None and registry.login_server else label
+
     def path(self, call: Call, source: Source) -> PathVerdict:
         registry = self.registry(call)
         name = call.registry or call.registry_id or "the registry"
         if call.result in DENIED_RESULTS:
             return _denied(call, source, registry)
         reasons: list[str] = [_describe_source(source)]
+        if inconclusive_result(call.result):
+            reasons.append(f"result {call.result}: the request failed or was throttled, which "
+                           "does not show how it passed the network rules")
+            return PathVerdict(Path.UNKNOWN, Confidence.NONE, tuple(reasons),
+                               missing=("a result showing the registry processed the request",))
         if call.result:
-            reasons.append(f"result {call.result}: the request got through the network rules")
+            reasons.append(f"result {call.result}: the registry processed the request, so it "
+                           "passed the network rules")
         if source.kind is SourceKind.INVALID:
             return PathVerdict(Path.UNKNOWN, Confidence.NONE, tuple(reasons),
                                missing=("a valid caller IP address",))
@@ -159,8 +182,11 @@ class Classifier:
         public_disabled = registry.public_network_access.lower() == "disabled"
         if registry.open_to_all:
             reasons.append(f"registry {registry.name} allows all networks (publicNetworkAccess "
-                           f"{registry.public_network_access or 'Enabled'}, defaultAction "
-                           f"{registry.default_action or 'Allow'})")
+                           f"{registry.public_network_access or 'not set'}, defaultAction "
+                           f"{registry.default_action or 'not set'})")
+            if registry.assumed_defaults:
+                confidence = Confidence.MEDIUM
+                missing = (*missing, *(f"the registry's {d}" for d in registry.assumed_defaults))
             return PathVerdict(Path.PUBLIC, confidence, tuple(reasons), missing)
         if public_disabled:
             reasons.append(f"registry {registry.name} has publicNetworkAccess Disabled: IP rules "
@@ -180,8 +206,8 @@ class Classifier:
             reasons.append(f"trusted services are {'not allowed' if registry.bypass else 'unknown'}"
                            " (networkRuleBypassOptions "
                            f"{registry.bypass or 'missing'})")
-        reasons.append("a successful request from this source contradicts the registry's "
-                       "network rules as inventoried: the inventory may be stale")
+        reasons.append("a request from this source that passed the network rules contradicts "
+                       "the registry's rules as inventoried: the inventory may be stale")
         return PathVerdict(Path.UNKNOWN, Confidence.LOW, tuple(reasons),
                            missing=("a network rule that admits this caller",))
 
@@ -205,7 +231,8 @@ class Classifier:
                 network = [c.id for c in self.inventory.consumers.values()
                            if c.environment_id == source.resource_id]
                 by = "public-ip"
-        by_identity = list(self._consumers_by_principal.get(identity.lower(), ())) if identity else []
+        by_identity = (list(self._consumers_by_principal.get(identity.lower(), ()))
+                       if identity else [])
         candidates: list[str]
         if network and by_identity:
             both = [c for c in network if c in by_identity]
@@ -227,6 +254,31 @@ class Classifier:
 
     def consumer_of(self, ref: ConsumerRef) -> Consumer | None:
         return self.inventory.consumers.get(ref.id) if ref.id else None
+
+
+def _unroutable(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """Why an address cannot be a real caller of a cloud registry ("" when it can)."""
+    for attr, label in (("is_loopback", "a loopback address"),
+                        ("is_link_local", "a link-local address"),
+                        ("is_unspecified", "the unspecified address"),
+                        ("is_multicast", "a multicast address"),
+                        ("is_reserved", "a reserved address")):
+        if getattr(ip, attr):
+            return label
+    if ip.version == 4 and str(ip) == "255.255.255.255":
+        return "the broadcast address"
+    return ""
+
+
+def flow_address(caller_ip: str) -> str:
+    """The address a flow shows for a logged caller: ``Source.ip`` (canonical, any port
+    dropped) when ``Classifier.source`` gives one, else "" (the flow then shows the value as
+    logged). Aggregation keys callers by it (``core.audit.CallerKeys``): keep it in step with
+    ``Classifier._source``."""
+    ip = parse_ip(caller_ip)
+    if ip is None or _unroutable(ip):
+        return ""
+    return str(ip)
 
 
 def _canon(ip: str) -> str:

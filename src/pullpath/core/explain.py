@@ -846,7 +846,7 @@ def _decide(behaviours: Iterable[Behaviour], ref: PairRef, facts: Facts) -> Pair
     if rivals:
         confidence = downgrade(confidence)
         for b, unk in rivals:
-            whys = [facts[u].why for u in unk]
+            whys = _unique(facts[u].why for u in unk)
             reasons.append(f"not ruled out: {b.id} ({b.expect.value}) would apply if known: "
                            + "; ".join(whys))
             missing.extend(w for w in whys if w not in missing)
@@ -879,14 +879,21 @@ def _dispute(b: Behaviour) -> list[str]:
     return ["sources disagree: " + "; ".join(out) + f"; the measurement wins: {b.expect.value}"]
 
 
+def _unique(texts: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(texts))
+
+
 def _unknown(ref: PairRef, facts: Facts, undecided: list[tuple[Behaviour, tuple[str, ...]]],
              snapshot: tuple[tuple[str, FactValue], ...], credential: str) -> PairPrediction:
     missing: list[str] = []
     reasons: list[str] = []
     if ref.registry is None:
+        # nothing about the path can be said without the registry: one reason, not one per rule
         missing.append(facts["registry.known"].why)
+        reasons.append(facts["registry.known"].why)
+        undecided = []
     for b, unk in undecided:
-        whys = [facts[u].why for u in unk]
+        whys = _unique(facts[u].why for u in unk)
         missing.extend(w for w in whys if w not in missing)
         reasons.append(f"{b.id} ({b.expect.value}) would apply if known: " + "; ".join(whys))
     if not reasons:

@@ -140,11 +140,7 @@ _PRIVATE_NETS: tuple[tuple[int, int, int], ...] = tuple(
         (4, socket.AF_INET, "172.16.0.0", 12),
         (4, socket.AF_INET, "192.168.0.0", 16),
         (4, socket.AF_INET, "100.64.0.0", 10),
-        (4, socket.AF_INET, "127.0.0.0", 8),
-        (4, socket.AF_INET, "169.254.0.0", 16),
         (6, socket.AF_INET6, "fc00::", 7),
-        (6, socket.AF_INET6, "fe80::", 10),
-        (6, socket.AF_INET6, "::1", 128),
     )
 )
 

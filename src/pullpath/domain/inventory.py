@@ -138,8 +138,21 @@ class Registry:
 
     @property
     def has_config(self) -> bool:
-        """True when the network configuration was in the input (not only id/name)."""
-        return bool(self.public_network_access or self.default_action or self.bypass)
+        """True when the network configuration was in the input: publicNetworkAccess or
+        networkRuleSet.defaultAction (a bypass setting alone says nothing about who may enter)."""
+        return bool(self.public_network_access or self.default_action)
+
+    @property
+    def assumed_defaults(self) -> tuple[str, ...]:
+        """Network settings absent from the input, for which the ARM default is assumed."""
+        if not self.has_config:
+            return ()
+        missing = []
+        if not self.public_network_access:
+            missing.append("publicNetworkAccess (ARM default Enabled)")
+        if not self.default_action and self.public_network_access.lower() != "disabled":
+            missing.append("networkRuleSet.defaultAction (ARM default Allow)")
+        return tuple(missing)
 
     @property
     def restricted(self) -> bool | None:
@@ -152,6 +165,8 @@ class Registry:
 
     @property
     def open_to_all(self) -> bool | None:
+        """Open to every network: public access not disabled and default action Allow (an
+        absent setting takes its ARM default; ``assumed_defaults`` says which)."""
         if not self.has_config:
             return None
         return (
@@ -314,11 +329,16 @@ class Inventory:
         return self.resources_seen == 0
 
     def registry_by_login_server(self, login_server: str) -> Registry | None:
+        """The registry with this login server. A registry whose ARM JSON lacks ``loginServer``
+        matches by name: a login server is always ``<name>.<cloud suffix>``."""
         ls = login_server.lower()
+        by_name = None
         for r in self.registries.values():
             if r.login_server == ls:
                 return r
-        return None
+            if not r.login_server and r.name and ls.split(".", 1)[0] == r.name.lower():
+                by_name = r
+        return by_name
 
     def registry_for(self, login_server: str, resource_id: str = "") -> Registry | None:
         if resource_id:

@@ -74,7 +74,7 @@ def flow_doc(flow: Flow) -> dict[str, Any]:
         "reasons": [safe_text(r) for r in v.reasons],
         "missing": list(v.missing),
         "expected_path": e.path.value if e is not None else None,
-        "expected_rule": e.rule if e is not None else None,
+        "expected_rule": (e.rule or None) if e is not None else None,
         "agrees": e.agrees if e is not None else None,
     }
 

@@ -239,6 +239,14 @@ def _inputs(view: ReportView) -> list[str]:
         out += _table(["File", "Line", "Reason", "Detail"], (
             [md_code(s.file, limit=120), md_text(s.line), md_text(s.reason),
              md_code(s.detail, limit=120)] for s in inp.skipped_examples))
+    if inp.log_files:  # accounting per file (issue #8): files with skipped records first
+        files = sorted(inp.log_files, key=lambda f: (-f.skipped, f.file))
+        shown = files[:MAX_ROWS]
+        out += ["", "Records per file:", ""]
+        out += _table(["File", "Records", "Read", "Skipped"], (
+            [md_code(f.file, limit=300), f"{f.records:,}", f"{f.read:,}", f"{f.skipped:,}"]
+            for f in shown), align="lrrr")
+        out += _more(len(shown), len(files), "files")
     if inp.inventory_issues:
         out += ["", "Inventory issues:", ""]
         out += _table(["Where", "Resource", "Problem"], (

@@ -43,41 +43,83 @@ def source_text(flow: Flow) -> str:
     return s.kind.value
 
 
-def flows_table(report: AuditReport, *, limit: int = 200, wide: bool = False) -> Table:
-    registries = sorted({f.registry for f in report.result.flows})
-    title = Text("Flows" + (f" — {term_safe(registries[0], 80)}" if len(registries) == 1 else ""))
-    table = Table(title=title, title_justify="left", expand=False, pad_edge=False)
-    columns = ["Path", "Consumer", "Op", "Image", "Caller IP", "Source", "Result", "Count",
-               "Last seen (UTC)"]
-    if len(registries) > 1:
-        columns.insert(0, "Registry")
-    if wide:
-        columns.insert(columns.index("Count"), "Identity")
-    for col in columns:
-        table.add_column(col, overflow="fold", no_wrap=col in ("Path", "Count", "Op", "Result"),
-                         justify="right" if col == "Count" else "left")
+COMPACT_BELOW = 120
+"""Terminals narrower than this get the compact flow table (fewer, wider columns)."""
+
+
+def flows_tables(report: AuditReport, *, width: int, limit: int = 200) -> list[Table]:
+    """One table of flows per registry; columns chosen to stay readable at ``width``."""
+    if width < COMPACT_BELOW:
+        columns = ["Path", "Consumer", "Caller", "Image", "Count"]
+    else:
+        columns = ["Path", "Consumer", "Caller IP", "Source", "Image", "Op", "Result", "Count",
+                   "Last seen (UTC)"]
+        if width >= 180:
+            columns.insert(columns.index("Count"), "Identity")
+    by_registry: dict[str, list[Flow]] = {}
     for flow in report.result.flows[:limit]:
-        image = flow.repository + (f":{flow.tag}" if flow.tag else "")
-        path_cell = path_text(flow.path)
+        by_registry.setdefault(flow.registry, []).append(flow)
+    tables = []
+    for registry, flows in by_registry.items():
+        table = Table(title=Text(f"Flows — {term_safe(registry, 80) or 'unknown registry'}"),
+                      title_justify="left", expand=False, pad_edge=False)
+        for col in columns:
+            table.add_column(
+                col,
+                overflow="fold",
+                no_wrap=col in ("Path", "Count", "Op", "Result"),
+                min_width=15 if col in ("Caller IP", "Caller") else None,
+                justify="right" if col == "Count" else "left",
+            )
+        for flow in flows:
+            table.add_row(*(_cell(flow, col) for col in columns))
+        tables.append(table)
+    return tables
+
+
+def _cell(flow: Flow, column: str) -> Text | str:
+    if column == "Path":
+        cell = path_text(flow.path)
         if flow.expectation is not None and flow.expectation.agrees is False:
-            path_cell.append(f"\n≠ expected {flow.expectation.path.value}", style="bold red")
-        # logged values go in as Text, never as str: rich would read "[link=...]" or
-        # ":emoji:" in a str cell as markup (a repository name could make a hyperlink)
-        cells: dict[str, Text] = {
-            "Registry": Text(term_safe(flow.registry, 60)),
-            "Path": path_cell,
-            "Consumer": Text(term_safe(consumer_text(flow), 60)),
-            "Op": Text(term_safe(flow.operation, 20)),
-            "Image": Text(term_safe(image, 60) or "-"),
-            "Caller IP": Text(term_safe(flow.caller_ip, 45) or "-"),
-            "Source": Text(term_safe(source_text(flow), 60)),
-            "Result": Text(term_safe(flow.result, 10) or "-"),
-            "Identity": Text(term_safe(flow.identity, 40) or "-"),
-            "Count": Text(str(flow.count)),
-            "Last seen (UTC)": Text(short_time(flow.last_seen)),
-        }
-        table.add_row(*(cells[c] for c in columns))
-    return table
+            cell.append(" ≠", style="bold red")  # the expected path is listed under the table
+        return cell
+    if column == "Image":
+        image = term_safe(flow.repository + (f":{flow.tag}" if flow.tag else ""), 60)
+        return image or f"({term_safe(flow.operation, 20) or '-'})"
+    if column == "Last seen (UTC)":
+        return short_time(flow.last_seen)
+    if column == "Caller":  # compact: the address over its source
+        return Text(term_safe(flow.caller_ip, 45) or "-") + Text(
+            "\n" + term_safe(source_text(flow), 60), style="dim")
+    value = {
+        "Consumer": consumer_text(flow),
+        "Caller IP": flow.caller_ip,
+        "Source": source_text(flow),
+        "Op": flow.operation,
+        "Result": flow.result,
+        "Identity": flow.identity,
+        "Count": str(flow.count),
+    }[column]
+    return term_safe(value, 60) or "-"
+
+
+def findings_text(report: AuditReport) -> Text | None:
+    """The inventory's findings (explain), one line each, so the table hides nothing the
+    JSON has."""
+    if not report.findings:
+        return None
+    text = Text(f"Findings ({len(report.findings)}; `pullpath explain` has the fixes):\n",
+                style="bold")
+    for finding in report.findings:
+        severity = str(finding.get("severity", ""))
+        style = {"error": "bold red", "warning": "yellow"}.get(severity, "cyan")
+        text.append(f"  {severity:<7} ", style=style)
+        text.append(term_safe(f"{finding.get('id', '')} {finding.get('title', '')}", 200))
+        resource = str(finding.get("resource_id") or "")
+        if resource:
+            text.append(f" ({term_safe(short_id(resource), 80)})", style="dim")
+        text.append("\n")
+    return text
 
 
 def summary_table(report: AuditReport) -> Table:
@@ -157,16 +199,19 @@ def warnings_text(report: AuditReport) -> Text | None:
     text = Text()
     for line in lines:
         text.append("! ", style="bold yellow")
-        text.append(term_safe(line, 400) + "\n")
+        text.append(term_safe(line, 2000) + "\n")
     return text
 
 
 def render_audit(report: AuditReport, console: Console) -> None:
-    parts: list[object] = [flows_table(report, wide=console.width >= 180)]
+    parts: list[object] = list(flows_tables(report, width=console.width))
     if len(report.result.flows) > 200:
         parts.append(Text(f"... {len(report.result.flows) - 200} more flows: use --format json "
                           "or csv for all of them", style="dim"))
     parts.extend([summary_table(report), accounting_text(report)])
+    findings = findings_text(report)
+    if findings is not None:
+        parts.append(findings)
     warn = warnings_text(report)
     if warn is not None:
         parts.append(warn)
