@@ -184,8 +184,9 @@ class Aggregator:
 TIME_PLACEHOLDER = "2000-01-01T00:00:00Z"
 """Stands in for a record's time when its group is resolved (the time is read per record)."""
 
-RawKey = tuple[PropsShape, object, object, object]
-"""(shape, deciding top-level values, deciding ``properties`` values, caller key)."""
+RawKey = tuple[object, ...]
+"""A record's raw deciding values: ``(shape, top-level values, properties values, caller)``
+for records read by ``RecordShape``, the decoded fields for the typed decoder's records."""
 
 
 class RawGroups:
@@ -197,8 +198,8 @@ class RawGroups:
     per record. Records the shapes do not cover go through ``parse_record`` whole
     (``general``). Memory grows with distinct raw keys, never with events.
 
-    The scanning loop (``adapters.logs_files``) works on ``shapes``, ``groups`` and
-    ``callers`` directly: it is the hot path.
+    The scanning loops (``adapters.logs_fast``) work on ``shapes``, ``groups`` and
+    ``callers`` directly: they are the hot path.
     """
 
     ERRORS_LIMIT = 100_000
@@ -220,19 +221,21 @@ class RawGroups:
         found = shape.props[tuple(props)] = props_shape(shape, props)
         return found
 
-    def resolve(self, key: RawKey, record: Mapping[str, object],
-                shape: RecordShape) -> list[Any] | RecordError:
-        """The group entry of a new raw key, or the error of all its records."""
+    def resolve(self, key: RawKey, record: Mapping[str, object], time_key: str | None, *,
+                cache_error: bool = True) -> list[Any] | RecordError:
+        """The group entry of a new raw key, or the error of ``record`` (and, when
+        ``cache_error``, of every record with that key: the key holds everything the error
+        depends on)."""
         error = self.errors.get(key)
         if error is not None:
             return error
         probe = dict(record)
-        if shape.time_key is not None:
-            probe[shape.time_key] = TIME_PLACEHOLDER
+        if time_key is not None:
+            probe[time_key] = TIME_PLACEHOLDER
         try:
             event = parse_record(probe)
         except RecordError as exc:
-            if len(self.errors) < self.ERRORS_LIMIT:
+            if cache_error and len(self.errors) < self.ERRORS_LIMIT:
                 self.errors[key] = exc
             return exc
         entry: list[Any] = [0, None, None,

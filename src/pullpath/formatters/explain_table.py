@@ -28,12 +28,12 @@ def pairs_table(report: ExplainReport) -> Table:
         registry = term_safe(p.login_server, 60)
         if p.registry is None:
             registry += " (not in inventory)"
-        table.add_row(
-            term_safe(f"{c.kind.value} {c.name}", 60),
-            registry,
+        table.add_row(  # Text, never str: input must not be parsed as rich markup
+            Text(term_safe(f"{c.kind.value} {c.name}", 60)),
+            Text(registry),
             path_text(p.expected_path),
-            p.rule or "-",
-            p.confidence.value,
+            Text(p.rule or "-"),
+            Text(p.confidence.value),
         )
     return table
 
@@ -70,13 +70,13 @@ def findings_table(report: ExplainReport) -> Table:
     for col in ("Severity", "ID", "Resource", "Finding"):
         table.add_column(col, overflow="fold", no_wrap=col in ("Severity", "ID"))
     for f in report.findings:
-        body = Text(f.title, style="bold")
+        body = Text(term_safe(f.title, 200), style="bold")
         body.append("\n" + term_safe(f.detail, 600), style="")
         body.append(f"\nfix: {term_safe(f.fix_cli.splitlines()[0], 200)} ...", style="dim")
         table.add_row(
             Text(f.severity.value, style=SEVERITY_STYLE[f.severity]),
-            f.id,
-            term_safe(short_id(f.resource_id), 60),
+            Text(f.id),
+            Text(term_safe(short_id(f.resource_id), 60)),
             body,
         )
     return table

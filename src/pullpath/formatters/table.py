@@ -77,7 +77,9 @@ def flows_tables(report: AuditReport, *, width: int, limit: int = 200) -> list[T
     return tables
 
 
-def _cell(flow: Flow, column: str) -> Text | str:
+def _cell(flow: Flow, column: str) -> Text:
+    """A table cell. Always ``Text``: a plain string would be parsed as rich markup, and
+    logged values must never become markup (links, styles)."""
     if column == "Path":
         cell = path_text(flow.path)
         if flow.expectation is not None and flow.expectation.agrees is False:
@@ -85,9 +87,9 @@ def _cell(flow: Flow, column: str) -> Text | str:
         return cell
     if column == "Image":
         image = term_safe(flow.repository + (f":{flow.tag}" if flow.tag else ""), 60)
-        return image or f"({term_safe(flow.operation, 20) or '-'})"
+        return Text(image or f"({term_safe(flow.operation, 20) or '-'})")
     if column == "Last seen (UTC)":
-        return short_time(flow.last_seen)
+        return Text(short_time(flow.last_seen))
     if column == "Caller":  # compact: the address over its source
         return Text(term_safe(flow.caller_ip, 45) or "-") + Text(
             "\n" + term_safe(source_text(flow), 60), style="dim")
@@ -100,7 +102,7 @@ def _cell(flow: Flow, column: str) -> Text | str:
         "Identity": flow.identity,
         "Count": str(flow.count),
     }[column]
-    return term_safe(value, 60) or "-"
+    return Text(term_safe(value, 60) or "-")
 
 
 def findings_text(report: AuditReport) -> Text | None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from pullpath.domain.inventory import norm_id
 from pullpath.domain.verdicts import Flow, Path, SourceKind
@@ -360,12 +361,12 @@ def lab_table(report: LabReport, *, width: int = 140) -> str:
                             f" ({owned}) {e.result} x{e.count}")
         if c.deployment_errors:
             evidence.append("deployment error: " + ", ".join(c.deployment_errors))
-        table.add_row(
-            f"{c.kind} {term_safe(c.name, 60)}",
-            f"{c.prediction.path.value} ({c.prediction.source})",
-            c.observed,
-            "\n".join(evidence) or "-",
-            f"[{_AGREEMENT_STYLE[c.agreement]}]{c.agreement}[/]",
+        table.add_row(  # Text, never str: logged values must not be parsed as rich markup
+            Text(f"{c.kind} {term_safe(c.name, 60)}"),
+            Text(f"{c.prediction.path.value} ({c.prediction.source})"),
+            Text(term_safe(c.observed, 200)),
+            Text("\n".join(evidence) or "-"),
+            Text(c.agreement, style=_AGREEMENT_STYLE[c.agreement]),
         )
     console.print(table)
     for c in report.consumers:
