@@ -116,3 +116,20 @@ def test_unreadable_service_tags_exit_2(tmp_path: Any) -> None:
     proc = run("audit", "--logs", str(tmp_path), "--service-tags", str(bad), check=False)
     assert proc.returncode == 2
     assert str(bad) in proc.stderr
+
+
+def test_output_directory_must_exist(tmp_path: Any) -> None:
+    target = tmp_path / "missing" / "out.json"
+    proc = run("demo", "--format", "json", "--output", str(target), check=False)
+    assert proc.returncode == 2
+    assert "does not exist" in proc.stderr
+    assert not target.parent.exists()
+
+
+def test_fail_on_needs_a_path_and_warns_on_no_events(tmp_path: Any) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]")
+    proc = run("audit", "--logs", str(empty), "--fail-on", "", check=False)
+    assert proc.returncode == 2
+    proc = run("audit", "--logs", str(empty), "--fail-on", "public", "-f", "json")
+    assert "no evidence" in proc.stderr

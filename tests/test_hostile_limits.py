@@ -396,17 +396,17 @@ def test_many_distinct_callers_beyond_the_flow_limit(tmp_path: Path) -> None:
     with path.open("w") as fh:
         for _ in range(50):  # one big group: 50 pulls from the same address
             fh.write(base.replace("{ip}", "198.51.100.7") + "\n")
-        for i in range(20_000):  # 20,000 callers once each
+        for i in range(8_000):  # 8,000 callers once each
             fh.write(base.replace("{ip}", f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}") + "\n")
-    env = {"PULLPATH_MAX_FLOW_GROUPS": "1000"}
+    env = {"PULLPATH_MAX_FLOW_GROUPS": "500"}
     run = audit(tmp_path, path, env=env)
     assert run.code == 0
     doc = run.json()
     assert_accounting(doc)
-    assert doc["input"]["events_read"] == 20_050
-    assert len(doc["flows"]) <= 1000
-    assert doc["summary"]["events"] + doc["summary"]["unclassified_events"] == 20_050
-    assert doc["summary"]["unclassified_events"] == 20_050 - doc["summary"]["events"] > 0
+    assert doc["input"]["events_read"] == 8_050
+    assert len(doc["flows"]) <= 500
+    assert doc["summary"]["events"] + doc["summary"]["unclassified_events"] == 8_050
+    assert doc["summary"]["unclassified_events"] == 8_050 - 50 - 499
     assert any(f["caller_ip"] == "198.51.100.7" and f["count"] == 50 for f in doc["flows"])
     assert any("not classified" in w for w in doc["warnings"])
     run = audit(tmp_path, path, env=env, extra=["--strict"])

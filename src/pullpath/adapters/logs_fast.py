@@ -61,13 +61,13 @@ class _Props(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
     tag: str | UnsetType = UNSET
     digest: Raw | UnsetType = UNSET
-    mediaType: Raw | UnsetType = UNSET  # noqa: N815 (the archive's key)
+    mediaType: Raw | UnsetType = UNSET
     repository: str | UnsetType = UNSET
-    artifactType: Raw | UnsetType = UNSET  # noqa: N815
-    tenantId: Raw | UnsetType = UNSET  # noqa: N815
-    loginServer: str | UnsetType = UNSET  # noqa: N815
-    userAgent: Raw | UnsetType = UNSET  # noqa: N815
-    jwtId: Raw | UnsetType = UNSET  # noqa: N815
+    artifactType: Raw | UnsetType = UNSET
+    tenantId: Raw | UnsetType = UNSET
+    loginServer: str | UnsetType = UNSET
+    userAgent: Raw | UnsetType = UNSET
+    jwtId: Raw | UnsetType = UNSET
     size: Raw | UnsetType = UNSET
 
 
@@ -76,18 +76,18 @@ class _Record(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
     time: str | UnsetType = UNSET
     category: str | UnsetType = UNSET
-    resourceId: str | UnsetType = UNSET  # noqa: N815
-    operationName: str | UnsetType = UNSET  # noqa: N815
+    resourceId: str | UnsetType = UNSET
+    operationName: str | UnsetType = UNSET
     identity: str | UnsetType = UNSET
     location: Raw | UnsetType = UNSET
     level: Raw | UnsetType = UNSET
-    resultType: str | UnsetType = UNSET  # noqa: N815
-    resultDescription: str | UnsetType = UNSET  # noqa: N815
-    durationMs: Raw | UnsetType = UNSET  # noqa: N815
-    callerIpAddress: str | UnsetType = UNSET  # noqa: N815
-    correlationId: Raw | UnsetType = UNSET  # noqa: N815
+    resultType: str | UnsetType = UNSET
+    resultDescription: str | UnsetType = UNSET
+    durationMs: Raw | UnsetType = UNSET
+    callerIpAddress: str | UnsetType = UNSET
+    correlationId: Raw | UnsetType = UNSET
     properties: _Props | UnsetType = UNSET
-    RegionStamp: Raw | UnsetType = UNSET  # noqa: N815
+    RegionStamp: Raw | UnsetType = UNSET
 
 
 _DECODER = msgspec.json.Decoder(_Record)
@@ -201,16 +201,15 @@ class FastScanner:
             for r in records:
                 number += 1
                 ip = r.callerIpAddress
-                if ip.__class__ is str and ":" in ip:  # type: ignore[operator]
-                    ip = callers(ip)  # type: ignore[arg-type]
+                if ip.__class__ is str and ":" in ip:
+                    ip = callers(ip)
                 p = r.properties
                 if p is unset:
                     key: tuple[object, ...] = (r.category, r.resourceId, r.operationName,
                                                r.identity, r.resultType, r.resultDescription, ip)
                 else:
                     key = (r.category, r.resourceId, r.operationName, r.identity, r.resultType,
-                           r.resultDescription, ip, p.repository, p.tag,  # type: ignore[union-attr]
-                           p.loginServer)  # type: ignore[union-attr]
+                           r.resultDescription, ip, p.repository, p.tag, p.loginServer)
                 entry = groups_get(key)
                 if entry is None:
                     # errors are not cached: their detail may depend on keys outside the key

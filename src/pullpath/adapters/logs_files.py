@@ -22,19 +22,14 @@ import os
 import re
 import stat
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, cast
+from typing import IO, Protocol, cast
 
 import orjson
 
 from pullpath.core.records import RecordError, norm_key, parse_record
 from pullpath.domain.events import Location, PullEvent, ReadStats, Skip
-
-if TYPE_CHECKING:
-    from pullpath.core.audit import RawGroups
-    from pullpath.core.records import PropsShape
 
 MAX_LINE_BYTES = 4 * 1024 * 1024
 """A JSON line longer than this is skipped (``line-too-long``) without being held in memory."""
@@ -188,27 +183,26 @@ def read_file(path: Path, stats: ReadStats) -> Iterator[PullEvent]:
     return _read_file(path, stats, None)
 
 
-class _Scan:
-    """Where the fast route counts JSON lines (``RawGroups``), and its progress callback."""
+class LineSink(Protocol):
+    """Counts JSON lines itself (the fast route: ``adapters.logs_fast.FastScanner``) and takes
+    the events of other formats one by one."""
 
-    __slots__ = ("sink", "tick")
+    def json_lines(self, head: bytes, stream: IO[bytes] | io.RawIOBase, name: str,
+                   stats: ReadStats) -> None: ...
 
-    def __init__(self, sink: RawGroups, tick: Callable[[], None] | None) -> None:
-        self.sink = sink
-        self.tick = tick
+    def add(self, event: PullEvent) -> None: ...
 
 
-def scan_file(path: Path, stats: ReadStats, sink: RawGroups,
-              tick: Callable[[], None] | None = None) -> None:
+def scan_file(path: Path, stats: ReadStats, sink: LineSink) -> None:
     """Count the events of one file into ``sink`` with exactly the accounting of
-    :func:`read_file`: JSON lines take the fast route (no ``PullEvent`` per record), other
-    formats go event by event into ``sink.general``. ``tick`` is called every block read."""
-    add = sink.general.add
-    for event in _read_file(path, stats, _Scan(sink, tick)):
+    :func:`read_file`: JSON lines go to ``sink.json_lines`` whole, other formats event by
+    event to ``sink.add``."""
+    add = sink.add
+    for event in _read_file(path, stats, sink):
         add(event)
 
 
-def _read_file(path: Path, stats: ReadStats, scan: _Scan | None) -> Iterator[PullEvent]:
+def _read_file(path: Path, stats: ReadStats, scan: LineSink | None) -> Iterator[PullEvent]:
     name = str(path)
     stats.file_stats(name)
     try:
@@ -238,7 +232,7 @@ def read_stream(stream: IO[bytes], name: str, stats: ReadStats) -> Iterator[Pull
 
 
 def _read_stream(stream: IO[bytes], name: str, stats: ReadStats,
-                 scan: _Scan | None = None) -> Iterator[PullEvent]:
+                 scan: LineSink | None = None) -> Iterator[PullEvent]:
     head = stream.read(SNIFF_BYTES)
     if not head:
         stats.ignored["empty-file"] += 1
@@ -395,13 +389,13 @@ def _looks_like_json_lines(head: bytes, whole: bool) -> bool:
 
 def _read_json_lines_or_document(
     head: bytes, stream: IO[bytes] | io.RawIOBase, name: str, stats: ReadStats,
-    scan: _Scan | None = None,
+    scan: LineSink | None = None,
 ) -> Iterator[PullEvent]:
     extra = stream.read(1)  # is the head the whole file?
     head = head.lstrip() + extra
     if _looks_like_json_lines(head, whole=not extra):
         if scan is not None:
-            _scan_json_lines(head, stream, name, stats, scan)
+            scan.json_lines(head, stream, name, stats)
             return
         yield from _read_json_lines(head, stream, name, stats)
     else:
@@ -654,172 +648,3 @@ def _csv_lines(text: io.TextIOWrapper, name: str, stats: ReadStats) -> Iterator[
             yield "\n"
             continue
         yield line.replace("\x00", "") if "\x00" in line else line
-
-
-# --------------------------------------------------------------------------- the fast route
-# ``_scan_json_lines`` reads JSON lines with exactly the outcome of ``_read_json_lines`` +
-# ``_emit`` (same lines, numbers, skips and reasons) but counts records into ``RawGroups``
-# instead of yielding a ``PullEvent`` each: it is the hot loop of ``pullpath audit``. Records
-# whose keys match a known ``RecordShape`` are keyed by their raw deciding values; anything
-# else (another shape, an object where a string should be, an unusual time) goes through
-# ``parse_record`` like the general route.
-
-_SCAN_BLOCK = 1024 * 1024
-_SHAPE_LINE_MAX = 16 * 1024
-"""Longer lines skip the fast route: its group keys hold raw values, which such a line could
-make megabytes long (memory growing with the input); ``parse_record`` cuts every value to
-``MAX_FIELD_CHARS``. Real records are about 1 KiB."""
-_GENERAL = object()
-
-
-def _scan_json_lines(head: bytes, stream: IO[bytes] | io.RawIOBase, name: str,
-                     stats: ReadStats, scan: _Scan) -> None:
-    number = 0
-    carry = head
-    skipping = False  # inside an over-long line: drop bytes up to its newline
-    while True:
-        block = stream.read(_SCAN_BLOCK)
-        if skipping:
-            cut = block.find(b"\n")
-            if cut < 0:
-                if not block:
-                    break
-                continue
-            block = block[cut + 1 :]
-            skipping = False
-        lines = (carry + block).split(b"\n") if block else carry.split(b"\n")
-        carry = lines.pop()
-        number = _scan_lines(lines, False, number, name, stats, scan.sink)
-        if len(carry) > MAX_LINE_BYTES:
-            number += 1
-            stats.count_skip(
-                Skip(Location(name, number), "line-too-long", f"over {MAX_LINE_BYTES} bytes")
-            )
-            carry = b""
-            skipping = True
-        if scan.tick is not None:
-            scan.tick()
-        if not block:
-            break
-    if carry:
-        _scan_lines([carry], True, number, name, stats, scan.sink)
-
-
-def _scan_lines(lines: list[bytes], final: bool, number: int, name: str, stats: ReadStats,
-                sink: RawGroups) -> int:
-    """Count a block of lines (``final``: the file's last line, without a newline); returns
-    the number of the last line."""
-    loads = orjson.loads
-    decode_error = orjson.JSONDecodeError
-    fromiso = datetime.fromisoformat
-    utc = UTC
-    shapes = sink.shapes
-    get_shape = shapes.get
-    groups_get = sink.groups.get
-    callers = sink.callers
-    n_read = 0
-    try:
-        for line in lines:
-            number += 1
-            if len(line) > MAX_LINE_BYTES:
-                stats.count_skip(Skip(Location(name, number), "line-too-long",
-                                      f"over {MAX_LINE_BYTES} bytes"))
-                continue
-            try:
-                record = loads(line)
-            except decode_error:
-                record = _undecodable(line, not final, number, name, stats)
-                if record is _GENERAL:
-                    continue
-            if type(record) is dict and len(line) <= _SHAPE_LINE_MAX:
-                shape = get_shape(tuple(record))
-                if shape is None and tuple(record) not in shapes:
-                    shape = sink.shape(record)
-                if shape is not None:
-                    ps: PropsShape | None = shape.bare
-                    pv: object = ()
-                    pk = shape.props_key
-                    if pk is not None:
-                        props = record[pk]
-                        if type(props) is dict:
-                            psig = tuple(props)
-                            ps = shape.props.get(psig)
-                            if ps is None and psig not in shape.props:
-                                ps = sink.props_shape(shape, props)
-                            if ps is not None:
-                                pv = ps.values(props)
-                    if ps is not None:
-                        ck = shape.caller_key
-                        ip = record[ck] if ck is not None else None
-                        if type(ip) is str and ":" in ip:
-                            ip = callers(ip)
-                        key = (ps, shape.values(record), pv, ip)
-                        entry: object
-                        try:
-                            entry = groups_get(key)
-                        except TypeError:  # an object or array where a value should be
-                            entry = _GENERAL
-                        if entry is None:
-                            entry = sink.resolve(key, record, shape)
-                        if type(entry) is list:
-                            tk = shape.time_key
-                            when: datetime | None = None
-                            if tk is not None:
-                                value = record[tk]
-                                try:
-                                    when = fromiso(value)
-                                except (TypeError, ValueError):
-                                    when = None
-                                if when is None or when.tzinfo is not utc:
-                                    # not plain UTC ISO 8601: parse_record decides
-                                    try:
-                                        when = parse_record(record).time
-                                    except RecordError as exc:
-                                        stats.count_skip(Skip(Location(name, number),
-                                                              exc.reason, exc.detail))
-                                        continue
-                            entry[0] += 1
-                            n_read += 1
-                            if when is not None:
-                                first = entry[1]
-                                if first is None:
-                                    entry[1] = entry[2] = when
-                                elif when < first:
-                                    entry[1] = when
-                                elif when > entry[2]:
-                                    entry[2] = when
-                            continue
-                        if isinstance(entry, RecordError):
-                            stats.count_skip(Skip(Location(name, number), entry.reason,
-                                                  entry.detail))
-                            continue
-            try:
-                event = parse_record(record)
-            except RecordError as exc:
-                stats.count_skip(Skip(Location(name, number), exc.reason, exc.detail))
-                continue
-            sink.general.add(event)
-            n_read += 1
-    finally:
-        if n_read:
-            stats.count_read(name, n_read)
-    return number
-
-
-def _undecodable(line: bytes, ended: bool, number: int, name: str,
-                 stats: ReadStats) -> object:
-    """What ``_read_json_lines`` makes of a line orjson refused: nothing for a blank line, the
-    record the fallback decoder reads, or a counted skip (``_GENERAL`` means nothing to add)."""
-    line = line.rstrip(b"\r\n")
-    if not line.strip():
-        return _GENERAL
-    try:
-        return _loads(line)
-    except orjson.JSONDecodeError:
-        if ended:
-            stats.count_skip(Skip(Location(name, number), "invalid-json", _snippet(line)))
-        else:
-            stats.count_skip(
-                Skip(Location(name, number), "truncated-line", "last line ends mid-record")
-            )
-        return _GENERAL

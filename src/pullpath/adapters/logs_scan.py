@@ -22,6 +22,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+from pullpath.adapters.logs_fast import FastScanner
 from pullpath.adapters.logs_files import iter_log_files, scan_file
 from pullpath.core.audit import Aggregator, RawGroups
 from pullpath.domain.events import ReadStats
@@ -141,8 +142,9 @@ def _scan_here(files: list[Path], sizes: list[int], stats: ReadStats, meter: _Me
     def tick() -> None:
         meter.show(stats.events_read, stats.events_skipped)
 
+    scanner = FastScanner(sink, tick if meter.progress is not None else None)
     for path, size in zip(files, sizes, strict=True):
-        scan_file(path, stats, sink, tick if meter.progress is not None else None)
+        scan_file(path, stats, scanner)
         meter.files_done += 1
         meter.bytes_done += size
         meter.show(stats.events_read, stats.events_skipped)
@@ -164,6 +166,7 @@ def _worker(files: list[Path], order: list[int], counter: Any, conn: Connection)
     gc.disable()
     try:
         sink = RawGroups()
+        scanner = FastScanner(sink)
         while True:
             with counter.get_lock():
                 i = counter.value
@@ -172,7 +175,7 @@ def _worker(files: list[Path], order: list[int], counter: Any, conn: Connection)
                 break
             index = order[i]
             stats = ReadStats()
-            scan_file(files[index], stats, sink)
+            scan_file(files[index], stats, scanner)
             conn.send(("file", index, stats))
         aggregator = sink.finish()
         conn.send(("done", aggregator.to_rows()))

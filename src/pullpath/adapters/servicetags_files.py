@@ -41,8 +41,9 @@ __all__ = [
 
 BUNDLED_NAME = "ServiceTags_Public_20251028.json"
 DOWNLOAD_HINT = (
-    "download the weekly file from https://www.microsoft.com/en-us/download/details.aspx?id=56519 "
-    "or pass a Discovery API response saved with "
+    "download your cloud's weekly file (Public, AzureGovernment, China; links at "
+    "https://learn.microsoft.com/azure/virtual-network/service-tags-overview#discover-service-"
+    "tags-by-using-downloadable-json-files) or pass a Discovery API response saved with "
     "`az network list-service-tags --location <region>`"
 )
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -218,12 +219,18 @@ def service_tags_age_warning(
 ) -> str | None:
     """A warning when the tags were published more than ``max_days`` before the newest event.
 
-    None when fresh enough, or when either date is unknown (no event, or a file whose name
-    carries no date): tags change weekly, so an old file may miss newer Microsoft ranges and
-    report them as ``internet``.
+    None when fresh enough or when there is no event; a tag file without a date says that its
+    age cannot be checked. Tags change weekly, so an old file may miss newer Microsoft ranges
+    and report them as ``internet``.
     """
-    if newest_event is None or index.published is None:
+    if newest_event is None:
         return None
+    if index.published is None:
+        return (
+            f"service tags {index.source} carry no publication date (a Discovery API response "
+            "or a renamed file): their age against the events cannot be checked; tags change "
+            "weekly, so an old file may show addresses Microsoft added since as internet"
+        )
     age = (newest_event.date() - index.published).days
     if age <= max_days:
         return None

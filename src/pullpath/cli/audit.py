@@ -16,6 +16,7 @@ from pullpath.cli.common import (
     require_format,
     stderr,
     user_errors,
+    warn,
     write_output,
 )
 from pullpath.formatters.audit_doc import AuditReport
@@ -70,6 +71,9 @@ def apply_fail_on(report: AuditReport, fail_on: str | None) -> None:
         stderr.print(f"[bold red]--fail-on:[/] {len(hits)} flow(s), {events} event(s) took "
                      f"{names}")
         raise typer.Exit(EXIT_FAIL_ON)
+    if report.result.summary.events == 0:
+        warn("--fail-on passed on no evidence: no registry events were read (check the log "
+             "source and time range)")
 
 
 def register(app: typer.Typer) -> None:

@@ -55,7 +55,7 @@ def warn(message: str) -> None:
 
 def parse_paths(value: str | None, *, option: str) -> set[NetPath]:
     """``--fail-on trusted-service,public`` -> set of paths, with a clear error for typos."""
-    if not value:
+    if value is None:
         return set()
     out: set[NetPath] = set()
     valid = ", ".join(p.value for p in NetPath)
@@ -67,6 +67,8 @@ def parse_paths(value: str | None, *, option: str) -> set[NetPath]:
             out.add(NetPath(name))
         except ValueError:
             fail(f"{option}: unknown path {part.strip()!r}", hint=f"choose from: {valid}")
+    if not out:
+        fail(f"{option} needs at least one path", hint=f"choose from: {valid}")
     return out
 
 
@@ -76,8 +78,10 @@ def write_output(text: str, output: Path | None) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
+    if not output.parent.is_dir():
+        fail(f"cannot write {output}: the directory {output.parent} does not exist",
+             hint="create it first, or choose another --output")
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}")
