@@ -625,7 +625,8 @@ def _quirk(rng: random.Random, rec: dict[str, Any]) -> dict[str, Any]:
     elif roll < 0.036:
         rec["callerIpAddress"] = rng.choice((
             "[2001:db8::5]:443", "::ffff:20.50.2.3", " 10.1.0.9 ", "10.1.0.9:0", ":443",
-            "1.2.3.4:", "fe80::1%eth0", "not-an-ip:80"))
+            "1.2.3.4:", "fe80::1%eth0", "not-an-ip:80", "127.0.0.1:5000", "169.254.10.1:80",
+            "0.0.0.0:443", "[::1]:443"))
     elif roll < 0.04:
         rec["durationMs"] = {"nested": [1, 2, {"x": None}]}
     return rec

@@ -34,8 +34,9 @@ from pullpath.adapters.servicetags_files import load_service_tags, read_service_
 from pullpath.core.inventory_parse import inventory_from_documents
 from pullpath.core.records import RecordError, parse_record
 from pullpath.core.servicetags import ServiceTagError, TagIndex, parse_service_tags
-from pullpath.domain.events import ReadStats
+from pullpath.domain.events import PullEvent, ReadStats
 from pullpath.domain.inventory import Inventory
+from pullpath.formatters.audit_doc import AuditReport
 
 __all__ = ["TARGETS", "FuzzFinding", "check", "check_outputs", "check_stats"]
 
@@ -98,13 +99,13 @@ def check_stats(stats: ReadStats) -> None:
         check(f["records"] == f["events_read"] + f["events_skipped"], f"{name}: identity broken")
 
 
-def _report(stats: ReadStats, events: list[object]) -> object:
+def _report(stats: ReadStats, events: list[PullEvent]) -> AuditReport:
     from pullpath.workflows.audit import audit_events
 
-    return audit_events(events, stats, inventory=Inventory(), tags=small_tags())  # type: ignore[arg-type]
+    return audit_events(events, stats, inventory=Inventory(), tags=small_tags())
 
 
-def check_outputs(report: object) -> dict[str, str]:
+def check_outputs(report: AuditReport) -> dict[str, str]:
     """Render every available audit format and check that none can be turned against its
     reader. Returns the rendered texts by format name."""
     from rich.console import Console
@@ -114,13 +115,13 @@ def check_outputs(report: object) -> dict[str, str]:
     from pullpath.formatters.table import render_audit
 
     out: dict[str, str] = {}
-    text = audit_json(report)  # type: ignore[arg-type]
+    text = audit_json(report)
     data = text.encode("utf-8")  # strict: a lone surrogate raises here
     doc = orjson.loads(data)
     check(isinstance(doc, dict) and doc.get("schema") == "pullpath.audit/v1", "bad JSON document")
     out["json"] = text
 
-    text = audit_csv(report)  # type: ignore[arg-type]
+    text = audit_csv(report)
     text.encode("utf-8")
     for row in csv.reader(io.StringIO(text, newline="")):
         for cell in row:
@@ -130,7 +131,7 @@ def check_outputs(report: object) -> dict[str, str]:
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=True, color_system="truecolor", width=200,
                       legacy_windows=False)
-    render_audit(report, console)  # type: ignore[arg-type]
+    render_audit(report, console)
     text = buffer.getvalue()
     text.encode("utf-8")
     bare = _RICH_SGR.sub("", text)
@@ -161,7 +162,7 @@ def fuzz_logs(data: bytes, *, render: bool = True) -> ReadStats:
     check(len(events) == stats.events_read, "events yielded != events_read")
     check(str(path) in stats.per_file, "file not accounted")
     if render:
-        check_outputs(_report(stats, events))  # type: ignore[arg-type]
+        check_outputs(_report(stats, events))
     return stats
 
 

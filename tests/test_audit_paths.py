@@ -272,7 +272,7 @@ def test_csv_output_and_file(tmp_path: Path, network: tuple[Scenario, dict[str, 
     sc.registry("acr1", pe_subnet=sn["pe"])
     sc.event("acr1", ip="10.1.2.9", repo='=HYPERLINK("http://x")')
     logs, inv = sc.write(tmp_path)
-    out = tmp_path / "out" / "flows.csv"
+    out = tmp_path / "flows.csv"
     result = runner.invoke(
         app,
         [

@@ -124,7 +124,10 @@ def test_300_mib_of_huge_lines_and_fields_in_bounded_memory(tmp_path: Path) -> N
             fh.write(rec.replace(b"@@@", b"%d-" % i + b"R" * (3 * MiB)) + b"\n")
         fh.write(lines([record(2)]))
     assert path.stat().st_size > 300 * MiB
-    run = audit(tmp_path, path)
+    try:
+        run = audit(tmp_path, path)
+    finally:
+        path.unlink()  # 300 MiB: not left behind in pytest's kept temporary directories
     assert run.code == 0
     doc = run.json()
     assert_accounting(doc)
@@ -134,7 +137,6 @@ def test_300_mib_of_huge_lines_and_fields_in_bounded_memory(tmp_path: Path) -> N
     assert max(len(f["repository"]) for f in doc["flows"]) == MAX_FIELD_CHARS
     # holding the long line or the long values would take 150+ MiB on top of the baseline
     assert run.max_rss_mib < 200, run.max_rss_mib
-    path.unlink()
 
 
 def test_csv_field_of_64_mib_is_skipped_in_bounded_memory(tmp_path: Path) -> None:
@@ -254,6 +256,14 @@ def test_fifo_and_device_named_directly_are_not_opened(tmp_path: Path) -> None:
     run = audit(tmp_path, good, extra=["--inventory", str(fifo)])
     assert run.code == 0
     assert any("regular file" in i["problem"] for i in run.json()["inventory"]["issues"])
+    inventory = tmp_path / "inventory"
+    inventory.mkdir()
+    os.mkfifo(inventory / "resources.json")  # found in a directory: never opened either
+    run = audit(tmp_path, good, extra=["--inventory", str(inventory)])
+    assert run.code == 0
+    assert any("regular file" in i["problem"] for i in run.json()["inventory"]["issues"])
+    run = audit(tmp_path, good, extra=["--inventory", "x" * 5000])
+    assert run.code == 2
 
 
 def _without_dac_override() -> list[str]:
@@ -423,6 +433,12 @@ def test_exit_codes_for_bad_usage_and_unusable_input(tmp_path: Path) -> None:
     run = audit(tmp_path, tmp_path / "does-not-exist")
     assert run.code == 2
     assert "does-not-exist" in run.stderr
+    (tmp_path / "loop").symlink_to("loop")
+    run = audit(tmp_path, tmp_path / "loop")
+    assert run.code == 2
+    assert "symbolic link" in run.stderr
+    run = audit(tmp_path, "x" * 5000)
+    assert run.code == 2
     good = tmp_path / "PT1H.json"
     good.write_bytes(lines([record(1)]))
     garbage = tmp_path / "tags.json"

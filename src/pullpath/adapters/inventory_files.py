@@ -126,9 +126,16 @@ def _read_bytes(path: Path) -> bytes:
     return raw
 
 
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # a name too long, ...: cannot be an inventory
+        return False
+
+
 def read_inventory(paths: Sequence[Path]) -> Inventory:
     """Read every inventory file under ``paths`` into one :class:`Inventory`."""
-    missing = [str(p) for p in paths if not p.exists()]
+    missing = [str(p) for p in paths if not _exists(p)]
     if missing:
         raise InventoryError(f"inventory path does not exist: {', '.join(missing)}")
     builder = InventoryBuilder()

@@ -57,7 +57,13 @@ def iter_log_files(paths: Sequence[Path], stats: ReadStats) -> Iterator[Path]:
     """Files named, and files below directories named (recursive, sorted, loops avoided)."""
     seen: set[str] = set()
     for path in paths:
-        if not path.exists():
+        try:
+            exists = path.exists()
+        except OSError as exc:  # e.g. a name too long
+            raise LogInputError(f"{path}: {exc.strerror or exc}") from None
+        if not exists:
+            if path.is_symlink():
+                raise LogInputError(f"{path}: a symbolic link to nothing (broken or a loop)")
             raise LogInputError(f"{path}: no such file or directory")
         if path.is_dir():
             yield from _walk(path, seen, stats)

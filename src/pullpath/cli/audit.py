@@ -191,16 +191,17 @@ def register(app: typer.Typer) -> None:
         from pullpath.adapters.inventory_files import InventoryError
         from pullpath.adapters.logs_files import LogInputError
         from pullpath.core.servicetags import ServiceTagError
-        from pullpath.workflows.audit import run_audit
+        from pullpath.workflows.audit import gc_paused, run_audit
 
-        with user_errors(LogInputError, InventoryError, ServiceTagError):
-            report = run_audit(
-                logs,
-                inventory_paths=inventory,
-                service_tags=service_tags,
-                progress=progress_printer("reading logs"),
-            )
-        render_report(report, fmt, output)
+        with gc_paused():  # the report can be large: see gc_paused
+            with user_errors(LogInputError, InventoryError, ServiceTagError):
+                report = run_audit(
+                    logs,
+                    inventory_paths=inventory,
+                    service_tags=service_tags,
+                    progress=progress_printer("reading logs"),
+                )
+            render_report(report, fmt, output)
         live.show_tags_age(report)
         check_strict(report, strict)
         apply_fail_on(report, fail_on)

@@ -13,7 +13,7 @@ route through ``Aggregator.add_group``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import astuple, dataclass, field, replace
+from dataclasses import astuple, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -278,6 +278,14 @@ class Verdicts:
     """The registry's login server (from the inventory when the record lacked it)."""
 
 
+def judge_key(key: GroupKey) -> tuple[str, ...]:
+    """Everything of a group that ``judge`` reads: groups with equal judge keys (the same
+    caller, identity and result at the same registry; any repository, tag or operation) get
+    the same verdicts."""
+    return (key.registry, key.registry_id, key.caller_ip, key.identity, key.result,
+            key.result_description)
+
+
 def judge(classifier: Classifier, key: GroupKey) -> Verdicts:
     source = classifier.source(key.caller_ip)
     call = Call(key.registry, key.registry_id, key.caller_ip, key.identity, key.result,
@@ -323,8 +331,14 @@ def build_flows(
         groups = ranked[:max_groups]
         left_groups = len(ranked) - max_groups
         left_events = sum(g.count for _, g in ranked[max_groups:])
+    groups = list(groups)
+    classifier.prime_sources(key.caller_ip for key, _ in groups)
+    judged: dict[tuple[str, ...], Verdicts] = {}
     for key, gstats in groups:
-        verdicts = judge(classifier, key)
+        jk = judge_key(key)
+        verdicts = judged.get(jk)
+        if verdicts is None:
+            verdicts = judged[jk] = judge(classifier, key)
         _accumulate(merged, key, verdicts, gstats.count, gstats.first, gstats.last)
     result = _result(merged, stats, aggregator.newest, expect)
     if left_groups:
@@ -376,27 +390,20 @@ def _result(merged: dict[FlowKey, _Pending], stats: ReadStats, newest: datetime 
     flows: list[Flow] = []
     for fk, pending in merged.items():
         v = pending.verdicts
-        flow = Flow(
-            registry=fk.registry,
-            operation=fk.operation,
-            repository=fk.repository,
-            tag=fk.tag,
-            caller_ip=fk.caller_ip,
-            identity=fk.identity,
-            result=fk.result,
-            count=pending.stats.count,
-            first_seen=pending.stats.first,
-            last_seen=pending.stats.last,
-            source=v.source,
-            verdict=v.verdict,
-            consumer=v.consumer,
-            registry_id=pending.key.registry_id,
-            table=pending.key.table,
-        )
+        st = pending.stats
+        fields: dict[str, Any] = {
+            "registry": fk.registry, "operation": fk.operation, "repository": fk.repository,
+            "tag": fk.tag, "caller_ip": fk.caller_ip, "identity": fk.identity,
+            "result": fk.result, "count": st.count, "first_seen": st.first,
+            "last_seen": st.last, "source": v.source, "verdict": v.verdict,
+            "consumer": v.consumer, "registry_id": pending.key.registry_id,
+            "table": pending.key.table,
+        }
+        flow = Flow(**fields)
         if expect is not None:
             expectation = expect(flow)
             if expectation is not None:
-                flow = replace(flow, expectation=expectation)
+                flow = Flow(**fields, expectation=expectation)  # dataclasses.replace is slow
         flows.append(flow)
     flows.sort(key=sort_key)
     return AuditResult(

@@ -6,13 +6,15 @@ reasons; missing evidence gives ``unknown`` with what is missing, never a guess.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pullpath.core.ipindex import PrefixIndex, is_private, parse_ip
 from pullpath.core.records import FIREWALL_DENIAL_RE
-from pullpath.core.servicetags import TagIndex
+from pullpath.core.servicetags import TagIndex, TagMatch
 from pullpath.domain.inventory import Consumer, ConsumerKind, Inventory, Registry, norm_id
 from pullpath.domain.verdicts import (
     Confidence,
@@ -91,6 +93,8 @@ class Classifier:
                         if holder not in self._consumers_by_principal[pid.lower()]:
                             self._consumers_by_principal[pid.lower()].append(holder)
         self._source_cache: dict[str, Source] = {}
+        self._subnet_hint: dict[str, int] = {}
+        self._tag_hint: dict[str, TagMatch | None] = {}
 
     # ----------------------------------------------------------------- source
     def source(self, caller_ip: str) -> Source:
@@ -100,6 +104,43 @@ class Classifier:
             if len(self._source_cache) < 1_000_000:
                 self._source_cache[caller_ip] = cached
         return cached
+
+    def prime_sources(self, callers: Iterable[str]) -> None:
+        """Classify many callers at once: one vectorised subnet search and one service-tag
+        search (``PrefixIndex.best_many``, ``TagIndex.lookup_many``) for all their distinct
+        addresses, so that ``source`` of each needs no search of its own."""
+        todo = [c for c in dict.fromkeys(callers) if c not in self._source_cache]
+        addresses: dict[str, ipaddress.IPv4Address | ipaddress.IPv6Address] = {}
+        for caller in todo:
+            ip = parse_ip(caller)
+            if ip is not None:
+                addresses.setdefault(str(ip), ip)
+        texts = list(addresses)
+        if not texts:
+            return
+        self._subnet_hint = dict(zip(texts, self._subnets.best_many(texts).tolist(),
+                                     strict=True))
+        if self.tags is not None:
+            self._tag_hint = dict(zip(texts, self.tags.lookup_many(texts), strict=True))
+        try:
+            for caller in todo:
+                self.source(caller)
+        finally:
+            self._subnet_hint = {}
+            self._tag_hint = {}
+
+    def _best_subnet(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
+                     text: str) -> int | None:
+        hint = self._subnet_hint.get(text)
+        if hint is None:
+            return self._subnets.best(ip)
+        return hint if hint >= 0 else None
+
+    def _tag_match(self, tags: TagIndex, ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
+                   text: str) -> TagMatch | None:
+        if text in self._tag_hint:
+            return self._tag_hint[text]
+        return tags.lookup(ip)
 
     def _source(self, caller_ip: str) -> Source:
         ip = parse_ip(caller_ip)
@@ -111,7 +152,7 @@ class Classifier:
         if unroutable:
             return Source(SourceKind.INVALID, ip="", note=f"{text} is {unroutable}, not a caller "
                           "address a registry can see")
-        best = self._subnets.best(ip)
+        best = self._best_subnet(ip, text)
         if best is not None:
             subnet = self.inventory.subnets[self._subnet_ids[best]]
             return Source(SourceKind.SUBNET, ip=text, subnet_id=subnet.id, vnet_id=subnet.vnet_id,
@@ -124,7 +165,7 @@ class Classifier:
         if is_private(ip):
             return Source(SourceKind.PRIVATE_UNMAPPED, ip=text)
         if self.tags is not None:
-            match = self.tags.lookup(ip)
+            match = self._tag_match(self.tags, ip, text)
             if match is not None:
                 return Source(SourceKind.AZURE_PLATFORM, ip=text, service_tag=match.name,
                               region=match.region, tag_count=len(match.all_tags),
@@ -296,13 +337,18 @@ def _matching(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, prefixes: tuple
     return ""
 
 
+@functools.lru_cache(maxsize=4096)
+def _network(rule: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return ipaddress.ip_network(rule, strict=False)
+
+
 def _ip_rule_match(ip: str, rules: tuple[str, ...]) -> str:
     if not ip:
         return ""
     addr = ipaddress.ip_address(ip)
     for rule in rules:
         try:
-            if addr in ipaddress.ip_network(rule, strict=False):
+            if addr in _network(rule):
                 return rule
         except ValueError:
             continue

@@ -80,6 +80,7 @@ MAX_FIELD_CHARS = 2048
 it, and a flow keeps its values in memory."""
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+_NIL_MAX_LEN = max(map(len, NIL_VALUES))
 
 
 def clean(value: object) -> str:
@@ -88,9 +89,11 @@ def clean(value: object) -> str:
     The text is always encodable as UTF-8 (a lone surrogate, which a JSON ``\\ud800`` escape
     can produce, becomes U+FFFD) and at most ``MAX_FIELD_CHARS`` long.
     """
-    if value is None or isinstance(value, dict | list):
+    if type(value) is str:  # the usual case first: one type check
+        text = value
+    elif value is None or isinstance(value, dict | list):
         return ""
-    if isinstance(value, str):
+    elif isinstance(value, str):
         text = value
     else:
         try:
@@ -100,9 +103,10 @@ def clean(value: object) -> str:
     text = text.strip()
     if len(text) > MAX_FIELD_CHARS:
         text = text[: MAX_FIELD_CHARS - 1] + "…"
-    if _SURROGATE.search(text):
+    if not text.isascii() and _SURROGATE.search(text):
         text = _SURROGATE.sub("\ufffd", text)
-    if text.lower() in NIL_VALUES:
+    # lower-casing never shortens a string: longer text is no placeholder
+    if len(text) <= _NIL_MAX_LEN and text.lower() in NIL_VALUES:
         return ""
     return text
 
@@ -148,6 +152,23 @@ def split_result(result_type: str, result_description: str) -> tuple[str, str]:
     return "", result_description if result_description.lower() != "httpstatuscode" else ""
 
 
+_PROPERTIES = "properties"
+_ROLES: dict[str, str | None] = {}
+_ROLES_LIMIT = 4096
+
+
+def _role(key: str) -> str | None:
+    """The field a key maps to, ``"properties"`` for the bag, else None (memoised: the same
+    few keys come back on every record)."""
+    role = _ROLES.get(key, "")
+    if role == "":
+        nk = norm_key(key)
+        role = _PROPERTIES if nk == _PROPERTIES else _FIELD_KEYS.get(nk)
+        if len(_ROLES) < _ROLES_LIMIT:
+            _ROLES[key] = role
+    return role
+
+
 def _flatten(record: Mapping[str, object]) -> dict[str, object]:
     """Known fields from the top level and the ``properties`` bag, by normalised key."""
     out: dict[str, object] = {}
@@ -155,19 +176,18 @@ def _flatten(record: Mapping[str, object]) -> dict[str, object]:
     for key, value in record.items():
         if not isinstance(key, str):
             continue
-        nk = norm_key(key)
-        if nk == "properties":
+        field = _role(key)
+        if field is _PROPERTIES:
             props = value
             continue
-        field = _FIELD_KEYS.get(nk)
         if field is not None and field not in out:
             out[field] = value
     if isinstance(props, Mapping):
         for key, value in props.items():
             if not isinstance(key, str):
                 continue
-            field = _FIELD_KEYS.get(norm_key(key))
-            if field is not None and clean(out.get(field)) == "":
+            field = _role(key)
+            if field is not None and field is not _PROPERTIES and clean(out.get(field)) == "":
                 out[field] = value
     return out
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from pullpath.adapters.inventory_files import read_inventory
@@ -117,9 +119,25 @@ def run_audit(
     """Audit local log files: the fast route (files scanned into groups, in ``workers``
     processes for large inputs; default: the CPUs available, ``$PULLPATH_WORKERS``), then each
     distinct group classified once. Same flows as the event-by-event route."""
-    tags = load_service_tags(service_tags)
-    inventory = load_inventory(inventory_paths)
-    stats = ReadStats()
-    aggregator = scan_logs(logs, stats, workers=workers, progress=progress)
-    return finish(Classifier(inventory, tags), aggregator, stats, inventory=inventory,
-                  tags=tags, log_sources=[str(p) for p in logs])
+    with gc_paused():
+        tags = load_service_tags(service_tags)
+        inventory = load_inventory(inventory_paths)
+        stats = ReadStats()
+        aggregator = scan_logs(logs, stats, workers=workers, progress=progress)
+        return finish(Classifier(inventory, tags), aggregator, stats, inventory=inventory,
+                      tags=tags, log_sources=[str(p) for p in logs])
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: an audit allocates millions of short-lived objects
+    that hold no cycles, and with a large report alive every automatic collection walks all of
+    it (more than doubling the time of building and writing a report of 100,000 flows).
+    Memory is still freed as usual; only reference cycles wait for the next collection."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
