@@ -50,12 +50,19 @@ def load_subnets(path: Path) -> list[tuple[Network, str]]:
     return out
 
 
+def address(logged: str) -> str:
+    """The caller address without a port (``1.2.3.4:5678``, ``[2001:db8::1]:443``)."""
+    if logged.count(":") == 1:
+        return logged.split(":")[0]
+    if logged.startswith("[") and "]" in logged:
+        return logged[1:logged.index("]")]
+    return logged
+
+
 def classify(ip: str, subnets: list[tuple[Network, str]],
-             tags: list[tuple[Network, str]]) -> tuple[str, str]:
-    if ip.count(":") == 1:  # a.b.c.d:port
-        ip = ip.split(":")[0]
+             tags: dict[int, list[tuple[Network, str]]]) -> tuple[str, str]:
     try:
-        addr = ipaddress.ip_address(ip.strip("[]"))
+        addr = ipaddress.ip_address(ip)
     except ValueError:
         return "invalid", ""
     for net, sid in subnets:
@@ -64,9 +71,8 @@ def classify(ip: str, subnets: list[tuple[Network, str]],
     if addr.is_private:
         return "private", ""
     best: tuple[int, str] | None = None
-    for net, name in tags:
-        if addr.version == net.version and addr in net and (
-                best is None or net.prefixlen > best[0]):
+    for net, name in tags[addr.version]:
+        if addr in net and (best is None or net.prefixlen > best[0]):
             best = (net.prefixlen, name)
     if best is not None:
         return "azure", best[1]
@@ -79,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--inventory", type=Path, required=True)
     parser.add_argument("--output", type=Path, required=True)
     args = parser.parse_args(argv)
-    tags = load_tags(TAGS)
+    tags: dict[int, list[tuple[Network, str]]] = {4: [], 6: []}
+    for net, name in load_tags(TAGS):
+        tags[net.version].append((net, name))
     subnets = load_subnets(args.inventory)
     cache: dict[str, tuple[str, str]] = {}
     flows: dict[tuple[str, ...], dict[str, Any]] = {}
@@ -94,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
                     rec = json.loads(line)
                     props = rec.get("properties", {})
                     when = datetime.fromisoformat(rec["time"])
-                    ip = rec.get("callerIpAddress", "")
+                    ip = address(rec.get("callerIpAddress") or "")
                 except (ValueError, KeyError, AttributeError, TypeError):
                     bad += 1
                     continue
@@ -102,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                     cache[ip] = classify(ip, subnets, tags)
                 source, where = cache[ip]
                 key = (props.get("loginServer", ""), rec.get("operationName", ""),
-                       props.get("repository", ""), props.get("tag", ""), ip.split(":")[0],
+                       props.get("repository", ""), props.get("tag", ""), ip,
                        rec.get("identity", ""), rec.get("resultDescription", ""), source, where)
                 flow = flows.get(key)
                 if flow is None:

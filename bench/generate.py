@@ -50,7 +50,8 @@ import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "bench" / "data"
-TAGS_FILE = ROOT / "src" / "pullpath" / "data" / "servicetags" / "ServiceTags_Public_20251028.json.gz"
+TAGS_FILE = (ROOT / "src" / "pullpath" / "data" / "servicetags"
+             / "ServiceTags_Public_20251028.json.gz")
 GENERATOR_VERSION = 1
 
 SUB = "6c0f7a3e-5d21-4f7e-9a61-2b8c4d9e1f30"
@@ -596,7 +597,8 @@ def _quirk(rng: random.Random, rec: dict[str, Any]) -> dict[str, Any]:
                "OperationName": rec["operationName"], "CallerIpAddress": rec["callerIpAddress"],
                "Identity": rec["identity"], "ResultType": rec["resultType"],
                "ResultDescription": rec["resultDescription"], "_ResourceId": rec["resourceId"],
-               "LoginServer": props.get("loginServer", ""), "Repository": props.get("repository", ""),
+               "LoginServer": props.get("loginServer", ""),
+               "Repository": props.get("repository", ""),
                "Tag": props.get("tag", ""), "CorrelationId": rec["correlationId"]}
         return out
     if roll < 0.02:  # other time precisions

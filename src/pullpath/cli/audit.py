@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import typer
@@ -10,6 +9,7 @@ import typer
 from pullpath.cli.common import (
     EXIT_FAIL_ON,
     Format,
+    emit_report,
     fail,
     parse_paths,
     progress_printer,
@@ -17,7 +17,6 @@ from pullpath.cli.common import (
     stderr,
     user_errors,
     warn,
-    write_output,
 )
 from pullpath.formatters.audit_doc import AuditReport
 
@@ -31,33 +30,9 @@ FAIL_ON_HELP = (
 
 def render_report(report: AuditReport, fmt: Format, output: Path | None) -> None:
     """Print or write an audit report in the chosen format."""
-    if fmt is Format.TABLE:
-        from rich.console import Console
+    from pullpath.formatters.table import render_audit
 
-        from pullpath.formatters.table import render_audit
-
-        if output is None:
-            render_audit(report, Console(highlight=False))
-        else:
-            console = Console(record=True, width=160, file=io.StringIO())
-            render_audit(report, console)
-            write_output(console.export_text(), output)
-        return
-    if fmt is Format.JSON:
-        from pullpath.formatters.simple import audit_json
-
-        write_output(audit_json(report), output)
-    elif fmt is Format.CSV:
-        from pullpath.formatters.simple import audit_csv
-
-        write_output(audit_csv(report), output)
-    else:
-        from pullpath.formatters import registry as formatters
-
-        renderer = formatters.audit_renderer(fmt.value)
-        if renderer is None:
-            fail(f"--format {fmt.value} is not available for audit in this version")
-        write_output(renderer(report), output)
+    emit_report("audit", report, fmt, output, render_audit)
 
 
 def apply_fail_on(report: AuditReport, fail_on: str | None) -> None:

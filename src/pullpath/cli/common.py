@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -86,6 +87,26 @@ def write_output(text: str, output: Path | None) -> None:
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}")
     stderr.print(f"[dim]wrote {output}[/]")
+
+
+def emit_report(kind: str, report: Any, fmt: Format, output: Path | None,
+                render_table: Callable[[Any, Console], None]) -> None:
+    """Print or write a ``kind`` report (audit, explain) in ``fmt``: the table through
+    ``render_table``, every other format through ``formatters.registry``."""
+    if fmt is Format.TABLE:
+        if output is None:
+            render_table(report, Console(highlight=False))
+        else:
+            console = Console(record=True, width=160, file=io.StringIO())
+            render_table(report, console)
+            write_output(console.export_text(), output)
+        return
+    from pullpath.formatters.registry import renderer
+
+    render = renderer(kind, fmt.value)
+    if render is None:
+        fail(f"{kind} does not support --format {fmt.value}")
+    write_output(render(report), output)
 
 
 def require_format(fmt: Format, supported: tuple[Format, ...], command: str) -> None:

@@ -3,7 +3,6 @@ will break."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import typer
@@ -12,12 +11,12 @@ from rich.console import Console
 from pullpath.cli.common import (
     EXIT_FAIL_ON,
     Format,
+    emit_report,
     fail,
     require_format,
     stderr,
     user_errors,
     warn,
-    write_output,
 )
 from pullpath.domain.explain import ExplainReport, Severity
 
@@ -31,33 +30,9 @@ FAIL_ON_SEVERITY_HELP = (
 
 def render_explain_report(report: ExplainReport, fmt: Format, output: Path | None) -> None:
     """Print or write an explain report in the chosen format."""
-    if fmt is Format.TABLE:
-        from pullpath.formatters.explain_table import render_explain
+    from pullpath.formatters.explain_table import render_explain
 
-        if output is None:
-            render_explain(report, Console(highlight=False))
-        else:
-            console = Console(record=True, width=160, file=io.StringIO())
-            render_explain(report, console)
-            write_output(console.export_text(), output)
-        return
-    if fmt is Format.JSON:
-        from pullpath.formatters.explain_doc import explain_json
-
-        write_output(explain_json(report), output)
-        return
-    if fmt is Format.SARIF:
-        from pullpath.formatters.sarif import explain_sarif
-
-        write_output(explain_sarif(report), output)
-        return
-    from pullpath.formatters import registry as formatters
-
-    renderer = formatters.explain_renderer(fmt.value)
-    if renderer is None:
-        fail(f"--format {fmt.value} is not available for explain in this version",
-             hint="use --format table, json or sarif")
-    write_output(renderer(report), output)
+    emit_report("explain", report, fmt, output, render_explain)
 
 
 def parse_severity(value: str | None) -> Severity | None:

@@ -1,4 +1,4 @@
-"""Which renderer serves which ``--format`` of each report kind (beyond table, JSON and CSV).
+"""Which renderer serves which ``--format`` of each report kind (all but the terminal table).
 
 The modules are imported only when a format is asked for, so the CLI starts fast.
 """
@@ -12,6 +12,9 @@ from typing import Any
 Renderer = Callable[[Any], str]
 
 _RENDERERS: dict[tuple[str, str], str] = {
+    ("audit", "json"): "pullpath.formatters.simple:audit_json",
+    ("audit", "csv"): "pullpath.formatters.simple:audit_csv",
+    ("explain", "json"): "pullpath.formatters.explain_doc:explain_json",
     ("audit", "markdown"): "pullpath.formatters.markdown:audit_markdown",
     ("audit", "html"): "pullpath.formatters.html:audit_html",
     ("audit", "sarif"): "pullpath.formatters.sarif:audit_sarif",
