@@ -28,10 +28,11 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import msgspec
 import numpy as np
+import numpy.typing as npt
 import orjson
 from msgspec import UNSET, Raw, UnsetType
 
@@ -91,22 +92,6 @@ class _Record(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
 
 _DECODER = msgspec.json.Decoder(_Record)
-_RAW_DECODER = msgspec.json.Decoder()
-
-
-def _as_dict(struct: msgspec.Struct) -> dict[str, Any]:
-    """The record as orjson decodes it (same keys, same values)."""
-    out: dict[str, Any] = {}
-    for name in struct.__struct_fields__:
-        value = getattr(struct, name)
-        if value is UNSET:
-            continue
-        if isinstance(value, Raw):
-            value = _RAW_DECODER.decode(value)
-        elif isinstance(value, msgspec.Struct):
-            value = _as_dict(value)
-        out[name] = value
-    return out
 
 
 class FastScanner:
@@ -176,7 +161,7 @@ class FastScanner:
             except (msgspec.MsgspecError, ValueError, RecursionError):
                 records = None
             if records is not None and len(records) == lines:
-                self._typed(records, number, name, stats)
+                self._typed(records, block, starts, ends, number, name, stats)
                 return number + lines
         if lines <= _MIN_BISECT_LINES or not _typed_line(block[: int(ends[0]) + 1]):
             # few lines, or the first already fails (another record shape): line by line
@@ -189,7 +174,8 @@ class FastScanner:
 
     # ------------------------------------------------------------------ tier 1
 
-    def _typed(self, records: list[_Record], number: int, name: str, stats: ReadStats) -> None:
+    def _typed(self, records: list[_Record], block: bytes, starts: npt.NDArray[np.intp],
+               ends: npt.NDArray[np.intp], number: int, name: str, stats: ReadStats) -> None:
         sink = self.sink
         groups_get = sink.groups.get
         callers = sink.callers
@@ -198,7 +184,7 @@ class FastScanner:
         unset = UNSET
         n_read = 0
         try:
-            for r in records:
+            for i, r in enumerate(records):
                 number += 1
                 ip = r.callerIpAddress
                 if ip.__class__ is str and ":" in ip:
@@ -212,9 +198,11 @@ class FastScanner:
                            r.resultDescription, ip, p.repository, p.tag, p.loginServer)
                 entry = groups_get(key)
                 if entry is None:
-                    # errors are not cached: their detail may depend on keys outside the key
-                    found = sink.resolve(key, _as_dict(r), None if r.time is unset else "time",
-                                         cache_error=False)
+                    # the line as the event-by-event reader decodes it; errors are not cached:
+                    # their detail may depend on keys outside the key
+                    line = block[starts[i] : ends[i]]
+                    found = sink.resolve(key, cast(dict[str, Any], _loads(line)),
+                                         None if r.time is unset else "time", cache_error=False)
                     if isinstance(found, RecordError):
                         stats.count_skip(Skip(Location(name, number), found.reason, found.detail))
                         continue
@@ -226,7 +214,7 @@ class FastScanner:
                 if when is None or when.tzinfo is not utc:
                     # not plain UTC ISO 8601: parse_record decides (the time, or the error)
                     try:
-                        when = parse_record(_as_dict(r)).time
+                        when = parse_record(_loads(block[starts[i] : ends[i]])).time
                     except RecordError as exc:
                         stats.count_skip(Skip(Location(name, number), exc.reason, exc.detail))
                         continue

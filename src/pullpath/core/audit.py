@@ -238,8 +238,7 @@ class RawGroups:
             if cache_error and len(self.errors) < self.ERRORS_LIMIT:
                 self.errors[key] = exc
             return exc
-        entry: list[Any] = [0, None, None,
-                            group_key(event, self.callers.canonical(event.caller_ip))]
+        entry: list[Any] = [0, None, None, group_key(event, self.callers(event.caller_ip))]
         self.groups[key] = entry
         return entry
 
