@@ -41,7 +41,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "bench" / "data"
 TAGS_FILE = (ROOT / "src" / "pullpath" / "data" / "servicetags"
              / "ServiceTags_Public_20251028.json.gz")
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 SUB = "6c0f7a3e-5d21-4f7e-9a61-2b8c4d9e1f30"
 TENANT = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
@@ -137,6 +137,10 @@ class Caller:
     user_agent: str
     port: bool = False
     """Log the address with a random source port (ACI, seen as ``4.189.68.203:51544``)."""
+    missing: tuple[str, str] | None = None
+    """An image reference this client keeps asking for although it does not exist (404)."""
+    unauthorised: bool = False
+    """Expired or wrong credentials: every request is refused with 401."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,6 +363,13 @@ def build_world(seed: int, tags: TagRanges) -> World:
     broken = [Caller(("", "<nil>", "unknown", "10.1.4.7:99999"), "", _images(rng, repos, 2),
                      "curl/8.5.0")]
 
+    # a few deployments keep asking for a tag that was deleted (404), a few open-registry
+    # users have expired credentials (401): errors concentrate on some clients, as in life
+    aks_private = _with_missing(aks_private, 8)
+    aca = _with_missing(aca, 5)
+    public_users = [replace(c, unauthorised=True) if i % 10 == 3 else c
+                    for i, c in enumerate(public_users)]
+
     w.profiles = [
         Profile("aks-private", 52.0, "contosoprod", tuple(aks_private)),
         Profile("aks-nat", 8.0, "contosoedge", tuple(aks_nat)),
@@ -377,6 +388,11 @@ def build_world(seed: int, tags: TagRanges) -> World:
         Profile("unusable-ip", 0.05, "contosoprod", tuple(broken)),
     ]
     return w
+
+
+def _with_missing(callers: list[Caller], every: int) -> list[Caller]:
+    return [replace(c, missing=(c.images[0][0], f"{c.images[0][1]}-deleted"))
+            if i % every == 0 else c for i, c in enumerate(callers)]
 
 
 def _registry(w: World, name: str, *, public: str, action: str, pe_subnet: str = "",
@@ -436,12 +452,14 @@ def _record(rng: random.Random, registry_id: str, login_server: str, profile: Pr
     login = rng.random() < profile.login_share
     status = "200"
     description = ""
+    repo, tag = rng.choice(caller.images)
     if profile.outcome == "firewall":
         status = "403"
         description = FIREWALL_MESSAGE.format(ip=ip.rsplit(":", 1)[0] if caller.port else ip)
-    elif profile.outcome == "unauthorised" and rng.random() < 0.03:
+    elif caller.unauthorised:
         status = "401"
-    elif not login and rng.random() < 0.01:
+    elif not login and caller.missing is not None and rng.random() < 0.2:
+        repo, tag = caller.missing
         status = "404"
     correlation = f"{rng.getrandbits(128):032x}"
     correlation = (f"{correlation[:8]}-{correlation[8:12]}-{correlation[12:16]}-"
@@ -456,7 +474,6 @@ def _record(rng: random.Random, registry_id: str, login_server: str, profile: Pr
             "properties": {"loginServer": login_server, "userAgent": caller.user_agent,
                            "tenantId": TENANT, "jwtId": correlation[::-1]},
         }
-    repo, tag = rng.choice(caller.images)
     operation = rng.choice(profile.operations)
     digest = f"sha256:{rng.getrandbits(256):064x}" if operation != "Login" else "<nil>"
     return {

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import orjson
 import pytest
+from bench.generate import Dataset, generate
 
 import pullpath.adapters.logs_scan as logs_scan
-from bench.generate import Dataset, generate
 from pullpath.adapters.inventory_files import read_inventory
 from pullpath.adapters.logs_files import read_events
 from pullpath.adapters.servicetags_files import load_service_tags
@@ -131,3 +131,52 @@ def test_archive_accounting_matches_a_plain_reader(tmp_path: Path) -> None:
     assert stats.records_seen == seen
     assert dict(stats.skipped) == dict(reasons)
     assert report.result.summary.events == read
+
+
+CALLERS = [
+    "4.189.68.203", "4.189.68.203:51544", " 4.189.68.203:1 ", "4.189.68.203:0", "4.189.68.203:",
+    "4.189.68.203:99999", "010.1.2.3:80", "10.1.0.9:443", "[2001:db8::5]:443", "2001:db8::5",
+    "::ffff:20.50.2.3", "fe80::1%eth0", "127.0.0.1:5000", "169.254.10.1:80", "0.0.0.0:443",
+    "[::1]:443", "255.255.255.255:80", "224.0.0.1:5353", "", "<nil>", "not-an-ip:80",
+    ":443", "1.2.3.4:80:90",
+]
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_callers_are_keyed_by_the_address_flows_show(caller: str) -> None:
+    """Aggregation keys a caller by ``flow_address`` (the port dropped): it must be exactly the
+    ``Source.ip`` the classifier gives, else groups would merge what flows keep apart."""
+    from pullpath.core.audit import CallerKeys
+    from pullpath.core.classify import flow_address
+
+    source = Classifier(None, load_service_tags()).source(caller)
+    assert flow_address(caller) == source.ip
+    keys = CallerKeys()
+    assert keys(caller) == keys.canonical(caller) == (source.ip or caller)
+
+
+def test_the_typed_tier_reads_the_archive(tmp_path: Path) -> None:
+    """The archive's own shape goes through the fast typed decoder (tier 1), not line by
+    line: a changed record layout would silently make every audit several times slower."""
+    from pullpath.adapters.logs_fast import FastScanner
+    from pullpath.adapters.logs_files import iter_log_files, scan_file
+    from pullpath.core.audit import RawGroups
+
+    data = generate(tmp_path, 8_000, seed=3, damage_every=2_000, events_per_hour=2_000)
+    counted = Counter[str]()
+
+    class Counting(FastScanner):
+        def _typed(self, records, *args):  # type: ignore[no-untyped-def]
+            counted["typed"] += len(records)
+            super()._typed(records, *args)
+
+        def _lines(self, lines, *args):  # type: ignore[no-untyped-def]
+            counted["lines"] += len(lines)
+            return super()._lines(lines, *args)
+
+    stats = ReadStats()
+    scanner = Counting(RawGroups())
+    for path in iter_log_files([data.logs], stats):
+        scan_file(path, stats, scanner)
+    assert stats.events_read == 8_000
+    assert counted["typed"] >= 0.95 * 8_000, counted

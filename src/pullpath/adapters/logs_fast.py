@@ -37,8 +37,8 @@ import orjson
 from msgspec import UNSET, Raw, UnsetType
 
 from pullpath.adapters.logs_files import MAX_LINE_BYTES, _loads, _snippet
-from pullpath.core.audit import RawGroups
-from pullpath.core.records import RecordError, parse_record
+from pullpath.core.audit import GroupKey, RawGroups, with_caller
+from pullpath.core.records import RecordError, clean, parse_record
 from pullpath.domain.events import Location, PullEvent, ReadStats, Skip
 
 __all__ = ["FastScanner"]
@@ -98,9 +98,15 @@ class FastScanner:
     """Counts JSON lines into a ``RawGroups`` (see the module docstring); events of other
     formats arrive one by one through :meth:`add`. ``tick`` is called after every block."""
 
+    TEMPLATES_LIMIT = 200_000
+
     def __init__(self, sink: RawGroups, tick: Callable[[], None] | None = None) -> None:
         self.sink = sink
         self.tick = tick
+        self.templates: dict[tuple[object, ...], GroupKey] = {}
+        """A typed raw key without identity and caller -> a group resolved for it."""
+        self.strings: dict[str, str] = {}
+        """The strings of the stored raw keys, one object per distinct value."""
 
     def add(self, event: PullEvent) -> None:
         self.sink.general.add(event)
@@ -192,17 +198,14 @@ class FastScanner:
                 p = r.properties
                 if p is unset:
                     key: tuple[object, ...] = (r.category, r.resourceId, r.operationName,
-                                               r.identity, r.resultType, r.resultDescription, ip)
+                                               r.resultType, r.resultDescription, r.identity, ip)
                 else:
-                    key = (r.category, r.resourceId, r.operationName, r.identity, r.resultType,
-                           r.resultDescription, ip, p.repository, p.tag, p.loginServer)
+                    key = (r.category, r.resourceId, r.operationName, r.resultType,
+                           r.resultDescription, p.repository, p.tag, p.loginServer,
+                           r.identity, ip)
                 entry = groups_get(key)
                 if entry is None:
-                    # the line as the event-by-event reader decodes it; errors are not cached:
-                    # their detail may depend on keys outside the key
-                    line = block[starts[i] : ends[i]]
-                    found = sink.resolve(key, cast(dict[str, Any], _loads(line)),
-                                         None if r.time is unset else "time", cache_error=False)
+                    found = self._new_group(key, r, block[starts[i] : ends[i]])
                     if isinstance(found, RecordError):
                         stats.count_skip(Skip(Location(name, number), found.reason, found.detail))
                         continue
@@ -231,6 +234,35 @@ class FastScanner:
         finally:
             if n_read:
                 stats.count_read(name, n_read)
+
+    def _new_group(self, key: tuple[object, ...], record: _Record,
+                   line: bytes) -> list[Any] | RecordError:
+        """The group of a typed record's new raw key. ``parse_record`` reads the identity and
+        the caller (``key[-2:]``, top-level keys only in this shape) into ``identity`` and
+        ``caller_ip`` and nowhere else, so groups that differ in those alone share one
+        resolution (``templates``); otherwise ``parse_record`` decides on the line as the
+        event-by-event reader decodes it. Errors are never shared: their detail may depend on
+        keys outside the raw key."""
+        sink = self.sink
+        # the stored key shares its strings with the other stored keys: lookups then compare
+        # against a few hot strings (much faster, and less memory) instead of cold copies
+        pool = self.strings
+        key = tuple(pool.setdefault(x, x) if isinstance(x, str) else x
+                    for x in key)
+        template = self.templates.get(key[:-2])
+        if template is not None:
+            caller = record.callerIpAddress
+            caller = "" if caller is UNSET else clean(caller)
+            identity = record.identity
+            entry: list[Any] = [0, None, None, with_caller(
+                template, sink.callers(caller), "" if identity is UNSET else clean(identity))]
+            sink.groups[key] = entry
+            return entry
+        found = sink.resolve(key, cast(dict[str, Any], _loads(line)),
+                             None if record.time is UNSET else "time", cache_error=False)
+        if not isinstance(found, RecordError) and len(self.templates) < self.TEMPLATES_LIMIT:
+            self.templates[key[:-2]] = found[3]
+        return found
 
     # ------------------------------------------------------------------ tiers 2 and 3
 

@@ -27,7 +27,7 @@ from pullpath.adapters.logs_files import iter_log_files, scan_file
 from pullpath.core.audit import Aggregator, RawGroups
 from pullpath.domain.events import ReadStats
 
-__all__ = ["PARALLEL_MIN_BYTES", "ScanProgress", "default_workers", "scan_logs"]
+__all__ = ["PARALLEL_MIN_BYTES", "LogScan", "ScanProgress", "default_workers", "scan_logs"]
 
 PARALLEL_MIN_BYTES = 48 * 1024 * 1024
 """Below this many bytes of input, one process does it all (workers cost more than they save)."""
@@ -91,21 +91,56 @@ def scan_logs(
     progress: ProgressFn | None = None,
 ) -> Aggregator:
     """All events in all files below ``paths``, grouped; skips counted in ``stats``."""
-    start = time.monotonic()
-    files = list(iter_log_files(paths, stats))
-    sizes = [_size(f) for f in files]
-    n = default_workers() if workers is None else max(1, workers)
-    n = min(n, len(files))
-    if n > 1 and sum(sizes) < PARALLEL_MIN_BYTES:
-        n = 1
-    meter = _Meter(len(files), sum(sizes), start, progress)
-    with _gc_paused():
-        if n <= 1:
-            aggregator = _scan_here(files, sizes, stats, meter)
-        else:
-            aggregator = _scan_parallel(files, sizes, stats, n, meter)
-    meter.finish(stats)
-    return aggregator
+    with LogScan(paths, stats, workers=workers, progress=progress) as scan:
+        return scan.result()
+
+
+class LogScan:
+    """A scan started now and collected by :meth:`result`: with worker processes, the caller
+    can do other work meanwhile (load service tags and inventory). Use it as a context
+    manager: leaving it stops any worker still running.
+
+    Raises ``LogInputError`` at once for a path that does not exist.
+    """
+
+    def __init__(self, paths: Sequence[Path], stats: ReadStats, *, workers: int | None = None,
+                 progress: ProgressFn | None = None) -> None:
+        start = time.monotonic()
+        self.stats = stats
+        self.files = list(iter_log_files(paths, stats))
+        self.sizes = [_size(f) for f in self.files]
+        n = default_workers() if workers is None else max(1, workers)
+        n = min(n, len(self.files))
+        if n > 1 and (sum(self.sizes) < PARALLEL_MIN_BYTES
+                      or multiprocessing.current_process().daemon):  # no children allowed
+            n = 1
+        self.workers = n
+        self._meter = _Meter(len(self.files), sum(self.sizes), start, progress)
+        self._pool = _Workers(self.files, self.sizes, n) if n > 1 else None
+        self._done = False
+
+    def result(self) -> Aggregator:
+        """Wait for the scan (or run it here, without workers) and return its groups."""
+        try:
+            with _gc_paused():
+                if self._pool is None:
+                    return _scan_here(self.files, self.sizes, self.stats, self._meter)
+                return self._pool.collect(self.stats, self._meter)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.stop()
+        if not self._done:
+            self._done = True
+            self._meter.finish(self.stats)  # always: a progress display must be closed
+
+    def __enter__(self) -> LogScan:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class _Meter:
@@ -190,32 +225,43 @@ class ScanWorkerError(RuntimeError):
     """A worker process failed (its traceback is the message) or died."""
 
 
-def _scan_parallel(files: list[Path], sizes: list[int], stats: ReadStats, n: int,
-                   meter: _Meter) -> Aggregator:
-    ctx = _context()
-    order = sorted(range(len(files)), key=lambda i: -sizes[i])  # largest first: even finish
-    counter = ctx.Value("q", 0)
-    procs: list[Any] = []
-    conns: list[Connection] = []
-    per_file: dict[int, ReadStats] = {}
-    aggregator = Aggregator()
-    events = skipped = 0
-    try:
-        for _ in range(n):
-            reader, writer = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_worker, args=(files, order, counter, writer), daemon=True)
-            proc.start()
-            writer.close()
-            procs.append(proc)
-            conns.append(reader)
-        pending = set(conns)
+class _Workers:
+    """Worker processes scanning ``files`` (largest first, the next index from a shared
+    counter); each sends every file's ``ReadStats`` and, at the end, its groups."""
+
+    def __init__(self, files: list[Path], sizes: list[int], n: int) -> None:
+        ctx = _context()
+        self.sizes = sizes
+        self.count = len(files)
+        order = sorted(range(len(files)), key=lambda i: -sizes[i])  # largest first: even finish
+        counter = ctx.Value("q", 0)
+        self.procs: list[Any] = []
+        self.conns: list[Connection] = []
+        try:
+            for _ in range(n):
+                reader, writer = ctx.Pipe(duplex=False)
+                proc = ctx.Process(target=_worker, args=(files, order, counter, writer),
+                                   daemon=True)
+                proc.start()
+                writer.close()
+                self.procs.append(proc)
+                self.conns.append(reader)
+        except BaseException:
+            self.stop()
+            raise
+
+    def collect(self, stats: ReadStats, meter: _Meter) -> Aggregator:
+        per_file: dict[int, ReadStats] = {}
+        aggregator = Aggregator()
+        events = skipped = 0
+        pending = set(self.conns)
         while pending:
             for conn in wait(list(pending), timeout=_PROGRESS_EVERY):
                 assert isinstance(conn, Connection)
                 try:
                     message = conn.recv()
                 except EOFError:
-                    codes = [p.exitcode for p in procs]
+                    codes = [p.exitcode for p in self.procs]
                     raise ScanWorkerError(
                         f"a log scan worker process ended unexpectedly (exit codes {codes}); "
                         "out of memory? PULLPATH_WORKERS=1 scans in one process"
@@ -227,22 +273,25 @@ def _scan_parallel(files: list[Path], sizes: list[int], stats: ReadStats, n: int
                     events += file_stats.events_read
                     skipped += file_stats.events_skipped
                     meter.files_done += 1
-                    meter.bytes_done += sizes[index]
+                    meter.bytes_done += self.sizes[index]
                 elif kind == "done":
                     aggregator.add_rows(message[1])
                     pending.discard(conn)
                 else:
                     raise ScanWorkerError(f"a log scan worker failed:\n{message[1]}")
             meter.show(events, skipped)
-        for proc in procs:
+        for proc in self.procs:
             proc.join()
-    finally:
-        for proc in procs:
+        for index in range(self.count):  # in file order: the accounting of a sequential read
+            stats.merge(per_file[index])
+        return aggregator
+
+    def stop(self) -> None:
+        for proc in self.procs:
             if proc.is_alive():
                 proc.terminate()
-                proc.join()
-        for conn in conns:
+            proc.join()
+        for conn in self.conns:
             conn.close()
-    for index in range(len(files)):  # in file order: the accounting of a sequential read
-        stats.merge(per_file[index])
-    return aggregator
+        self.procs = []
+        self.conns = []

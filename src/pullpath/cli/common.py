@@ -126,23 +126,80 @@ def user_errors(*kinds: type[BaseException]) -> Iterator[None]:
         fail(str(exc))
 
 
-def progress_printer(label: str) -> Callable[[object], None] | None:
-    """A stderr progress line for long reads, only on a terminal."""
+def progress_printer(label: str, *, after: float = 1.0) -> Callable[[object], None] | None:
+    """A transient progress bar on stderr for long reads (files, bytes, events/s), shown only
+    on a terminal and only once the read has taken ``after`` seconds.
+
+    Takes ``adapters.logs_scan.ScanProgress`` snapshots (files_done/files_total,
+    bytes_done/bytes_total, events_read, events_skipped, elapsed, done); any object with
+    ``events_read``, ``events_skipped`` and ``files`` gives a one-line summary instead.
+    """
     if not stderr.is_terminal:
         return None
-    import time
+    return _ProgressDisplay(label, after)
 
-    start = time.monotonic()
 
-    def show(stats: object) -> None:
+class _ProgressDisplay:
+    def __init__(self, label: str, after: float) -> None:
+        import time
+
+        self._label = label
+        self._after = after
+        self._start = time.monotonic()
+        self._clock = time.monotonic
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __call__(self, snap: object) -> None:
+        if not hasattr(snap, "bytes_total"):
+            self._line(snap)
+            return
+        if getattr(snap, "done", False):
+            self.close()
+            return
+        elapsed = float(getattr(snap, "elapsed", self._clock() - self._start))
+        if self._bar is None:
+            if elapsed < self._after:
+                return
+            from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+            # no refresh thread (auto_refresh off): the reader may fork worker processes
+            self._bar = Progress(
+                TextColumn(f"[dim]{escape_markup(self._label)}[/]"),
+                BarColumn(),
+                DownloadColumn(),
+                TextColumn("[dim]{task.fields[detail]}[/]"),
+                console=stderr, transient=True, auto_refresh=False,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("", total=getattr(snap, "bytes_total", 0) or None,
+                                            detail="")
+        read = int(getattr(snap, "events_read", 0))
+        skipped = int(getattr(snap, "events_skipped", 0))
+        detail = (f"{getattr(snap, 'files_done', 0)}/{getattr(snap, 'files_total', 0)} files, "
+                  f"{read:,} events ({read / max(elapsed, 1e-6):,.0f}/s)"
+                  + (f", {skipped:,} skipped" if skipped else ""))
+        self._bar.update(self._task, completed=getattr(snap, "bytes_done", 0), detail=detail)
+        self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+    def _line(self, stats: object) -> None:
         read = getattr(stats, "events_read", 0)
         skipped = getattr(stats, "events_skipped", 0)
         files = len(getattr(stats, "files", ()))
-        elapsed = max(time.monotonic() - start, 1e-6)
+        elapsed = max(self._clock() - self._start, 1e-6)
         stderr.print(
-            f"[dim]{label}: {files} file(s), {read:,} events, {skipped:,} skipped, "
-            f"{read / elapsed:,.0f} events/s[/]",
+            f"[dim]{escape_markup(self._label)}: {files} file(s), {read:,} events, "
+            f"{skipped:,} skipped, {read / elapsed:,.0f} events/s[/]",
             end="\r",
         )
 
-    return show
+
+def escape_markup(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

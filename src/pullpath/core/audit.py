@@ -13,8 +13,10 @@ route through ``Aggregator.add_group``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import astuple, dataclass, field
+from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from pullpath.core.classify import Call, Classifier, flow_address
@@ -69,6 +71,11 @@ class GroupStats:
             self.last = last
 
 
+_GROUP_FIELDS: Callable[[GroupKey], tuple[str, ...]] = attrgetter(
+    *(f.name for f in dataclass_fields(GroupKey)))
+"""A group key's values in field order (``dataclasses.astuple`` is much slower)."""
+
+
 def registry_label(login_server: str, resource_id: str) -> str:
     """The registry as flows name it: its login server, else the name from its resource ID."""
     if login_server:
@@ -91,6 +98,15 @@ def group_key(event: PullEvent, caller_ip: str | None = None) -> GroupKey:
         event.identity,
         event.result,
         event.result_description,
+    )
+
+
+def with_caller(key: GroupKey, caller_ip: str, identity: str) -> GroupKey:
+    """``key`` for another caller and identity."""
+    return GroupKey(
+        registry=key.registry, registry_id=key.registry_id, table=key.table,
+        operation=key.operation, repository=key.repository, tag=key.tag, caller_ip=caller_ip,
+        identity=identity, result=key.result, result_description=key.result_description,
     )
 
 
@@ -173,7 +189,8 @@ class Aggregator:
 
     def to_rows(self) -> list[tuple[tuple[str, ...], int, datetime | None, datetime | None]]:
         """Plain rows (for passing between processes); :meth:`add_rows` reads them back."""
-        return [(astuple(k), s.count, s.first, s.last) for k, s in self.groups.items()]
+        values = _GROUP_FIELDS
+        return [(values(k), s.count, s.first, s.last) for k, s in self.groups.items()]
 
     def add_rows(self, rows: Iterable[tuple[tuple[str, ...], int, datetime | None,
                                             datetime | None]]) -> None:
@@ -235,9 +252,12 @@ class RawGroups:
         try:
             event = parse_record(probe)
         except RecordError as exc:
+            # kept without its traceback: that would keep the reader's frames (and the
+            # block of lines they hold) alive
+            error = exc.with_traceback(None)
             if cache_error and len(self.errors) < self.ERRORS_LIMIT:
-                self.errors[key] = exc
-            return exc
+                self.errors[key] = error
+            return error
         entry: list[Any] = [0, None, None, group_key(event, self.callers(event.caller_ip))]
         self.groups[key] = entry
         return entry
@@ -322,7 +342,7 @@ def build_flows(
 ) -> AuditResult:
     """Classify each distinct group once and merge groups into flows (at most
     ``max_groups`` groups: see ``MAX_FLOW_GROUPS``)."""
-    merged: dict[FlowKey, _Pending] = {}
+    merged: dict[tuple[object, ...], _Pending] = {}
     groups: Iterable[tuple[GroupKey, GroupStats]] = aggregator.groups.items()
     left_events = left_groups = 0
     if len(aggregator.groups) > max_groups:
@@ -358,7 +378,7 @@ def audit_events_reference(
 ) -> AuditResult:
     """The simple route: classify every event on its own, then group. Tests use it as the
     oracle for the fast route (``Aggregator`` + ``build_flows``)."""
-    merged: dict[FlowKey, _Pending] = {}
+    merged: dict[tuple[object, ...], _Pending] = {}
     newest: datetime | None = None
     for event in events:
         key = group_key(event)
@@ -375,34 +395,37 @@ class _Pending:
     stats: GroupStats
 
 
-def _accumulate(merged: dict[FlowKey, _Pending], key: GroupKey, verdicts: Verdicts, count: int,
-                first: datetime | None, last: datetime | None) -> None:
-    fk = flow_key(key, verdicts)
+def _accumulate(merged: dict[tuple[object, ...], _Pending], key: GroupKey, verdicts: Verdicts,
+                count: int, first: datetime | None, last: datetime | None) -> None:
+    # the fields of ``flow_key`` as a plain tuple: hashing a dataclass is much slower
+    v = verdicts
+    fk = (v.registry, key.operation, key.repository, key.tag, v.source.ip or key.caller_ip,
+          key.identity, key.result, v.verdict.path,
+          v.consumer.id or "|".join(v.consumer.candidates))
     pending = merged.get(fk)
     if pending is None:
         pending = merged[fk] = _Pending(key, verdicts, GroupStats())
     pending.stats.add(count, first, last)
 
 
-def _result(merged: dict[FlowKey, _Pending], stats: ReadStats, newest: datetime | None,
-            expect: ExpectFn | None) -> AuditResult:
+def _result(merged: dict[tuple[object, ...], _Pending], stats: ReadStats,
+            newest: datetime | None, expect: ExpectFn | None) -> AuditResult:
     flows: list[Flow] = []
-    for fk, pending in merged.items():
+    for pending in merged.values():
         v = pending.verdicts
+        k = pending.key
         st = pending.stats
-        fields: dict[str, Any] = {
-            "registry": fk.registry, "operation": fk.operation, "repository": fk.repository,
-            "tag": fk.tag, "caller_ip": fk.caller_ip, "identity": fk.identity,
-            "result": fk.result, "count": st.count, "first_seen": st.first,
-            "last_seen": st.last, "source": v.source, "verdict": v.verdict,
-            "consumer": v.consumer, "registry_id": pending.key.registry_id,
-            "table": pending.key.table,
-        }
-        flow = Flow(**fields)
+        flow = Flow(
+            registry=v.registry, operation=k.operation, repository=k.repository, tag=k.tag,
+            caller_ip=v.source.ip or k.caller_ip, identity=k.identity, result=k.result,
+            count=st.count, first_seen=st.first, last_seen=st.last, source=v.source,
+            verdict=v.verdict, consumer=v.consumer, registry_id=k.registry_id, table=k.table,
+        )
         if expect is not None:
             expectation = expect(flow)
             if expectation is not None:
-                flow = Flow(**fields, expectation=expectation)  # dataclasses.replace is slow
+                # set on the new, not yet shared object (dataclasses.replace is slow)
+                object.__setattr__(flow, "expectation", expectation)
         flows.append(flow)
     flows.sort(key=sort_key)
     return AuditResult(

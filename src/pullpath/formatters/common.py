@@ -20,6 +20,8 @@ _CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 def safe_text(value: str) -> str:
     """Text that encodes as valid UTF-8: lone surrogates become U+FFFD."""
+    if value.isascii():  # the usual case, and never a surrogate: skip the search
+        return value
     return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
 
 
@@ -47,7 +49,9 @@ def csv_safe(value: str) -> str:
 def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if value.tzinfo is not UTC:  # already UTC: as is (astimezone would copy it)
+        value = value.astimezone(UTC)
+    return value.isoformat().replace("+00:00", "Z")
 
 
 def short_time(value: datetime | None) -> str:

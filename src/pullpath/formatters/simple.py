@@ -37,7 +37,9 @@ def to_json(document: dict[str, Any]) -> str:
     few hundred thousand flows); what orjson refuses (a lone surrogate, an integer beyond 64
     bits) goes through ``json.dumps``, same layout."""
     try:
-        return orjson.dumps(document, default=str, option=_ORJSON_OPTIONS).decode() + "\n"
+        # the newline by orjson: `+ "\n"` would copy a report of many flows once more
+        return orjson.dumps(document, default=str,
+                            option=_ORJSON_OPTIONS | orjson.OPT_APPEND_NEWLINE).decode()
     except (orjson.JSONEncodeError, TypeError):
         return safe_text(json.dumps(document, indent=2, ensure_ascii=False, default=str)) + "\n"
 

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from pullpath.adapters.inventory_files import read_inventory
-from pullpath.adapters.logs_scan import ScanProgress, scan_logs
+from pullpath.adapters.logs_scan import LogScan, ScanProgress
 from pullpath.adapters.servicetags_files import load_service_tags, service_tags_age_warning
 from pullpath.core.audit import MAX_FLOW_GROUPS, Aggregator, AuditResult, ExpectFn, build_flows
 from pullpath.core.classify import Classifier
@@ -18,10 +18,11 @@ from pullpath.core.findings import check_findings
 from pullpath.core.servicetags import TagIndex
 from pullpath.domain.events import PullEvent, ReadStats
 from pullpath.domain.inventory import Inventory
-from pullpath.domain.verdicts import InventoryInfo, TagsInfo
+from pullpath.domain.verdicts import Expectation, Flow, InventoryInfo, TagsInfo
 from pullpath.formatters.audit_doc import AuditReport
 from pullpath.formatters.explain_doc import finding_doc
 from pullpath.formatters.network_view import network_view
+from pullpath.knowledge.loader import default_knowledge
 
 ProgressFn = Callable[[ScanProgress], None]
 
@@ -66,6 +67,22 @@ def audit_events(
                   log_sources=log_sources)
 
 
+def _per_consumer(expect: ExpectFn) -> ExpectFn:
+    """``expect`` asked once per consumer, registry, path and kind of request rather than once
+    per flow: the knowledge base predicts for a consumer and a registry (the key holds more than
+    ``Explainer.expectation`` reads today, never less)."""
+    cache: dict[tuple[object, ...], Expectation | None] = {}
+
+    def cached(flow: Flow) -> Expectation | None:
+        key = (flow.consumer, flow.registry, flow.registry_id, flow.verdict.path, flow.operation,
+               flow.table, flow.result, flow.identity)
+        if key not in cache:
+            cache[key] = expect(flow)
+        return cache[key]
+
+    return cached
+
+
 def max_flow_groups() -> int:
     """Distinct groups classified at most: ``$PULLPATH_MAX_FLOW_GROUPS`` when set (a positive
     integer), else ``MAX_FLOW_GROUPS``. More groups take more memory and time (README,
@@ -87,7 +104,8 @@ def finish(
     # one explainer serves both the per-flow expectations and the findings
     explainer = None if inventory.empty else explainer_for(inventory)
     result: AuditResult = build_flows(classifier, aggregator, stats,
-                                      expect=explainer.expectation if explainer else None,
+                                      expect=_per_consumer(explainer.expectation)
+                                      if explainer else None,
                                       max_groups=max_flow_groups())
     result.warnings.extend(warnings)
     if inventory.empty:
@@ -120,12 +138,17 @@ def run_audit(
     processes for large inputs; default: the CPUs available, ``$PULLPATH_WORKERS``), then each
     distinct group classified once. Same flows as the event-by-event route."""
     with gc_paused():
-        tags = load_service_tags(service_tags)
-        inventory = load_inventory(inventory_paths)
         stats = ReadStats()
-        aggregator = scan_logs(logs, stats, workers=workers, progress=progress)
-        return finish(Classifier(inventory, tags), aggregator, stats, inventory=inventory,
-                      tags=tags, log_sources=[str(p) for p in logs])
+        # worker processes start scanning now; this process meanwhile loads the rest
+        with LogScan(logs, stats, workers=workers, progress=progress) as scan:
+            tags = load_service_tags(service_tags)
+            inventory = load_inventory(inventory_paths)
+            classifier = Classifier(inventory, tags)
+            if not inventory.empty:
+                default_knowledge()  # loaded once per process: now rather than after the scan
+            aggregator = scan.result()
+        return finish(classifier, aggregator, stats, inventory=inventory, tags=tags,
+                      log_sources=[str(p) for p in logs])
 
 
 @contextmanager
