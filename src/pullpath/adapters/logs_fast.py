@@ -19,8 +19,11 @@ back to the next for anything it cannot prove it reads the same way:
    goes through ``parse_record`` whole, exactly as in the event-by-event reader.
 
 A group's raw key is resolved to a ``GroupKey`` (or the error of its records) by
-``parse_record`` once (``core.audit.RawGroups``); times are read per record with
+``parse_record`` once, on the line as the event-by-event reader decodes it
+(``core.audit.RawGroups``); typed raw keys that differ only in identity and caller share that
+resolution (``FastScanner.templates``). Times are read per record with
 ``datetime.fromisoformat`` when they are plain UTC ISO 8601, else by ``parse_record``.
+Memory grows with distinct raw keys only (their strings shared: ``FastScanner.strings``).
 """
 
 from __future__ import annotations

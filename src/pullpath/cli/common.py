@@ -161,13 +161,12 @@ class _ProgressDisplay:
         if self._bar is None:
             if elapsed < self._after:
                 return
-            from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+            from rich.progress import BarColumn, Progress, TextColumn
 
             # no refresh thread (auto_refresh off): the reader may fork worker processes
             self._bar = Progress(
                 TextColumn(f"[dim]{escape_markup(self._label)}[/]"),
-                BarColumn(),
-                DownloadColumn(),
+                BarColumn(bar_width=16),
                 TextColumn("[dim]{task.fields[detail]}[/]"),
                 console=stderr, transient=True, auto_refresh=False,
             )
@@ -176,8 +175,11 @@ class _ProgressDisplay:
                                             detail="")
         read = int(getattr(snap, "events_read", 0))
         skipped = int(getattr(snap, "events_skipped", 0))
-        detail = (f"{getattr(snap, 'files_done', 0)}/{getattr(snap, 'files_total', 0)} files, "
-                  f"{read:,} events ({read / max(elapsed, 1e-6):,.0f}/s)"
+        done_mb = getattr(snap, "bytes_done", 0) / 1e6
+        total_mb = getattr(snap, "bytes_total", 0) / 1e6
+        detail = (f"{done_mb:,.0f}/{total_mb:,.0f} MB, "
+                  f"{getattr(snap, 'files_done', 0)}/{getattr(snap, 'files_total', 0)} files, "
+                  f"{read:,} events, {read / max(elapsed, 1e-6):,.0f}/s"
                   + (f", {skipped:,} skipped" if skipped else ""))
         self._bar.update(self._task, completed=getattr(snap, "bytes_done", 0), detail=detail)
         self._bar.refresh()

@@ -64,7 +64,8 @@ class Skip:
 
     location: Location
     reason: str
-    """A short stable reason key, e.g. ``invalid-json``, ``truncated-line``, ``not-a-registry-event``."""
+    """A short stable reason key, e.g. ``invalid-json``, ``truncated-line``,
+    ``not-a-registry-event``."""
     detail: str = ""
 
 

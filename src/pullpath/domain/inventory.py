@@ -274,7 +274,8 @@ class DiagnosticSetting:
     target_id: str
     """The resource the setting is on (the registry)."""
     categories: tuple[str, ...]
-    """Enabled categories and category groups (``ContainerRegistryRepositoryEvents``, ``allLogs``)."""
+    """Enabled categories and category groups (``ContainerRegistryRepositoryEvents``,
+    ``allLogs``)."""
     destinations: tuple[str, ...]
     """workspace / storage / event hub resource IDs."""
 
