@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from importlib import import_module
 from typing import Any
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
@@ -54,6 +55,18 @@ __all__ = [
 
 ProgressFn = Callable[[str], None]
 
+
+
+_CLIENT_CLASSES: dict[str, tuple[str, str]] = {
+    "resources": ("azure.mgmt.resource.resources", "ResourceManagementClient"),
+    "deployments": ("azure.mgmt.resource.deployments", "DeploymentsMgmtClient"),
+    "registry": ("azure.mgmt.containerregistry", "ContainerRegistryManagementClient"),
+    "aci": ("azure.mgmt.containerinstance", "ContainerInstanceManagementClient"),
+    "aca": ("azure.mgmt.appcontainers", "ContainerAppsAPIClient"),
+    "network": ("azure.mgmt.network", "NetworkManagementClient"),
+    "logs": ("azure.monitor.query", "LogsQueryClient"),
+}
+"""The SDK client behind each name the runner asks for (imported on first use)."""
 
 class LabError(Exception):
     """A lab step failed: the message says which step, which resource and what to do."""
@@ -214,36 +227,13 @@ class LabRunner:
         if client is not None:
             return client
         t = self.target
-        kw = t.client_kwargs()
-        if name == "resources":
-            from azure.mgmt.resource.resources import ResourceManagementClient
-            client = ResourceManagementClient(t.credential, t.subscription_id,
-                                              base_url=t.arm_endpoint, **kw)
-        elif name == "deployments":
-            from azure.mgmt.resource.deployments import DeploymentsMgmtClient
-            client = DeploymentsMgmtClient(t.credential, t.subscription_id,
-                                           base_url=t.arm_endpoint, **kw)
-        elif name == "registry":
-            from azure.mgmt.containerregistry import ContainerRegistryManagementClient
-            client = ContainerRegistryManagementClient(t.credential, t.subscription_id,
-                                                       base_url=t.arm_endpoint, **kw)
-        elif name == "aci":
-            from azure.mgmt.containerinstance import ContainerInstanceManagementClient
-            client = ContainerInstanceManagementClient(t.credential, t.subscription_id,
-                                                       base_url=t.arm_endpoint, **kw)
-        elif name == "aca":
-            from azure.mgmt.appcontainers import ContainerAppsAPIClient
-            client = ContainerAppsAPIClient(t.credential, t.subscription_id,
-                                            base_url=t.arm_endpoint, **kw)
-        elif name == "network":
-            from azure.mgmt.network import NetworkManagementClient
-            client = NetworkManagementClient(t.credential, t.subscription_id,
-                                             base_url=t.arm_endpoint, **kw)
-        elif name == "logs":
-            from azure.monitor.query import LogsQueryClient
-            client = LogsQueryClient(t.credential, endpoint=t.logs_endpoint, **kw)
-        else:  # pragma: no cover - programming error
-            raise KeyError(name)
+        module, class_name = _CLIENT_CLASSES[name]
+        cls = getattr(import_module(module), class_name)
+        if name == "logs":  # a data-plane client: an endpoint, no subscription
+            client = cls(t.credential, endpoint=t.logs_endpoint, **t.client_kwargs())
+        else:
+            client = cls(t.credential, t.subscription_id, base_url=t.arm_endpoint,
+                         **t.client_kwargs())
         self._clients[name] = client
         return client
 
