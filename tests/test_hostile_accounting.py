@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -30,7 +31,15 @@ from pullpath.formatters.audit_doc import AuditReport
 from pullpath.formatters.simple import audit_csv, audit_json
 from pullpath.formatters.table import render_audit
 from pullpath.workflows.audit import run_audit
-from tests.hostile import ITEM_DAMAGE, LINE_DAMAGE, SHAPES, Built, build, hostile_records
+from tests.hostile import (
+    ITEM_DAMAGE,
+    LINE_DAMAGE,
+    SHAPES,
+    Built,
+    build,
+    hostile_records,
+    real_record,
+)
 
 DAMAGE_BY_SHAPE = {
     "jsonlines": sorted(LINE_DAMAGE),
@@ -234,3 +243,31 @@ def test_strict_counts_a_file_that_is_not_readable(tmp_path: Path) -> None:
     proc = pullpath("audit", "--logs", str(tmp_path), "--strict")
     assert proc.returncode == 2
     assert f"{tmp_path / 'PT1H.json'}: not-text" in proc.stderr
+
+
+def test_distinct_groups_beyond_the_cap_are_counted_not_held(tmp_path: Path) -> None:
+    """Millions of distinct callers: beyond PULLPATH_MAX_READ_GROUPS new groups are only
+    counted (unclassified), so memory is bounded; nothing is lost from the accounting."""
+    n, cap = 3_000, 500
+    lines = []
+    for i in range(n):
+        rec = real_record()
+        rec["callerIpAddress"] = f"198.51.{i // 250}.{i % 250}"
+        rec["correlationId"] = f"c-{i}"
+        lines.append(json.dumps(rec))
+    log = tmp_path / "PT1H.json"
+    log.write_text("\n".join(lines) + "\n")
+    for workers in ("1", "2"):
+        env = {**os.environ, "PULLPATH_MAX_READ_GROUPS": str(cap), "PULLPATH_WORKERS": workers}
+        proc = subprocess.run([sys.executable, "-m", "pullpath", "audit", "--logs", str(log),
+                               "-f", "json", "--strict"], capture_output=True, text=True,
+                              env=env, timeout=300)
+        assert "Traceback" not in proc.stderr
+        assert proc.returncode == 2  # --strict: unclassified events
+        doc = json.loads(proc.stdout)
+        assert doc["input"]["events_read"] == n
+        classified = sum(f["count"] for f in doc["flows"])
+        assert doc["summary"]["unclassified_events"] > 0
+        assert classified + doc["summary"]["unclassified_events"] == n
+        assert len(doc["flows"]) <= cap * int(workers)
+        assert any("PULLPATH_MAX_READ_GROUPS" in w for w in doc["warnings"])

@@ -254,6 +254,8 @@ class FastScanner:
                     for x in key)
         template = self.templates.get(key[:-2])
         if template is not None:
+            if len(sink.groups) >= sink.general.max_groups:
+                return sink.overflow  # counted, never stored (see RawGroups.resolve)
             caller = record.callerIpAddress
             caller = "" if caller is UNSET else clean(caller)
             identity = record.identity
@@ -263,7 +265,8 @@ class FastScanner:
             return entry
         found = sink.resolve(key, cast(dict[str, Any], _loads(line)),
                              None if record.time is UNSET else "time", cache_error=False)
-        if not isinstance(found, RecordError) and len(self.templates) < self.TEMPLATES_LIMIT:
+        if (not isinstance(found, RecordError) and found is not sink.overflow
+                and len(self.templates) < self.TEMPLATES_LIMIT):
             self.templates[key[:-2]] = found[3]
         return found
 

@@ -213,7 +213,7 @@ def _worker(files: list[Path], order: list[int], counter: Any, conn: Connection)
             scan_file(files[index], stats, scanner)
             conn.send(("file", index, stats))
         aggregator = sink.finish()
-        conn.send(("done", aggregator.to_rows()))
+        conn.send(("done", aggregator.to_rows(), aggregator.overflow_events))
     except BaseException:  # report anything, then stop: the parent raises it
         with suppress(OSError):
             conn.send(("error", traceback.format_exc()))
@@ -276,6 +276,7 @@ class _Workers:
                     meter.bytes_done += self.sizes[index]
                 elif kind == "done":
                     aggregator.add_rows(message[1])
+                    aggregator.add_overflow(message[2])
                     pending.discard(conn)
                 else:
                     raise ScanWorkerError(f"a log scan worker failed:\n{message[1]}")

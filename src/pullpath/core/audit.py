@@ -12,6 +12,7 @@ route through ``Aggregator.add_group``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
@@ -155,13 +156,28 @@ class CallerKeys:
         return cached or value
 
 
+MAX_READ_GROUPS = 1_000_000
+"""Distinct groups held while reading (about 1.5 KiB each: ~1.5 GB at the cap). Events of new
+groups beyond it are counted as ``overflow_events`` (reported as unclassified, failing
+``--strict``), so memory stays bounded whatever the number of distinct callers.
+``$PULLPATH_MAX_READ_GROUPS`` changes it."""
+
+
+def max_read_groups() -> int:
+    value = os.environ.get("PULLPATH_MAX_READ_GROUPS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else MAX_READ_GROUPS
+
+
 class Aggregator:
-    """Counts events per ``GroupKey`` with first/last time. Memory grows with distinct groups."""
+    """Counts events per ``GroupKey`` with first/last time. Memory grows with distinct groups,
+    up to ``MAX_READ_GROUPS``; events of further new groups are only counted."""
 
     def __init__(self) -> None:
         self.groups: dict[GroupKey, GroupStats] = {}
         self.events = 0
         self.newest: datetime | None = None
+        self.overflow_events = 0
+        self.max_groups = max_read_groups()
         self._callers = CallerKeys()
 
     def add(self, event: PullEvent) -> None:
@@ -172,11 +188,19 @@ class Aggregator:
                   last: datetime | None) -> None:
         stats = self.groups.get(key)
         if stats is None:
+            if len(self.groups) >= self.max_groups:
+                self.add_overflow(count)
+                return
             stats = self.groups[key] = GroupStats()
         stats.add(count, first, last)
         self.events += count
         if last is not None and (self.newest is None or last > self.newest):
             self.newest = last
+
+    def add_overflow(self, count: int) -> None:
+        """Events read whose groups could not be held (beyond ``max_groups``)."""
+        self.overflow_events += count
+        self.events += count
 
     def add_all(self, events: Iterable[PullEvent]) -> Aggregator:
         for event in events:
@@ -229,6 +253,8 @@ class RawGroups:
         self.callers = CallerKeys()
         self.general = Aggregator()
         """Events that went through ``parse_record`` whole."""
+        self.overflow: list[Any] = [0, None, None, None]
+        """The shared entry of records whose new groups are beyond the cap (not stored)."""
 
     def shape(self, record: Mapping[str, object]) -> RecordShape | None:
         shape = self.shapes[tuple(record)] = record_shape(record)
@@ -246,6 +272,8 @@ class RawGroups:
         error = self.errors.get(key)
         if error is not None:
             return error
+        if len(self.groups) >= self.general.max_groups:
+            return self.overflow  # counted, never stored: memory stays bounded
         probe = dict(record)
         if time_key is not None:
             probe[time_key] = TIME_PLACEHOLDER
@@ -268,6 +296,7 @@ class RawGroups:
         for count, first, last, key in self.groups.values():
             if count:
                 out.add_group(key, count, first, last)
+        out.add_overflow(self.overflow[0])
         self.groups = {}
         self.errors = {}
         return out
@@ -360,8 +389,16 @@ def build_flows(
             verdicts = judged[jk] = judge(classifier, key)
         _accumulate(merged, key, verdicts, gstats.count, gstats.first, gstats.last)
     result = _result(merged, stats, aggregator.newest, expect)
+    if aggregator.overflow_events:
+        result.unclassified_events += aggregator.overflow_events
+        result.warnings.append(
+            f"{aggregator.overflow_events:,} event(s) were read but not classified: their "
+            f"groups came after the first {aggregator.max_groups:,} distinct groups held in "
+            "memory (PULLPATH_MAX_READ_GROUPS); audit a shorter time range, or summarise "
+            "server-side with --workspace"
+        )
     if left_groups:
-        result.unclassified_events = left_events
+        result.unclassified_events += left_events
         result.unclassified_groups = left_groups
         result.warnings.append(
             f"{left_events:,} event(s) in {left_groups:,} distinct flow group(s) were read but "
