@@ -25,9 +25,10 @@ from pullpath.adapters.logs_files import read_events
 from pullpath.adapters.servicetags_files import load_service_tags
 from pullpath.core.audit import AuditResult, audit_events_reference
 from pullpath.core.classify import Classifier
+from pullpath.core.explain import explainer_for
 from pullpath.core.records import RecordError, parse_record
 from pullpath.domain.events import ReadStats
-from pullpath.workflows.audit import expectation_fn, run_audit
+from pullpath.workflows.audit import run_audit
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,7 @@ def reference(mixed: Dataset) -> AuditResult:
     stats = ReadStats()
     return audit_events_reference(
         Classifier(inventory, load_service_tags()), read_events([mixed.logs], stats), stats,
-        expect=expectation_fn(inventory),
+        expect=explainer_for(inventory).expectation,
     )
 
 

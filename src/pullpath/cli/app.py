@@ -44,17 +44,9 @@ def _root(
 
 
 def _register() -> None:
-    from pullpath.cli import audit, demo
+    from pullpath.cli import audit, demo, explain, lab, live
 
-    audit.register(app)
-    demo.register(app)
-    for optional in ("explain", "live", "lab"):
-        try:
-            module = __import__(f"pullpath.cli.{optional}", fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name != f"pullpath.cli.{optional}":
-                raise
-            continue
+    for module in (audit, demo, explain, live, lab):
         module.register(app)
 
 

@@ -48,11 +48,6 @@ def load_inventory(paths: Sequence[Path]) -> Inventory:
     return read_inventory(paths) if paths else Inventory()
 
 
-def expectation_fn(inventory: Inventory) -> ExpectFn | None:
-    """The knowledge base's prediction for each flow (``None`` without an inventory)."""
-    return None if inventory.empty else explainer_for(inventory).expectation
-
-
 def audit_events(
     events: Iterable[PullEvent],
     stats: ReadStats,
