@@ -2,273 +2,247 @@
 
 ``FastScanner.json_lines`` reads a JSON-lines stream with exactly the outcome of the
 event-by-event reader (``logs_files._read_json_lines`` + ``parse_record``): the same lines and
-numbers, the same events, the same skips with the same reasons. It has three tiers; each falls
-back to the next for anything it cannot prove it reads the same way:
+numbers, the same events, the same skips with the same reasons. The stream is read into one
+reused buffer; each buffer's whole lines go through two tiers, each leaving to the next what it
+cannot prove it reads the same way:
 
-1. **Blocks** of about 1 MiB go to msgspec's ``decode_lines`` with a typed decoder of the
-   diagnostic archive's record (``_Record``): only the keys Azure writes, strings where a
-   field is read, unknown keys refused. A block qualifies only if every line starts with ``{``
-   and ends with ``}`` (so no record can span lines or share one: ``} {`` is never valid
-   inside a value) and is at most ``_TYPED_LINE_MAX`` bytes (so no nesting beyond what orjson
-   accepts). msgspec refuses all orjson refuses (invalid UTF-8, lone surrogates, NaN,
-   trailing commas, numbers out of range) and, like orjson, keeps the last of duplicate keys.
-   A block that fails is cut in two until the failing lines are isolated.
-2. **Lines** that tier 1 left: orjson, then the record's key tuple (``RecordShape``) picks the
-   raw values that decide its group.
-3. **Anything else** (another shape, an object where a string should be, an undecodable line)
-   goes through ``parse_record`` whole, exactly as in the event-by-event reader.
+1. **Compiled** (``pullpath.core._archivescan``, C): lines of the diagnostic archive's own
+   record shape, strict JSON, are counted into groups keyed by their raw deciding values
+   without any Python object per line (see the C source's header for exactly what it takes).
+   Each new group is resolved here once, by ``parse_record`` on its first line with the time
+   set aside; groups that differ only in identity and caller share that resolution (their
+   template). Times are read in C as ``datetime.fromisoformat`` reads the archive's
+   ``...T..:..:...fffffffZ``.
+2. **Lines**: orjson, then the record's key tuple (``RecordShape``) picks the raw values that
+   decide its group; anything else (another shape, an object where a string should be, an
+   undecodable line) goes through ``parse_record`` whole.
 
-A group's raw key is resolved to a ``GroupKey`` (or the error of its records) by
-``parse_record`` once, on the line as the event-by-event reader decodes it
-(``core.audit.RawGroups``); typed raw keys that differ only in identity and caller share that
-resolution (``FastScanner.templates``). Times are read per record with
-``datetime.fromisoformat`` when they are plain UTC ISO 8601, else by ``parse_record``.
-Memory grows with distinct raw keys only (their strings shared: ``FastScanner.strings``).
+Without the compiled module (pullpath installed without a C compiler) every line takes tier 2:
+the same results, several times slower (``COMPILED`` says which). Memory grows with distinct
+groups only, never with events.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import IO, Any, cast
+from datetime import UTC, datetime, timedelta
+from typing import IO, Any
 
-import msgspec
 import numpy as np
-import numpy.typing as npt
 import orjson
-from msgspec import UNSET, Raw, UnsetType
 
 from pullpath.adapters.logs_files import MAX_LINE_BYTES, _loads, _snippet
-from pullpath.core.audit import GroupKey, RawGroups, with_caller
+from pullpath.core.audit import Aggregator, GroupKey, RawGroups, with_caller
 from pullpath.core.records import RecordError, clean, parse_record
 from pullpath.domain.events import Location, PullEvent, ReadStats, Skip
 
-__all__ = ["FastScanner"]
+try:
+    from pullpath.core._archivescan import Scanner as _Compiled
+except ImportError:  # built without a C compiler: tier 2 reads everything
+    _Compiled = None
 
-_BLOCK = 1024 * 1024
-_TYPED_LINE_MAX = 2000
-"""Tier 1 takes lines up to this long: at most ~1000 nesting levels fit, within what both
-orjson and msgspec accept (deeper documents are refused by orjson only)."""
-_MIN_BISECT_LINES = 16
+__all__ = ["COMPILED", "FastScanner", "Resolutions"]
+
+COMPILED = _Compiled is not None
+"""Whether the compiled tier is installed."""
+
+_BUFFER = 2 * MAX_LINE_BYTES
+"""The read buffer: an unfinished line of up to ``MAX_LINE_BYTES`` plus as much again read."""
 _SHAPE_LINE_MAX = 16 * 1024
-"""Longer lines skip the fast route: its group keys hold raw values, which such a line could
+"""Longer lines skip tier 2's grouping: its group keys hold raw values, which such a line could
 make megabytes long (memory growing with the input); ``parse_record`` cuts every value to
 ``MAX_FIELD_CHARS``. Real records are about 1 KiB."""
 _GENERAL = object()
-_OPEN, _CLOSE, _CR, _NL = 0x7B, 0x7D, 0x0D, 0x0A
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-class _Props(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    """The ``properties`` bag as the diagnostic archive writes it (repository and login
-    events). Strings where a group-deciding field is read; the rest kept raw, unread."""
-
-    tag: str | UnsetType = UNSET
-    digest: Raw | UnsetType = UNSET
-    mediaType: Raw | UnsetType = UNSET
-    repository: str | UnsetType = UNSET
-    artifactType: Raw | UnsetType = UNSET
-    tenantId: Raw | UnsetType = UNSET
-    loginServer: str | UnsetType = UNSET
-    userAgent: Raw | UnsetType = UNSET
-    jwtId: Raw | UnsetType = UNSET
-    size: Raw | UnsetType = UNSET
+def _time(micros: int | None) -> datetime | None:
+    return None if micros is None else _EPOCH + timedelta(microseconds=micros)
 
 
-class _Record(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    """A diagnostic-archive record (``PT1H.json`` line): exactly the archive's keys."""
+class Resolutions:
+    """The compiled tier's raw keys resolved, shared by the scanners of one scan (one per
+    thread): each distinct key is resolved once, whichever thread meets it first. Bounded."""
 
-    time: str | UnsetType = UNSET
-    category: str | UnsetType = UNSET
-    resourceId: str | UnsetType = UNSET
-    operationName: str | UnsetType = UNSET
-    identity: str | UnsetType = UNSET
-    location: Raw | UnsetType = UNSET
-    level: Raw | UnsetType = UNSET
-    resultType: str | UnsetType = UNSET
-    resultDescription: str | UnsetType = UNSET
-    durationMs: Raw | UnsetType = UNSET
-    callerIpAddress: str | UnsetType = UNSET
-    correlationId: Raw | UnsetType = UNSET
-    properties: _Props | UnsetType = UNSET
-    RegionStamp: Raw | UnsetType = UNSET
-
-
-_DECODER = msgspec.json.Decoder(_Record)
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.templates: dict[bytes, GroupKey | RecordError] = {}
+        self.groups: dict[bytes, GroupKey | RecordError] = {}
 
 
 class FastScanner:
-    """Counts JSON lines into a ``RawGroups`` (see the module docstring); events of other
-    formats arrive one by one through :meth:`add`. ``tick`` is called after every block."""
+    """Counts JSON lines into a ``RawGroups`` (see the module docstring) and, with the compiled
+    tier, into its own groups; events of other formats arrive one by one through :meth:`add`.
+    ``tick`` is called after every buffer. :meth:`finish` gives everything counted."""
 
-    TEMPLATES_LIMIT = 200_000
-
-    def __init__(self, sink: RawGroups, tick: Callable[[], None] | None = None) -> None:
+    def __init__(self, sink: RawGroups, tick: Callable[[], None] | None = None,
+                 shared: Resolutions | None = None) -> None:
         self.sink = sink
         self.tick = tick
-        self.templates: dict[tuple[object, ...], GroupKey] = {}
-        """A typed raw key without identity and caller -> a group resolved for it."""
-        self.strings: dict[str, str] = {}
-        """The strings of the stored raw keys, one object per distinct value."""
+        self.compiled = (None if _Compiled is None
+                         else _Compiled(sink.general.max_groups, MAX_LINE_BYTES))
+        self.shared = shared or Resolutions(sink.general.max_groups)
+        self.keys: list[GroupKey | RecordError] = []
+        """Compiled group id -> its group (or the error of all its lines)."""
+        self.error_ids = np.empty(0, dtype=np.int32)
+        """Compiled groups whose lines are skips."""
+        self.overflow_events = 0
+        self._buffer: bytearray | None = None
 
     def add(self, event: PullEvent) -> None:
         self.sink.general.add(event)
 
-    # ------------------------------------------------------------------ reading blocks
+    def finish(self) -> Aggregator:
+        """Everything counted, as one ``Aggregator`` (this object should not be used after)."""
+        out = self.sink.finish()
+        if self.compiled is not None:
+            for key, (count, first, last) in zip(self.keys, self.compiled.groups(), strict=True):
+                if count and isinstance(key, GroupKey):
+                    out.add_group(key, count, _time(first), _time(last))
+            out.add_overflow(self.overflow_events)
+            self.compiled = None
+        return out
+
+    # ------------------------------------------------------------------ reading
 
     def json_lines(self, head: bytes, stream: IO[bytes] | io.RawIOBase, name: str,
                    stats: ReadStats) -> None:
-        number = 0
-        carry = head
-        skipping = False  # inside an over-long line: drop bytes up to its newline
-        while True:
-            chunk = stream.read(_BLOCK) or b""
-            if skipping:
-                cut = chunk.find(b"\n")
-                if cut < 0:
-                    if not chunk:
-                        break
-                    continue
-                chunk = chunk[cut + 1 :]
-                skipping = False
-            data = carry + chunk if chunk else carry
-            end = data.rfind(b"\n") + 1
-            block, carry = data[:end], data[end:]
-            if block:
-                number = self._block(block, number, name, stats)
-            if len(carry) > MAX_LINE_BYTES:
-                number += 1
-                stats.count_skip(Skip(Location(name, number), "line-too-long",
-                                      f"over {MAX_LINE_BYTES} bytes"))
-                carry = b""
-                skipping = True
-            if self.tick is not None:
-                self.tick()
-            if not chunk:
-                break
-        if carry:  # the last line, without a newline
-            self._lines([carry], number, True, name, stats)
-
-    def _block(self, block: bytes, number: int, name: str, stats: ReadStats) -> int:
-        """Count ``block`` (whole lines, each ending with a newline); returns the number of
-        its last line."""
-        a = np.frombuffer(block, dtype=np.uint8)
-        ends = np.flatnonzero(a == _NL)
-        lines = len(ends)
-        starts = np.empty(lines, dtype=ends.dtype)
-        starts[0] = 0
-        starts[1:] = ends[:-1] + 1
-        last = a[ends - 1]
-        typed = (
-            bool(np.all(a[starts] == _OPEN))
-            and bool(np.all((last == _CLOSE) | ((last == _CR) & (a[ends - 2] == _CLOSE))))
-            and int((ends - starts).max()) <= _TYPED_LINE_MAX
-        )
-        if typed:
-            try:
-                records = _DECODER.decode_lines(block)
-            except (msgspec.MsgspecError, ValueError, RecursionError):
-                records = None
-            if records is not None and len(records) == lines:
-                self._typed(records, block, starts, ends, number, name, stats)
-                return number + lines
-        if lines <= _MIN_BISECT_LINES or not _typed_line(block[: int(ends[0]) + 1]):
-            # few lines, or the first already fails (another record shape): line by line
-            pieces = block.split(b"\n")
-            pieces.pop()  # after the last newline
-            return self._lines(pieces, number, False, name, stats)
-        middle = int(ends[lines // 2 - 1]) + 1
-        number = self._block(block[:middle], number, name, stats)
-        return self._block(block[middle:], number, name, stats)
-
-    # ------------------------------------------------------------------ tier 1
-
-    def _typed(self, records: list[_Record], block: bytes, starts: npt.NDArray[np.intp],
-               ends: npt.NDArray[np.intp], number: int, name: str, stats: ReadStats) -> None:
-        sink = self.sink
-        groups_get = sink.groups.get
-        callers = sink.callers
-        fromiso = datetime.fromisoformat
-        utc = UTC
-        unset = UNSET
-        n_read = 0
+        if self._buffer is None:
+            self._buffer = bytearray(_BUFFER)
+        buf = self._buffer
+        view = memoryview(buf)
         try:
-            for i, r in enumerate(records):
-                number += 1
-                ip = r.callerIpAddress
-                if ip.__class__ is str and ":" in ip:
-                    ip = callers(ip)
-                p = r.properties
-                if p is unset:
-                    key: tuple[object, ...] = (r.category, r.resourceId, r.operationName,
-                                               r.resultType, r.resultDescription, r.identity, ip)
+            filled = len(head)
+            buf[:filled] = head
+            number = 0
+            skipping = False  # inside an over-long line: drop bytes up to its newline
+            while True:
+                got = stream.readinto(view[filled:]) or 0
+                filled += got
+                start = 0
+                if skipping:
+                    cut = buf.find(b"\n", 0, filled)
+                    if cut < 0:
+                        filled = 0
+                        if not got:
+                            break
+                        continue
+                    start = cut + 1
+                    skipping = False
+                consumed, number = self._buffered(view[start:filled], number, name, stats)
+                rest_at = start + consumed
+                rest = filled - rest_at
+                if rest > MAX_LINE_BYTES:
+                    number += 1
+                    stats.count_skip(Skip(Location(name, number), "line-too-long",
+                                          f"over {MAX_LINE_BYTES} bytes"))
+                    filled = 0
+                    skipping = True
                 else:
-                    key = (r.category, r.resourceId, r.operationName, r.resultType,
-                           r.resultDescription, p.repository, p.tag, p.loginServer,
-                           r.identity, ip)
-                entry = groups_get(key)
-                if entry is None:
-                    found = self._new_group(key, r, block[starts[i] : ends[i]])
-                    if isinstance(found, RecordError):
-                        stats.count_skip(Skip(Location(name, number), found.reason, found.detail))
-                        continue
-                    entry = found
-                try:
-                    when: datetime | None = fromiso(r.time)  # type: ignore[arg-type]
-                except (TypeError, ValueError):
-                    when = None
-                if when is None or when.tzinfo is not utc:
-                    # not plain UTC ISO 8601: parse_record decides (the time, or the error)
-                    try:
-                        when = parse_record(_loads(block[starts[i] : ends[i]])).time
-                    except RecordError as exc:
-                        stats.count_skip(Skip(Location(name, number), exc.reason, exc.detail))
-                        continue
-                entry[0] += 1
-                n_read += 1
-                if when is not None:
-                    first = entry[1]
-                    if first is None:
-                        entry[1] = entry[2] = when
-                    elif when < first:
-                        entry[1] = when
-                    elif when > entry[2]:
-                        entry[2] = when
+                    if rest_at:
+                        buf[:rest] = buf[rest_at:filled]
+                    filled = rest
+                if self.tick is not None:
+                    self.tick()
+                if not got:
+                    break
+            if filled and not skipping:  # the last line, without a newline
+                self._lines([bytes(buf[:filled])], number, True, name, stats)
         finally:
-            if n_read:
-                stats.count_read(name, n_read)
+            view.release()
 
-    def _new_group(self, key: tuple[object, ...], record: _Record,
-                   line: bytes) -> list[Any] | RecordError:
-        """The group of a typed record's new raw key. ``parse_record`` reads the identity and
-        the caller (``key[-2:]``, top-level keys only in this shape) into ``identity`` and
-        ``caller_ip`` and nowhere else, so groups that differ in those alone share one
-        resolution (``templates``); otherwise ``parse_record`` decides on the line as the
-        event-by-event reader decodes it. Errors are never shared: their detail may depend on
-        keys outside the raw key."""
-        sink = self.sink
-        # the stored key shares its strings with the other stored keys: lookups then compare
-        # against a few hot strings (much faster, and less memory) instead of cold copies
-        pool = self.strings
-        key = tuple(pool.setdefault(x, x) if isinstance(x, str) else x
-                    for x in key)
-        template = self.templates.get(key[:-2])
-        if template is not None:
-            if len(sink.groups) >= sink.general.max_groups:
-                return sink.overflow  # counted, never stored (see RawGroups.resolve)
-            caller = record.callerIpAddress
-            caller = "" if caller is UNSET else clean(caller)
-            identity = record.identity
-            entry: list[Any] = [0, None, None, with_caller(
-                template, sink.callers(caller), "" if identity is UNSET else clean(identity))]
-            sink.groups[key] = entry
-            return entry
-        found = sink.resolve(key, cast(dict[str, Any], _loads(line)),
-                             None if record.time is UNSET else "time", cache_error=False)
-        if (not isinstance(found, RecordError) and found is not sink.overflow
-                and len(self.templates) < self.TEMPLATES_LIMIT):
-            self.templates[key[:-2]] = found[3]
-        return found
+    def _buffered(self, data: memoryview, number: int, name: str,
+                  stats: ReadStats) -> tuple[int, int]:
+        """Count the whole lines of ``data``; returns the bytes they take and the number of
+        the last one."""
+        if self.compiled is None:
+            block = data.tobytes()
+            end = block.rfind(b"\n") + 1
+            pieces = block[:end].split(b"\n")
+            pieces.pop()  # after the last newline
+            return end, self._lines(pieces, number, False, name, stats)
+        compiled = self.compiled
+        done = 0
+        while True:
+            part = data[done:]
+            consumed, groups, news, fallbacks, host = compiled.scan(part)
+            if news:
+                self._resolve(part, news)
+            number = self._count(part, groups, fallbacks, number, name, stats)
+            done += consumed
+            if host < 0:
+                return done, number
+            # an IPv4 caller with a port: keyed without it from now on when the port never
+            # changes the address its flows show (CallerKeys), else as logged
+            dotted = ".".join(str(host >> shift & 255) for shift in (24, 16, 8, 0))
+            compiled.set_host(host, self.sink.callers(dotted + ":1") == dotted)
+
+    def _count(self, data: memoryview, groups: bytes, fallbacks: list[tuple[int, int, int]],
+               number: int, name: str, stats: ReadStats) -> int:
+        """Account for the lines one compiled scan took; returns the number of the last."""
+        lines = len(groups) >> 2
+        if not lines:
+            return number
+        errors: list[int] = []
+        if len(self.error_ids):
+            found = np.isin(np.frombuffer(groups, dtype=np.int32), self.error_ids)
+            errors = np.flatnonzero(found).tolist()
+        if len(self.keys) >= self.sink.general.max_groups:
+            self.overflow_events += int(
+                np.count_nonzero(np.frombuffer(groups, dtype=np.int32) == -2))
+        n_read = lines - len(errors) - len(fallbacks)
+        if n_read:
+            stats.count_read(name, n_read)
+        if errors or fallbacks:
+            self._special(data, groups, errors, fallbacks, number, name, stats)
+        return number + lines
+
+    def _resolve(self, data: memoryview, news: list[tuple[Any, ...]]) -> None:
+        """Resolve the groups a compiled scan created, each raw key once per scan (``shared``):
+        a template by ``parse_record`` on its first line with the time set aside, a group as
+        its template with its identity and caller."""
+        shared = self.shared
+        groups = shared.groups
+        templates = shared.templates
+        keys = self.keys
+        callers = self.sink.callers
+        errors: list[int] = []
+        for gid, raw, template_len, _line, start, end, identity, caller in news:
+            found = groups.get(raw)
+            if found is None:
+                template_key = raw[:template_len]
+                template = templates.get(template_key)
+                if template is None:
+                    record = _loads(data[start:end].tobytes())
+                    template = self.sink.template(record, "time" if "time" in record else None)
+                    if len(templates) < shared.limit:
+                        templates[template_key] = template
+                found = template if isinstance(template, RecordError) else with_caller(
+                    template, callers(clean(caller or "")), clean(identity or ""))
+                if len(groups) < shared.limit:
+                    groups[raw] = found
+            keys.append(found)
+            if isinstance(found, RecordError):
+                errors.append(gid)
+        if errors:
+            self.error_ids = np.concatenate([self.error_ids, np.array(errors, dtype=np.int32)])
+
+    def _special(self, data: memoryview, groups: bytes, errors: list[int],
+                 fallbacks: list[tuple[int, int, int]], number: int, name: str,
+                 stats: ReadStats) -> None:
+        """The lines the compiled tier did not count as read, in order: skips of groups whose
+        resolution is an error, and lines for tier 2."""
+        ids = np.frombuffer(groups, dtype=np.int32)
+        todo = sorted([(line, -1, -1) for line in errors] + fallbacks)
+        for line, start, end in todo:
+            if start < 0:
+                error = self.keys[int(ids[line])]
+                assert isinstance(error, RecordError)
+                stats.count_skip(Skip(Location(name, number + line + 1), error.reason,
+                                      error.detail))
+            else:
+                self._lines([data[start:end].tobytes()], number + line, False, name, stats)
 
     # ------------------------------------------------------------------ tiers 2 and 3
 
@@ -373,14 +347,6 @@ class FastScanner:
             if n_read:
                 stats.count_read(name, n_read)
         return number
-
-
-def _typed_line(line: bytes) -> bool:
-    try:
-        _DECODER.decode(line)
-    except (msgspec.MsgspecError, ValueError, RecursionError):
-        return False
-    return True
 
 
 def _undecodable(line: bytes, ended: bool, number: int, name: str,

@@ -1,36 +1,34 @@
 """Scan local log files into flow groups: the fast route of ``pullpath audit --logs``.
 
 Each file is counted by :func:`pullpath.adapters.logs_files.scan_file` (JSON lines without a
-``PullEvent`` per record) into a ``RawGroups``; large inputs are spread over worker processes,
-one file at a time (largest first), each worker keeping its own groups and sending them once
-at the end. The accounting is exactly that of reading the files in order one by one: every
-file's ``ReadStats`` is merged back in file order. Memory grows with distinct groups only,
-never with events.
+``PullEvent`` per record: ``adapters.logs_fast``); large inputs are spread over worker threads,
+one file at a time (largest first), each thread with its own groups, merged at the end. The
+compiled tier and zlib work without the interpreter lock, so threads scan in parallel. The
+accounting is exactly that of reading the files in order one by one: every file's
+``ReadStats`` is merged back in file order. Memory grows with distinct groups only, never with
+events.
 """
 
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
+import threading
 import time
-import traceback
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
-from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any
 
-from pullpath.adapters.logs_fast import FastScanner
+from pullpath.adapters.logs_fast import FastScanner, Resolutions
 from pullpath.adapters.logs_files import iter_log_files, scan_file
-from pullpath.core.audit import Aggregator, RawGroups
+from pullpath.core.audit import Aggregator, RawGroups, max_read_groups
 from pullpath.domain.events import ReadStats
 
 __all__ = ["PARALLEL_MIN_BYTES", "LogScan", "ScanProgress", "default_workers", "scan_logs"]
 
-PARALLEL_MIN_BYTES = 48 * 1024 * 1024
-"""Below this many bytes of input, one process does it all (workers cost more than they save)."""
+PARALLEL_MIN_BYTES = 8 * 1024 * 1024
+"""Below this many bytes of input, one thread does it all."""
 _PROGRESS_EVERY = 0.25  # seconds
 
 
@@ -53,7 +51,7 @@ ProgressFn = Callable[[ScanProgress], None]
 
 
 def default_workers() -> int:
-    """Worker processes: ``$PULLPATH_WORKERS`` if set, else the CPUs this process may use."""
+    """Worker threads: ``$PULLPATH_WORKERS`` if set, else the CPUs this process may use."""
     env = os.environ.get("PULLPATH_WORKERS", "").strip()
     if env.isdigit():
         return max(1, int(env))
@@ -96,9 +94,9 @@ def scan_logs(
 
 
 class LogScan:
-    """A scan started now and collected by :meth:`result`: with worker processes, the caller
+    """A scan started now and collected by :meth:`result`: with worker threads, the caller
     can do other work meanwhile (load service tags and inventory). Use it as a context
-    manager: leaving it stops any worker still running.
+    manager: leaving it stops the workers (after the file each is reading).
 
     Raises ``LogInputError`` at once for a path that does not exist.
     """
@@ -111,8 +109,7 @@ class LogScan:
         self.sizes = [_size(f) for f in self.files]
         n = default_workers() if workers is None else max(1, workers)
         n = min(n, len(self.files))
-        if n > 1 and (sum(self.sizes) < PARALLEL_MIN_BYTES
-                      or multiprocessing.current_process().daemon):  # no children allowed
+        if n > 1 and sum(self.sizes) < PARALLEL_MIN_BYTES:
             n = 1
         self.workers = n
         self._meter = _Meter(len(self.files), sum(self.sizes), start, progress)
@@ -172,127 +169,91 @@ class _Meter:
 
 
 def _scan_here(files: list[Path], sizes: list[int], stats: ReadStats, meter: _Meter) -> Aggregator:
-    sink = RawGroups()
-
     def tick() -> None:
         meter.show(stats.events_read, stats.events_skipped)
 
-    scanner = FastScanner(sink, tick if meter.progress is not None else None)
+    scanner = FastScanner(RawGroups(), tick if meter.progress is not None else None)
     for path, size in zip(files, sizes, strict=True):
         scan_file(path, stats, scanner)
         meter.files_done += 1
         meter.bytes_done += size
         meter.show(stats.events_read, stats.events_skipped)
-    return sink.finish()
+    return scanner.finish()
 
 
-# ----------------------------------------------------------------------------- processes
-
-
-def _context() -> Any:
-    methods = multiprocessing.get_all_start_methods()
-    # fork: the workers start at once with everything already imported (Linux)
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-
-
-def _worker(files: list[Path], order: list[int], counter: Any, conn: Connection) -> None:
-    """Scan files (taking the next index from ``counter``) until none is left; send each
-    file's ``ReadStats``, then this worker's groups once."""
-    gc.disable()
-    try:
-        sink = RawGroups()
-        scanner = FastScanner(sink)
-        while True:
-            with counter.get_lock():
-                i = counter.value
-                counter.value = i + 1
-            if i >= len(order):
-                break
-            index = order[i]
-            stats = ReadStats()
-            scan_file(files[index], stats, scanner)
-            conn.send(("file", index, stats))
-        aggregator = sink.finish()
-        conn.send(("done", aggregator.to_rows(), aggregator.overflow_events))
-    except BaseException:  # report anything, then stop: the parent raises it
-        with suppress(OSError):
-            conn.send(("error", traceback.format_exc()))
-    finally:
-        conn.close()
-
-
-class ScanWorkerError(RuntimeError):
-    """A worker process failed (its traceback is the message) or died."""
+# ----------------------------------------------------------------------------- threads
 
 
 class _Workers:
-    """Worker processes scanning ``files`` (largest first, the next index from a shared
-    counter); each sends every file's ``ReadStats`` and, at the end, its groups."""
+    """Worker threads scanning ``files`` (largest first: they finish together), each taking
+    the next file until none is left, with its own scanner; every file's ``ReadStats`` is kept
+    for the merge in file order."""
 
     def __init__(self, files: list[Path], sizes: list[int], n: int) -> None:
-        ctx = _context()
+        self.files = files
         self.sizes = sizes
-        self.count = len(files)
-        order = sorted(range(len(files)), key=lambda i: -sizes[i])  # largest first: even finish
-        counter = ctx.Value("q", 0)
-        self.procs: list[Any] = []
-        self.conns: list[Connection] = []
+        self.order = sorted(range(len(files)), key=lambda i: -sizes[i])
+        self.lock = threading.Lock()
+        self.next = 0
+        self.stopping = False
+        self.per_file: dict[int, ReadStats] = {}
+        self.results: list[Aggregator] = []
+        self.errors: list[BaseException] = []
+        self.shared = Resolutions(max_read_groups())
+        self.events = self.skipped = self.files_done = self.bytes_done = 0
+        self.threads = [threading.Thread(target=self._work, name=f"pullpath-scan-{i}",
+                                         daemon=True) for i in range(n)]
+        for thread in self.threads:
+            thread.start()
+
+    def _take(self) -> int | None:
+        with self.lock:
+            if self.stopping or self.errors or self.next >= len(self.order):
+                return None
+            index = self.order[self.next]
+            self.next += 1
+            return index
+
+    def _work(self) -> None:
         try:
-            for _ in range(n):
-                reader, writer = ctx.Pipe(duplex=False)
-                proc = ctx.Process(target=_worker, args=(files, order, counter, writer),
-                                   daemon=True)
-                proc.start()
-                writer.close()
-                self.procs.append(proc)
-                self.conns.append(reader)
-        except BaseException:
-            self.stop()
-            raise
+            scanner = FastScanner(RawGroups(), shared=self.shared)
+            while (index := self._take()) is not None:
+                stats = ReadStats()
+                scan_file(self.files[index], stats, scanner)
+                with self.lock:
+                    self.per_file[index] = stats
+                    self.events += stats.events_read
+                    self.skipped += stats.events_skipped
+                    self.files_done += 1
+                    self.bytes_done += self.sizes[index]
+            aggregator = scanner.finish()
+            with self.lock:
+                self.results.append(aggregator)
+        except BaseException as exc:  # raised again by collect()
+            with self.lock:
+                self.errors.append(exc)
 
     def collect(self, stats: ReadStats, meter: _Meter) -> Aggregator:
-        per_file: dict[int, ReadStats] = {}
+        for thread in self.threads:
+            while thread.is_alive():
+                thread.join(_PROGRESS_EVERY)
+                with self.lock:
+                    meter.files_done, meter.bytes_done = self.files_done, self.bytes_done
+                    events, skipped = self.events, self.skipped
+                meter.show(events, skipped)
+        if self.errors:
+            raise self.errors[0]
         aggregator = Aggregator()
-        events = skipped = 0
-        pending = set(self.conns)
-        while pending:
-            for conn in wait(list(pending), timeout=_PROGRESS_EVERY):
-                assert isinstance(conn, Connection)
-                try:
-                    message = conn.recv()
-                except EOFError:
-                    codes = [p.exitcode for p in self.procs]
-                    raise ScanWorkerError(
-                        f"a log scan worker process ended unexpectedly (exit codes {codes}); "
-                        "out of memory? PULLPATH_WORKERS=1 scans in one process"
-                    ) from None
-                kind = message[0]
-                if kind == "file":
-                    _, index, file_stats = message
-                    per_file[index] = file_stats
-                    events += file_stats.events_read
-                    skipped += file_stats.events_skipped
-                    meter.files_done += 1
-                    meter.bytes_done += self.sizes[index]
-                elif kind == "done":
-                    aggregator.add_rows(message[1])
-                    aggregator.add_overflow(message[2])
-                    pending.discard(conn)
-                else:
-                    raise ScanWorkerError(f"a log scan worker failed:\n{message[1]}")
-            meter.show(events, skipped)
-        for proc in self.procs:
-            proc.join()
-        for index in range(self.count):  # in file order: the accounting of a sequential read
-            stats.merge(per_file[index])
+        for part in self.results:
+            aggregator.merge(part)
+            aggregator.add_overflow(part.overflow_events)
+        for index in range(len(self.files)):  # in file order: the accounting of a sequential read
+            stats.merge(self.per_file[index])
         return aggregator
 
     def stop(self) -> None:
-        for proc in self.procs:
-            if proc.is_alive():
-                proc.terminate()
-            proc.join()
-        for conn in self.conns:
-            conn.close()
-        self.procs = []
-        self.conns = []
+        """Let the threads end after the file each is reading (they cannot be interrupted)."""
+        with self.lock:
+            self.stopping = True
+        for thread in self.threads:
+            thread.join()

@@ -15,10 +15,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from dataclasses import fields as dataclass_fields
 from datetime import datetime
-from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from pullpath.core.classify import Call, Classifier, flow_address
 from pullpath.core.records import (
@@ -42,9 +40,9 @@ from pullpath.domain.verdicts import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class GroupKey:
-    """Everything about an event that the verdict or the flow depends on."""
+class GroupKey(NamedTuple):
+    """Everything about an event that the verdict or the flow depends on (immutable; a named
+    tuple because the scan makes one per distinct caller and a dataclass costs 5x more)."""
 
     registry: str
     registry_id: str
@@ -70,11 +68,6 @@ class GroupStats:
             self.first = first
         if last is not None and (self.last is None or last > self.last):
             self.last = last
-
-
-_GROUP_FIELDS: Callable[[GroupKey], tuple[str, ...]] = attrgetter(
-    *(f.name for f in dataclass_fields(GroupKey)))
-"""A group key's values in field order (``dataclasses.astuple`` is much slower)."""
 
 
 def registry_label(login_server: str, resource_id: str) -> str:
@@ -104,11 +97,8 @@ def group_key(event: PullEvent, caller_ip: str | None = None) -> GroupKey:
 
 def with_caller(key: GroupKey, caller_ip: str, identity: str) -> GroupKey:
     """``key`` for another caller and identity."""
-    return GroupKey(
-        registry=key.registry, registry_id=key.registry_id, table=key.table,
-        operation=key.operation, repository=key.repository, tag=key.tag, caller_ip=caller_ip,
-        identity=identity, result=key.result, result_description=key.result_description,
-    )
+    return GroupKey(key.registry, key.registry_id, key.table, key.operation, key.repository,
+                    key.tag, caller_ip, identity, key.result, key.result_description)
 
 
 def _port_ok(port: str) -> bool:
@@ -211,16 +201,6 @@ class Aggregator:
         for key, stats in other.groups.items():
             self.add_group(key, stats.count, stats.first, stats.last)
 
-    def to_rows(self) -> list[tuple[tuple[str, ...], int, datetime | None, datetime | None]]:
-        """Plain rows (for passing between processes); :meth:`add_rows` reads them back."""
-        values = _GROUP_FIELDS
-        return [(values(k), s.count, s.first, s.last) for k, s in self.groups.items()]
-
-    def add_rows(self, rows: Iterable[tuple[tuple[str, ...], int, datetime | None,
-                                            datetime | None]]) -> None:
-        for fields, count, first, last in rows:
-            self.add_group(GroupKey(*fields), count, first, last)
-
 
 TIME_PLACEHOLDER = "2000-01-01T00:00:00Z"
 """Stands in for a record's time when its group is resolved (the time is read per record)."""
@@ -264,16 +244,10 @@ class RawGroups:
         found = shape.props[tuple(props)] = props_shape(shape, props)
         return found
 
-    def resolve(self, key: RawKey, record: Mapping[str, object], time_key: str | None, *,
-                cache_error: bool = True) -> list[Any] | RecordError:
-        """The group entry of a new raw key, or the error of ``record`` (and, when
-        ``cache_error``, of every record with that key: the key holds everything the error
-        depends on)."""
-        error = self.errors.get(key)
-        if error is not None:
-            return error
-        if len(self.groups) >= self.general.max_groups:
-            return self.overflow  # counted, never stored: memory stays bounded
+    def template(self, record: Mapping[str, object],
+                 time_key: str | None) -> GroupKey | RecordError:
+        """What ``parse_record`` makes of ``record`` with its time (under ``time_key``) set
+        aside: the group, or the error."""
         probe = dict(record)
         if time_key is not None:
             probe[time_key] = TIME_PLACEHOLDER
@@ -282,11 +256,24 @@ class RawGroups:
         except RecordError as exc:
             # kept without its traceback: that would keep the reader's frames (and the
             # block of lines they hold) alive
-            error = exc.with_traceback(None)
-            if cache_error and len(self.errors) < self.ERRORS_LIMIT:
-                self.errors[key] = error
+            return exc.with_traceback(None)
+        return group_key(event, self.callers(event.caller_ip))
+
+    def resolve(self, key: RawKey, record: Mapping[str, object],
+                time_key: str | None) -> list[Any] | RecordError:
+        """The group entry of a new raw key, or the error of ``record`` and of every record
+        with that key (the key holds everything the error depends on)."""
+        error = self.errors.get(key)
+        if error is not None:
             return error
-        entry: list[Any] = [0, None, None, group_key(event, self.callers(event.caller_ip))]
+        if len(self.groups) >= self.general.max_groups:
+            return self.overflow  # counted, never stored: memory stays bounded
+        found = self.template(record, time_key)
+        if isinstance(found, RecordError):
+            if len(self.errors) < self.ERRORS_LIMIT:
+                self.errors[key] = found
+            return found
+        entry: list[Any] = [0, None, None, found]
         self.groups[key] = entry
         return entry
 
@@ -381,13 +368,14 @@ def build_flows(
         left_events = sum(g.count for _, g in ranked[max_groups:])
     groups = list(groups)
     classifier.prime_sources(key.caller_ip for key, _ in groups)
-    judged: dict[tuple[str, ...], Verdicts] = {}
+    judged: dict[tuple[str, ...], tuple[Verdicts, tuple[str, str, str, str]]] = {}
     for key, gstats in groups:
         jk = judge_key(key)
-        verdicts = judged.get(jk)
-        if verdicts is None:
-            verdicts = judged[jk] = judge(classifier, key)
-        _accumulate(merged, key, verdicts, gstats.count, gstats.first, gstats.last)
+        found = judged.get(jk)
+        if found is None:
+            verdicts = judge(classifier, key)
+            found = judged[jk] = (verdicts, _verdict_part(key, verdicts))
+        _accumulate(merged, key, found[0], gstats.count, gstats.first, gstats.last, found[1])
     result = _result(merged, stats, aggregator.newest, expect)
     if aggregator.overflow_events:
         result.unclassified_events += aggregator.overflow_events
@@ -432,38 +420,45 @@ class _Pending:
     stats: GroupStats
 
 
+def _verdict_part(key: GroupKey, v: Verdicts) -> tuple[str, str, str, str]:
+    """What ``flow_key`` takes from the verdicts (the same for every group of a judge key):
+    registry, caller address, path (its value: an enum member hashes in Python) and consumer."""
+    return (v.registry, v.source.ip or key.caller_ip, v.verdict.path._value_,
+            v.consumer.id or "|".join(v.consumer.candidates))
+
+
 def _accumulate(merged: dict[tuple[object, ...], _Pending], key: GroupKey, verdicts: Verdicts,
-                count: int, first: datetime | None, last: datetime | None) -> None:
-    # the fields of ``flow_key`` as a plain tuple: hashing a dataclass is much slower
-    v = verdicts
-    fk = (v.registry, key.operation, key.repository, key.tag, v.source.ip or key.caller_ip,
-          key.identity, key.result, v.verdict.path,
-          v.consumer.id or "|".join(v.consumer.candidates))
+                count: int, first: datetime | None, last: datetime | None,
+                part: tuple[str, str, str, str] | None = None) -> None:
+    # the fields of ``flow_key`` as a plain tuple of strings: hashing a dataclass (or an enum
+    # member) is much slower; ``part``: ``_verdict_part(key, verdicts)`` when already known
+    if part is None:
+        part = _verdict_part(key, verdicts)
+    fk = (key.operation, key.repository, key.tag, key.identity, key.result, part)
     pending = merged.get(fk)
     if pending is None:
-        pending = merged[fk] = _Pending(key, verdicts, GroupStats())
-    pending.stats.add(count, first, last)
+        pending = merged[fk] = _Pending(key, verdicts, GroupStats(count, first, last))
+    else:
+        pending.stats.add(count, first, last)
 
 
 def _result(merged: dict[tuple[object, ...], _Pending], stats: ReadStats,
             newest: datetime | None, expect: ExpectFn | None) -> AuditResult:
     flows: list[Flow] = []
+    append = flows.append
     for pending in merged.values():
         v = pending.verdicts
         k = pending.key
         st = pending.stats
-        flow = Flow(
-            registry=v.registry, operation=k.operation, repository=k.repository, tag=k.tag,
-            caller_ip=v.source.ip or k.caller_ip, identity=k.identity, result=k.result,
-            count=st.count, first_seen=st.first, last_seen=st.last, source=v.source,
-            verdict=v.verdict, consumer=v.consumer, registry_id=k.registry_id, table=k.table,
-        )
+        flow = Flow(v.registry, k.operation, k.repository, k.tag, v.source.ip or k.caller_ip,
+                    k.identity, k.result, st.count, st.first, st.last, v.source, v.verdict,
+                    v.consumer, k.registry_id, k.table)
         if expect is not None:
             expectation = expect(flow)
             if expectation is not None:
                 # set on the new, not yet shared object (dataclasses.replace is slow)
                 object.__setattr__(flow, "expectation", expectation)
-        flows.append(flow)
+        append(flow)
     flows.sort(key=sort_key)
     return AuditResult(
         flows=flows,
@@ -474,20 +469,32 @@ def _result(merged: dict[tuple[object, ...], _Pending], stats: ReadStats,
     )
 
 
+_PATH_RANK: dict[str, int] = {p._value_: i for i, p in enumerate(PATH_ORDER)}
+"""``PATH_ORDER.index`` by the path's value."""
+
+
 def sort_key(flow: Flow) -> tuple[object, ...]:
-    return (flow.registry, PATH_ORDER.index(flow.path), -flow.count, flow.repository, flow.tag,
-            flow.caller_ip, flow.identity, flow.operation, flow.result, flow.consumer.id)
+    return (flow.registry, _PATH_RANK[flow.verdict.path._value_], -flow.count, flow.repository,
+            flow.tag, flow.caller_ip, flow.identity, flow.operation, flow.result,
+            flow.consumer.id)
 
 
 def summarise(flows: Iterable[Flow]) -> AuditSummary:
     summary = AuditSummary()
+    by_path = summary.by_path
+    by_source = summary.by_source
     for path in PATH_ORDER:
-        summary.by_path[path.value] = 0
+        by_path[path._value_] = 0
+    events = disagreements = 0
     for flow in flows:
-        summary.events += flow.count
-        summary.by_path[flow.path.value] += flow.count
-        kind = flow.source.kind.value
-        summary.by_source[kind] = summary.by_source.get(kind, 0) + flow.count
-        if flow.expectation is not None and flow.expectation.agrees is False:
-            summary.disagreements += 1
+        count = flow.count
+        events += count
+        by_path[flow.verdict.path._value_] += count
+        kind = flow.source.kind._value_
+        by_source[kind] = by_source.get(kind, 0) + count
+        expectation = flow.expectation
+        if expectation is not None and expectation.agrees is False:
+            disagreements += 1
+    summary.events = events
+    summary.disagreements = disagreements
     return summary

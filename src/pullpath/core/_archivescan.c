@@ -1,0 +1,1120 @@
+/*
+ * pullpath.core._archivescan: count diagnostic-archive JSON lines into groups, in C.
+ *
+ * Pure: bytes in, counts out; no I/O. The Python side (adapters/logs_fast.py) owns the
+ * semantics: this module only takes the lines it can PROVE it reads the way the event-by-event
+ * reader does (orjson.loads + core.records.parse_record), and hands every other line back
+ * ("fallback") for Python to read. What it takes:
+ *
+ *   - a line that is one JSON object, optionally surrounded by spaces, tabs or a CR;
+ *   - strict JSON (RFC 8259) within a conservative subset: valid UTF-8, no control characters,
+ *     escapes \" \\ \/ \b \f \n \r \t and \uXXXX outside the surrogate range, numbers of at
+ *     most 15 digits before and after the point and no exponent, nesting at most 32 deep;
+ *   - top-level keys: the archive's mapped keys spelled exactly (time, category, resourceId,
+ *     operationName, identity, resultType, resultDescription, callerIpAddress, correlationId,
+ *     properties), each at most once, and any other ASCII key without "_", " ", "[" or
+ *     escapes that parse_record ignores (its lower-cased form maps to no field);
+ *   - "properties" an object with the same rule for its keys (repository, tag, loginServer,
+ *     digest, userAgent mapped);
+ *   - the deciding values (all mapped keys but correlationId, digest and userAgent) JSON strings
+ *     without escapes, at most MAX_VALUE bytes; "time" in the form
+ *     YYYY-MM-DDTHH:MM:SS[.fffffffff]Z with valid ranges (read as datetime.fromisoformat does:
+ *     fractions cut to microseconds).
+ *
+ * Lines are grouped by their raw key: which mapped keys are present and the bytes of the
+ * deciding values. parse_record's outcome (with the time set aside) depends on nothing else,
+ * so one resolution per group (in Python, on the group's first line) is exact. A caller
+ * "a.b.c.d:port" is keyed without its port once Python has said (set_host) that the port does
+ * not change the caller's flow address; until then its lines fall back.
+ *
+ * A group's key starts with its template: the key without the identity and caller values
+ * (groups with one template resolve alike but for those two fields). Groups beyond max_groups
+ * are not stored: their lines are counted as overflow.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#define MAX_VALUE 2048
+#define MAX_DEPTH 32
+#define MAX_DIGITS 15
+
+/* line outcomes in the per-line array */
+#define LINE_FALLBACK (-1)
+#define LINE_OVERFLOW (-2)
+#define LINE_PENDING (-4) /* not counted: the scan stops before it (see set_host) */
+
+/* deciding values: key slots in order; the template is slots [0, TEMPLATE_SLOTS) */
+enum {
+    S_CATEGORY, S_RESOURCE, S_OPERATION, S_RESULT_TYPE, S_RESULT_DESC,
+    S_REPOSITORY, S_TAG, S_LOGIN_SERVER,
+    TEMPLATE_SLOTS,
+    S_IDENTITY = TEMPLATE_SLOTS, S_CALLER,
+    N_SLOTS
+};
+
+/* presence bits of mapped keys */
+enum {
+    B_TIME = 1u << 0, B_CATEGORY = 1u << 1, B_RESOURCE = 1u << 2, B_OPERATION = 1u << 3,
+    B_IDENTITY = 1u << 4, B_RESULT_TYPE = 1u << 5, B_RESULT_DESC = 1u << 6,
+    B_CALLER = 1u << 7, B_CORRELATION = 1u << 8, B_PROPERTIES = 1u << 9,
+    B_REPOSITORY = 1u << 10, B_TAG = 1u << 11, B_LOGIN_SERVER = 1u << 12,
+    B_DIGEST = 1u << 13, B_USER_AGENT = 1u << 14,
+    B_CALLER_PORT = 1u << 15 /* the caller slot holds a host whose port was dropped */
+};
+
+typedef struct {
+    const char *name;
+    int len;
+    uint32_t bit;
+    int slot; /* -1: not deciding (value validated, not kept); -2: time; -3: properties;
+                 -4: a key parse_record ignores (the archive's unmapped keys: no bit) */
+} KeySpec;
+
+/* length, first and last byte: one integer compare finds the candidate key */
+#define SIGNATURE(s, n) ((uint32_t)(n) | (uint32_t)(s)[0] << 8 | (uint32_t)(s)[(n) - 1] << 16)
+
+/* in the order the archive writes them (see match_key) */
+static const KeySpec TOP_KEYS[] = {
+    {"time", 4, B_TIME, -2},
+    {"category", 8, B_CATEGORY, S_CATEGORY},
+    {"resourceId", 10, B_RESOURCE, S_RESOURCE},
+    {"operationName", 13, B_OPERATION, S_OPERATION},
+    {"identity", 8, B_IDENTITY, S_IDENTITY},
+    {"location", 8, 0, -4},
+    {"level", 5, 0, -4},
+    {"resultType", 10, B_RESULT_TYPE, S_RESULT_TYPE},
+    {"resultDescription", 17, B_RESULT_DESC, S_RESULT_DESC},
+    {"durationMs", 10, 0, -4},
+    {"callerIpAddress", 15, B_CALLER, S_CALLER},
+    {"correlationId", 13, B_CORRELATION, -1},
+    {"properties", 10, B_PROPERTIES, -3},
+    {"RegionStamp", 11, 0, -4},
+    {NULL, 0, 0, 0},
+};
+
+static const KeySpec PROP_KEYS[] = {
+    {"tag", 3, B_TAG, S_TAG},
+    {"digest", 6, B_DIGEST, -1},
+    {"mediaType", 9, 0, -4},
+    {"repository", 10, B_REPOSITORY, S_REPOSITORY},
+    {"artifactType", 12, 0, -4},
+    {"size", 4, 0, -4},
+    {"loginServer", 11, B_LOGIN_SERVER, S_LOGIN_SERVER},
+    {"userAgent", 9, B_USER_AGENT, -1},
+    {"tenantId", 8, 0, -4},
+    {"jwtId", 5, 0, -4},
+    {NULL, 0, 0, 0},
+};
+
+/* core.records._FIELD_KEYS (normalised keys) and "properties": a key whose lower-cased form
+ * is one of these is read by parse_record; any such key not spelled as above falls back.
+ * tests/test_archivescan.py holds this list to _FIELD_KEYS. */
+static const char *const MAPPED_NORMALISED[] = {
+    "time", "timegenerated", "timegeneratedutc", "category", "type", "operationname",
+    "calleripaddress", "identity", "repository", "tag", "digest", "loginserver", "useragent",
+    "resulttype", "resultdescription", "correlationid", "resourceid", "tablename", "properties",
+    NULL,
+};
+
+/* ------------------------------------------------------------------------ parsing */
+
+typedef struct {
+    const unsigned char *p;
+    const unsigned char *end;
+} Cursor;
+
+typedef struct {
+    uint32_t mask;
+    const unsigned char *val[N_SLOTS];
+    uint32_t len[N_SLOTS];
+    const unsigned char *time;
+    uint32_t time_len;
+} Fields;
+
+static inline void skip_ws(Cursor *c) {
+    while (c->p < c->end && *c->p <= ' ' && (*c->p == ' ' || *c->p == '\t' || *c->p == '\r'))
+        c->p++;
+}
+
+/* a[0, n) == b[0, n), both readable over n bytes (short keys: no call to memcmp) */
+static inline int same_bytes(const unsigned char *a, const unsigned char *b, uint32_t n) {
+    if (n >= 8) {
+        uint64_t x, y;
+        uint32_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y) return 0;
+        }
+        if (i == n) return 1;
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        return x == y;
+    }
+    if (n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        if (x != y) return 0;
+        memcpy(&x, a + n - 4, 4);
+        memcpy(&y, b + n - 4, 4);
+        return x == y;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        if (a[i] != b[i]) return 0;
+    return 1;
+}
+
+static inline int hexval(unsigned char ch) {
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    return -1;
+}
+
+/* One UTF-8 sequence starting at c->p (first byte >= 0x80); 0 when invalid. */
+static inline int utf8_seq(Cursor *c) {
+    const unsigned char *s = c->p;
+    ptrdiff_t room = c->end - s;
+    unsigned char b0 = s[0];
+    if (b0 >= 0xC2 && b0 <= 0xDF) {
+        if (room < 2 || (s[1] & 0xC0) != 0x80) return 0;
+        c->p += 2;
+        return 1;
+    }
+    if (b0 >= 0xE0 && b0 <= 0xEF) {
+        if (room < 3 || (s[2] & 0xC0) != 0x80) return 0;
+        unsigned char b1 = s[1];
+        if (b0 == 0xE0 ? (b1 < 0xA0 || b1 > 0xBF)
+            : b0 == 0xED ? (b1 < 0x80 || b1 > 0x9F) /* no UTF-16 surrogates */
+            : (b1 & 0xC0) != 0x80)
+            return 0;
+        c->p += 3;
+        return 1;
+    }
+    if (b0 >= 0xF0 && b0 <= 0xF4) {
+        if (room < 4 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80) return 0;
+        unsigned char b1 = s[1];
+        if (b0 == 0xF0 ? (b1 < 0x90 || b1 > 0xBF)
+            : b0 == 0xF4 ? (b1 < 0x80 || b1 > 0x8F)
+            : (b1 & 0xC0) != 0x80)
+            return 0;
+        c->p += 4;
+        return 1;
+    }
+    return 0;
+}
+
+/* The first byte at or after p that is a quote, a backslash, a control character or non-ASCII:
+ * sixteen bytes at a time with SSE2 (a signed "< 0x20" also takes every byte >= 0x80), eight
+ * with plain 64-bit words elsewhere (the lowest flagged byte of each test is exact). */
+static inline const unsigned char *skip_plain(const unsigned char *p, const unsigned char *end) {
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), slash = _mm_set1_epi8('\\'),
+                  space = _mm_set1_epi8(0x20);
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, slash)),
+                                 _mm_cmplt_epi8(v, space));
+        int bits = _mm_movemask_epi8(m);
+        if (bits) return p + __builtin_ctz((unsigned)bits);
+        p += 16;
+    }
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && defined(__GNUC__)
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    while (end - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        uint64_t quote = w ^ (ones * '"'), slash = w ^ (ones * '\\');
+        uint64_t m = (w & highs)                              /* >= 0x80 */
+                     | ((w - ones * 0x20) & ~w & highs)       /* < 0x20 */
+                     | ((quote - ones) & ~quote & highs)      /* '"' */
+                     | ((slash - ones) & ~slash & highs);     /* '\\' */
+        if (m) return p + (__builtin_ctzll(m) >> 3);
+        p += 8;
+    }
+#endif
+    while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') p++;
+    return p;
+}
+
+/* A string at c->p (on its opening quote). Sets *escaped when it holds an escape; the raw
+ * bytes between the quotes are [*start, *start + *len). 0 when outside the subset. */
+static inline int parse_string(Cursor *c, const unsigned char **start, uint32_t *len, int *escaped) {
+    c->p++; /* the quote */
+    const unsigned char *s = c->p;
+    int esc = 0;
+    while ((c->p = skip_plain(c->p, c->end)) < c->end) {
+        unsigned char ch = *c->p;
+        if (ch == '"') {
+            *start = s;
+            *len = (uint32_t)(c->p - s);
+            *escaped = esc;
+            c->p++;
+            return 1;
+        }
+        if (ch < 0x20) return 0;
+        if (ch == '\\') {
+            esc = 1;
+            if (c->end - c->p < 2) return 0;
+            unsigned char e = c->p[1];
+            if (e == 'u') {
+                if (c->end - c->p < 6) return 0;
+                int v = 0;
+                for (int i = 2; i < 6; i++) {
+                    int h = hexval(c->p[i]);
+                    if (h < 0) return 0;
+                    v = (v << 4) | h;
+                }
+                if (v >= 0xD800 && v <= 0xDFFF) return 0; /* surrogates: Python decides */
+                c->p += 6;
+            } else if (e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n'
+                       || e == 'r' || e == 't') {
+                c->p += 2;
+            } else {
+                return 0;
+            }
+        } else if (ch < 0x80) {
+            c->p++;
+        } else if (!utf8_seq(c)) {
+            return 0;
+        }
+    }
+    return 0;
+}
+
+static int parse_number(Cursor *c) {
+    if (c->p < c->end && *c->p == '-') c->p++;
+    const unsigned char *digits = c->p;
+    if (c->p >= c->end) return 0;
+    if (*c->p == '0') {
+        c->p++;
+    } else if (*c->p >= '1' && *c->p <= '9') {
+        while (c->p < c->end && *c->p >= '0' && *c->p <= '9') c->p++;
+    } else {
+        return 0;
+    }
+    if (c->p - digits > MAX_DIGITS) return 0;
+    if (c->p < c->end && *c->p == '.') {
+        c->p++;
+        const unsigned char *frac = c->p;
+        while (c->p < c->end && *c->p >= '0' && *c->p <= '9') c->p++;
+        if (c->p == frac || c->p - frac > MAX_DIGITS) return 0;
+    }
+    if (c->p < c->end && (*c->p == 'e' || *c->p == 'E')) return 0; /* exponents: Python */
+    return 1;
+}
+
+static int parse_value(Cursor *c, int depth);
+
+static int parse_literal(Cursor *c, const char *word, int n) {
+    if (c->end - c->p < n || memcmp(c->p, word, (size_t)n) != 0) return 0;
+    c->p += n;
+    return 1;
+}
+
+/* Any object or array (not read, only validated). */
+static int parse_container(Cursor *c, int depth) {
+    if (depth > MAX_DEPTH) return 0;
+    unsigned char open = *c->p;
+    unsigned char close = open == '{' ? '}' : ']';
+    c->p++;
+    skip_ws(c);
+    if (c->p < c->end && *c->p == close) {
+        c->p++;
+        return 1;
+    }
+    for (;;) {
+        if (open == '{') {
+            const unsigned char *k;
+            uint32_t kl;
+            int esc;
+            if (c->p >= c->end || *c->p != '"' || !parse_string(c, &k, &kl, &esc)) return 0;
+            skip_ws(c);
+            if (c->p >= c->end || *c->p != ':') return 0;
+            c->p++;
+            skip_ws(c);
+        }
+        if (!parse_value(c, depth + 1)) return 0;
+        skip_ws(c);
+        if (c->p >= c->end) return 0;
+        if (*c->p == ',') {
+            c->p++;
+            skip_ws(c);
+            continue;
+        }
+        if (*c->p == close) {
+            c->p++;
+            return 1;
+        }
+        return 0;
+    }
+}
+
+static int parse_value(Cursor *c, int depth) {
+    if (c->p >= c->end) return 0;
+    const unsigned char *s;
+    uint32_t n;
+    int esc;
+    switch (*c->p) {
+    case '"': return parse_string(c, &s, &n, &esc);
+    case '{':
+    case '[': return parse_container(c, depth);
+    case 't': return parse_literal(c, "true", 4);
+    case 'f': return parse_literal(c, "false", 5);
+    case 'n': return parse_literal(c, "null", 4);
+    default: return parse_number(c);
+    }
+}
+
+/* -1: a key parse_record reads under another spelling (fall back); 0: a key it ignores. */
+static int other_key(const unsigned char *k, uint32_t n) {
+    char norm[32];
+    if (n >= sizeof norm) return 0; /* longer than every mapped key, even with "_" or " " */
+    for (uint32_t i = 0; i < n; i++) {
+        unsigned char ch = k[i];
+        /* "_", " " and "[utc]" vanish in norm_key; non-ASCII can lower-case to ASCII */
+        if (ch == '_' || ch == ' ' || ch == '[' || ch >= 0x80) return -1;
+        norm[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+    }
+    norm[n] = 0;
+    for (const char *const *m = MAPPED_NORMALISED; *m; m++)
+        if (strcmp(norm, *m) == 0) return -1;
+    return 0;
+}
+
+/* The members of an object whose keys are looked up in `keys` (top level or properties). */
+/* The spec of key k in `keys`; *hint is the index after the last match (records keep their
+ * keys in one order: the table's, so the first guess is usually right). */
+static inline const KeySpec *match_key(const KeySpec *keys, int *hint, const unsigned char *k,
+                                       uint32_t kl) {
+    const KeySpec *guess = &keys[*hint];
+    if (guess->name && (uint32_t)guess->len == kl
+        && same_bytes((const unsigned char *)guess->name, k, kl)) {
+        (*hint)++;
+        return guess;
+    }
+    if (kl == 0) return NULL;
+    uint32_t sig = SIGNATURE(k, kl);
+    for (const KeySpec *ks = keys; ks->name; ks++) {
+        if (SIGNATURE((const unsigned char *)ks->name, ks->len) == sig
+            && same_bytes((const unsigned char *)ks->name, k, kl)) {
+            *hint = (int)(ks - keys) + 1;
+            return ks;
+        }
+    }
+    return NULL;
+}
+
+static int parse_members(Cursor *c, const KeySpec *keys, Fields *f, int depth) {
+    int hint = 0;
+    c->p++; /* { */
+    skip_ws(c);
+    if (c->p < c->end && *c->p == '}') {
+        c->p++;
+        return 1;
+    }
+    for (;;) {
+        const unsigned char *k;
+        uint32_t kl;
+        int esc;
+        const KeySpec *spec;
+        const KeySpec *guess = &keys[hint];
+        if (guess->name && c->end - c->p > guess->len + 2 && c->p[0] == '"'
+            && c->p[guess->len + 1] == '"' && c->p[guess->len + 2] == ':'
+            && same_bytes(c->p + 1, (const unsigned char *)guess->name, (uint32_t)guess->len)) {
+            /* the key the archive writes next, exactly: no escape can hide in those bytes */
+            k = c->p + 1;
+            kl = (uint32_t)guess->len;
+            c->p += guess->len + 3;
+            spec = guess;
+            hint++;
+        } else {
+            if (c->p >= c->end || *c->p != '"' || !parse_string(c, &k, &kl, &esc) || esc)
+                return 0;
+            skip_ws(c);
+            if (c->p >= c->end || *c->p != ':') return 0;
+            c->p++;
+            spec = match_key(keys, &hint, k, kl);
+        }
+        skip_ws(c);
+        if (spec == NULL) {
+            if (other_key(k, kl) < 0 || !parse_value(c, depth + 1)) return 0;
+        } else if (spec->slot == -4) {
+            if (!parse_value(c, depth + 1)) return 0;
+        } else {
+            if (f->mask & spec->bit) return 0; /* a duplicate: the last one wins in Python */
+            f->mask |= spec->bit;
+            if (spec->slot == -3) {
+                if (c->p >= c->end || *c->p != '{' || !parse_members(c, PROP_KEYS, f, depth + 1))
+                    return 0;
+            } else if (spec->slot == -1) {
+                if (!parse_value(c, depth + 1)) return 0;
+            } else {
+                const unsigned char *v;
+                uint32_t vl;
+                if (c->p >= c->end || *c->p != '"' || !parse_string(c, &v, &vl, &esc) || esc
+                    || vl > MAX_VALUE)
+                    return 0;
+                if (spec->slot == -2) {
+                    f->time = v;
+                    f->time_len = vl;
+                } else {
+                    f->val[spec->slot] = v;
+                    f->len[spec->slot] = vl;
+                }
+            }
+        }
+        skip_ws(c);
+        if (c->p >= c->end) return 0;
+        if (*c->p == ',') {
+            c->p++;
+            skip_ws(c);
+            continue;
+        }
+        if (*c->p == '}') {
+            c->p++;
+            return 1;
+        }
+        return 0;
+    }
+}
+
+static int parse_line(const unsigned char *p, const unsigned char *end, Fields *f) {
+    Cursor c = {p, end};
+    memset(f, 0, sizeof *f);
+    skip_ws(&c);
+    if (c.p >= c.end || *c.p != '{' || !parse_members(&c, TOP_KEYS, f, 1)) return 0;
+    skip_ws(&c);
+    return c.p == c.end;
+}
+
+/* ------------------------------------------------------------------------ times */
+
+static int digits(const unsigned char *s, int n, int *out) {
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return 0;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
+static int64_t days_from_civil(int y, int m, int d) {
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const int64_t yoe = y - era * 400;
+    const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z" -> microseconds since the epoch; 0 when not that form. */
+static int parse_time(const unsigned char *s, uint32_t n, int64_t *out) {
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, mo, d, h, mi, se;
+    if (n < 20 || s[n - 1] != 'Z' || s[4] != '-' || s[7] != '-' || s[10] != 'T'
+        || s[13] != ':' || s[16] != ':')
+        return 0;
+    if (!digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d)
+        || !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &se))
+        return 0;
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 59) return 0;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > mdays[mo - 1] + (mo == 2 && leap)) return 0;
+    int64_t micros = 0;
+    if (n != 20) {
+        if (n < 22 || n > 30 || s[19] != '.') return 0;
+        uint32_t frac = n - 21; /* digits between "." and "Z" */
+        int scale = 100000;
+        for (uint32_t i = 0; i < frac; i++) {
+            unsigned char ch = s[20 + i];
+            if (ch < '0' || ch > '9') return 0;
+            if (scale > 0) {
+                micros += (ch - '0') * scale;
+                scale /= 10;
+            }
+        }
+    }
+    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+    *out = secs * 1000000 + micros;
+    return 1;
+}
+
+/* ------------------------------------------------------------------------ callers */
+
+/* "a.b.c.d:port" with a canonical dotted quad (no leading zeros) and a port 0-65535 of at most
+ * five digits (core.audit._port_ok): the address as an integer and the host's length. */
+static int ipv4_with_port(const unsigned char *s, uint32_t n, uint32_t *addr, uint32_t *host_len) {
+    uint32_t i = 0, value = 0;
+    for (int part = 0; part < 4; part++) {
+        uint32_t start = i, octet = 0;
+        while (i < n && s[i] >= '0' && s[i] <= '9' && i - start < 3) octet = octet * 10 + (s[i++] - '0');
+        if (i == start || octet > 255 || (s[start] == '0' && i - start > 1)) return 0;
+        value = (value << 8) | octet;
+        if (part < 3) {
+            if (i >= n || s[i] != '.') return 0;
+            i++;
+        }
+    }
+    if (i >= n || s[i] != ':') return 0;
+    uint32_t colon = i++, port = 0, start = i;
+    while (i < n && s[i] >= '0' && s[i] <= '9' && i - start < 6) port = port * 10 + (s[i++] - '0');
+    if (i != n || i == start || i - start > 5 || port > 65535) return 0;
+    *addr = value;
+    *host_len = colon;
+    return 1;
+}
+
+/* ------------------------------------------------------------------------ tables */
+
+static inline uint64_t mix(uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+static uint64_t hash_bytes(const unsigned char *s, size_t n) {
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * 0x100000001B3ULL;
+        h ^= h >> 29;
+    }
+    uint64_t tail = 0;
+    memcpy(&tail, s + i, n - i);
+    h = (h ^ tail) * 0x100000001B3ULL;
+    return mix(h);
+}
+
+typedef struct {
+    uint64_t *hashes;
+    int32_t *ids; /* -1: empty */
+    size_t cap;   /* a power of two */
+    size_t used;
+} Table;
+
+static int table_init(Table *t, size_t cap) {
+    t->hashes = PyMem_RawMalloc(cap * sizeof *t->hashes);
+    t->ids = PyMem_RawMalloc(cap * sizeof *t->ids);
+    if (!t->hashes || !t->ids) return 0;
+    memset(t->ids, 0xff, cap * sizeof *t->ids);
+    t->cap = cap;
+    t->used = 0;
+    return 1;
+}
+
+static void table_free(Table *t) {
+    PyMem_RawFree(t->hashes);
+    PyMem_RawFree(t->ids);
+    t->hashes = NULL;
+    t->ids = NULL;
+}
+
+static int table_grow(Table *t) {
+    Table bigger;
+    if (!table_init(&bigger, t->cap * 2)) {
+        table_free(&bigger);
+        return 0;
+    }
+    for (size_t i = 0; i < t->cap; i++) {
+        if (t->ids[i] < 0) continue;
+        size_t j = t->hashes[i] & (bigger.cap - 1);
+        while (bigger.ids[j] >= 0) j = (j + 1) & (bigger.cap - 1);
+        bigger.hashes[j] = t->hashes[i];
+        bigger.ids[j] = t->ids[i];
+    }
+    bigger.used = t->used;
+    table_free(t);
+    *t = bigger;
+    return 1;
+}
+
+typedef struct {
+    size_t key_off;
+    uint32_t key_len;
+    uint32_t template_len; /* the key's first template_len bytes are its template */
+    int64_t count;
+    int64_t first; /* INT64_MAX: no time yet */
+    int64_t last;
+} Group;
+
+/* a group created by the current block, for Python to resolve */
+typedef struct {
+    int32_t gid;
+    Py_ssize_t line;
+    Py_ssize_t start, end;
+    const unsigned char *identity, *caller;
+    uint32_t identity_len, caller_len;
+    int has_identity, has_caller;
+} News;
+
+typedef struct {
+    Py_ssize_t line, start, end;
+} Fallback;
+
+typedef struct {
+    PyObject_HEAD
+    Table groups_index;
+    Group *groups;
+    size_t n_groups, groups_cap;
+    unsigned char *arena;
+    size_t arena_len, arena_cap;
+    size_t max_groups;
+    size_t max_line;
+    /* callers' hosts: address -> 1 (drop the port), 2 (keep the caller as logged) */
+    Table hosts; /* ids hold the verdict; hashes hold the address */
+    int busy;
+    /* per block */
+    News *news;
+    size_t n_news, news_cap;
+    Fallback *fallbacks;
+    size_t n_fallbacks, fallbacks_cap;
+    int32_t *line_groups;
+    size_t line_groups_cap;
+    unsigned char *scratch;
+} Scanner;
+
+#define SCRATCH_BYTES (4 + N_SLOTS * (4 + MAX_VALUE))
+
+static int grow(void **buf, size_t *cap, size_t need, size_t item) {
+    if (need <= *cap) return 1;
+    size_t n = *cap ? *cap : 64;
+    while (n < need) n *= 2;
+    void *p = PyMem_RawRealloc(*buf, n * item);
+    if (!p) return 0;
+    *buf = p;
+    *cap = n;
+    return 1;
+}
+
+static uint32_t build_key(const Fields *f, unsigned char *out, uint32_t *template_len) {
+    uint32_t n = 0;
+    memcpy(out, &f->mask, 4);
+    n = 4;
+    for (int s = 0; s < N_SLOTS; s++) {
+        if (s == TEMPLATE_SLOTS) *template_len = n;
+        uint32_t len = f->len[s];
+        memcpy(out + n, &len, 4);
+        n += 4;
+        if (len) {
+            memcpy(out + n, f->val[s], len);
+            n += len;
+        }
+    }
+    return n;
+}
+
+/* The group of key `k`, or -1 when absent; *slot is where it would go. */
+static int32_t lookup(Scanner *sc, Table *t, uint64_t h, const unsigned char *k, uint32_t n,
+                      size_t *slot) {
+    size_t i = h & (t->cap - 1);
+    for (;;) {
+        int32_t id = t->ids[i];
+        if (id < 0) {
+            *slot = i;
+            return -1;
+        }
+        if (t->hashes[i] == h) {
+            const Group *g = &sc->groups[id];
+            if (g->key_len == n && memcmp(sc->arena + g->key_off, k, n) == 0) return id;
+        }
+        i = (i + 1) & (t->cap - 1);
+    }
+}
+
+static int host_verdict(Scanner *sc, uint32_t addr) {
+    uint64_t h = mix((uint64_t)addr + 1);
+    size_t i = h & (sc->hosts.cap - 1);
+    for (;;) {
+        int32_t v = sc->hosts.ids[i];
+        if (v < 0) return 0;
+        if (sc->hosts.hashes[i] == (uint64_t)addr) return v;
+        i = (i + 1) & (sc->hosts.cap - 1);
+    }
+}
+
+/* The group of one line (>= 0), LINE_FALLBACK or LINE_OVERFLOW; -3 on memory exhaustion. */
+static int32_t scan_line(Scanner *sc, const unsigned char *p, const unsigned char *end,
+                         Py_ssize_t line, Py_ssize_t start, int64_t *pending_host) {
+    Fields f;
+    int64_t when = 0;
+    *pending_host = -1;
+    if (!parse_line(p, end, &f)) return LINE_FALLBACK;
+    int timed = (f.mask & B_TIME) != 0;
+    if (timed && !parse_time(f.time, f.time_len, &when)) return LINE_FALLBACK;
+    const unsigned char *caller = f.val[S_CALLER];
+    uint32_t caller_len = f.len[S_CALLER];
+    uint32_t addr, host_len;
+    if (caller_len && ipv4_with_port(caller, caller_len, &addr, &host_len)) {
+        int verdict = host_verdict(sc, addr);
+        if (verdict == 0) {
+            *pending_host = addr;
+            return LINE_PENDING;
+        }
+        if (verdict == 1) {
+            f.len[S_CALLER] = host_len;
+            f.mask |= B_CALLER_PORT;
+        }
+    }
+    uint32_t template_len = 0;
+    uint32_t n = build_key(&f, sc->scratch, &template_len);
+    uint64_t h = hash_bytes(sc->scratch, n);
+    size_t slot;
+    int32_t gid = lookup(sc, &sc->groups_index, h, sc->scratch, n, &slot);
+    if (gid < 0) {
+        if (sc->n_groups >= sc->max_groups) return LINE_OVERFLOW;
+        if (!grow((void **)&sc->groups, &sc->groups_cap, sc->n_groups + 1, sizeof(Group))
+            || !grow((void **)&sc->arena, &sc->arena_cap, sc->arena_len + n, 1)
+            || !grow((void **)&sc->news, &sc->news_cap, sc->n_news + 1, sizeof(News)))
+            return -3;
+        gid = (int32_t)sc->n_groups++;
+        Group *g = &sc->groups[gid];
+        g->key_off = sc->arena_len;
+        g->key_len = n;
+        g->template_len = template_len;
+        g->count = 0;
+        g->first = INT64_MAX;
+        g->last = INT64_MIN;
+        memcpy(sc->arena + sc->arena_len, sc->scratch, n);
+        sc->arena_len += n;
+        sc->groups_index.hashes[slot] = h;
+        sc->groups_index.ids[slot] = gid;
+        if (++sc->groups_index.used * 2 > sc->groups_index.cap && !table_grow(&sc->groups_index))
+            return -3;
+        News *nw = &sc->news[sc->n_news++];
+        nw->gid = gid;
+        nw->line = line;
+        nw->start = start;
+        nw->end = start + (end - p);
+        nw->identity = f.val[S_IDENTITY];
+        nw->identity_len = f.len[S_IDENTITY];
+        nw->has_identity = (f.mask & B_IDENTITY) != 0;
+        nw->caller = caller;
+        nw->caller_len = caller_len;
+        nw->has_caller = (f.mask & B_CALLER) != 0;
+    }
+    Group *g = &sc->groups[gid];
+    g->count++;
+    if (timed) {
+        if (when < g->first) g->first = when;
+        if (when > g->last) g->last = when;
+    }
+    return gid;
+}
+
+/* ------------------------------------------------------------------------ Python type */
+
+static void Scanner_dealloc(Scanner *sc) {
+    table_free(&sc->groups_index);
+    table_free(&sc->hosts);
+    PyMem_RawFree(sc->groups);
+    PyMem_RawFree(sc->arena);
+    PyMem_RawFree(sc->news);
+    PyMem_RawFree(sc->fallbacks);
+    PyMem_RawFree(sc->line_groups);
+    PyMem_RawFree(sc->scratch);
+    Py_TYPE(sc)->tp_free((PyObject *)sc);
+}
+
+static int Scanner_init(Scanner *sc, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"max_groups", "max_line", NULL};
+    Py_ssize_t max_groups, max_line;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "nn", kwlist, &max_groups, &max_line))
+        return -1;
+    if (max_groups < 0 || max_groups > INT32_MAX - 1 || max_line < 0) {
+        PyErr_SetString(PyExc_ValueError, "max_groups or max_line out of range");
+        return -1;
+    }
+    if (sc->scratch != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Scanner is already initialised");
+        return -1;
+    }
+    sc->max_groups = (size_t)max_groups;
+    sc->max_line = (size_t)max_line;
+    sc->scratch = PyMem_RawMalloc(SCRATCH_BYTES);
+    if (!sc->scratch || !table_init(&sc->groups_index, 1024)
+        || !table_init(&sc->hosts, 256)) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *str_or_none(const unsigned char *s, uint32_t n, int present) {
+    if (!present) Py_RETURN_NONE;
+    return PyUnicode_DecodeUTF8((const char *)s, n, "strict");
+}
+
+PyDoc_STRVAR(scan_doc,
+"scan(buffer) -> (consumed, line_groups, news, fallbacks, host)\n\n"
+"Count the lines of `buffer` that end with a newline (those longer than max_line fall\n"
+"back); consumed: the bytes they take. The scan stops early, before a line whose caller\n"
+"is 'a.b.c.d:port' with an address not yet judged: host is that address (else -1); call\n"
+"set_host() and scan the rest.\n"
+"line_groups: bytes, one int32 per line: its group, -1 (fallback) or -2 (overflow).\n"
+"news: (gid, key, template_len, line, start, end, identity, caller) per group the scan\n"
+"created: its raw key (bytes; the first template_len bytes are its template) and its first\n"
+"line; identity/caller None when the record has no such key.\n"
+"fallbacks: (line, start, end) per line for Python to read.");
+
+static PyObject *Scanner_scan(Scanner *sc, PyObject *arg) {
+    Py_buffer view;
+    if (sc->scratch == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Scanner is not initialised");
+        return NULL;
+    }
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
+    if (sc->busy) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_RuntimeError, "Scanner used by two threads at once");
+        return NULL;
+    }
+    sc->busy = 1;
+    const unsigned char *base = view.buf;
+    const unsigned char *p = base, *end = base + view.len;
+    Py_ssize_t lines = 0;
+    int failed = 0;
+    int64_t pending = -1;
+    sc->n_news = 0;
+    sc->n_fallbacks = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (;;) {
+        const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (nl == NULL) break;
+        const unsigned char *stop = nl;
+        int64_t host = -1;
+        if (!grow((void **)&sc->line_groups, &sc->line_groups_cap, (size_t)lines + 1,
+                  sizeof(int32_t))) {
+            failed = 1;
+            break;
+        }
+        int32_t gid = (size_t)(stop - p) > sc->max_line
+                          ? LINE_FALLBACK : scan_line(sc, p, stop, lines, p - base, &host);
+        if (gid == -3) {
+            failed = 1;
+            break;
+        }
+        if (gid == LINE_PENDING) {
+            pending = host;
+            break;
+        }
+        if (gid == LINE_FALLBACK) {
+            if (!grow((void **)&sc->fallbacks, &sc->fallbacks_cap, sc->n_fallbacks + 1,
+                      sizeof(Fallback))) {
+                failed = 1;
+                break;
+            }
+            Fallback *fb = &sc->fallbacks[sc->n_fallbacks++];
+            fb->line = lines;
+            fb->start = p - base;
+            fb->end = stop - base;
+        }
+        sc->line_groups[lines++] = gid;
+        p = nl + 1;
+    }
+    Py_END_ALLOW_THREADS
+    sc->busy = 0;
+    PyObject *result = NULL, *groups = NULL, *news = NULL, *fallbacks = NULL;
+    if (failed) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    groups = PyBytes_FromStringAndSize((const char *)sc->line_groups,
+                                       lines * (Py_ssize_t)sizeof(int32_t));
+    news = PyList_New((Py_ssize_t)sc->n_news);
+    fallbacks = PyList_New((Py_ssize_t)sc->n_fallbacks);
+    if (!groups || !news || !fallbacks) goto done;
+    for (size_t i = 0; i < sc->n_news; i++) {
+        News *nw = &sc->news[i];
+        PyObject *identity = str_or_none(nw->identity, nw->identity_len, nw->has_identity);
+        PyObject *caller = identity ? str_or_none(nw->caller, nw->caller_len, nw->has_caller)
+                                    : NULL;
+        if (!caller) {
+            Py_XDECREF(identity);
+            goto done;
+        }
+        const Group *g = &sc->groups[nw->gid];
+        PyObject *item = Py_BuildValue("(iy#innnNN)", nw->gid,
+                                       (const char *)sc->arena + g->key_off,
+                                       (Py_ssize_t)g->key_len, (int)g->template_len, nw->line,
+                                       nw->start, nw->end, identity, caller);
+        if (!item) goto done;
+        PyList_SET_ITEM(news, (Py_ssize_t)i, item);
+    }
+    for (size_t i = 0; i < sc->n_fallbacks; i++) {
+        Fallback *fb = &sc->fallbacks[i];
+        PyObject *item = Py_BuildValue("(nnn)", fb->line, fb->start, fb->end);
+        if (!item) goto done;
+        PyList_SET_ITEM(fallbacks, (Py_ssize_t)i, item);
+    }
+    result = Py_BuildValue("(nOOOL)", (Py_ssize_t)(p - base), groups, news, fallbacks,
+                           (long long)pending);
+done:
+    Py_XDECREF(groups);
+    Py_XDECREF(news);
+    Py_XDECREF(fallbacks);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+PyDoc_STRVAR(set_host_doc,
+"set_host(address, drop_port)\n\n"
+"How callers 'a.b.c.d:port' of this IPv4 address (an int) are keyed from now on: without\n"
+"the port (drop_port true: the port never changes their flow) or as logged.");
+
+static PyObject *Scanner_set_host(Scanner *sc, PyObject *args) {
+    unsigned long long addr;
+    int drop;
+    if (!PyArg_ParseTuple(args, "Kp", &addr, &drop)) return NULL;
+    if (addr > 0xffffffffULL) {
+        PyErr_SetString(PyExc_ValueError, "not an IPv4 address");
+        return NULL;
+    }
+    if (sc->hosts.ids == NULL || sc->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "Scanner not initialised or busy");
+        return NULL;
+    }
+    uint64_t h = mix(addr + 1);
+    size_t i = h & (sc->hosts.cap - 1);
+    for (;;) {
+        int32_t v = sc->hosts.ids[i];
+        if (v < 0) break;
+        if (sc->hosts.hashes[i] == addr) {
+            sc->hosts.ids[i] = drop ? 1 : 2;
+            Py_RETURN_NONE;
+        }
+        i = (i + 1) & (sc->hosts.cap - 1);
+    }
+    sc->hosts.hashes[i] = addr;
+    sc->hosts.ids[i] = drop ? 1 : 2;
+    if (++sc->hosts.used * 2 > sc->hosts.cap) {
+        /* rehash by address (table_grow places by the stored value, which is the address) */
+        Table bigger;
+        if (!table_init(&bigger, sc->hosts.cap * 2)) {
+            table_free(&bigger);
+            return PyErr_NoMemory();
+        }
+        for (size_t j = 0; j < sc->hosts.cap; j++) {
+            if (sc->hosts.ids[j] < 0) continue;
+            size_t k = mix(sc->hosts.hashes[j] + 1) & (bigger.cap - 1);
+            while (bigger.ids[k] >= 0) k = (k + 1) & (bigger.cap - 1);
+            bigger.hashes[k] = sc->hosts.hashes[j];
+            bigger.ids[k] = sc->hosts.ids[j];
+        }
+        bigger.used = sc->hosts.used;
+        table_free(&sc->hosts);
+        sc->hosts = bigger;
+    }
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(groups_doc,
+"groups() -> list of (count, first, last) by group id; first/last are microseconds since\n"
+"the epoch (UTC), None when no line of the group had a time.");
+
+static PyObject *Scanner_groups(Scanner *sc, PyObject *Py_UNUSED(ignored)) {
+    PyObject *out = PyList_New((Py_ssize_t)sc->n_groups);
+    if (!out) return NULL;
+    for (size_t i = 0; i < sc->n_groups; i++) {
+        Group *g = &sc->groups[i];
+        PyObject *item;
+        if (g->first == INT64_MAX)
+            item = Py_BuildValue("(LOO)", (long long)g->count, Py_None, Py_None);
+        else
+            item = Py_BuildValue("(LLL)", (long long)g->count, (long long)g->first,
+                                 (long long)g->last);
+        if (!item) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, (Py_ssize_t)i, item);
+    }
+    return out;
+}
+
+static PyObject *Scanner_len(Scanner *sc, void *Py_UNUSED(closure)) {
+    return PyLong_FromSize_t(sc->n_groups);
+}
+
+static PyMethodDef Scanner_methods[] = {
+    {"scan", (PyCFunction)Scanner_scan, METH_O, scan_doc},
+    {"set_host", (PyCFunction)Scanner_set_host, METH_VARARGS, set_host_doc},
+    {"groups", (PyCFunction)Scanner_groups, METH_NOARGS, groups_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Scanner_getset[] = {
+    {"group_count", (getter)Scanner_len, NULL, "groups held", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject ScannerType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "pullpath.core._archivescan.Scanner",
+    .tp_doc = PyDoc_STR("Counts diagnostic-archive JSON lines into groups (see the module)."),
+    .tp_basicsize = sizeof(Scanner),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Scanner_init,
+    .tp_dealloc = (destructor)Scanner_dealloc,
+    .tp_methods = Scanner_methods,
+    .tp_getset = Scanner_getset,
+};
+
+static PyObject *module_mapped_keys(PyObject *Py_UNUSED(m), PyObject *Py_UNUSED(ignored)) {
+    PyObject *out = PyList_New(0);
+    if (!out) return NULL;
+    for (const char *const *k = MAPPED_NORMALISED; *k; k++) {
+        PyObject *s = PyUnicode_FromString(*k);
+        if (!s || PyList_Append(out, s) < 0) {
+            Py_XDECREF(s);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(s);
+    }
+    return out;
+}
+
+static PyMethodDef module_methods[] = {
+    {"mapped_keys", module_mapped_keys, METH_NOARGS,
+     "The normalised keys this scanner treats as read by parse_record."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "pullpath.core._archivescan",
+    "Count diagnostic-archive JSON lines into groups (pure; see the C source's header).", -1,
+    module_methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__archivescan(void) {
+    if (PyType_Ready(&ScannerType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (!m) return NULL;
+    Py_INCREF(&ScannerType);
+    if (PyModule_AddObject(m, "Scanner", (PyObject *)&ScannerType) < 0) {
+        Py_DECREF(&ScannerType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (PyModule_AddIntConstant(m, "MAX_VALUE", MAX_VALUE) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
