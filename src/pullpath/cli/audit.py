@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -18,7 +19,11 @@ from pullpath.cli.common import (
     user_errors,
     warn,
 )
-from pullpath.formatters.audit_doc import AuditReport
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from pullpath.formatters.audit_doc import AuditReport
 
 AUDIT_FORMATS = (Format.TABLE, Format.JSON, Format.CSV, Format.MARKDOWN, Format.HTML, Format.SARIF)
 
@@ -30,9 +35,13 @@ FAIL_ON_HELP = (
 
 def render_report(report: AuditReport, fmt: Format, output: Path | None) -> None:
     """Print or write an audit report in the chosen format."""
-    from pullpath.formatters.table import render_audit
+    emit_report("audit", report, fmt, output, _render_table)
 
-    emit_report("audit", report, fmt, output, render_audit)
+
+def _render_table(report: AuditReport, console: Console) -> None:
+    from pullpath.formatters.table import render_audit  # only for the table format
+
+    render_audit(report, console)
 
 
 def apply_fail_on(report: AuditReport, fail_on: str | None) -> None:
@@ -162,24 +171,31 @@ def register(app: typer.Typer) -> None:
         if subscription:
             fail("--subscription reads the inventory for --workspace/--storage-account audits; "
                  "with --logs, save it first (pullpath inventory -o FILE) and pass --inventory")
-        service_tags = live.default_service_tags(service_tags)
-        from pullpath.adapters.inventory_files import InventoryError
         from pullpath.adapters.logs_files import LogInputError
-        from pullpath.core.servicetags import ServiceTagError
         from pullpath.workflows.audit import gc_paused, run_audit
 
         with gc_paused():  # the report can be large: see gc_paused
-            with user_errors(LogInputError, InventoryError, ServiceTagError):
+            with user_errors(LogInputError, lazy=_file_input_errors):
                 report = run_audit(
                     logs,
                     inventory_paths=inventory,
                     service_tags=service_tags,
+                    choose_tags=live.default_service_tags,  # while the logs are read
                     progress=progress_printer("reading logs"),
                 )
             render_report(report, fmt, output)
         live.show_tags_age(report)
         check_strict(report, strict)
         apply_fail_on(report, fail_on)
+
+
+def _file_input_errors() -> tuple[type[BaseException], ...]:
+    """Errors of the inventory and service tag inputs (imported once the logs are being read,
+    not before)."""
+    from pullpath.adapters.inventory_files import InventoryError
+    from pullpath.core.servicetags import ServiceTagError
+
+    return (InventoryError, ServiceTagError)
 
 
 STRICT_IGNORED = frozenset({"unreadable-directory", "unreadable-entry", "not-a-regular-file"})

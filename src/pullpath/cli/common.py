@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import io
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
 
-from pullpath.domain.verdicts import Path as NetPath
+if TYPE_CHECKING:
+    from pullpath.domain.verdicts import Path as NetPath
 
 EXIT_OK = 0
 EXIT_FAIL_ON = 1
@@ -58,6 +60,8 @@ def parse_paths(value: str | None, *, option: str) -> set[NetPath]:
     """``--fail-on trusted-service,public`` -> set of paths, with a clear error for typos."""
     if value is None:
         return set()
+    from pullpath.domain.verdicts import Path as NetPath
+
     out: set[NetPath] = set()
     valid = ", ".join(p.value for p in NetPath)
     for part in value.split(","):
@@ -73,17 +77,21 @@ def parse_paths(value: str | None, *, option: str) -> set[NetPath]:
     return out
 
 
-def write_output(text: str, output: Path | None) -> None:
-    """Write to ``--output`` or stdout. Stdout gets the data only; messages go to stderr."""
+def write_output(text: str | bytes, output: Path | None) -> None:
+    """Write to ``--output`` or stdout. Stdout gets the data only; messages go to stderr.
+    ``bytes`` are UTF-8 text, written as they are."""
     if output is None:
-        sys.stdout.write(text)
+        sys.stdout.write(text.decode("utf-8") if isinstance(text, bytes) else text)
         sys.stdout.flush()
         return
     if not output.parent.is_dir():
         fail(f"cannot write {output}: the directory {output.parent} does not exist",
              hint="create it first, or choose another --output")
     try:
-        output.write_text(text, encoding="utf-8")
+        if isinstance(text, bytes):
+            output.write_bytes(text)
+        else:
+            output.write_text(text, encoding="utf-8")
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}")
     stderr.print(f"[dim]wrote {output}[/]")
@@ -101,8 +109,15 @@ def emit_report(kind: str, report: Any, fmt: Format, output: Path | None,
             render_table(report, console)
             write_output(console.export_text(), output)
         return
-    from pullpath.formatters.registry import renderer
+    from pullpath.formatters.registry import bytes_renderer, renderer
 
+    # a file gets the bytes at once where the format has them (write_text would translate
+    # line ends on a platform whose are not "\n": there, the text as before)
+    render_bytes = (bytes_renderer(kind, fmt.value)
+                    if output is not None and os.linesep == "\n" else None)
+    if render_bytes is not None:
+        write_output(render_bytes(report), output)
+        return
     render = renderer(kind, fmt.value)
     if render is None:
         fail(f"{kind} does not support --format {fmt.value}")
@@ -116,14 +131,23 @@ def require_format(fmt: Format, supported: tuple[Format, ...], command: str) -> 
 
 
 @contextmanager
-def user_errors(*kinds: type[BaseException]) -> Iterator[None]:
-    """Turn known input errors into one clear message and exit code 2, never a traceback."""
+def user_errors(*kinds: type[BaseException],
+                lazy: Callable[[], tuple[type[BaseException], ...]] | None = None
+                ) -> Iterator[None]:
+    """Turn known input errors into one clear message and exit code 2, never a traceback.
+
+    ``lazy`` gives more kinds, asked only when an exception arrives (their modules need not be
+    imported before the work starts)."""
     try:
         yield
     except UserError as exc:
         fail(str(exc))
     except kinds as exc:
         fail(str(exc))
+    except Exception as exc:
+        if lazy is not None and isinstance(exc, lazy()):
+            fail(str(exc))
+        raise
 
 
 def progress_printer(label: str, *, after: float = 1.0) -> Callable[[object], None] | None:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.panel import Panel
 
 from pullpath.cli.common import Format, require_format, stderr
-from pullpath.domain.verdicts import Flow
-from pullpath.domain.verdicts import Path as NetPath
-from pullpath.formatters.audit_doc import AuditReport
+
+if TYPE_CHECKING:
+    from pullpath.domain.verdicts import Flow
+    from pullpath.formatters.audit_doc import AuditReport
 
 DEMO_FORMATS = (Format.TABLE, Format.JSON, Format.CSV, Format.MARKDOWN, Format.HTML)
 
@@ -31,6 +32,8 @@ def run_demo_audit() -> AuditReport:
 
 def story(report: AuditReport) -> str:
     """A short plain-language account, built from the verdicts (not canned)."""
+    from pullpath.domain.verdicts import Path as NetPath
+
     groups: dict[tuple[str, str, str], list[Flow]] = {}
     for flow in report.result.flows:
         if flow.operation.lower() != "pull" and flow.path is not NetPath.DENIED:
@@ -97,6 +100,8 @@ def register(app: typer.Typer) -> None:
         from pullpath.cli.audit import render_report
 
         if fmt is Format.TABLE and output is None:
+            from rich.panel import Panel
+
             console = Console(highlight=False)
             console.print(Panel.fit(
                 "A Premium registry with public access disabled, trusted services allowed and a "

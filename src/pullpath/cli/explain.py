@@ -4,9 +4,9 @@ will break."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
 
 from pullpath.cli.common import (
     EXIT_FAIL_ON,
@@ -18,7 +18,11 @@ from pullpath.cli.common import (
     user_errors,
     warn,
 )
-from pullpath.domain.explain import ExplainReport, Severity
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from pullpath.domain.explain import ExplainReport, Severity
 
 EXPLAIN_FORMATS = (Format.TABLE, Format.JSON, Format.SARIF, Format.MARKDOWN, Format.HTML)
 
@@ -38,6 +42,8 @@ def render_explain_report(report: ExplainReport, fmt: Format, output: Path | Non
 def parse_severity(value: str | None) -> Severity | None:
     if value is None or not value.strip():
         return None
+    from pullpath.domain.explain import Severity
+
     try:
         return Severity(value.strip().lower())
     except ValueError:

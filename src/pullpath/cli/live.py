@@ -12,13 +12,15 @@ import logging
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import typer
 
 from pullpath.cli.common import fail, stderr, user_errors, warn, write_output
-from pullpath.formatters.audit_doc import AuditReport
+
+if TYPE_CHECKING:
+    from pullpath.formatters.audit_doc import AuditReport
 
 SUBSCRIPTION_HELP = "Subscription ID or name (repeatable); default: AZURE_SUBSCRIPTION_ID or az's."
 TENANT_HELP = "Tenant ID or domain for the tokens (like az --tenant); default: the credential's."

@@ -11,10 +11,10 @@ import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pullpath.core.ipindex import PrefixIndex, is_private, parse_ip
 from pullpath.core.records import FIREWALL_DENIAL_RE
-from pullpath.core.servicetags import TagIndex, TagMatch
 from pullpath.domain.inventory import Consumer, ConsumerKind, Inventory, Registry, norm_id
 from pullpath.domain.verdicts import (
     Confidence,
@@ -24,6 +24,9 @@ from pullpath.domain.verdicts import (
     Source,
     SourceKind,
 )
+
+if TYPE_CHECKING:
+    from pullpath.core.servicetags import TagIndex, TagMatch
 
 DENIED_RESULTS = frozenset({"401", "403"})
 
@@ -100,7 +103,8 @@ class Classifier:
     def source(self, caller_ip: str) -> Source:
         cached = self._source_cache.get(caller_ip)
         if cached is None:
-            cached = self._source(caller_ip)
+            ip = parse_ip(caller_ip)
+            cached = self._source(caller_ip, ip, "" if ip is None else str(ip))
             if len(self._source_cache) < 1_000_000:
                 self._source_cache[caller_ip] = cached
         return cached
@@ -109,12 +113,17 @@ class Classifier:
         """Classify many callers at once: one vectorised subnet search and one service-tag
         search (``PrefixIndex.best_many``, ``TagIndex.lookup_many``) for all their distinct
         addresses, so that ``source`` of each needs no search of its own."""
-        todo = [c for c in dict.fromkeys(callers) if c not in self._source_cache]
+        cache = self._source_cache
+        todo: list[tuple[str, ipaddress.IPv4Address | ipaddress.IPv6Address | None, str]] = []
         addresses: dict[str, ipaddress.IPv4Address | ipaddress.IPv6Address] = {}
-        for caller in todo:
+        for caller in dict.fromkeys(callers):
+            if caller in cache:
+                continue
             ip = parse_ip(caller)
+            text = "" if ip is None else str(ip)
+            todo.append((caller, ip, text))
             if ip is not None:
-                addresses.setdefault(str(ip), ip)
+                addresses.setdefault(text, ip)
         texts = list(addresses)
         if not texts:
             return
@@ -123,8 +132,11 @@ class Classifier:
         if self.tags is not None:
             self._tag_hint = dict(zip(texts, self.tags.lookup_many(texts), strict=True))
         try:
-            for caller in todo:
-                self.source(caller)
+            for caller, ip, text in todo:
+                if caller not in cache:  # the same as ``source(caller)``, parsed once
+                    source = self._source(caller, ip, text)
+                    if len(cache) < 1_000_000:
+                        cache[caller] = source
         finally:
             self._subnet_hint = {}
             self._tag_hint = {}
@@ -142,12 +154,12 @@ class Classifier:
             return self._tag_hint[text]
         return tags.lookup(ip)
 
-    def _source(self, caller_ip: str) -> Source:
-        ip = parse_ip(caller_ip)
+    def _source(self, caller_ip: str, ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None,
+                text: str) -> Source:
+        """The source of ``caller_ip``, given ``parse_ip(caller_ip)`` and its text."""
         if ip is None:
             note = "no caller IP in the record" if not caller_ip else "not an IP address"
             return Source(SourceKind.INVALID, note=note)
-        text = str(ip)
         unroutable = _unroutable(ip)
         if unroutable:
             return Source(SourceKind.INVALID, ip="", note=f"{text} is {unroutable}, not a caller "
@@ -297,8 +309,15 @@ class Classifier:
         return self.inventory.consumers.get(ref.id) if ref.id else None
 
 
+_V4_MAYBE_UNROUTABLE = frozenset({0, 127, 169, *range(224, 256)})
+"""First octets of the IPv4 addresses ``_unroutable`` may refuse: 0.0.0.0, 127/8, 169.254/16,
+224/4 and 240/4 (the ``ipaddress`` properties are slow: the others are answered at once)."""
+
+
 def _unroutable(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
     """Why an address cannot be a real caller of a cloud registry ("" when it can)."""
+    if ip.version == 4 and (int(ip) >> 24) not in _V4_MAYBE_UNROUTABLE:
+        return ""
     for attr, label in (("is_loopback", "a loopback address"),
                         ("is_link_local", "a link-local address"),
                         ("is_unspecified", "the unspecified address"),
@@ -330,7 +349,7 @@ def _canon(ip: str) -> str:
 def _matching(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, prefixes: tuple[str, ...]) -> str:
     for p in prefixes:
         try:
-            if ip in ipaddress.ip_network(p, strict=False):
+            if ip in _network(p):
                 return p
         except ValueError:
             continue

@@ -6,13 +6,22 @@ Every other audit format (CSV, Markdown, HTML, SARIF) is derived from this docum
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pullpath import __version__
 from pullpath.core.audit import AuditResult
-from pullpath.domain.verdicts import Flow, InventoryInfo, TagsInfo
-from pullpath.formatters.common import iso, safe_text
+from pullpath.domain.verdicts import (
+    ConsumerRef,
+    Expectation,
+    Flow,
+    InventoryInfo,
+    PathVerdict,
+    Source,
+    TagsInfo,
+)
+from pullpath.formatters.common import iso, iso_many, safe_text
 
 AUDIT_SCHEMA = "pullpath.audit/v1"
 
@@ -33,50 +42,101 @@ class AuditReport:
 
 
 def flow_doc(flow: Flow) -> dict[str, Any]:
-    s = flow.source
-    v = flow.verdict
-    c = flow.consumer
-    e = flow.expectation
+    """One flow of the document (``flow_docs`` does many at once, faster)."""
+    return flow_docs([flow])[0]
+
+
+def _text(value: str) -> str:
+    return value if value.isascii() else safe_text(value)
+
+
+def source_doc(s: Source) -> dict[str, Any]:
     return {
-        "registry": safe_text(flow.registry),
-        "registry_id": flow.registry_id,
-        "table": flow.table,
-        "operation": safe_text(flow.operation),
-        "repository": safe_text(flow.repository),
-        "tag": safe_text(flow.tag),
-        "caller_ip": safe_text(flow.caller_ip),
-        "identity": safe_text(flow.identity),
-        "result": safe_text(flow.result),
-        "count": flow.count,
-        "first_seen": iso(flow.first_seen),
-        "last_seen": iso(flow.last_seen),
-        "source": {
-            "kind": s.kind.value,
-            "ip": s.ip,
-            "subnet_id": s.subnet_id or None,
-            "vnet_id": s.vnet_id or None,
-            "resource_id": s.resource_id or None,
-            "service_tag": s.service_tag or None,
-            "region": s.region or None,
-            "prefix": s.prefix or None,
-            "tag_count": s.tag_count,
-            "note": s.note or None,
-        },
-        "path": v.path.value,
-        "confidence": v.confidence.value,
-        "denial": v.denial or None,
-        "consumer": {
-            "kind": c.kind.value,
-            "id": c.id or None,
-            "candidates": list(c.candidates),
-            "by": c.by or None,
-        },
-        "reasons": [safe_text(r) for r in v.reasons],
-        "missing": list(v.missing),
-        "expected_path": e.path.value if e is not None else None,
-        "expected_rule": (e.rule or None) if e is not None else None,
-        "agrees": e.agrees if e is not None else None,
+        "kind": s.kind._value_,
+        "ip": s.ip,
+        "subnet_id": s.subnet_id or None,
+        "vnet_id": s.vnet_id or None,
+        "resource_id": s.resource_id or None,
+        "service_tag": s.service_tag or None,
+        "region": s.region or None,
+        "prefix": s.prefix or None,
+        "tag_count": s.tag_count,
+        "note": s.note or None,
     }
+
+
+def consumer_doc(c: ConsumerRef) -> dict[str, Any]:
+    return {
+        "kind": c.kind._value_,
+        "id": c.id or None,
+        "candidates": list(c.candidates),
+        "by": c.by or None,
+    }
+
+
+def flow_docs(flows: Sequence[Flow]) -> list[dict[str, Any]]:
+    """The documents of ``flows``, in order.
+
+    Flows share their source, verdict, consumer and expectation objects (one per caller,
+    judged group or consumer): each is rendered once and its parts shared by every flow
+    document that shows it (never modify a flow document in place). Times are formatted in
+    one batch (``iso_many``)."""
+    times = iso_many([t for f in flows for t in (f.first_seen, f.last_seen)])
+    sources: dict[int, tuple[Source, dict[str, Any]]] = {}
+    consumers: dict[int, tuple[ConsumerRef, dict[str, Any]]] = {}
+    verdicts: dict[int, tuple[PathVerdict, str, str, str | None, list[str], list[str]]] = {}
+    expectations: dict[int, tuple[Expectation | None, str | None, str | None, bool | None]] = {}
+    out: list[dict[str, Any]] = []
+    append = out.append
+    for i, flow in enumerate(flows):
+        s = flow.source
+        source = sources.get(id(s))
+        if source is None:
+            source = sources[id(s)] = (s, source_doc(s))
+        c = flow.consumer
+        consumer = consumers.get(id(c))
+        if consumer is None:
+            consumer = consumers[id(c)] = (c, consumer_doc(c))
+        v = flow.verdict
+        verdict = verdicts.get(id(v))
+        if verdict is None:
+            verdict = verdicts[id(v)] = (v, v.path._value_, v.confidence._value_,
+                                         v.denial or None, [_text(r) for r in v.reasons],
+                                         list(v.missing))
+        e = flow.expectation
+        expected = expectations.get(id(e))
+        if expected is None:
+            expected = expectations[id(e)] = (
+                (e, None, None, None) if e is None
+                else (e, e.path._value_, e.rule or None, e.agrees))
+        registry, operation, repository, tag = (flow.registry, flow.operation, flow.repository,
+                                                flow.tag)
+        caller_ip, identity, result = flow.caller_ip, flow.identity, flow.result
+        append({
+            "registry": registry if registry.isascii() else safe_text(registry),
+            "registry_id": flow.registry_id,
+            "table": flow.table,
+            "operation": operation if operation.isascii() else safe_text(operation),
+            "repository": repository if repository.isascii() else safe_text(repository),
+            "tag": tag if tag.isascii() else safe_text(tag),
+            "caller_ip": caller_ip if caller_ip.isascii() else safe_text(caller_ip),
+            "identity": identity if identity.isascii() else safe_text(identity),
+            "result": result if result.isascii() else safe_text(result),
+            "count": flow.count,
+            "first_seen": times[2 * i],
+            "last_seen": times[2 * i + 1],
+            "source": source[1],
+            "path": verdict[1],
+            "confidence": verdict[2],
+            "denial": verdict[3],
+            "consumer": consumer[1],
+            "reasons": verdict[4],
+            "missing": verdict[5],
+            "expected_path": expected[1],
+            "expected_rule": expected[2],
+            "agrees": expected[3],
+        })
+    return out
 
 
 def stats_doc(report: AuditReport) -> dict[str, Any]:
@@ -138,7 +198,7 @@ def audit_document(report: AuditReport) -> dict[str, Any]:
         "service_tags": tags_doc(report.tags),
         "input": stats_doc(report),
         "inventory": inventory_doc(report.inventory),
-        "flows": [flow_doc(f) for f in result.flows],
+        "flows": flow_docs(result.flows),
         "summary": {
             "events": summary.events,
             "unclassified_events": result.unclassified_events,

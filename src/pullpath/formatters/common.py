@@ -7,6 +7,7 @@ registry: treat every logged value as hostile text.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 _CONTROL = re.compile(
@@ -52,6 +53,17 @@ def iso(value: datetime | None) -> str | None:
     if value.tzinfo is not UTC:  # already UTC: as is (astimezone would copy it)
         value = value.astimezone(UTC)
     return value.isoformat().replace("+00:00", "Z")
+
+
+def iso_many(values: Sequence[datetime | None]) -> list[str | None]:
+    """``[iso(v) for v in values]``, several times faster for many UTC times: orjson formats
+    them in one batch (the same text: microseconds only when not zero, ``Z``)."""
+    if all(v is None or (type(v) is datetime and v.tzinfo is UTC) for v in values):
+        import orjson
+
+        texts: list[str | None] = orjson.loads(orjson.dumps(values, option=orjson.OPT_UTC_Z))
+        return texts
+    return [iso(v) for v in values]
 
 
 def short_time(value: datetime | None) -> str:

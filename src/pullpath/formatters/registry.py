@@ -26,6 +26,15 @@ _RENDERERS: dict[tuple[str, str], str] = {
 }
 
 
+BytesRenderer = Callable[[Any], bytes]
+
+_BYTES_RENDERERS: dict[tuple[str, str], str] = {
+    ("audit", "json"): "pullpath.formatters.simple:audit_json_bytes",
+}
+"""Renderers giving the text already encoded as UTF-8 (no copy of a large report decoded and
+encoded again on its way to a file): the same text as the ``_RENDERERS`` one."""
+
+
 def renderer(kind: str, fmt: str) -> Renderer | None:
     """The function turning a ``kind`` report (audit, explain, lab) into ``fmt`` text."""
     target = _RENDERERS.get((kind, fmt))
@@ -33,6 +42,16 @@ def renderer(kind: str, fmt: str) -> Renderer | None:
         return None
     module_name, _, attr = target.partition(":")
     fn: Renderer = getattr(import_module(module_name), attr)
+    return fn
+
+
+def bytes_renderer(kind: str, fmt: str) -> BytesRenderer | None:
+    """``renderer(kind, fmt)`` giving UTF-8 bytes, when that format has one."""
+    target = _BYTES_RENDERERS.get((kind, fmt))
+    if target is None:
+        return None
+    module_name, _, attr = target.partition(":")
+    fn: BytesRenderer = getattr(import_module(module_name), attr)
     return fn
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from pullpath.formatters.audit_doc import AuditReport, audit_document
-from pullpath.formatters.common import csv_safe, safe_text
+from pullpath.formatters.common import _CSV_TRIGGERS, csv_safe, safe_text
 
 CSV_COLUMNS = (
     "registry", "operation", "repository", "tag", "caller_ip", "identity", "result", "count",
@@ -41,11 +41,34 @@ def to_json(document: dict[str, Any]) -> str:
         return orjson.dumps(document, default=str,
                             option=_ORJSON_OPTIONS | orjson.OPT_APPEND_NEWLINE).decode()
     except (orjson.JSONEncodeError, TypeError):
-        return safe_text(json.dumps(document, indent=2, ensure_ascii=False, default=str)) + "\n"
+        return _to_json_fallback(document)
+
+
+def to_json_bytes(document: dict[str, Any]) -> bytes:
+    """``to_json(document)`` encoded as UTF-8, without decoding orjson's output first (a
+    report of many flows is tens of megabytes)."""
+    try:
+        return orjson.dumps(document, default=str,
+                            option=_ORJSON_OPTIONS | orjson.OPT_APPEND_NEWLINE)
+    except (orjson.JSONEncodeError, TypeError):
+        return _to_json_fallback(document).encode("utf-8")
+
+
+def _to_json_fallback(document: dict[str, Any]) -> str:
+    return safe_text(json.dumps(document, indent=2, ensure_ascii=False, default=str)) + "\n"
 
 
 def audit_json(report: AuditReport) -> str:
     return to_json(audit_document(report))
+
+
+def audit_json_bytes(report: AuditReport) -> bytes:
+    """``audit_json(report)`` as UTF-8 bytes (for files)."""
+    return to_json_bytes(audit_document(report))
+
+
+def _cell(value: str) -> str:
+    return value if value.isascii() and not value.startswith(_CSV_TRIGGERS) else csv_safe(value)
 
 
 def audit_csv(report: AuditReport) -> str:
@@ -56,19 +79,41 @@ def audit_csv(report: AuditReport) -> str:
     # unquoted, and a CR starts a new row in spreadsheets: rows could be forged)
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
+    # every cell goes through ``csv_safe``; the cells flows share (their source, verdict,
+    # consumer and expectation: one set per judged group in ``audit_document``) are made
+    # once per distinct set, the others once per distinct value
+    safe_cells: dict[str, str] = {}
+    tails: dict[tuple[object, ...], list[str]] = {}
+    rows: list[list[str]] = []
     for f in doc["flows"]:
         src = f["source"]
         con = f["consumer"]
-        row = [
-            f["registry"], f["operation"], f["repository"], f["tag"], f["caller_ip"],
-            f["identity"], f["result"], f["count"], f["first_seen"] or "", f["last_seen"] or "",
-            src["kind"], src["service_tag"] or "", src["region"] or "", src["subnet_id"] or "",
-            src["resource_id"] or "", f["path"], f["confidence"], f["denial"] or "",
-            con["kind"], con["id"] or "", " ".join(con["candidates"]),
-            f["expected_path"] or "", "" if f["agrees"] is None else str(f["agrees"]).lower(),
-            " | ".join(f["reasons"]),
-        ]
-        writer.writerow([csv_safe(str(cell)) for cell in row])
+        reasons = f["reasons"]
+        agrees = f["agrees"]
+        # the sub-objects by identity (alive as long as ``doc``), the rest by value
+        tail_key = (id(src), id(con), id(reasons), f["path"], f["confidence"], f["denial"],
+                    f["expected_path"], agrees)
+        tail = tails.get(tail_key)
+        if tail is None:
+            tail = tails[tail_key] = [csv_safe(str(cell)) for cell in (
+                src["kind"], src["service_tag"] or "", src["region"] or "",
+                src["subnet_id"] or "", src["resource_id"] or "", f["path"], f["confidence"],
+                f["denial"] or "", con["kind"], con["id"] or "", " ".join(con["candidates"]),
+                f["expected_path"] or "", "" if agrees is None else str(agrees).lower(),
+                " | ".join(reasons),
+            )]
+        head: list[str] = []
+        for value in (f["registry"], f["operation"], f["repository"], f["tag"], f["caller_ip"],
+                      f["identity"], f["result"]):
+            safe = safe_cells.get(value)
+            if safe is None:
+                safe = safe_cells[value] = csv_safe(str(value))
+            head.append(safe)
+        first, last = f["first_seen"], f["last_seen"]
+        head += (_cell(str(f["count"])), _cell(first or ""), _cell(last or ""))
+        rows.append(head + tail)
+    writer.writerows(rows)
+    del rows
     st = doc["input"]
     # accounting travels with the data: a trailing comment-like block would break CSV readers,
     # so it is rows with the same columns, marked in the first cell: one "#file" row per file

@@ -7,22 +7,22 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pullpath.adapters.inventory_files import read_inventory
 from pullpath.adapters.logs_scan import LogScan, ScanProgress
-from pullpath.adapters.servicetags_files import load_service_tags, service_tags_age_warning
 from pullpath.core.audit import MAX_FLOW_GROUPS, Aggregator, AuditResult, ExpectFn, build_flows
 from pullpath.core.classify import Classifier
-from pullpath.core.explain import explainer_for
-from pullpath.core.findings import check_findings
-from pullpath.core.servicetags import TagIndex
 from pullpath.domain.events import PullEvent, ReadStats
 from pullpath.domain.inventory import Inventory
 from pullpath.domain.verdicts import Expectation, Flow, InventoryInfo, TagsInfo
-from pullpath.formatters.audit_doc import AuditReport
-from pullpath.formatters.explain_doc import finding_doc
-from pullpath.formatters.network_view import network_view
-from pullpath.knowledge.loader import default_knowledge
+
+if TYPE_CHECKING:
+    from pullpath.core.servicetags import TagIndex
+    from pullpath.formatters.audit_doc import AuditReport
+
+# Modules only the work after reading needs (the inventory and service tag readers, the
+# explainer and knowledge base, the report) are imported where they are used: ``run_audit``
+# starts the scan (forking its workers) first, and imports them while the workers read.
 
 ProgressFn = Callable[[ScanProgress], None]
 
@@ -45,7 +45,11 @@ def inventory_info(inv: Inventory) -> InventoryInfo:
 
 
 def load_inventory(paths: Sequence[Path]) -> Inventory:
-    return read_inventory(paths) if paths else Inventory()
+    if not paths:
+        return Inventory()
+    from pullpath.adapters.inventory_files import read_inventory
+
+    return read_inventory(paths)
 
 
 def audit_events(
@@ -65,17 +69,26 @@ def audit_events(
 def _per_consumer(expect: ExpectFn) -> ExpectFn:
     """``expect`` asked once per consumer, registry, path and kind of request rather than once
     per flow: the knowledge base predicts for a consumer and a registry (the key holds more than
-    ``Explainer.expectation`` reads today, never less)."""
-    cache: dict[tuple[object, ...], Expectation | None] = {}
+    ``Explainer.expectation`` reads today, never less). Flows without an attributed consumer
+    have no expectation (``Explainer.expectation``): asked directly, never cached."""
+    cache: dict[tuple[str, ...], Expectation | None] = {}
 
     def cached(flow: Flow) -> Expectation | None:
-        key = (flow.consumer, flow.registry, flow.registry_id, flow.verdict.path, flow.operation,
-               flow.table, flow.result, flow.identity)
-        if key not in cache:
-            cache[key] = expect(flow)
-        return cache[key]
+        consumer = flow.consumer.id
+        if not consumer:
+            return expect(flow)
+        # strings only: hashing the ConsumerRef or the Path member runs Python code
+        key = (consumer, flow.registry, flow.registry_id, flow.verdict.path._value_,
+               flow.operation, flow.table, flow.result, flow.identity)
+        found = cache.get(key, _MISSING)
+        if found is _MISSING:
+            found = cache[key] = expect(flow)
+        return found  # type: ignore[return-value]
 
     return cached
+
+
+_MISSING = object()
 
 
 def max_flow_groups() -> int:
@@ -96,6 +109,13 @@ def finish(
     log_sources: Sequence[str] = (),
     warnings: Sequence[str] = (),
 ) -> AuditReport:
+    from pullpath.adapters.servicetags_files import service_tags_age_warning
+    from pullpath.core.explain import explainer_for
+    from pullpath.core.findings import check_findings
+    from pullpath.formatters.audit_doc import AuditReport
+    from pullpath.formatters.explain_doc import finding_doc
+    from pullpath.formatters.network_view import network_view
+
     # one explainer serves both the per-flow expectations and the findings
     explainer = None if inventory.empty else explainer_for(inventory)
     result: AuditResult = build_flows(classifier, aggregator, stats,
@@ -128,14 +148,24 @@ def run_audit(
     service_tags: Path | None = None,
     progress: ProgressFn | None = None,
     workers: int | None = None,
+    choose_tags: Callable[[Path | None], Path | None] | None = None,
 ) -> AuditReport:
     """Audit local log files: the fast route (files scanned into groups, in ``workers``
     processes for large inputs; default: the CPUs available, ``$PULLPATH_WORKERS``), then each
-    distinct group classified once. Same flows as the event-by-event route."""
+    distinct group classified once. Same flows as the event-by-event route.
+
+    ``choose_tags``, when given, picks the service tags file from ``service_tags`` (the CLI
+    prefers a newer cached Discovery API document to the bundled one) while the logs are read.
+    """
     with gc_paused():
         stats = ReadStats()
         # worker processes start scanning now; this process meanwhile loads the rest
         with LogScan(logs, stats, workers=workers, progress=progress) as scan:
+            from pullpath.adapters.servicetags_files import load_service_tags
+            from pullpath.knowledge.loader import default_knowledge
+
+            if choose_tags is not None:
+                service_tags = choose_tags(service_tags)
             tags = load_service_tags(service_tags)
             inventory = load_inventory(inventory_paths)
             classifier = Classifier(inventory, tags)
