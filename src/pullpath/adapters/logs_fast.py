@@ -25,11 +25,13 @@ groups only, never with events.
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from typing import IO, Any
+from datetime import UTC, datetime
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import numpy as np
+import numpy.typing as npt
 import orjson
 
 from pullpath.adapters.logs_files import MAX_LINE_BYTES, _loads, _snippet
@@ -37,10 +39,20 @@ from pullpath.core.audit import Aggregator, GroupKey, RawGroups, with_caller
 from pullpath.core.records import RecordError, clean, parse_record
 from pullpath.domain.events import Location, PullEvent, ReadStats, Skip
 
-try:
-    from pullpath.core._archivescan import Scanner as _Compiled
-except ImportError:  # built without a C compiler: tier 2 reads everything
-    _Compiled = None
+if TYPE_CHECKING:
+    from pullpath.core._archivescan import Scanner
+
+
+def _compiled_scanner() -> type[Scanner] | None:
+    try:
+        from pullpath.core._archivescan import Scanner
+    except ImportError:  # built without a C compiler: tier 2 reads everything
+        return None
+    return Scanner
+
+
+_Compiled = _compiled_scanner()
+_ASK_OCTETS = bytes([1]) * 256
 
 __all__ = ["COMPILED", "FastScanner", "Resolutions"]
 
@@ -54,37 +66,75 @@ _SHAPE_LINE_MAX = 16 * 1024
 make megabytes long (memory growing with the input); ``parse_record`` cuts every value to
 ``MAX_FIELD_CHARS``. Real records are about 1 KiB."""
 _GENERAL = object()
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _time(micros: int | None) -> datetime | None:
-    return None if micros is None else _EPOCH + timedelta(microseconds=micros)
+_NO_FIRST = np.iinfo(np.int64).max
+_NO_LAST = np.iinfo(np.int64).min
 
 
 class Resolutions:
-    """The compiled tier's raw keys resolved, shared by the scanners of one scan (one per
-    thread): each distinct key is resolved once, whichever thread meets it first. Bounded."""
+    """The compiled tier's groups for one scan, shared by its scanners (one per thread): each
+    distinct raw key gets one index and one resolution, whichever scanner meets it first, and
+    the scanners' counts are added up by index at the end (:meth:`add_to`)."""
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.index: dict[bytes, int] = {}
+        """Raw key -> index into ``keys``."""
+        self.keys: list[GroupKey | RecordError] = []
+        """Index -> its group (or the error of all its lines)."""
         self.templates: dict[bytes, GroupKey | RecordError] = {}
-        self.groups: dict[bytes, GroupKey | RecordError] = {}
+        self.parts: list[tuple[npt.NDArray[np.int64], bytes, bytes, bytes]] = []
+        """Per scanner: its group ids' indexes, then its counts, first and last times."""
+        self.overflow_events = 0
+
+    def add_to(self, out: Aggregator) -> None:
+        """Add every scanner's counts to ``out``, once per group (errors left out: their
+        lines were counted as skips)."""
+        n = len(self.keys)
+        counts = np.zeros(n, dtype=np.int64)
+        firsts = np.full(n, _NO_FIRST, dtype=np.int64)
+        lasts = np.full(n, _NO_LAST, dtype=np.int64)
+        for ids, part_counts, part_firsts, part_lasts in self.parts:
+            np.add.at(counts, ids, np.frombuffer(part_counts, dtype=np.int64))
+            np.minimum.at(firsts, ids, np.frombuffer(part_firsts, dtype=np.int64))
+            np.maximum.at(lasts, ids, np.frombuffer(part_lasts, dtype=np.int64))
+        used = np.flatnonzero(counts)
+        timed = firsts[used] != _NO_FIRST
+        first_times = _times(np.where(timed, firsts[used], 0), timed)
+        last_times = _times(np.where(timed, lasts[used], 0), timed)
+        keys = self.keys
+        for i, count, first, last in zip(used.tolist(), counts[used].tolist(), first_times,
+                                         last_times, strict=True):
+            key = keys[i]
+            if isinstance(key, GroupKey):
+                out.add_group(key, count, first, last)
+        out.add_overflow(self.overflow_events)
+        self.parts = []
+
+
+def _times(micros: npt.NDArray[np.int64], timed: npt.NDArray[np.bool_]) -> list[datetime | None]:
+    """Microseconds since the epoch as aware UTC datetimes (None where not ``timed``)."""
+    naive = micros.astype("datetime64[us]").tolist()
+    return [t.replace(tzinfo=UTC) if ok else None
+            for t, ok in zip(naive, timed.tolist(), strict=True)]
 
 
 class FastScanner:
     """Counts JSON lines into a ``RawGroups`` (see the module docstring) and, with the compiled
-    tier, into its own groups; events of other formats arrive one by one through :meth:`add`.
-    ``tick`` is called after every buffer. :meth:`finish` gives everything counted."""
+    tier, into ``shared``; events of other formats arrive one by one through :meth:`add`.
+    ``tick`` is called after every buffer. :meth:`finish` gives what was counted into the
+    ``RawGroups``, then ``shared.add_to`` the compiled tier's groups of all scanners."""
 
     def __init__(self, sink: RawGroups, tick: Callable[[], None] | None = None,
                  shared: Resolutions | None = None) -> None:
         self.sink = sink
         self.tick = tick
         self.compiled = (None if _Compiled is None
-                         else _Compiled(sink.general.max_groups, MAX_LINE_BYTES))
-        self.shared = shared or Resolutions(sink.general.max_groups)
-        self.keys: list[GroupKey | RecordError] = []
-        """Compiled group id -> its group (or the error of all its lines)."""
+                         else _Compiled(sink.general.max_groups, MAX_LINE_BYTES, _ASK_OCTETS))
+        self.shared = Resolutions() if shared is None else shared
+        self.ids: list[int] = []
+        """Compiled group id -> its index in ``shared``."""
         self.error_ids = np.empty(0, dtype=np.int32)
         """Compiled groups whose lines are skips."""
         self.overflow_events = 0
@@ -94,15 +144,15 @@ class FastScanner:
         self.sink.general.add(event)
 
     def finish(self) -> Aggregator:
-        """Everything counted, as one ``Aggregator`` (this object should not be used after)."""
-        out = self.sink.finish()
+        """What went into the ``RawGroups``, as one ``Aggregator``; the compiled tier's counts
+        go to ``shared`` (this object should not be used after)."""
         if self.compiled is not None:
-            for key, (count, first, last) in zip(self.keys, self.compiled.groups(), strict=True):
-                if count and isinstance(key, GroupKey):
-                    out.add_group(key, count, _time(first), _time(last))
-            out.add_overflow(self.overflow_events)
+            with self.shared.lock:
+                self.shared.parts.append((np.array(self.ids, dtype=np.int64),
+                                          *self.compiled.groups()))
+                self.shared.overflow_events += self.overflow_events
             self.compiled = None
-        return out
+        return self.sink.finish()
 
     # ------------------------------------------------------------------ reading
 
@@ -112,13 +162,14 @@ class FastScanner:
             self._buffer = bytearray(_BUFFER)
         buf = self._buffer
         view = memoryview(buf)
+        readinto = cast(io.BufferedIOBase, stream).readinto
         try:
             filled = len(head)
             buf[:filled] = head
             number = 0
             skipping = False  # inside an over-long line: drop bytes up to its newline
             while True:
-                got = stream.readinto(view[filled:]) or 0
+                got = readinto(view[filled:]) or 0
                 filled += got
                 start = 0
                 if skipping:
@@ -188,7 +239,7 @@ class FastScanner:
         if len(self.error_ids):
             found = np.isin(np.frombuffer(groups, dtype=np.int32), self.error_ids)
             errors = np.flatnonzero(found).tolist()
-        if len(self.keys) >= self.sink.general.max_groups:
+        if len(self.ids) >= self.sink.general.max_groups:
             self.overflow_events += int(
                 np.count_nonzero(np.frombuffer(groups, dtype=np.int32) == -2))
         n_read = lines - len(errors) - len(fallbacks)
@@ -203,28 +254,27 @@ class FastScanner:
         a template by ``parse_record`` on its first line with the time set aside, a group as
         its template with its identity and caller."""
         shared = self.shared
-        groups = shared.groups
+        index = shared.index
+        keys = shared.keys
         templates = shared.templates
-        keys = self.keys
         callers = self.sink.callers
         errors: list[int] = []
-        for gid, raw, template_len, _line, start, end, identity, caller in news:
-            found = groups.get(raw)
-            if found is None:
-                template_key = raw[:template_len]
-                template = templates.get(template_key)
-                if template is None:
-                    record = _loads(data[start:end].tobytes())
-                    template = self.sink.template(record, "time" if "time" in record else None)
-                    if len(templates) < shared.limit:
-                        templates[template_key] = template
-                found = template if isinstance(template, RecordError) else with_caller(
-                    template, callers(clean(caller or "")), clean(identity or ""))
-                if len(groups) < shared.limit:
-                    groups[raw] = found
-            keys.append(found)
-            if isinstance(found, RecordError):
-                errors.append(gid)
+        with shared.lock:
+            for gid, raw, template_len, _line, start, end, identity, caller in news:
+                i = index.get(raw)
+                if i is None:
+                    template_key = raw[:template_len]
+                    template = templates.get(template_key)
+                    if template is None:
+                        record = cast(dict[str, Any], _loads(data[start:end].tobytes()))
+                        template = templates[template_key] = self.sink.template(
+                            record, "time" if "time" in record else None)
+                    i = index[raw] = len(keys)
+                    keys.append(template if isinstance(template, RecordError) else with_caller(
+                        template, callers(clean(caller or "")), clean(identity or "")))
+                self.ids.append(i)
+                if isinstance(keys[i], RecordError):
+                    errors.append(gid)
         if errors:
             self.error_ids = np.concatenate([self.error_ids, np.array(errors, dtype=np.int32)])
 
@@ -237,7 +287,7 @@ class FastScanner:
         todo = sorted([(line, -1, -1) for line in errors] + fallbacks)
         for line, start, end in todo:
             if start < 0:
-                error = self.keys[int(ids[line])]
+                error = self.shared.keys[self.ids[int(ids[line])]]
                 assert isinstance(error, RecordError)
                 stats.count_skip(Skip(Location(name, number + line + 1), error.reason,
                                       error.detail))

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pullpath.adapters.logs_fast import FastScanner, Resolutions
 from pullpath.adapters.logs_files import iter_log_files, scan_file
-from pullpath.core.audit import Aggregator, RawGroups, max_read_groups
+from pullpath.core.audit import Aggregator, RawGroups
 from pullpath.domain.events import ReadStats
 
 __all__ = ["PARALLEL_MIN_BYTES", "LogScan", "ScanProgress", "default_workers", "scan_logs"]
@@ -172,13 +172,16 @@ def _scan_here(files: list[Path], sizes: list[int], stats: ReadStats, meter: _Me
     def tick() -> None:
         meter.show(stats.events_read, stats.events_skipped)
 
-    scanner = FastScanner(RawGroups(), tick if meter.progress is not None else None)
+    shared = Resolutions()
+    scanner = FastScanner(RawGroups(), tick if meter.progress is not None else None, shared)
     for path, size in zip(files, sizes, strict=True):
         scan_file(path, stats, scanner)
         meter.files_done += 1
         meter.bytes_done += size
         meter.show(stats.events_read, stats.events_skipped)
-    return scanner.finish()
+    aggregator = scanner.finish()
+    shared.add_to(aggregator)
+    return aggregator
 
 
 # ----------------------------------------------------------------------------- threads
@@ -199,7 +202,7 @@ class _Workers:
         self.per_file: dict[int, ReadStats] = {}
         self.results: list[Aggregator] = []
         self.errors: list[BaseException] = []
-        self.shared = Resolutions(max_read_groups())
+        self.shared = Resolutions()
         self.events = self.skipped = self.files_done = self.bytes_done = 0
         self.threads = [threading.Thread(target=self._work, name=f"pullpath-scan-{i}",
                                          daemon=True) for i in range(n)]
@@ -247,6 +250,7 @@ class _Workers:
         for part in self.results:
             aggregator.merge(part)
             aggregator.add_overflow(part.overflow_events)
+        self.shared.add_to(aggregator)
         for index in range(len(self.files)):  # in file order: the accounting of a sequential read
             stats.merge(self.per_file[index])
         return aggregator

@@ -24,8 +24,9 @@
  * Lines are grouped by their raw key: which mapped keys are present and the bytes of the
  * deciding values. parse_record's outcome (with the time set aside) depends on nothing else,
  * so one resolution per group (in Python, on the group's first line) is exact. A caller
- * "a.b.c.d:port" is keyed without its port once Python has said (set_host) that the port does
- * not change the caller's flow address; until then its lines fall back.
+ * "a.b.c.d:port" is keyed without its port when the port cannot change the caller's flow
+ * address: at once when Python said so for the whole first octet (ask_octets zero), else once
+ * Python has judged the address (set_host; the scan stops before the line until then).
  *
  * A group's key starts with its template: the key without the identity and caller values
  * (groups with one template resolve alike but for those two fields). Groups beyond max_groups
@@ -675,6 +676,7 @@ typedef struct {
     size_t arena_len, arena_cap;
     size_t max_groups;
     size_t max_line;
+    unsigned char ask[256]; /* first octets whose callers' ports Python judges (set_host) */
     /* callers' hosts: address -> 1 (drop the port), 2 (keep the caller as logged) */
     Table hosts; /* ids hold the verdict; hashes hold the address */
     int busy;
@@ -760,7 +762,7 @@ static int32_t scan_line(Scanner *sc, const unsigned char *p, const unsigned cha
     uint32_t caller_len = f.len[S_CALLER];
     uint32_t addr, host_len;
     if (caller_len && ipv4_with_port(caller, caller_len, &addr, &host_len)) {
-        int verdict = host_verdict(sc, addr);
+        int verdict = sc->ask[addr >> 24] ? host_verdict(sc, addr) : 1;
         if (verdict == 0) {
             *pending_host = addr;
             return LINE_PENDING;
@@ -831,10 +833,18 @@ static void Scanner_dealloc(Scanner *sc) {
 }
 
 static int Scanner_init(Scanner *sc, PyObject *args, PyObject *kwds) {
-    static char *kwlist[] = {"max_groups", "max_line", NULL};
+    static char *kwlist[] = {"max_groups", "max_line", "ask_octets", NULL};
     Py_ssize_t max_groups, max_line;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "nn", kwlist, &max_groups, &max_line))
+    Py_buffer ask;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "nny*", kwlist, &max_groups, &max_line, &ask))
         return -1;
+    if (ask.len != 256) {
+        PyBuffer_Release(&ask);
+        PyErr_SetString(PyExc_ValueError, "ask_octets must be 256 bytes");
+        return -1;
+    }
+    memcpy(sc->ask, ask.buf, 256);
+    PyBuffer_Release(&ask);
     if (max_groups < 0 || max_groups > INT32_MAX - 1 || max_line < 0) {
         PyErr_SetString(PyExc_ValueError, "max_groups or max_line out of range");
         return -1;
@@ -1023,26 +1033,29 @@ static PyObject *Scanner_set_host(Scanner *sc, PyObject *args) {
 }
 
 PyDoc_STRVAR(groups_doc,
-"groups() -> list of (count, first, last) by group id; first/last are microseconds since\n"
-"the epoch (UTC), None when no line of the group had a time.");
+"groups() -> (counts, firsts, lasts): three bytes objects of int64 by group id; times are\n"
+"microseconds since the epoch (UTC), INT64_MAX / INT64_MIN when no line of the group had one.");
 
 static PyObject *Scanner_groups(Scanner *sc, PyObject *Py_UNUSED(ignored)) {
-    PyObject *out = PyList_New((Py_ssize_t)sc->n_groups);
-    if (!out) return NULL;
-    for (size_t i = 0; i < sc->n_groups; i++) {
-        Group *g = &sc->groups[i];
-        PyObject *item;
-        if (g->first == INT64_MAX)
-            item = Py_BuildValue("(LOO)", (long long)g->count, Py_None, Py_None);
-        else
-            item = Py_BuildValue("(LLL)", (long long)g->count, (long long)g->first,
-                                 (long long)g->last);
-        if (!item) {
-            Py_DECREF(out);
-            return NULL;
+    Py_ssize_t n = (Py_ssize_t)sc->n_groups;
+    PyObject *counts = PyBytes_FromStringAndSize(NULL, n * 8);
+    PyObject *firsts = PyBytes_FromStringAndSize(NULL, n * 8);
+    PyObject *lasts = PyBytes_FromStringAndSize(NULL, n * 8);
+    PyObject *out = NULL;
+    if (counts && firsts && lasts) {
+        int64_t *c = (int64_t *)(void *)PyBytes_AS_STRING(counts);
+        int64_t *f = (int64_t *)(void *)PyBytes_AS_STRING(firsts);
+        int64_t *l = (int64_t *)(void *)PyBytes_AS_STRING(lasts);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            c[i] = sc->groups[i].count;
+            f[i] = sc->groups[i].first;
+            l[i] = sc->groups[i].last;
         }
-        PyList_SET_ITEM(out, (Py_ssize_t)i, item);
+        out = PyTuple_Pack(3, counts, firsts, lasts);
     }
+    Py_XDECREF(counts);
+    Py_XDECREF(firsts);
+    Py_XDECREF(lasts);
     return out;
 }
 
