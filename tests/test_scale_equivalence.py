@@ -185,3 +185,30 @@ def test_the_compiled_tier_reads_the_archive(tmp_path: Path) -> None:
     assert stats.events_read == 8_000
     # only the damaged lines and the last line of each file go line by line
     assert counted["lines"] <= 0.01 * 8_000, counted
+
+
+def test_ports_dropped_without_asking_only_where_they_never_matter() -> None:
+    """The compiled scanner keys ``a.b.c.d:port`` by the address alone, without asking, for
+    first octets ``port_judged_octets`` leaves unset: there ``CallerKeys`` must drop every
+    port; the set octets hold every address whose port it keeps."""
+    import ipaddress
+    import random
+
+    from pullpath.core.audit import CallerKeys, port_judged_octets
+
+    flags = port_judged_octets()
+    keys = CallerKeys()
+    rng = random.Random(7)
+    for octet in range(256):
+        samples = [octet << 24, (octet << 24) | 0xFFFFFF,
+                   *((octet << 24) | rng.getrandbits(24) for _ in range(40))]
+        for value in samples:
+            address = str(ipaddress.IPv4Address(value))
+            dropped = all(keys(f"{address}:{port}") == address for port in (0, 1, 65535))
+            if not flags[octet]:
+                assert dropped, address
+    # and the flagged octets are needed: each holds an address whose port is kept
+    for octet in (0, 127, 169, 224, 240, 255):
+        assert flags[octet]
+    assert keys("127.0.0.1:80") == "127.0.0.1:80"
+    assert keys("169.254.1.1:80") == "169.254.1.1:80"

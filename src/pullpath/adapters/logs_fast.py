@@ -35,7 +35,13 @@ import numpy.typing as npt
 import orjson
 
 from pullpath.adapters.logs_files import MAX_LINE_BYTES, _loads, _snippet
-from pullpath.core.audit import Aggregator, GroupKey, RawGroups, with_caller
+from pullpath.core.audit import (
+    Aggregator,
+    GroupKey,
+    RawGroups,
+    port_judged_octets,
+    with_caller,
+)
 from pullpath.core.records import RecordError, clean, parse_record
 from pullpath.domain.events import Location, PullEvent, ReadStats, Skip
 
@@ -52,7 +58,7 @@ def _compiled_scanner() -> type[Scanner] | None:
 
 
 _Compiled = _compiled_scanner()
-_ASK_OCTETS = bytes([1]) * 256
+_ASK_OCTETS = port_judged_octets()
 
 __all__ = ["COMPILED", "FastScanner", "Resolutions"]
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from pullpath.core.classify import Call, Classifier, flow_address
+from pullpath.core.classify import V4_MAYBE_UNROUTABLE, Call, Classifier, flow_address
 from pullpath.core.records import (
     PropsShape,
     RecordError,
@@ -144,6 +144,14 @@ class CallerKeys:
             if len(self._hosts) < self.LIMIT:
                 self._hosts[host] = cached
         return cached or value
+
+
+def port_judged_octets() -> bytes:
+    """256 flags by the first octet of an IPv4 caller ``a.b.c.d:port``: set where its port may
+    matter (``CallerKeys`` keeps the value as logged when the address is unroutable), so a
+    scanner must ask; elsewhere the key is the address alone (``classify._unroutable`` answers
+    "" at once for those octets, whatever the rest of the address)."""
+    return bytes(1 if octet in V4_MAYBE_UNROUTABLE else 0 for octet in range(256))
 
 
 MAX_READ_GROUPS = 1_000_000

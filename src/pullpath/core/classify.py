@@ -309,14 +309,16 @@ class Classifier:
         return self.inventory.consumers.get(ref.id) if ref.id else None
 
 
-_V4_MAYBE_UNROUTABLE = frozenset({0, 127, 169, *range(224, 256)})
+V4_MAYBE_UNROUTABLE = frozenset({0, 127, 169, *range(224, 256)})
 """First octets of the IPv4 addresses ``_unroutable`` may refuse: 0.0.0.0, 127/8, 169.254/16,
-224/4 and 240/4 (the ``ipaddress`` properties are slow: the others are answered at once)."""
+224/4 and 240/4 (the ``ipaddress`` properties are slow: the others are answered at once). The
+compiled log scanner relies on it too: a caller ``a.b.c.d:port`` outside these keeps no port
+(``core.audit.port_judged_octets``)."""
 
 
 def _unroutable(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
     """Why an address cannot be a real caller of a cloud registry ("" when it can)."""
-    if ip.version == 4 and (int(ip) >> 24) not in _V4_MAYBE_UNROUTABLE:
+    if ip.version == 4 and (int(ip) >> 24) not in V4_MAYBE_UNROUTABLE:
         return ""
     for attr, label in (("is_loopback", "a loopback address"),
                         ("is_link_local", "a link-local address"),
