@@ -54,6 +54,9 @@ _register()
 
 
 def main() -> None:
+    from pullpath.cli.common import process_ends_with_command
+
+    process_ends_with_command()
     try:
         app()
     except KeyboardInterrupt:

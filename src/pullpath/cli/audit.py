@@ -12,6 +12,7 @@ from pullpath.cli.common import (
     Format,
     emit_report,
     fail,
+    keep_until_exit,
     parse_paths,
     progress_printer,
     require_format,
@@ -184,6 +185,7 @@ def register(app: typer.Typer) -> None:
                     progress=progress_printer("reading logs"),
                 )
             render_report(report, fmt, output)
+            keep_until_exit()
         live.show_tags_age(report)
         check_strict(report, strict)
         apply_fail_on(report, fail_on)

@@ -421,11 +421,9 @@ def audit_events_reference(
     return _result(merged, stats, newest, expect)
 
 
-@dataclass(slots=True)
-class _Pending:
-    key: GroupKey
-    verdicts: Verdicts
-    stats: GroupStats
+_Pending = list[Any]
+"""A flow being merged: ``[GroupKey, Verdicts, count, first, last]`` (a list: one is made per
+flow, and a dataclass costs several times more)."""
 
 
 def _verdict_part(key: GroupKey, v: Verdicts) -> tuple[str, str, str, str]:
@@ -445,29 +443,36 @@ def _accumulate(merged: dict[tuple[object, ...], _Pending], key: GroupKey, verdi
     fk = (key.operation, key.repository, key.tag, key.identity, key.result, part)
     pending = merged.get(fk)
     if pending is None:
-        pending = merged[fk] = _Pending(key, verdicts, GroupStats(count, first, last))
-    else:
-        pending.stats.add(count, first, last)
+        merged[fk] = [key, verdicts, count, first, last]
+        return
+    pending[2] += count  # as GroupStats.add
+    if first is not None and (pending[3] is None or first < pending[3]):
+        pending[3] = first
+    if last is not None and (pending[4] is None or last > pending[4]):
+        pending[4] = last
 
 
 def _result(merged: dict[tuple[object, ...], _Pending], stats: ReadStats,
             newest: datetime | None, expect: ExpectFn | None) -> AuditResult:
     flows: list[Flow] = []
-    append = flows.append
-    for pending in merged.values():
-        v = pending.verdicts
-        k = pending.key
-        st = pending.stats
-        flow = Flow(v.registry, k.operation, k.repository, k.tag, v.source.ip or k.caller_ip,
-                    k.identity, k.result, st.count, st.first, st.last, v.source, v.verdict,
-                    v.consumer, k.registry_id, k.table)
+    keys: list[tuple[object, ...]] = []
+    rank = _PATH_RANK
+    for k, v, count, first, last in merged.values():
+        source = v.source
+        caller_ip = source.ip or k.caller_ip
+        flow = Flow(v.registry, k.operation, k.repository, k.tag, caller_ip, k.identity,
+                    k.result, count, first, last, source, v.verdict, v.consumer, k.registry_id,
+                    k.table)
         if expect is not None:
             expectation = expect(flow)
             if expectation is not None:
                 # set on the new, not yet shared object (dataclasses.replace is slow)
                 object.__setattr__(flow, "expectation", expectation)
-        append(flow)
-    flows.sort(key=sort_key)
+        flows.append(flow)
+        # sort_key(flow), from the values at hand
+        keys.append((v.registry, rank[v.verdict.path._value_], -count, k.repository, k.tag,
+                     caller_ip, k.identity, k.operation, k.result, v.consumer.id))
+    flows = [flows[i] for i in sorted(range(len(flows)), key=keys.__getitem__)]  # stable
     return AuditResult(
         flows=flows,
         summary=summarise(flows),

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pullpath.core.ipindex import PrefixIndex, is_private, parse_ip
+from pullpath.core.ipindex import PrefixIndex, ip_from_packed, is_private, packed_ip, parse_ip
 from pullpath.core.records import FIREWALL_DENIAL_RE
 from pullpath.domain.inventory import Consumer, ConsumerKind, Inventory, Registry, norm_id
 from pullpath.domain.verdicts import (
@@ -95,6 +95,7 @@ class Classifier:
                     for holder in holders:
                         if holder not in self._consumers_by_principal[pid.lower()]:
                             self._consumers_by_principal[pid.lower()].append(holder)
+        self._registries: dict[tuple[str, str], Registry | None] = {}
         self._source_cache: dict[str, Source] = {}
         self._subnet_hint: dict[str, int] = {}
         self._tag_hint: dict[str, TagMatch | None] = {}
@@ -111,30 +112,35 @@ class Classifier:
 
     def prime_sources(self, callers: Iterable[str]) -> None:
         """Classify many callers at once: one vectorised subnet search and one service-tag
-        search (``PrefixIndex.best_many``, ``TagIndex.lookup_many``) for all their distinct
-        addresses, so that ``source`` of each needs no search of its own."""
+        search (``PrefixIndex.best_packed``, ``TagIndex.lookup_packed``) for all their distinct
+        addresses, so that ``source`` of each needs no search of its own. Each caller is
+        parsed once."""
         cache = self._source_cache
         todo: list[tuple[str, ipaddress.IPv4Address | ipaddress.IPv6Address | None, str]] = []
-        addresses: dict[str, ipaddress.IPv4Address | ipaddress.IPv6Address] = {}
+        addresses: dict[str, bytes] = {}
         for caller in dict.fromkeys(callers):
             if caller in cache:
                 continue
-            ip = parse_ip(caller)
-            text = "" if ip is None else str(ip)
+            packed = packed_ip(caller)
+            if packed is None:
+                todo.append((caller, None, ""))
+                continue
+            ip = ip_from_packed(packed)  # parse_ip(caller)
+            text = str(ip)
             todo.append((caller, ip, text))
-            if ip is not None:
-                addresses.setdefault(text, ip)
-        texts = list(addresses)
-        if not texts:
+            addresses.setdefault(text, packed)
+        if not addresses:
             return
-        self._subnet_hint = dict(zip(texts, self._subnets.best_many(texts).tolist(),
+        texts = list(addresses)
+        packs = list(addresses.values())
+        self._subnet_hint = dict(zip(texts, self._subnets.best_packed(packs).tolist(),
                                      strict=True))
         if self.tags is not None:
-            self._tag_hint = dict(zip(texts, self.tags.lookup_many(texts), strict=True))
+            self._tag_hint = dict(zip(texts, self.tags.lookup_packed(packs), strict=True))
         try:
-            for caller, ip, text in todo:
+            for caller, parsed, text in todo:
                 if caller not in cache:  # the same as ``source(caller)``, parsed once
-                    source = self._source(caller, ip, text)
+                    source = self._source(caller, parsed, text)
                     if len(cache) < 1_000_000:
                         cache[caller] = source
         finally:
@@ -187,13 +193,22 @@ class Classifier:
 
     # ------------------------------------------------------------------- path
     def registry(self, call: Call) -> Registry | None:
-        return self.inventory.registry_for(call.registry, call.registry_id)
+        return self._registry_for(call.registry, call.registry_id)
 
     def registry_name(self, label: str, registry_id: str) -> str:
         """A flow's registry: the login server. A record without one is named by its
         resource ID; the inventory's registry with that ID gives the login server back."""
-        registry = self.inventory.registry_for(label, registry_id)
+        registry = self._registry_for(label, registry_id)
         return registry.login_server if registry is not None and registry.login_server else label
+
+    def _registry_for(self, label: str, registry_id: str) -> Registry | None:
+        """``Inventory.registry_for``, asked once per login server and resource ID."""
+        key = (label, registry_id)
+        try:
+            return self._registries[key]
+        except KeyError:
+            found = self._registries[key] = self.inventory.registry_for(label, registry_id)
+            return found
 
     def path(self, call: Call, source: Source) -> PathVerdict:
         registry = self.registry(call)

@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["PrefixIndex", "is_private", "parse_ip"]
+__all__ = ["PrefixIndex", "ip_from_packed", "is_private", "is_private_packed", "packed_ip",
+           "parse_ip"]
 
 IPAddress = IPv4Address | IPv6Address
 
@@ -128,9 +129,17 @@ def parse_ip(text: str) -> IPv4Address | IPv6Address | None:
     packed = _packed(text)
     if packed is None:
         return None
-    if len(packed) == 4:
-        return IPv4Address(packed)
-    return IPv6Address(packed)
+    return ip_from_packed(packed)
+
+
+def packed_ip(text: object) -> bytes | None:
+    """The address of :func:`parse_ip` as 4 or 16 bytes (what the indexes search), None when
+    it is not an address: ``ip_from_packed(packed_ip(x))`` is ``parse_ip(x)``."""
+    return _packed(text)
+
+
+def ip_from_packed(packed: bytes) -> IPv4Address | IPv6Address:
+    return IPv4Address(packed) if len(packed) == 4 else IPv6Address(packed)
 
 
 _PRIVATE_NETS: tuple[tuple[int, int, int], ...] = tuple(
@@ -153,8 +162,11 @@ def is_private(ip: IPv4Address | IPv6Address | str | None) -> bool:
     :func:`parse_ip`; anything unparsable is not private.
     """
     packed = _packed(ip)
-    if packed is None:
-        return False
+    return False if packed is None else is_private_packed(packed)
+
+
+def is_private_packed(packed: bytes) -> bool:
+    """:func:`is_private` of an address given as 4 or 16 bytes (:func:`packed_ip`)."""
     version = 4 if len(packed) == 4 else 6
     bits = _V4_BITS if version == 4 else _V6_BITS
     value = int.from_bytes(packed, "big")
@@ -408,7 +420,12 @@ class PrefixIndex:
         for i, ip in enumerate(distinct):
             distinct[ip] = i
         codes = np.array(list(map(distinct.__getitem__, ips)), dtype=np.int64)
-        packed = [_packed(ip) for ip in distinct]
+        result: npt.NDArray[np.int32] = self.locate_packed([_packed(ip) for ip in distinct])[codes]
+        return result
+
+    def locate_packed(self, packed: Sequence[bytes | None]) -> npt.NDArray[np.int32]:
+        """:meth:`locate_many` of addresses already packed (:func:`packed_ip`: 4 or 16 bytes,
+        None for no address), in order, duplicates searched again."""
         sizes = np.fromiter((0 if p is None else len(p) for p in packed), np.int8, len(packed))
         leaves = np.full(len(packed), -1, dtype=np.int32)
 
@@ -424,8 +441,7 @@ class PrefixIndex:
             keys6 = np.frombuffer(buf, dtype="S16")
             idx = np.searchsorted(self._v6_starts, keys6, side="right") - 1
             leaves[pos6] = self._v6_leaf[idx]
-        result: npt.NDArray[np.int32] = leaves[codes]
-        return result
+        return leaves
 
     def chain(self, node: int) -> tuple[tuple[str, tuple[int, ...]], ...]:
         """``(prefix, payloads)`` of ``node`` and every prefix containing it, longest first.
@@ -473,6 +489,11 @@ class PrefixIndex:
     def best_many(self, ips: Sequence[object]) -> npt.NDArray[np.int64]:
         """Vectorised :meth:`best`: int64 array, -1 where no match or unparsable."""
         result: npt.NDArray[np.int64] = self._node_best[self.locate_many(ips)]
+        return result
+
+    def best_packed(self, packed: Sequence[bytes | None]) -> npt.NDArray[np.int64]:
+        """:meth:`best_many` of addresses already packed (:meth:`locate_packed`)."""
+        result: npt.NDArray[np.int64] = self._node_best[self.locate_packed(packed)]
         return result
 
 

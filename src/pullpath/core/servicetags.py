@@ -431,7 +431,14 @@ class TagIndex:
 
     def lookup_many(self, ips: Sequence[str]) -> list[TagMatch | None]:
         """Vectorised :meth:`lookup` (same order as ``ips``)."""
-        nodes = self.prefix_index.locate_many(ips) + 1  # 0: no match
+        return self._matches(self.prefix_index.locate_many(ips))
+
+    def lookup_packed(self, packed: Sequence[bytes | None]) -> list[TagMatch | None]:
+        """:meth:`lookup_many` of addresses already packed (``ipindex.packed_ip``)."""
+        return self._matches(self.prefix_index.locate_packed(packed))
+
+    def _matches(self, located: npt.NDArray[np.int32]) -> list[TagMatch | None]:
+        nodes = located + 1  # 0: no match
         table: list[TagMatch | None] = [None] * (len(self.prefix_index) + 1)
         present = np.zeros(len(table), dtype=bool)
         present[nodes] = True

@@ -12,15 +12,7 @@ from typing import Any
 
 from pullpath import __version__
 from pullpath.core.audit import AuditResult
-from pullpath.domain.verdicts import (
-    ConsumerRef,
-    Expectation,
-    Flow,
-    InventoryInfo,
-    PathVerdict,
-    Source,
-    TagsInfo,
-)
+from pullpath.domain.verdicts import ConsumerRef, Flow, InventoryInfo, Source, TagsInfo
 from pullpath.formatters.common import iso, iso_many, safe_text
 
 AUDIT_SCHEMA = "pullpath.audit/v1"
@@ -77,38 +69,30 @@ def consumer_doc(c: ConsumerRef) -> dict[str, Any]:
 def flow_docs(flows: Sequence[Flow]) -> list[dict[str, Any]]:
     """The documents of ``flows``, in order.
 
-    Flows share their source, verdict, consumer and expectation objects (one per caller,
-    judged group or consumer): each is rendered once and its parts shared by every flow
-    document that shows it (never modify a flow document in place). Times are formatted in
-    one batch (``iso_many``)."""
+    Flows share their source, verdict, consumer and expectation objects (one set per judged
+    group): each set is rendered once and its parts shared by every flow document that shows
+    it (never modify a flow document in place). Times are formatted in one batch
+    (``iso_many``)."""
     times = iso_many([t for f in flows for t in (f.first_seen, f.last_seen)])
-    sources: dict[int, tuple[Source, dict[str, Any]]] = {}
-    consumers: dict[int, tuple[ConsumerRef, dict[str, Any]]] = {}
-    verdicts: dict[int, tuple[PathVerdict, str, str, str | None, list[str], list[str]]] = {}
-    expectations: dict[int, tuple[Expectation | None, str | None, str | None, bool | None]] = {}
+    # (source, verdict, consumer, expectation) by identity -> their rendering; the objects are
+    # kept in the value so that no identity is reused while the cache lives
+    shared: dict[tuple[int, int, int, int], tuple[Any, ...]] = {}
     out: list[dict[str, Any]] = []
     append = out.append
-    for i, flow in enumerate(flows):
-        s = flow.source
-        source = sources.get(id(s))
-        if source is None:
-            source = sources[id(s)] = (s, source_doc(s))
-        c = flow.consumer
-        consumer = consumers.get(id(c))
-        if consumer is None:
-            consumer = consumers[id(c)] = (c, consumer_doc(c))
-        v = flow.verdict
-        verdict = verdicts.get(id(v))
-        if verdict is None:
-            verdict = verdicts[id(v)] = (v, v.path._value_, v.confidence._value_,
-                                         v.denial or None, [_text(r) for r in v.reasons],
-                                         list(v.missing))
-        e = flow.expectation
-        expected = expectations.get(id(e))
-        if expected is None:
-            expected = expectations[id(e)] = (
-                (e, None, None, None) if e is None
-                else (e, e.path._value_, e.rule or None, e.agrees))
+    i = 0
+    for flow in flows:
+        s, v, c, e = flow.source, flow.verdict, flow.consumer, flow.expectation
+        key = (id(s), id(v), id(c), id(e))
+        tail = shared.get(key)
+        if tail is None:
+            tail = shared[key] = (
+                source_doc(s), v.path._value_, v.confidence._value_, v.denial or None,
+                consumer_doc(c), [_text(r) for r in v.reasons], list(v.missing),
+                None if e is None else e.path._value_,
+                None if e is None else (e.rule or None),
+                None if e is None else e.agrees,
+                (s, v, c, e),
+            )
         registry, operation, repository, tag = (flow.registry, flow.operation, flow.repository,
                                                 flow.tag)
         caller_ip, identity, result = flow.caller_ip, flow.identity, flow.result
@@ -123,19 +107,20 @@ def flow_docs(flows: Sequence[Flow]) -> list[dict[str, Any]]:
             "identity": identity if identity.isascii() else safe_text(identity),
             "result": result if result.isascii() else safe_text(result),
             "count": flow.count,
-            "first_seen": times[2 * i],
-            "last_seen": times[2 * i + 1],
-            "source": source[1],
-            "path": verdict[1],
-            "confidence": verdict[2],
-            "denial": verdict[3],
-            "consumer": consumer[1],
-            "reasons": verdict[4],
-            "missing": verdict[5],
-            "expected_path": expected[1],
-            "expected_rule": expected[2],
-            "agrees": expected[3],
+            "first_seen": times[i],
+            "last_seen": times[i + 1],
+            "source": tail[0],
+            "path": tail[1],
+            "confidence": tail[2],
+            "denial": tail[3],
+            "consumer": tail[4],
+            "reasons": tail[5],
+            "missing": tail[6],
+            "expected_path": tail[7],
+            "expected_rule": tail[8],
+            "agrees": tail[9],
         })
+        i += 2
     return out
 
 

@@ -171,9 +171,19 @@ def run_audit(
             classifier = Classifier(inventory, tags)
             if not inventory.empty:
                 default_knowledge()  # loaded once per process: now rather than after the scan
+            _import_finish()
             aggregator = scan.result()
         return finish(classifier, aggregator, stats, inventory=inventory, tags=tags,
                       log_sources=[str(p) for p in logs])
+
+
+def _import_finish() -> None:
+    """Import what ``finish`` and the report formats use, while the logs are still read."""
+    import pullpath.core.explain
+    import pullpath.core.findings
+    import pullpath.formatters.audit_doc
+    import pullpath.formatters.explain_doc
+    import pullpath.formatters.network_view  # noqa: F401
 
 
 @contextmanager
