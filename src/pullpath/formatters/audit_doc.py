@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from pullpath import __version__
@@ -66,6 +67,10 @@ def consumer_doc(c: ConsumerRef) -> dict[str, Any]:
     }
 
 
+_FIRST_SEEN = attrgetter("first_seen")
+_LAST_SEEN = attrgetter("last_seen")
+
+
 def flow_docs(flows: Sequence[Flow]) -> list[dict[str, Any]]:
     """The documents of ``flows``, in order.
 
@@ -73,14 +78,14 @@ def flow_docs(flows: Sequence[Flow]) -> list[dict[str, Any]]:
     group): each set is rendered once and its parts shared by every flow document that shows
     it (never modify a flow document in place). Times are formatted in one batch
     (``iso_many``)."""
-    times = iso_many([t for f in flows for t in (f.first_seen, f.last_seen)])
+    n = len(flows)
+    times = iso_many([*map(_FIRST_SEEN, flows), *map(_LAST_SEEN, flows)])
     # (source, verdict, consumer, expectation) by identity -> their rendering; the objects are
     # kept in the value so that no identity is reused while the cache lives
     shared: dict[tuple[int, int, int, int], tuple[Any, ...]] = {}
     out: list[dict[str, Any]] = []
     append = out.append
-    i = 0
-    for flow in flows:
+    for i, flow in enumerate(flows):
         s, v, c, e = flow.source, flow.verdict, flow.consumer, flow.expectation
         key = (id(s), id(v), id(c), id(e))
         tail = shared.get(key)
@@ -108,7 +113,7 @@ def flow_docs(flows: Sequence[Flow]) -> list[dict[str, Any]]:
             "result": result if result.isascii() else safe_text(result),
             "count": flow.count,
             "first_seen": times[i],
-            "last_seen": times[i + 1],
+            "last_seen": times[n + i],
             "source": tail[0],
             "path": tail[1],
             "confidence": tail[2],
@@ -120,7 +125,6 @@ def flow_docs(flows: Sequence[Flow]) -> list[dict[str, Any]]:
             "expected_rule": tail[8],
             "agrees": tail[9],
         })
-        i += 2
     return out
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from operator import attrgetter
 
 _CONTROL = re.compile(
     r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]"
@@ -55,10 +56,14 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z")
 
 
+_TZINFO = attrgetter("tzinfo")
+
+
 def iso_many(values: Sequence[datetime | None]) -> list[str | None]:
     """``[iso(v) for v in values]``, several times faster for many UTC times: orjson formats
     them in one batch (the same text: microseconds only when not zero, ``Z``)."""
-    if all(v is None or (type(v) is datetime and v.tzinfo is UTC) for v in values):
+    present = [v for v in values if v is not None]
+    if set(map(type, present)) <= {datetime} and set(map(_TZINFO, present)) <= {UTC}:
         import orjson
 
         texts: list[str | None] = orjson.loads(orjson.dumps(values, option=orjson.OPT_UTC_Z))
