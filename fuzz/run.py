@@ -5,8 +5,9 @@
     python fuzz/run.py inventory -- -max_total_time=600 -rss_limit_mb=4096
     python fuzz/run.py --replay crash-<sha1>      # re-run one input under every target
 
-Targets: logs, logs-read (no output rendering, faster), records, servicetags, inventory
-(fuzz/targets.py). New interesting inputs are written to --work (default
+Targets: logs, logs-read (no output rendering, faster), records, servicetags, inventory,
+archivescan (the compiled JSON-lines scanner against the reference reader) (fuzz/targets.py).
+New interesting inputs are written to --work (default
 $TMPDIR/pullpath-fuzz/<target>, outside the repository); a crashing input is written by
 libFuzzer as crash-<sha1> in the current directory. Every finding becomes a regression test in
 tests/test_fuzz_regressions.py.
@@ -27,7 +28,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("target", nargs="?", default="logs",
-                        choices=("logs", "logs-read", "records", "servicetags", "inventory"))
+                        choices=("logs", "logs-read", "records", "servicetags", "inventory",
+                                 "archivescan"))
     parser.add_argument("--replay", type=Path, help="run one input file under every target")
     parser.add_argument("--work", type=Path, default=None,
                         help="where libFuzzer keeps the inputs it finds (default: "
@@ -51,7 +53,8 @@ def main() -> None:
         from fuzz.targets import TARGETS
 
     target = TARGETS[args.target]
-    seeds = HERE / "corpus" / {"records": "logs", "logs-read": "logs"}.get(args.target, args.target)
+    seeds = HERE / "corpus" / {"records": "logs", "logs-read": "logs",
+                               "archivescan": "logs"}.get(args.target, args.target)
     work = args.work or Path(tempfile.gettempdir()) / "pullpath-fuzz" / args.target
     work.mkdir(parents=True, exist_ok=True)
 

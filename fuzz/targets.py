@@ -11,34 +11,59 @@ Invariants checked for every input:
 - log accounting: records seen = events read + events skipped, in total and per file, and
   per-reason counts add up to the skipped total;
 - every output format renders, JSON parses with a strict parser and is valid UTF-8, CSV cells
-  never start a formula, terminal output carries no escape or control sequence from the input.
+  never start a formula, terminal output carries no escape or control sequence from the input;
+- the compiled archive scanner (``pullpath.core._archivescan``, target ``archivescan``): the
+  fast route gives exactly the reference route's groups and accounting, and every line the
+  scanner counts is one orjson decodes, of one outcome (``parse_record``) per group.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import gzip
 import io
 import os
 import re
 import tempfile
+import zlib
+from array import array
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 from pullpath.adapters.inventory_files import decode_json, read_inventory
-from pullpath.adapters.logs_files import read_file
+from pullpath.adapters.logs_files import MAX_LINE_BYTES, read_file
 from pullpath.adapters.servicetags_files import load_service_tags, read_service_tags_json
+from pullpath.core.audit import Aggregator, CallerKeys, GroupKey, group_key
 from pullpath.core.inventory_parse import inventory_from_documents
-from pullpath.core.records import RecordError, parse_record
+from pullpath.core.records import RecordError, parse_record, parse_time
 from pullpath.core.servicetags import ServiceTagError, TagIndex, parse_service_tags
 from pullpath.domain.events import PullEvent, ReadStats
 from pullpath.domain.inventory import Inventory
 from pullpath.formatters.audit_doc import AuditReport
 
-__all__ = ["TARGETS", "FuzzFinding", "check", "check_outputs", "check_stats"]
+__all__ = [
+    "ASK_ALL",
+    "TARGETS",
+    "FuzzFinding",
+    "ScanCheck",
+    "accounting",
+    "check",
+    "check_outputs",
+    "check_routes",
+    "check_scanner",
+    "check_stats",
+    "fast_route",
+    "production_ask",
+    "reference_route",
+    "snapshot",
+]
 
 _CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 # what rich itself may emit on a colour terminal: SGR colour/style sequences only
@@ -219,9 +244,250 @@ def fuzz_logs_read(data: bytes) -> ReadStats:
     return fuzz_logs(data, render=False)
 
 
+# --------------------------------------------------------------------------- archive scanner
+# The compiled scanner takes only the lines it can prove it reads like orjson + parse_record and
+# hands the rest back to Python. Two oracles: the routes (fast vs event by event: the same
+# groups, the same accounting), and the scanner alone (every line it counts is one orjson
+# decodes, and all lines it puts in one group have one parse_record outcome).
+
+GroupSnapshot = dict[GroupKey, tuple[int, datetime | None, datetime | None]]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _compiled_scanner() -> type | None:
+    try:
+        from pullpath.core._archivescan import Scanner
+    except ImportError:
+        return None
+    return Scanner
+
+
+ASK_ALL = bytes([1]) * 256
+"""``ask_octets`` asking Python about every IPv4 caller with a port."""
+
+
+def production_ask() -> bytes:
+    """The ``ask_octets`` the fast route passes (first octets whose addresses may be
+    unroutable: the others' ports never change their flow address)."""
+    from pullpath.adapters import logs_fast
+
+    ask = getattr(logs_fast, "_ASK_OCTETS", ASK_ALL)
+    return bytes(ask)
+
+
+def new_scanner(max_groups: int, max_line: int, ask: bytes = ASK_ALL) -> Any:
+    """A compiled ``Scanner`` (the module must be built)."""
+    scanner_type = _compiled_scanner()
+    assert scanner_type is not None
+    return scanner_type(max_groups, max_line, ask)
+
+
+def scanner_groups(scanner: Any) -> list[tuple[int, int | None, int | None]]:
+    """``Scanner.groups()`` (three bytes objects of int64) as (count, first, last) per group
+    id, None for no time."""
+    counts, firsts, lasts = (array("q", part).tolist() for part in scanner.groups())
+    none_first, none_last = (1 << 63) - 1, -(1 << 63)
+    return [(c, None if f == none_first else f, None if la == none_last else la)
+            for c, f, la in zip(counts, firsts, lasts, strict=True)]
+
+
+def snapshot(aggregator: Aggregator) -> GroupSnapshot:
+    return {k: (s.count, s.first, s.last) for k, s in aggregator.groups.items()}
+
+
+def accounting(stats: ReadStats) -> dict[str, object]:
+    """Everything a ``ReadStats`` says, comparable with ``==`` (the examples with their
+    locations and details, the per-file counts, the ignored inputs)."""
+    return {
+        "files": list(stats.files),
+        "records_seen": stats.records_seen,
+        "events_read": stats.events_read,
+        "skipped": dict(stats.skipped),
+        "per_file": {f: dict(v) for f, v in stats.per_file.items()},
+        "examples": list(stats.examples),
+        "ignored": dict(stats.ignored),
+    }
+
+
+def reference_route(paths: list[Path]) -> tuple[Aggregator, ReadStats]:
+    """Event by event: ``read_events`` into an ``Aggregator``."""
+    from pullpath.adapters.logs_files import read_events
+
+    stats = ReadStats()
+    return Aggregator().add_all(read_events(paths, stats)), stats
+
+
+def fast_route(paths: list[Path], workers: int = 1) -> tuple[Aggregator, ReadStats]:
+    """``scan_logs`` (the compiled tier when built and not switched off)."""
+    from pullpath.adapters.logs_scan import scan_logs
+
+    stats = ReadStats()
+    return scan_logs(paths, stats, workers=workers), stats
+
+
+def _first_difference(got: GroupSnapshot, want: GroupSnapshot) -> str:
+    for key in sorted(set(got) | set(want), key=repr):
+        if got.get(key) != want.get(key):
+            return f"{key}: fast {got.get(key)} reference {want.get(key)}"
+    return ""
+
+
+def check_routes(fast: tuple[Aggregator, ReadStats], reference: tuple[Aggregator, ReadStats],
+                 label: str = "fast") -> None:
+    """The same groups (count, first, last) and the same accounting."""
+    got, want = snapshot(fast[0]), snapshot(reference[0])
+    check(got == want, f"{label}: groups differ: {_first_difference(got, want)}")
+    check(fast[0].overflow_events == reference[0].overflow_events,
+          f"{label}: overflow {fast[0].overflow_events} != {reference[0].overflow_events}")
+    check(fast[0].events == fast[1].events_read,
+          f"{label}: {fast[0].events} events counted, {fast[1].events_read} read")
+    a, b = accounting(fast[1]), accounting(reference[1])
+    for field_name, value in a.items():
+        check(value == b[field_name],
+              f"{label}: {field_name} differs: fast {value!r:.600} reference "
+              f"{b[field_name]!r:.600}")
+    check_stats(fast[1])
+
+
+@dataclass
+class ScanCheck:
+    """What ``check_scanner`` saw: per line its outcome (group id >= 0, -1 fallback, -2
+    overflow), the lines themselves and the groups."""
+
+    lines: list[bytes] = field(default_factory=list)
+    ids: list[int] = field(default_factory=list)
+    groups: list[tuple[int, int | None, int | None]] = field(default_factory=list)
+
+    @property
+    def counted(self) -> int:
+        return sum(1 for i in self.ids if i >= 0)
+
+
+def _micros(when: datetime) -> int:
+    return (when - _EPOCH) // timedelta(microseconds=1)
+
+
+def _outcome(record: dict[str, object], callers: CallerKeys) -> tuple[object, int | None]:
+    """What the reference makes of one decoded record: its group (caller keyed as
+    ``Aggregator.add`` keys it) or its error, and the time of its "time" key in microseconds
+    (None without one)."""
+    parsed = parse_time(record["time"]) if "time" in record else None
+    when = None if parsed is None else _micros(parsed)
+    try:
+        event = parse_record(record)
+    except RecordError as exc:
+        return ("error", exc.reason, exc.detail), when
+    check(event.time == parsed, "the event's time is not its record's")
+    return group_key(event, callers.canonical(event.caller_ip)), when
+
+
+def check_scanner(data: bytes, *, max_groups: int = 1 << 20, max_line: int = MAX_LINE_BYTES,
+                  cuts: list[int] | None = None, ask: bytes | None = None) -> ScanCheck:
+    """Scan ``data`` with the compiled scanner the way ``logs_fast`` does (in buffers ending at
+    ``cuts``, judging hosts as it does; ``ask``: its ``ask_octets``, by default the fast
+    route's) and check every answer against orjson and ``parse_record``. Returns what it saw
+    (an empty ``ScanCheck`` when the module is not built).
+    """
+    out = ScanCheck()
+    if _compiled_scanner() is None:
+        return out
+    scanner = new_scanner(max_groups, max_line, production_ask() if ask is None else ask)
+    callers = CallerKeys()
+    ends = sorted({c for c in (cuts or []) if 0 <= c <= len(data)} | {len(data)})
+    done = 0
+    firsts: dict[int, int] = {}  # gid -> its first line (from news)
+    for cut in ends:
+        if cut < done:
+            continue
+        while True:
+            part = memoryview(data)[done:cut]
+            consumed, groups, news, fallbacks, host = scanner.scan(part)
+            block = data[done : done + consumed]
+            check(consumed == 0 or block.endswith(b"\n"), f"consumed {consumed}: mid-line")
+            check(len(groups) % 4 == 0, "line_groups is not int32s")
+            ids = array("i", groups).tolist()
+            pieces = block.split(b"\n")[:-1] if consumed else []
+            check(len(ids) == len(pieces), f"{len(ids)} outcomes for {len(pieces)} lines")
+            base = len(out.lines)
+            offsets, at = [], 0
+            for piece in pieces:
+                offsets.append((at, at + len(piece)))
+                at += len(piece) + 1
+            want_fallbacks = [(i, *offsets[i]) for i, g in enumerate(ids) if g == -1]
+            check([tuple(f) for f in fallbacks] == want_fallbacks,
+                  f"fallbacks {fallbacks[:5]} != {want_fallbacks[:5]}")
+            for gid, key, template_len, line, start, end, identity, caller in news:
+                check(gid not in firsts and ids[line] == gid, f"news for group {gid} wrong")
+                check(offsets[line] == (start, end), f"news offsets of group {gid} wrong")
+                check(0 < template_len <= len(key), "template longer than its key")
+                firsts[gid] = base + line
+                record = orjson.loads(pieces[line])
+                check(identity == record.get("identity"), f"identity {identity!r} wrong")
+                check(caller == record.get("callerIpAddress"), f"caller {caller!r} wrong")
+            for g in ids:
+                check(g >= -2, f"line outcome {g}")
+            out.lines.extend(pieces)
+            out.ids.extend(ids)
+            done += consumed
+            if host < 0:
+                break
+            check(0 <= host <= 0xFFFFFFFF, f"host {host}")
+            dotted = ".".join(str(host >> s & 255) for s in (24, 16, 8, 0))
+            scanner.set_host(host, callers(dotted + ":1") == dotted)
+    check(done == data.rfind(b"\n") + 1, f"{done} bytes consumed of {len(data)}: lines left")
+    out.groups = scanner_groups(scanner)
+    check(len(out.groups) == len(firsts) == scanner.group_count <= max_groups,
+          "group count differs from the news")
+    # every counted line: JSON orjson reads, of its group's outcome, times as Python reads them
+    outcomes: dict[int, object] = {}
+    times: dict[int, list[int]] = {}
+    counts: dict[int, int] = {}
+    for number, (line, gid) in enumerate(zip(out.lines, out.ids, strict=True)):
+        if gid == -2:
+            check(len(out.groups) >= max_groups, "overflow below the group cap")
+            continue
+        if gid < 0:
+            continue
+        check(gid < len(out.groups), f"group {gid} unknown")
+        check(number >= firsts[gid], f"line {number} counted before its group's first line")
+        check(len(line) <= max_line, "a line over max_line counted")
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            raise FuzzFinding(f"line {number} counted but orjson refuses it ({exc}): "
+                              f"{line[:200]!r}") from None
+        check(type(record) is dict, f"line {number} counted but not an object")
+        outcome, when = _outcome(record, callers)
+        first = outcomes.setdefault(gid, outcome)
+        check(outcome == first, f"line {number} in group {gid} reads as {outcome}, the group's "
+                                f"first line as {first}: {line[:300]!r}")
+        counts[gid] = counts.get(gid, 0) + 1
+        if when is not None:
+            times.setdefault(gid, []).append(when)
+        check(("time" in record) == (when is not None), f"line {number}: time lost")
+    for gid, (count, first_us, last_us) in enumerate(out.groups):
+        check(count == counts.get(gid, 0), f"group {gid}: count {count} != {counts.get(gid)}")
+        seen = times.get(gid)
+        want = (min(seen), max(seen)) if seen else (None, None)
+        check((first_us, last_us) == want, f"group {gid}: times {(first_us, last_us)} != {want}")
+    return out
+
+
+def fuzz_archivescan(data: bytes) -> None:
+    """Any bytes as a JSON-lines file: the compiled scanner alone (``check_scanner``), then the
+    fast route (compiled tier, one worker) against the reference route."""
+    check_scanner(data)
+    if data.startswith(b"\x1f\x8b"):
+        with contextlib.suppress(OSError, EOFError, zlib.error):
+            check_scanner(gzip.decompress(data))
+    path = _scratch(data, "PT1H.json")
+    check_routes(fast_route([path]), reference_route([path]), "compiled")
+
+
 TARGETS: dict[str, Callable[[bytes], object]] = {
     "logs": fuzz_logs,
     "logs-read": fuzz_logs_read,
+    "archivescan": fuzz_archivescan,
     "records": fuzz_record,
     "servicetags": fuzz_service_tags,
     "inventory": fuzz_inventory,
