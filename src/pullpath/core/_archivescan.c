@@ -377,11 +377,15 @@ static int parse_value(Cursor *c, int depth) {
 /* -1: a key parse_record reads under another spelling (fall back); 0: a key it ignores. */
 static int other_key(const unsigned char *k, uint32_t n) {
     char norm[32];
-    if (n >= sizeof norm) return 0; /* longer than every mapped key, even with "_" or " " */
     for (uint32_t i = 0; i < n; i++) {
         unsigned char ch = k[i];
-        /* "_", " " and "[utc]" vanish in norm_key; non-ASCII can lower-case to ASCII */
+        /* "_", " " and "[utc]" vanish in norm_key, however long the key ("identity" and 30
+         * "_" is read as identity); non-ASCII can lower-case to ASCII */
         if (ch == '_' || ch == ' ' || ch == '[' || ch >= 0x80) return -1;
+    }
+    if (n >= sizeof norm) return 0; /* nothing vanishes: longer than every mapped key */
+    for (uint32_t i = 0; i < n; i++) {
+        unsigned char ch = k[i];
         norm[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
     }
     norm[n] = 0;
