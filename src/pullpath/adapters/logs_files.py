@@ -117,39 +117,50 @@ def read_events(paths: Sequence[Path], stats: ReadStats) -> Iterator[PullEvent]:
         yield from read_file(path, stats)
 
 
-class DecompressedTooLarge(Exception):
-    """A gzip file that inflates beyond ``MAX_DECOMPRESSED_BYTES`` (or a bomb's ratio)."""
+_GZIP_CHUNK = 64 * 1024
 
 
 class _CappedGzip(io.RawIOBase):
     """The decompressed bytes of a gzip file, refusing to inflate past the limits: more than
     ``MAX_DECOMPRESSED_BYTES`` in all, or (past ``_RATIO_FLOOR``) more than
-    ``MAX_COMPRESSION_RATIO`` times the compressed bytes consumed. Either raises
-    ``DecompressedTooLarge`` while reading: a bomb is never inflated whole."""
+    ``MAX_COMPRESSION_RATIO`` times the compressed bytes consumed: a bomb is never inflated
+    whole. A damaged stream or a limit ends it like its end, with ``failure`` (reason,
+    detail) set for the reader to count once the bytes before it are read.
+
+    It inflates in fixed chunks whatever size is asked: every reader (the event-by-event one
+    and the fast route, with their different buffers) gets the same bytes before a failure."""
 
     def __init__(self, raw: IO[bytes]) -> None:
         self._raw = raw
         self._gzip = gzip.GzipFile(fileobj=raw, mode="rb")
         self.produced = 0
+        self.failure: tuple[str, str] | None = None
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        n = self._gzip.readinto(buffer)
+        if self.failure is not None:
+            return 0
+        try:
+            n = self._gzip.readinto(memoryview(buffer)[:_GZIP_CHUNK])
+        except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+            self.failure = ("corrupt-compressed-file", str(exc)[:200])
+            return 0
         self.produced += n
         if self.produced > MAX_DECOMPRESSED_BYTES:
-            raise DecompressedTooLarge(
-                f"inflates to more than {MAX_DECOMPRESSED_BYTES >> 20} MiB; decompress it "
-                "yourself if it is a real log (plain files have no size limit)"
-            )
+            self.failure = ("decompressed-too-large",
+                            f"inflates to more than {MAX_DECOMPRESSED_BYTES >> 20} MiB; "
+                            "decompress it yourself if it is a real log (plain files have no "
+                            "size limit)")
+            return 0
         if self.produced > _RATIO_FLOOR:
             consumed = max(self._raw.tell(), 1)
             if self.produced > MAX_COMPRESSION_RATIO * consumed:
-                raise DecompressedTooLarge(
-                    f"inflates more than {MAX_COMPRESSION_RATIO}:1 (a gzip bomb?); decompress "
-                    "it yourself if it is a real log"
-                )
+                self.failure = ("decompressed-too-large",
+                                f"inflates more than {MAX_COMPRESSION_RATIO}:1 (a gzip bomb?); "
+                                "decompress it yourself if it is a real log")
+                return 0
         return n
 
     def close(self) -> None:
@@ -223,10 +234,17 @@ def _read_file(path: Path, stats: ReadStats, scan: LineSink | None) -> Iterator[
     with stream:
         try:
             yield from _read_stream(stream, name, stats, scan)
-        except DecompressedTooLarge as exc:
-            stats.count_skip(Skip(Location(name), "decompressed-too-large", str(exc)))
-        except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
-            stats.count_skip(Skip(Location(name), "corrupt-compressed-file", str(exc)[:200]))
+        except OSError as exc:  # reading a plain file failed
+            stats.count_skip(Skip(Location(name), "unreadable-file", str(exc)[:200]))
+        failure = _gzip_failure(stream)
+        if failure is not None:
+            stats.count_skip(Skip(Location(name), *failure))
+
+
+def _gzip_failure(stream: IO[bytes]) -> tuple[str, str] | None:
+    """Why a gzip file's decompressed bytes ended early (None: they did not, or not gzip)."""
+    raw = getattr(stream, "raw", None)
+    return raw.failure if isinstance(raw, _CappedGzip) else None
 
 
 def read_stream(stream: IO[bytes], name: str, stats: ReadStats) -> Iterator[PullEvent]:
@@ -241,7 +259,8 @@ def _read_stream(stream: IO[bytes], name: str, stats: ReadStats,
                  scan: LineSink | None = None) -> Iterator[PullEvent]:
     head = stream.read(SNIFF_BYTES)
     if not head:
-        stats.ignored["empty-file"] += 1
+        if _gzip_failure(stream) is None:  # else counted as a skip by the caller
+            stats.ignored["empty-file"] += 1
         return
     encoding = "utf-8"
     if head.startswith(codecs.BOM_UTF8):

@@ -231,8 +231,6 @@ class RawGroups:
     ``callers`` directly: they are the hot path.
     """
 
-    ERRORS_LIMIT = 100_000
-
     def __init__(self) -> None:
         self.shapes: dict[tuple[str, ...], RecordShape | None] = {}
         self.groups: dict[RawKey, list[Any]] = {}
@@ -274,12 +272,13 @@ class RawGroups:
         error = self.errors.get(key)
         if error is not None:
             return error
-        if len(self.groups) >= self.general.max_groups:
-            return self.overflow  # counted, never stored: memory stays bounded
+        if len(self.groups) + len(self.errors) >= self.general.max_groups:
+            # counted, never stored: memory stays bounded (error keys count as groups, as in
+            # the compiled scanner, so that both routes overflow at the same line)
+            return self.overflow
         found = self.template(record, time_key)
         if isinstance(found, RecordError):
-            if len(self.errors) < self.ERRORS_LIMIT:
-                self.errors[key] = found
+            self.errors[key] = found
             return found
         entry: list[Any] = [0, None, None, found]
         self.groups[key] = entry
