@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -30,6 +31,7 @@ __all__ = ["PARALLEL_MIN_BYTES", "LogScan", "ScanProgress", "default_workers", "
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 """Below this many bytes of input, one thread does it all."""
 _PROGRESS_EVERY = 0.25  # seconds
+_SWITCH_INTERVAL = 0.0005  # seconds, while worker threads scan
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +239,16 @@ class _Workers:
                 self.errors.append(exc)
 
     def collect(self, stats: ReadStats, meter: _Meter) -> Aggregator:
+        switch = sys.getswitchinterval()
+        # a thread back from the compiled scan waits for the interpreter lock until the one
+        # running Python gives it up: every switch interval (5 ms by default) at the latest
+        sys.setswitchinterval(_SWITCH_INTERVAL)
+        try:
+            return self._collect(stats, meter)
+        finally:
+            sys.setswitchinterval(switch)
+
+    def _collect(self, stats: ReadStats, meter: _Meter) -> Aggregator:
         for thread in self.threads:
             while thread.is_alive():
                 thread.join(_PROGRESS_EVERY)

@@ -493,7 +493,10 @@ static int parse_members(Cursor *c, const KeySpec *keys, Fields *f, int depth) {
 
 static int parse_line(const unsigned char *p, const unsigned char *end, Fields *f) {
     Cursor c = {p, end};
-    memset(f, 0, sizeof *f);
+    /* the values are read only where their length or presence bit says so */
+    f->mask = 0;
+    memset(f->len, 0, sizeof f->len);
+    f->time_len = 0;
     skip_ws(&c);
     if (c.p >= c.end || *c.p != '{' || !parse_members(&c, TOP_KEYS, f, 1)) return 0;
     skip_ws(&c);
