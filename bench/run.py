@@ -198,7 +198,7 @@ def machine() -> dict[str, Any]:
         pass
     load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
     versions = {}
-    for mod in ("duckdb", "orjson", "msgspec", "numpy"):
+    for mod in ("duckdb", "orjson", "numpy"):
         try:
             versions[mod] = __import__(mod).__version__
         except Exception:  # not installed: not needed by every tool

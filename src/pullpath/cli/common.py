@@ -208,7 +208,7 @@ class _ProgressDisplay:
                 return
             from rich.progress import BarColumn, Progress, TextColumn
 
-            # no refresh thread (auto_refresh off): the reader may fork worker processes
+            # no refresh thread (auto_refresh off): it redraws on each progress snapshot
             self._bar = Progress(
                 TextColumn(f"[dim]{escape_markup(self._label)}[/]"),
                 BarColumn(bar_width=16),

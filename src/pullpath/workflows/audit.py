@@ -151,7 +151,7 @@ def run_audit(
     choose_tags: Callable[[Path | None], Path | None] | None = None,
 ) -> AuditReport:
     """Audit local log files: the fast route (files scanned into groups, in ``workers``
-    processes for large inputs; default: the CPUs available, ``$PULLPATH_WORKERS``), then each
+    threads for large inputs; default: the CPUs available, ``$PULLPATH_WORKERS``), then each
     distinct group classified once. Same flows as the event-by-event route.
 
     ``choose_tags``, when given, picks the service tags file from ``service_tags`` (the CLI
@@ -159,7 +159,7 @@ def run_audit(
     """
     with gc_paused():
         stats = ReadStats()
-        # worker processes start scanning now; this process meanwhile loads the rest
+        # worker threads start scanning now; this thread meanwhile loads the rest
         with LogScan(logs, stats, workers=workers, progress=progress) as scan:
             from pullpath.adapters.servicetags_files import load_service_tags
             from pullpath.knowledge.loader import default_knowledge
