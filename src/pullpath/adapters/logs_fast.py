@@ -18,8 +18,8 @@ cannot prove it reads the same way:
    undecodable line) goes through ``parse_record`` whole.
 
 Without the compiled module (pullpath installed without a C compiler) every line takes tier 2:
-the same results, several times slower (``COMPILED`` says which). Memory grows with distinct
-groups only, never with events.
+the same results, several times slower (``compiled_installed()`` says which; the audit report
+warns). Memory grows with distinct groups only, never with events.
 """
 
 from __future__ import annotations
@@ -60,10 +60,13 @@ def _compiled_scanner() -> type[Scanner] | None:
 _Compiled = _compiled_scanner()
 _ASK_OCTETS = port_judged_octets()
 
-__all__ = ["COMPILED", "FastScanner", "Resolutions"]
+__all__ = ["FastScanner", "Resolutions", "compiled_installed"]
 
-COMPILED = _Compiled is not None
-"""Whether the compiled tier is installed."""
+
+def compiled_installed() -> bool:
+    """Whether the compiled tier is installed (pip had a C compiler)."""
+    return _Compiled is not None
+
 
 _BUFFER = 2 * MAX_LINE_BYTES
 """The read buffer: an unfinished line of up to ``MAX_LINE_BYTES`` plus as much again read."""

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from pullpath.adapters.logs_fast import FastScanner, Resolutions
+from pullpath.adapters.logs_fast import FastScanner, Resolutions, compiled_installed
 from pullpath.adapters.logs_files import iter_log_files, scan_file
 from pullpath.core.audit import Aggregator, RawGroups
 from pullpath.domain.events import ReadStats
@@ -127,6 +127,14 @@ class LogScan:
                 return self._pool.collect(self.stats, self._meter)
         finally:
             self.close()
+
+    def warnings(self) -> list[str]:
+        """What the report should say about how the logs were read."""
+        if compiled_installed() or sum(self.sizes) < PARALLEL_MIN_BYTES:
+            return []
+        return ["pullpath's compiled log scanner is not installed (no C compiler when it was "
+                "installed): the logs were read line by line, with the same results but several "
+                "times slower; reinstall with gcc and the Python headers available"]
 
     def close(self) -> None:
         if self._pool is not None:

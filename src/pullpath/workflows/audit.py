@@ -174,7 +174,7 @@ def run_audit(
             _import_finish()
             aggregator = scan.result()
         return finish(classifier, aggregator, stats, inventory=inventory, tags=tags,
-                      log_sources=[str(p) for p in logs])
+                      log_sources=[str(p) for p in logs], warnings=scan.warnings())
 
 
 def _import_finish() -> None:
