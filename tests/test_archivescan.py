@@ -809,19 +809,26 @@ def test_error_groups_count_towards_the_group_cap_in_both_routes() -> None:
 
 # ---- lines at the buffer's edges and over the line limit (small limits, same code paths)
 
+@contextmanager
+def small_line_limit(limit: int) -> Iterator[None]:
+    """Both readers' line limit at ``limit`` (the fast route's buffer twice it, the sniffed
+    head half), as the real limits stand to each other (4 MiB, 8 MiB, 64 KiB)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(logs_files, "SNIFF_BYTES", limit // 2)
+        mp.setattr(logs_files, "MAX_LINE_BYTES", limit)
+        mp.setattr(logs_fast, "MAX_LINE_BYTES", limit)
+        mp.setattr(logs_fast, "_BUFFER", 2 * limit)
+        yield
+
+
 @settings(PROPERTY, max_examples=40 * SCALE)
 @given(archives(), st.sampled_from([700, 1100, 1500]))
 def test_small_line_limit_and_buffer(files: list[tuple[str, bytes]], limit: int) -> None:
     """With ``MAX_LINE_BYTES`` small (both readers use it; the fast route's buffer is twice
     it), records cross buffer edges and some lines are over the limit: still the same. The
     sniffed head stays smaller than the buffer, as with the real limits (64 KiB, 8 MiB)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(logs_files, "SNIFF_BYTES", limit // 2)
-        mp.setattr(logs_files, "MAX_LINE_BYTES", limit)
-        mp.setattr(logs_fast, "MAX_LINE_BYTES", limit)
-        mp.setattr(logs_fast, "_BUFFER", 2 * limit)
-        with archive_dir(files) as root:
-            check_all_routes(root)
+    with small_line_limit(limit), archive_dir(files) as root:
+        check_all_routes(root)
     check_scanner_on(files, cut_seed=limit)
 
 
@@ -847,14 +854,9 @@ def test_lines_at_the_line_limit(eol: bytes) -> None:
     files = [("all/PT1H.json", data)]
     files += [(f"last-{n}-{pad}/PT1H.json", record + eol + sized(n, pad))
               for n in lengths for pad in (True, False)]
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(logs_files, "SNIFF_BYTES", limit // 2)
-        mp.setattr(logs_files, "MAX_LINE_BYTES", limit)
-        mp.setattr(logs_fast, "MAX_LINE_BYTES", limit)
-        mp.setattr(logs_fast, "_BUFFER", 2 * limit)
-        with archive_dir(files) as root:
-            check_all_routes(root)
-            _, stats = targets.reference_route([root])
+    with small_line_limit(limit), archive_dir(files) as root:
+        check_all_routes(root)
+        _, stats = targets.reference_route([root])
     assert stats.skipped["line-too-long"] >= 4
     assert stats.events_read >= 10
     seen = targets.check_scanner(data, max_line=limit)

@@ -244,18 +244,17 @@ class FastScanner:
         lines = len(groups) >> 2
         if not lines:
             return number
+        ids = np.frombuffer(groups, dtype=np.int32)
         errors: list[int] = []
         if len(self.error_ids):
-            found = np.isin(np.frombuffer(groups, dtype=np.int32), self.error_ids)
-            errors = np.flatnonzero(found).tolist()
+            errors = np.flatnonzero(np.isin(ids, self.error_ids)).tolist()
         if len(self.ids) >= self.sink.general.max_groups:
-            self.overflow_events += int(
-                np.count_nonzero(np.frombuffer(groups, dtype=np.int32) == -2))
+            self.overflow_events += int(np.count_nonzero(ids == -2))
         n_read = lines - len(errors) - len(fallbacks)
         if n_read:
             stats.count_read(name, n_read)
         if errors or fallbacks:
-            self._special(data, groups, errors, fallbacks, number, name, stats)
+            self._special(data, ids, errors, fallbacks, number, name, stats)
         return number + lines
 
     def _resolve(self, data: memoryview, news: list[tuple[Any, ...]]) -> None:
@@ -287,12 +286,11 @@ class FastScanner:
         if errors:
             self.error_ids = np.concatenate([self.error_ids, np.array(errors, dtype=np.int32)])
 
-    def _special(self, data: memoryview, groups: bytes, errors: list[int],
+    def _special(self, data: memoryview, ids: npt.NDArray[np.int32], errors: list[int],
                  fallbacks: list[tuple[int, int, int]], number: int, name: str,
                  stats: ReadStats) -> None:
         """The lines the compiled tier did not count as read, in order: skips of groups whose
-        resolution is an error, and lines for tier 2."""
-        ids = np.frombuffer(groups, dtype=np.int32)
+        resolution is an error (``ids``: each line's group), and lines for tier 2."""
         todo = sorted([(line, -1, -1) for line in errors] + fallbacks)
         for line, start, end in todo:
             if start < 0:

@@ -320,6 +320,23 @@ static int parse_literal(Cursor *c, const char *word, int n) {
     return 1;
 }
 
+/* After an item of an object or array (closed by `close`): 1 at its close (consumed), 0
+ * after a comma (the next item is due), -1 for anything else. */
+static inline int after_item(Cursor *c, unsigned char close) {
+    skip_ws(c);
+    if (c->p >= c->end) return -1;
+    if (*c->p == ',') {
+        c->p++;
+        skip_ws(c);
+        return 0;
+    }
+    if (*c->p == close) {
+        c->p++;
+        return 1;
+    }
+    return -1;
+}
+
 /* Any object or array (not read, only validated). */
 static int parse_container(Cursor *c, int depth) {
     if (depth > MAX_DEPTH) return 0;
@@ -343,18 +360,8 @@ static int parse_container(Cursor *c, int depth) {
             skip_ws(c);
         }
         if (!parse_value(c, depth + 1)) return 0;
-        skip_ws(c);
-        if (c->p >= c->end) return 0;
-        if (*c->p == ',') {
-            c->p++;
-            skip_ws(c);
-            continue;
-        }
-        if (*c->p == close) {
-            c->p++;
-            return 1;
-        }
-        return 0;
+        int next = after_item(c, close);
+        if (next != 0) return next > 0;
     }
 }
 
@@ -476,18 +483,8 @@ static int parse_members(Cursor *c, const KeySpec *keys, Fields *f, int depth) {
                 }
             }
         }
-        skip_ws(c);
-        if (c->p >= c->end) return 0;
-        if (*c->p == ',') {
-            c->p++;
-            skip_ws(c);
-            continue;
-        }
-        if (*c->p == '}') {
-            c->p++;
-            return 1;
-        }
-        return 0;
+        int next = after_item(c, '}');
+        if (next != 0) return next > 0;
     }
 }
 
