@@ -155,10 +155,10 @@ def port_judged_octets() -> bytes:
 
 
 MAX_READ_GROUPS = 1_000_000
-"""Distinct groups held while reading (about 1.5 KiB each: ~1.5 GB at the cap). Events of new
-groups beyond it are counted as ``overflow_events`` (reported as unclassified, failing
-``--strict``), so memory stays bounded whatever the number of distinct callers.
-``$PULLPATH_MAX_READ_GROUPS`` changes it."""
+"""Distinct raw keys held while reading, per reading thread, keys of records that are skips
+included (about 1.2 KiB each with the compiled scanner). Events of new keys beyond it are
+counted as ``overflow_events`` (reported as unclassified, failing ``--strict``), so memory stays
+bounded whatever the number of distinct callers. ``$PULLPATH_MAX_READ_GROUPS`` changes it."""
 
 
 def max_read_groups() -> int:
