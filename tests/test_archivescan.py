@@ -24,8 +24,10 @@ import json
 import os
 import shutil
 import tempfile
+from array import array
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -871,3 +873,28 @@ def test_damaged_gzip_reads_the_same_records_before_the_damage() -> None:
     with archive_dir([("PT1H.json.gz", bytes(damaged))]) as root:
         check_all_routes(root, python_too=False)
 
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MIN_US = (datetime.min.replace(tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1)
+_MAX_US = (datetime.max.replace(tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1)
+
+
+def _reference_datetime(micros: int) -> datetime | None:
+    if not _MIN_US <= micros <= _MAX_US:
+        return None
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+@given(st.lists(st.one_of(
+    st.integers(_MIN_US, _MAX_US),
+    st.integers(-(2**63), 2**63 - 1),
+    st.sampled_from([_MIN_US, _MAX_US, _MIN_US - 1, _MAX_US + 1, 0, -1, 1, -(2**63), 2**63 - 1]),
+), max_size=50))
+def test_utc_datetimes_are_the_epoch_plus_the_microseconds(values: list[int]) -> None:
+    """The groups' times become aware UTC datetimes in C: the epoch plus the microseconds,
+    None outside datetime's range (the sentinels of groups without a time)."""
+    compiled = pytest.importorskip("pullpath.core._archivescan")
+    got = compiled.utc_datetimes(array("q", values).tobytes())
+    assert got == [_reference_datetime(v) for v in values]
+    assert all(t is None or t.tzinfo is UTC for t in got)

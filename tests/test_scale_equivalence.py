@@ -23,8 +23,15 @@ import pullpath.adapters.logs_fast as logs_fast
 import pullpath.adapters.logs_scan as logs_scan
 from pullpath.adapters.inventory_files import read_inventory
 from pullpath.adapters.logs_files import read_events
+from pullpath.adapters.logs_scan import scan_logs
 from pullpath.adapters.servicetags_files import load_service_tags
-from pullpath.core.audit import AuditResult, audit_events_reference
+from pullpath.core.audit import (
+    AuditResult,
+    Judgements,
+    audit_events_reference,
+    build_flows,
+    judge_key,
+)
 from pullpath.core.classify import Classifier
 from pullpath.core.explain import explainer_for
 from pullpath.core.records import RecordError, parse_record
@@ -215,3 +222,24 @@ def test_ports_dropped_without_asking_only_where_they_never_matter() -> None:
         assert flags[octet]
     assert keys("127.0.0.1:80") == "127.0.0.1:80"
     assert keys("169.254.1.1:80") == "169.254.1.1:80"
+
+
+@pytest.mark.parametrize("limit", [0, 5, 1_000_000])
+def test_groups_judged_ahead_give_the_same_flows(mixed: Dataset, limit: int) -> None:
+    """Groups judged while the logs are still read (``Judgements.add``, in batches, up to a
+    limit) and the rest judged by ``build_flows`` give the flows of judging all at the end."""
+    inventory = read_inventory([mixed.inventory])
+    tags = load_service_tags()
+    stats = ReadStats()
+    aggregator = scan_logs([mixed.logs], stats, workers=1)
+    keys = list(aggregator.groups)
+    expect = explainer_for(inventory).expectation
+    plain = build_flows(Classifier(inventory, tags), aggregator, stats, expect=expect)
+    classifier = Classifier(inventory, tags)
+    ahead = Judgements(classifier, limit)
+    for start in range(0, len(keys), 97):
+        ahead.add(keys[start:start + 97])
+    assert len(ahead.judged) == min(limit, len({judge_key(k) for k in keys}))
+    judged = build_flows(classifier, aggregator, stats, expect=expect, judgements=ahead)
+    assert judged.flows == plain.flows
+    assert judged.summary == plain.summary

@@ -96,6 +96,15 @@ class Resolutions:
         self.parts: list[tuple[npt.NDArray[np.int64], bytes, bytes, bytes]] = []
         """Per scanner: its group ids' indexes, then its counts, first and last times."""
         self.overflow_events = 0
+        self.handed = 0
+        """``keys[:handed]`` went out through ``new_groups``."""
+
+    def new_groups(self) -> list[GroupKey]:
+        """The groups resolved since the last call (errors left out)."""
+        with self.lock:
+            fresh = self.keys[self.handed:]
+            self.handed = len(self.keys)
+        return [key for key in fresh if type(key) is GroupKey]
 
     def add_to(self, out: Aggregator) -> None:
         """Add every scanner's counts to ``out``, once per group (errors left out: their
@@ -109,24 +118,20 @@ class Resolutions:
             np.minimum.at(firsts, ids, np.frombuffer(part_firsts, dtype=np.int64))
             np.maximum.at(lasts, ids, np.frombuffer(part_lasts, dtype=np.int64))
         used = np.flatnonzero(counts)
-        timed = firsts[used] != _NO_FIRST
-        first_times = _times(np.where(timed, firsts[used], 0), timed)
-        last_times = _times(np.where(timed, lasts[used], 0), timed)
+        # parts exist only with the compiled tier; its sentinels (no time) come back as None
+        from pullpath.core._archivescan import utc_datetimes
+
         keys = self.keys
+        add = out.add_group
+        first_times = utc_datetimes(memoryview(firsts[used]))
+        last_times = utc_datetimes(memoryview(lasts[used]))
         for i, count, first, last in zip(used.tolist(), counts[used].tolist(), first_times,
                                          last_times, strict=True):
             key = keys[i]
-            if isinstance(key, GroupKey):
-                out.add_group(key, count, first, last)
+            if type(key) is GroupKey:
+                add(key, count, first, last)
         out.add_overflow(self.overflow_events)
         self.parts = []
-
-
-def _times(micros: npt.NDArray[np.int64], timed: npt.NDArray[np.bool_]) -> list[datetime | None]:
-    """Microseconds since the epoch as aware UTC datetimes (None where not ``timed``)."""
-    naive = micros.astype("datetime64[us]").tolist()
-    return [t.replace(tzinfo=UTC) if ok else None
-            for t, ok in zip(naive, timed.tolist(), strict=True)]
 
 
 class FastScanner:

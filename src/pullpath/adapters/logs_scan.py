@@ -23,7 +23,7 @@ from pathlib import Path
 
 from pullpath.adapters.logs_fast import FastScanner, Resolutions, compiled_installed
 from pullpath.adapters.logs_files import iter_log_files, scan_file
-from pullpath.core.audit import Aggregator, RawGroups
+from pullpath.core.audit import Aggregator, GroupKey, RawGroups
 from pullpath.domain.events import ReadStats
 
 __all__ = ["PARALLEL_MIN_BYTES", "LogScan", "ScanProgress", "default_workers", "scan_logs"]
@@ -50,6 +50,9 @@ class ScanProgress:
 
 
 ProgressFn = Callable[[ScanProgress], None]
+GroupsFn = Callable[[list[GroupKey]], None]
+"""Called by the waiting thread with groups the compiled tier met since the last call."""
+_HAND_OVER_EVERY = 0.02  # seconds: how often a waiting ``result`` hands new groups over
 
 
 def default_workers() -> int:
@@ -118,13 +121,17 @@ class LogScan:
         self._pool = _Workers(self.files, self.sizes, n) if n > 1 else None
         self._done = False
 
-    def result(self) -> Aggregator:
-        """Wait for the scan (or run it here, without workers) and return its groups."""
+    def result(self, on_groups: GroupsFn | None = None) -> Aggregator:
+        """Wait for the scan (or run it here, without workers) and return its groups.
+
+        While it waits for worker threads, ``on_groups`` gets the groups they have met so far
+        (each once, in batches; perhaps not all of them): the caller can work on them while
+        the logs are still read."""
         try:
             with _gc_paused():
                 if self._pool is None:
                     return _scan_here(self.files, self.sizes, self.stats, self._meter)
-                return self._pool.collect(self.stats, self._meter)
+                return self._pool.collect(self.stats, self._meter, on_groups)
         finally:
             self.close()
 
@@ -214,6 +221,11 @@ class _Workers:
         self.errors: list[BaseException] = []
         self.shared = Resolutions()
         self.events = self.skipped = self.files_done = self.bytes_done = 0
+        # a thread back from the compiled scan waits for the interpreter lock until the one
+        # running Python gives it up: every switch interval (5 ms by default) at the latest;
+        # set from the start, while the caller loads its inputs, until the scan is collected
+        self.switch = sys.getswitchinterval()
+        sys.setswitchinterval(_SWITCH_INTERVAL)
         self.threads = [threading.Thread(target=self._work, name=f"pullpath-scan-{i}",
                                          daemon=True) for i in range(n)]
         for thread in self.threads:
@@ -246,20 +258,14 @@ class _Workers:
             with self.lock:
                 self.errors.append(exc)
 
-    def collect(self, stats: ReadStats, meter: _Meter) -> Aggregator:
-        switch = sys.getswitchinterval()
-        # a thread back from the compiled scan waits for the interpreter lock until the one
-        # running Python gives it up: every switch interval (5 ms by default) at the latest
-        sys.setswitchinterval(_SWITCH_INTERVAL)
-        try:
-            return self._collect(stats, meter)
-        finally:
-            sys.setswitchinterval(switch)
-
-    def _collect(self, stats: ReadStats, meter: _Meter) -> Aggregator:
+    def collect(self, stats: ReadStats, meter: _Meter,
+                on_groups: GroupsFn | None = None) -> Aggregator:
+        wait = _PROGRESS_EVERY if on_groups is None else _HAND_OVER_EVERY
         for thread in self.threads:
             while thread.is_alive():
-                thread.join(_PROGRESS_EVERY)
+                thread.join(wait)
+                if on_groups is not None:
+                    on_groups(self.shared.new_groups())
                 with self.lock:
                     meter.files_done, meter.bytes_done = self.files_done, self.bytes_done
                     events, skipped = self.events, self.skipped
@@ -281,3 +287,4 @@ class _Workers:
             self.stopping = True
         for thread in self.threads:
             thread.join()
+        sys.setswitchinterval(self.switch)

@@ -34,6 +34,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <datetime.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -1107,9 +1108,69 @@ static PyObject *module_mapped_keys(PyObject *Py_UNUSED(m), PyObject *Py_UNUSED(
     return out;
 }
 
+/* y-m-d of a day counted from 1970-01-01 (proleptic Gregorian; days_from_civil inverted). */
+static void civil_from_days(int64_t z, int *y, int *m, int *d) {
+    z += 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const int64_t doe = z - era * 146097;
+    const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+/* the microseconds of 0001-01-01T00:00:00Z and of 9999-12-31T23:59:59.999999Z */
+#define MIN_MICROS (-62135596800LL * 1000000)
+#define MAX_MICROS (253402300799LL * 1000000 + 999999)
+
+PyDoc_STRVAR(utc_datetimes_doc,
+"utc_datetimes(micros) -> list[datetime | None]\n\n"
+"Native int64 microseconds since the epoch (a buffer, as Scanner.groups gives them) as aware\n"
+"UTC datetimes; None for a value outside datetime's range (the groups' no-time sentinels).");
+
+static PyObject *module_utc_datetimes(PyObject *Py_UNUSED(m), PyObject *arg) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
+    if (view.len % (Py_ssize_t)sizeof(int64_t)) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "utc_datetimes needs whole int64 values");
+        return NULL;
+    }
+    Py_ssize_t n = view.len / (Py_ssize_t)sizeof(int64_t);
+    PyObject *out = PyList_New(n);
+    for (Py_ssize_t i = 0; out && i < n; i++) {
+        int64_t us;
+        memcpy(&us, (const char *)view.buf + i * (Py_ssize_t)sizeof(int64_t), sizeof us);
+        PyObject *item;
+        if (us < MIN_MICROS || us > MAX_MICROS) {
+            item = Py_NewRef(Py_None);
+        } else {
+            int64_t secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+            int micro = (int)(us - secs * 1000000);
+            int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+            int sod = (int)(secs - days * 86400);
+            int y, mo, d;
+            civil_from_days(days, &y, &mo, &d);
+            item = PyDateTimeAPI->DateTime_FromDateAndTime(
+                y, mo, d, sod / 3600, sod / 60 % 60, sod % 60, micro, PyDateTime_TimeZone_UTC,
+                PyDateTimeAPI->DateTimeType);
+        }
+        if (!item) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyList_SET_ITEM(out, i, item);
+    }
+    PyBuffer_Release(&view);
+    return out;
+}
+
 static PyMethodDef module_methods[] = {
     {"mapped_keys", module_mapped_keys, METH_NOARGS,
      "The normalised keys this scanner treats as read by parse_record."},
+    {"utc_datetimes", module_utc_datetimes, METH_O, utc_datetimes_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1120,6 +1181,8 @@ static struct PyModuleDef module = {
 };
 
 PyMODINIT_FUNC PyInit__archivescan(void) {
+    PyDateTime_IMPORT;
+    if (PyDateTimeAPI == NULL) return NULL;
     if (PyType_Ready(&ScannerType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;

@@ -1,8 +1,11 @@
 """Type stubs of the compiled scanner (``_archivescan.c``; see its header for what it takes)."""
 
+from datetime import datetime
+
 MAX_VALUE: int
 
 def mapped_keys() -> list[str]: ...
+def utc_datetimes(micros: bytes | bytearray | memoryview, /) -> list[datetime | None]: ...
 
 class Scanner:
     def __init__(self, max_groups: int, max_line: int, ask_octets: bytes) -> None: ...

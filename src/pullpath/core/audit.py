@@ -37,6 +37,7 @@ from pullpath.domain.verdicts import (
     FlowKey,
     PathVerdict,
     Source,
+    new_flow,
 )
 
 
@@ -189,8 +190,9 @@ class Aggregator:
             if len(self.groups) >= self.max_groups:
                 self.add_overflow(count)
                 return
-            stats = self.groups[key] = GroupStats()
-        stats.add(count, first, last)
+            self.groups[key] = GroupStats(count, first, last)  # as GroupStats().add(...)
+        else:
+            stats.add(count, first, last)
         self.events += count
         if last is not None and (self.newest is None or last > self.newest):
             self.newest = last
@@ -355,6 +357,46 @@ dropped silently. Far above any readable report: summarise server-side (``--work
 audit a shorter time range for more."""
 
 
+class Judgements:
+    """Verdicts by judge key (``judge_key``), each judged once. ``add`` takes groups as they
+    become known (the scan hands them over while it still reads, so that judging overlaps
+    reading); ``build_flows`` judges whatever is still missing. At most ``limit`` judge keys
+    are judged ahead: beyond, ``build_flows`` judges only the groups it classifies."""
+
+    def __init__(self, classifier: Classifier, limit: int = MAX_FLOW_GROUPS) -> None:
+        self.classifier = classifier
+        self.limit = limit
+        self.judged: dict[tuple[str, ...], tuple[Verdicts, tuple[str, str, str, str]]] = {}
+
+    def add(self, keys: Iterable[GroupKey]) -> None:
+        """Judge the groups of ``keys`` not judged yet (their callers' sources in one batch:
+        ``Classifier.prime_sources``)."""
+        judged = self.judged
+        room = self.limit - len(judged)
+        todo: dict[tuple[str, ...], GroupKey] = {}
+        for key in keys:
+            if len(todo) >= room:
+                break
+            jk = judge_key(key)
+            if jk not in judged:
+                todo.setdefault(jk, key)
+        if not todo:
+            return
+        classifier = self.classifier
+        classifier.prime_sources(key.caller_ip for key in todo.values())
+        for jk, key in todo.items():
+            verdicts = judge(classifier, key)
+            judged[jk] = (verdicts, _verdict_part(key, verdicts))
+
+    def get(self, key: GroupKey) -> tuple[Verdicts, tuple[str, str, str, str]]:
+        jk = judge_key(key)
+        found = self.judged.get(jk)
+        if found is None:
+            verdicts = judge(self.classifier, key)
+            found = self.judged[jk] = (verdicts, _verdict_part(key, verdicts))
+        return found
+
+
 def build_flows(
     classifier: Classifier,
     aggregator: Aggregator,
@@ -362,9 +404,11 @@ def build_flows(
     *,
     expect: ExpectFn | None = None,
     max_groups: int = MAX_FLOW_GROUPS,
+    judgements: Judgements | None = None,
 ) -> AuditResult:
     """Classify each distinct group once and merge groups into flows (at most
-    ``max_groups`` groups: see ``MAX_FLOW_GROUPS``)."""
+    ``max_groups`` groups: see ``MAX_FLOW_GROUPS``). ``judgements``: groups judged already
+    (by ``classifier``), while the logs were read."""
     merged: dict[tuple[object, ...], _Pending] = {}
     groups: Iterable[tuple[GroupKey, GroupStats]] = aggregator.groups.items()
     left_events = left_groups = 0
@@ -374,14 +418,15 @@ def build_flows(
         left_groups = len(ranked) - max_groups
         left_events = sum(g.count for _, g in ranked[max_groups:])
     groups = list(groups)
+    if judgements is None:
+        judgements = Judgements(classifier)
     classifier.prime_sources(key.caller_ip for key, _ in groups)
-    judged: dict[tuple[str, ...], tuple[Verdicts, tuple[str, str, str, str]]] = {}
+    judged = judgements.judged
+    get = judgements.get
     for key, gstats in groups:
-        jk = judge_key(key)
-        found = judged.get(jk)
+        found = judged.get(judge_key(key))
         if found is None:
-            verdicts = judge(classifier, key)
-            found = judged[jk] = (verdicts, _verdict_part(key, verdicts))
+            found = get(key)
         _accumulate(merged, key, found[0], gstats.count, gstats.first, gstats.last, found[1])
     result = _result(merged, stats, aggregator.newest, expect)
     if aggregator.overflow_events:
@@ -459,9 +504,9 @@ def _result(merged: dict[tuple[object, ...], _Pending], stats: ReadStats,
     for k, v, count, first, last in merged.values():
         source = v.source
         caller_ip = source.ip or k.caller_ip
-        flow = Flow(v.registry, k.operation, k.repository, k.tag, caller_ip, k.identity,
-                    k.result, count, first, last, source, v.verdict, v.consumer, k.registry_id,
-                    k.table)
+        flow = new_flow(v.registry, k.operation, k.repository, k.tag, caller_ip, k.identity,
+                        k.result, count, first, last, source, v.verdict, v.consumer,
+                        k.registry_id, k.table)
         if expect is not None:
             expectation = expect(flow)
             if expectation is not None:

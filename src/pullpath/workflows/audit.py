@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pullpath.adapters.logs_scan import LogScan, ScanProgress
-from pullpath.core.audit import MAX_FLOW_GROUPS, Aggregator, AuditResult, ExpectFn, build_flows
+from pullpath.core.audit import (
+    MAX_FLOW_GROUPS,
+    Aggregator,
+    AuditResult,
+    ExpectFn,
+    Judgements,
+    build_flows,
+)
 from pullpath.core.classify import Classifier
 from pullpath.domain.events import PullEvent, ReadStats
 from pullpath.domain.inventory import Inventory
@@ -108,6 +115,7 @@ def finish(
     tags: TagIndex,
     log_sources: Sequence[str] = (),
     warnings: Sequence[str] = (),
+    judgements: Judgements | None = None,
 ) -> AuditReport:
     from pullpath.adapters.servicetags_files import service_tags_age_warning
     from pullpath.core.explain import explainer_for
@@ -121,7 +129,7 @@ def finish(
     result: AuditResult = build_flows(classifier, aggregator, stats,
                                       expect=_per_consumer(explainer.expectation)
                                       if explainer else None,
-                                      max_groups=max_flow_groups())
+                                      max_groups=max_flow_groups(), judgements=judgements)
     result.warnings.extend(warnings)
     if inventory.empty:
         result.warnings.append(
@@ -172,9 +180,12 @@ def run_audit(
             if not inventory.empty:
                 default_knowledge()  # loaded once per process: now rather than after the scan
             _import_finish()
-            aggregator = scan.result()
+            # groups are judged as the workers meet them, while they still read
+            judgements = Judgements(classifier, max_flow_groups())
+            aggregator = scan.result(on_groups=judgements.add)
         return finish(classifier, aggregator, stats, inventory=inventory, tags=tags,
-                      log_sources=[str(p) for p in logs], warnings=scan.warnings())
+                      log_sources=[str(p) for p in logs], warnings=scan.warnings(),
+                      judgements=judgements)
 
 
 def _import_finish() -> None:
