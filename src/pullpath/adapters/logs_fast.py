@@ -123,8 +123,8 @@ class Resolutions:
 
         keys = self.keys
         add = out.add_group
-        first_times = utc_datetimes(memoryview(firsts[used]))
-        last_times = utc_datetimes(memoryview(lasts[used]))
+        first_times = utc_datetimes(firsts[used].tobytes())
+        last_times = utc_datetimes(lasts[used].tobytes())
         for i, count, first, last in zip(used.tolist(), counts[used].tolist(), first_times,
                                          last_times, strict=True):
             key = keys[i]
