@@ -12,6 +12,7 @@ CSV export, an empty and a hidden file.
 from __future__ import annotations
 
 import gzip
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -76,6 +77,7 @@ def test_fast_route_equals_reference_flow_for_flow(
     monkeypatch.setattr(logs_scan, "PARALLEL_MIN_BYTES", 0)  # use the workers even when small
     if not compiled:  # as installed without a C compiler: tier 2 reads every line
         monkeypatch.setattr(logs_fast, "_Compiled", None)
+        monkeypatch.setitem(sys.modules, "pullpath.core._archivescan", None)  # not importable
     report = run_audit([mixed.logs], inventory_paths=[mixed.inventory], workers=workers)
     fast = report.result
     assert len(fast.flows) == len(reference.flows)

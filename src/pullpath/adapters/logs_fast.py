@@ -109,6 +109,9 @@ class Resolutions:
     def add_to(self, out: Aggregator) -> None:
         """Add every scanner's counts to ``out``, once per group (errors left out: their
         lines were counted as skips)."""
+        out.add_overflow(self.overflow_events)
+        if not self.parts:  # nothing from the compiled tier (perhaps not installed)
+            return
         n = len(self.keys)
         counts = np.zeros(n, dtype=np.int64)
         firsts = np.full(n, _NO_FIRST, dtype=np.int64)
@@ -118,7 +121,7 @@ class Resolutions:
             np.minimum.at(firsts, ids, np.frombuffer(part_firsts, dtype=np.int64))
             np.maximum.at(lasts, ids, np.frombuffer(part_lasts, dtype=np.int64))
         used = np.flatnonzero(counts)
-        # parts exist only with the compiled tier; its sentinels (no time) come back as None
+        # the compiled tier's sentinels (no time) come back as None
         from pullpath.core._archivescan import utc_datetimes
 
         keys = self.keys
@@ -130,7 +133,6 @@ class Resolutions:
             key = keys[i]
             if type(key) is GroupKey:
                 add(key, count, first, last)
-        out.add_overflow(self.overflow_events)
         self.parts = []
 
 
