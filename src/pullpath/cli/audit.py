@@ -173,7 +173,8 @@ def register(app: typer.Typer) -> None:
             fail("--subscription reads the inventory for --workspace/--storage-account audits; "
                  "with --logs, save it first (pullpath inventory -o FILE) and pass --inventory")
         from pullpath.adapters.logs_files import LogInputError
-        from pullpath.workflows.audit import gc_paused, run_audit
+        from pullpath.adapters.logs_scan import gc_paused
+        from pullpath.workflows.audit import run_audit
 
         with gc_paused():  # the report can be large: see gc_paused
             with user_errors(LogInputError, lazy=_file_input_errors):
