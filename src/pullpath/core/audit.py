@@ -382,19 +382,21 @@ class Judgements:
                 todo.setdefault(jk, key)
         if not todo:
             return
-        classifier = self.classifier
-        classifier.prime_sources(key.caller_ip for key in todo.values())
+        self.classifier.prime_sources(key.caller_ip for key in todo.values())
         for jk, key in todo.items():
-            verdicts = judge(classifier, key)
-            judged[jk] = (verdicts, _verdict_part(key, verdicts))
+            judged[jk] = self._judge(key)
 
     def get(self, key: GroupKey) -> tuple[Verdicts, tuple[str, str, str, str]]:
+        """The group's verdicts (judged now unless they were)."""
         jk = judge_key(key)
         found = self.judged.get(jk)
         if found is None:
-            verdicts = judge(self.classifier, key)
-            found = self.judged[jk] = (verdicts, _verdict_part(key, verdicts))
+            found = self.judged[jk] = self._judge(key)
         return found
+
+    def _judge(self, key: GroupKey) -> tuple[Verdicts, tuple[str, str, str, str]]:
+        verdicts = judge(self.classifier, key)
+        return verdicts, _verdict_part(key, verdicts)
 
 
 def build_flows(
@@ -421,12 +423,9 @@ def build_flows(
     if judgements is None:
         judgements = Judgements(classifier)
     classifier.prime_sources(key.caller_ip for key, _ in groups)
-    judged = judgements.judged
     get = judgements.get
     for key, gstats in groups:
-        found = judged.get(judge_key(key))
-        if found is None:
-            found = get(key)
+        found = get(key)
         _accumulate(merged, key, found[0], gstats.count, gstats.first, gstats.last, found[1])
     result = _result(merged, stats, aggregator.newest, expect)
     if aggregator.overflow_events:
