@@ -283,9 +283,11 @@ def new_scanner(max_groups: int, max_line: int, ask: bytes = ASK_ALL) -> Any:
 
 
 def scanner_groups(scanner: Any) -> list[tuple[int, int | None, int | None]]:
-    """``Scanner.groups()`` (three bytes objects of int64) as (count, first, last) per group
-    id, None for no time."""
-    counts, firsts, lasts = (array("q", part).tolist() for part in scanner.groups())
+    """``Scanner.groups()`` (four bytes objects of int64) as (count, first, last) per group
+    id, None for no time. A scanner with its own catalog: its groups are the catalog's, ids in
+    the order it met them."""
+    ids, counts, firsts, lasts = (array("q", part).tolist() for part in scanner.groups())
+    check(ids == list(range(len(ids))), f"group ids {ids[:10]} not those of its own catalog")
     none_first, none_last = (1 << 63) - 1, -(1 << 63)
     return [(c, None if f == none_first else f, None if la == none_last else la)
             for c, f, la in zip(counts, firsts, lasts, strict=True)]
@@ -396,6 +398,7 @@ def check_scanner(data: bytes, *, max_groups: int = 1 << 20, max_line: int = MAX
     ends = sorted({c for c in (cuts or []) if 0 <= c <= len(data)} | {len(data)})
     done = 0
     firsts: dict[int, int] = {}  # gid -> its first line (from news)
+    template_of: dict[int, int] = {}  # gid -> its template id (from news)
     for cut in ends:
         if cut < done:
             continue
@@ -416,11 +419,13 @@ def check_scanner(data: bytes, *, max_groups: int = 1 << 20, max_line: int = MAX
             want_fallbacks = [(i, *offsets[i]) for i, g in enumerate(ids) if g == -1]
             check([tuple(f) for f in fallbacks] == want_fallbacks,
                   f"fallbacks {fallbacks[:5]} != {want_fallbacks[:5]}")
-            for gid, key, template_len, line, start, end, identity, caller in news:
-                check(gid not in firsts and ids[line] == gid, f"news for group {gid} wrong")
+            for gid, template_id, line, start, end, identity, caller in news:
+                check(gid == len(firsts) and ids[line] == gid, f"news for group {gid} wrong")
                 check(offsets[line] == (start, end), f"news offsets of group {gid} wrong")
-                check(0 < template_len <= len(key), "template longer than its key")
+                check(0 <= template_id <= len(set(template_of.values())),
+                      f"template id {template_id} of group {gid} out of order")
                 firsts[gid] = base + line
+                template_of[gid] = template_id
                 record = orjson.loads(pieces[line])
                 check(identity == record.get("identity"), f"identity {identity!r} wrong")
                 check(caller == record.get("callerIpAddress"), f"caller {caller!r} wrong")
@@ -465,6 +470,14 @@ def check_scanner(data: bytes, *, max_groups: int = 1 << 20, max_line: int = MAX
         if when is not None:
             times.setdefault(gid, []).append(when)
         check(("time" in record) == (when is not None), f"line {number}: time lost")
+    # groups of one template read alike but for their identity and caller
+    by_template: dict[int, object] = {}
+    for gid, outcome in outcomes.items():
+        alike = (outcome if not isinstance(outcome, GroupKey)
+                 else outcome._replace(caller_ip="", identity=""))
+        first_alike = by_template.setdefault(template_of[gid], alike)
+        check(alike == first_alike, f"group {gid} of template {template_of[gid]} reads as "
+                                    f"{alike}, another of its template as {first_alike}")
     for gid, (count, first_us, last_us) in enumerate(out.groups):
         check(count == counts.get(gid, 0), f"group {gid}: count {count} != {counts.get(gid)}")
         seen = times.get(gid)

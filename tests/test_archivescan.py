@@ -480,6 +480,7 @@ def check_all_routes(root: Path, *, python_too: bool = True) -> None:
                                  f"compiled, {workers} worker(s)")
         if python_too:
             mp.setattr(logs_fast, "_Compiled", None)
+            mp.setattr(logs_fast, "_Catalog", None)
             targets.check_routes(targets.fast_route([root], 2), reference, "python")
 
 
@@ -773,6 +774,7 @@ def _capped(root: Path, cap: int, compiled: bool, workers: int = 1) -> tuple[obj
         mp.setattr(logs_scan, "PARALLEL_MIN_BYTES", 0)
         if not compiled:
             mp.setattr(logs_fast, "_Compiled", None)
+            mp.setattr(logs_fast, "_Catalog", None)
         aggregator, stats = targets.fast_route([root], workers)
     assert aggregator.events == stats.events_read  # read = counted in groups + overflow
     targets.check_stats(stats)

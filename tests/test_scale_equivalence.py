@@ -77,6 +77,7 @@ def test_fast_route_equals_reference_flow_for_flow(
     monkeypatch.setattr(logs_scan, "PARALLEL_MIN_BYTES", 0)  # use the workers even when small
     if not compiled:  # as installed without a C compiler: tier 2 reads every line
         monkeypatch.setattr(logs_fast, "_Compiled", None)
+        monkeypatch.setattr(logs_fast, "_Catalog", None)
         monkeypatch.setitem(sys.modules, "pullpath.core._archivescan", None)  # not importable
     report = run_audit([mixed.logs], inventory_paths=[mixed.inventory], workers=workers)
     fast = report.result
@@ -197,6 +198,47 @@ def test_the_compiled_tier_reads_the_archive(tmp_path: Path) -> None:
     assert stats.events_read == 8_000
     # only the damaged lines and the last line of each file go line by line
     assert counted["lines"] <= 0.01 * 8_000, counted
+
+
+def test_with_caller_replaces_exactly_the_caller_and_identity(mixed: Dataset) -> None:
+    """``with_caller`` builds the group key as a plain tuple, by position: it must be the
+    named tuple ``_replace`` gives, for every group of the mixed input."""
+    from pullpath.core.audit import GroupKey, with_caller
+
+    groups = scan_logs([mixed.logs], ReadStats(), workers=1).groups
+    assert len(groups) > 100
+    for key in groups:
+        made = with_caller(key, "203.0.113.9", "someone")
+        assert type(made) is GroupKey
+        assert made == key._replace(caller_ip="203.0.113.9", identity="someone")
+
+
+def test_scanners_sharing_a_catalog_agree_on_ids(mixed: Dataset) -> None:
+    """Two compiled scanners with one ``Catalog`` (as the worker threads have) give one group
+    id per distinct raw key and one template id per template, whichever meets it first: the
+    same lines get the same ids in both, and the catalog counts each once."""
+    from pullpath.core._archivescan import Catalog, Scanner
+
+    lines = [line.rstrip(b"\r\n") + b"\n" for path in sorted(mixed.logs.rglob("*.json"))
+             for line in path.read_bytes().splitlines()][:20_000]
+    assert len(lines) > 1_000
+    catalog = Catalog()
+    half = len(lines) // 2
+    ids: list[list[int]] = []
+    templates: dict[int, int] = {}
+    for scanner, block in ((Scanner(1 << 20, 1 << 20, bytes(256), catalog), lines[half:]),
+                           (Scanner(1 << 20, 1 << 20, bytes(256), catalog), lines)):
+        data = b"".join(block)
+        consumed, groups, news, _fallbacks, host = scanner.scan(data)
+        assert consumed == len(data)
+        assert host < 0  # no caller the scanner must ask about
+        ids.append(list(memoryview(groups).cast("i")))
+        for gid, tid, *_ in news:
+            assert templates.setdefault(gid, tid) == tid
+    assert ids[1][half:] == ids[0]  # the same lines, the same groups
+    counted = {i for i in ids[1] if i >= 0}
+    assert catalog.group_count == len(counted) == len(templates)
+    assert catalog.template_count == len(set(templates.values())) < len(counted)
 
 
 def test_ports_dropped_without_asking_only_where_they_never_matter() -> None:

@@ -9,10 +9,11 @@ cannot prove it reads the same way:
 1. **Compiled** (``pullpath.core._archivescan``, C): lines of the diagnostic archive's own
    record shape, strict JSON, are counted into groups keyed by their raw deciding values
    without any Python object per line (see the C source's header for exactly what it takes).
-   Each new group is resolved here once, by ``parse_record`` on its first line with the time
-   set aside; groups that differ only in identity and caller share that resolution (their
-   template). Times are read in C as ``datetime.fromisoformat`` reads the archive's
-   ``...T..:..:...fffffffZ``.
+   The scanners of one scan share a catalog of group and template ids (one per distinct raw
+   key, and per distinct key without its identity and caller): each template is resolved here
+   once, by ``parse_record`` on its first line with the time set aside, and each group once as
+   its template with its identity and caller. Times are read in C as
+   ``datetime.fromisoformat`` reads the archive's ``...T..:..:...fffffffZ``.
 2. **Lines**: orjson, then the record's key tuple (``RecordShape``) picks the raw values that
    decide its group; anything else (another shape, an object where a string should be, an
    undecodable line) goes through ``parse_record`` whole.
@@ -37,6 +38,7 @@ import orjson
 from pullpath.adapters.logs_files import MAX_LINE_BYTES, _loads, _snippet
 from pullpath.core.audit import (
     Aggregator,
+    CallerKeys,
     GroupKey,
     RawGroups,
     port_judged_octets,
@@ -46,18 +48,18 @@ from pullpath.core.records import RecordError, clean, parse_record
 from pullpath.domain.events import Location, PullEvent, ReadStats, Skip
 
 if TYPE_CHECKING:
-    from pullpath.core._archivescan import Scanner
+    from pullpath.core._archivescan import Catalog, Scanner
 
 
-def _compiled_scanner() -> type[Scanner] | None:
+def _compiled() -> tuple[type[Scanner], type[Catalog]] | tuple[None, None]:
     try:
-        from pullpath.core._archivescan import Scanner
+        from pullpath.core._archivescan import Catalog, Scanner
     except ImportError:  # built without a C compiler: tier 2 reads everything
-        return None
-    return Scanner
+        return None, None
+    return Scanner, Catalog
 
 
-_Compiled = _compiled_scanner()
+_Compiled, _Catalog = _compiled()
 _ASK_OCTETS = port_judged_octets()
 
 __all__ = ["FastScanner", "Resolutions", "compiled_installed"]
@@ -82,29 +84,68 @@ _NO_LAST = np.iinfo(np.int64).min
 
 
 class Resolutions:
-    """The compiled tier's groups for one scan, shared by its scanners (one per thread): each
-    distinct raw key gets one index and one resolution, whichever scanner meets it first, and
-    the scanners' counts are added up by index at the end (:meth:`add_to`)."""
+    """The compiled tier's groups for one scan, shared by its scanners (one per thread): the
+    scanners share ``catalog``, which gives each distinct raw key one group id and each
+    template one template id, whichever scanner meets it first; each id is resolved once, here,
+    and the scanners' counts are added up by group id at the end (:meth:`add_to`)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.index: dict[bytes, int] = {}
-        """Raw key -> index into ``keys``."""
-        self.keys: list[GroupKey | RecordError] = []
-        """Index -> its group (or the error of all its lines)."""
-        self.templates: dict[bytes, GroupKey | RecordError] = {}
-        self.parts: list[tuple[npt.NDArray[np.int64], bytes, bytes, bytes]] = []
-        """Per scanner: its group ids' indexes, then its counts, first and last times."""
+        self.catalog = None if _Catalog is None else _Catalog()
+        self.keys: list[GroupKey | RecordError | None] = []
+        """Group id -> its group (or the error of all its lines); None until resolved."""
+        self.templates: list[GroupKey | RecordError | None] = []
+        """Template id -> what ``parse_record`` makes of its first line; None until resolved."""
+        self.parts: list[tuple[bytes, bytes, bytes, bytes]] = []
+        """Per scanner: its groups' ids, counts, first and last times."""
         self.overflow_events = 0
-        self.handed = 0
-        """``keys[:handed]`` went out through ``new_groups``."""
+        self.fresh: list[GroupKey] = []
+        """Groups resolved since the last ``new_groups``."""
+        self.callers: dict[str | None, str] = {}
+        """A caller as the scanners give it -> as groups key it (``RawGroups.callers`` of its
+        ``clean`` text; bounded like ``CallerKeys``)."""
 
     def new_groups(self) -> list[GroupKey]:
         """The groups resolved since the last call (errors left out)."""
         with self.lock:
-            fresh = self.keys[self.handed:]
-            self.handed = len(self.keys)
-        return [key for key in fresh if type(key) is GroupKey]
+            fresh, self.fresh = self.fresh, []
+        return fresh
+
+    def resolve(self, data: memoryview, news: list[tuple[Any, ...]], sink: RawGroups) -> list[int]:
+        """Resolve what a compiled scan met first (``news``; ``data``: the buffer it scanned)
+        and is not resolved yet: a template by ``parse_record`` on its first line with the time
+        set aside, a group as its template with its identity and caller. Returns the ids of the
+        groups among ``news`` whose lines are skips."""
+        keys = self.keys
+        templates = self.templates
+        canonical = self.callers
+        errors: list[int] = []
+        catalog = cast("Catalog", self.catalog)
+        with self.lock:
+            # room for every id given so far (those of ``news`` included)
+            keys.extend([None] * (catalog.group_count - len(keys)))
+            templates.extend([None] * (catalog.template_count - len(templates)))
+            for gid, tid, _line, start, end, identity, caller in news:
+                key = keys[gid]
+                if key is None:
+                    template = templates[tid]
+                    if template is None:
+                        record = cast(dict[str, Any], _loads(data[start:end].tobytes()))
+                        template = templates[tid] = sink.template(
+                            record, "time" if "time" in record else None)
+                    if isinstance(template, RecordError):
+                        key = keys[gid] = template
+                    else:
+                        caller_ip = canonical.get(caller)
+                        if caller_ip is None:
+                            caller_ip = sink.callers(clean(caller or ""))
+                            if len(canonical) < CallerKeys.LIMIT:
+                                canonical[caller] = caller_ip
+                        key = keys[gid] = with_caller(template, caller_ip, clean(identity or ""))
+                        self.fresh.append(key)
+                if type(key) is not GroupKey:
+                    errors.append(gid)
+        return errors
 
     def add_to(self, out: Aggregator) -> None:
         """Add every scanner's counts to ``out``, once per group (errors left out: their
@@ -112,11 +153,12 @@ class Resolutions:
         out.add_overflow(self.overflow_events)
         if not self.parts:  # nothing from the compiled tier (perhaps not installed)
             return
-        n = len(self.keys)
+        n = len(self.keys)  # every id a scanner counted was resolved before it went on
         counts = np.zeros(n, dtype=np.int64)
         firsts = np.full(n, _NO_FIRST, dtype=np.int64)
         lasts = np.full(n, _NO_LAST, dtype=np.int64)
-        for ids, part_counts, part_firsts, part_lasts in self.parts:
+        for part_ids, part_counts, part_firsts, part_lasts in self.parts:
+            ids = np.frombuffer(part_ids, dtype=np.int64)
             np.add.at(counts, ids, np.frombuffer(part_counts, dtype=np.int64))
             np.minimum.at(firsts, ids, np.frombuffer(part_firsts, dtype=np.int64))
             np.maximum.at(lasts, ids, np.frombuffer(part_lasts, dtype=np.int64))
@@ -146,11 +188,10 @@ class FastScanner:
                  shared: Resolutions | None = None) -> None:
         self.sink = sink
         self.tick = tick
-        self.compiled = (None if _Compiled is None
-                         else _Compiled(sink.general.max_groups, MAX_LINE_BYTES, _ASK_OCTETS))
         self.shared = Resolutions() if shared is None else shared
-        self.ids: list[int] = []
-        """Compiled group id -> its index in ``shared``."""
+        self.compiled = (None if _Compiled is None
+                         else _Compiled(sink.general.max_groups, MAX_LINE_BYTES, _ASK_OCTETS,
+                                        self.shared.catalog))
         self.error_ids = np.empty(0, dtype=np.int32)
         """Compiled groups whose lines are skips."""
         self.overflow_events = 0
@@ -164,8 +205,7 @@ class FastScanner:
         go to ``shared`` (this object should not be used after)."""
         if self.compiled is not None:
             with self.shared.lock:
-                self.shared.parts.append((np.array(self.ids, dtype=np.int64),
-                                          *self.compiled.groups()))
+                self.shared.parts.append(self.compiled.groups())
                 self.shared.overflow_events += self.overflow_events
             self.compiled = None
         return self.sink.finish()
@@ -235,7 +275,10 @@ class FastScanner:
             part = data[done:]
             consumed, groups, news, fallbacks, host = compiled.scan(part)
             if news:
-                self._resolve(part, news)
+                errors = self.shared.resolve(part, news, self.sink)
+                if errors:
+                    self.error_ids = np.concatenate([self.error_ids,
+                                                     np.array(errors, dtype=np.int32)])
             number = self._count(part, groups, fallbacks, number, name, stats)
             done += consumed
             if host < 0:
@@ -255,7 +298,7 @@ class FastScanner:
         errors: list[int] = []
         if len(self.error_ids):
             errors = np.flatnonzero(np.isin(ids, self.error_ids)).tolist()
-        if len(self.ids) >= self.sink.general.max_groups:
+        if cast("Scanner", self.compiled).group_count >= self.sink.general.max_groups:
             self.overflow_events += int(np.count_nonzero(ids == -2))
         n_read = lines - len(errors) - len(fallbacks)
         if n_read:
@@ -263,35 +306,6 @@ class FastScanner:
         if errors or fallbacks:
             self._special(data, ids, errors, fallbacks, number, name, stats)
         return number + lines
-
-    def _resolve(self, data: memoryview, news: list[tuple[Any, ...]]) -> None:
-        """Resolve the groups a compiled scan created, each raw key once per scan (``shared``):
-        a template by ``parse_record`` on its first line with the time set aside, a group as
-        its template with its identity and caller."""
-        shared = self.shared
-        index = shared.index
-        keys = shared.keys
-        templates = shared.templates
-        callers = self.sink.callers
-        errors: list[int] = []
-        with shared.lock:
-            for gid, raw, template_len, _line, start, end, identity, caller in news:
-                i = index.get(raw)
-                if i is None:
-                    template_key = raw[:template_len]
-                    template = templates.get(template_key)
-                    if template is None:
-                        record = cast(dict[str, Any], _loads(data[start:end].tobytes()))
-                        template = templates[template_key] = self.sink.template(
-                            record, "time" if "time" in record else None)
-                    i = index[raw] = len(keys)
-                    keys.append(template if isinstance(template, RecordError) else with_caller(
-                        template, callers(clean(caller or "")), clean(identity or "")))
-                self.ids.append(i)
-                if isinstance(keys[i], RecordError):
-                    errors.append(gid)
-        if errors:
-            self.error_ids = np.concatenate([self.error_ids, np.array(errors, dtype=np.int32)])
 
     def _special(self, data: memoryview, ids: npt.NDArray[np.int32], errors: list[int],
                  fallbacks: list[tuple[int, int, int]], number: int, name: str,
@@ -301,7 +315,7 @@ class FastScanner:
         todo = sorted([(line, -1, -1) for line in errors] + fallbacks)
         for line, start, end in todo:
             if start < 0:
-                error = self.shared.keys[self.ids[int(ids[line])]]
+                error = self.shared.keys[int(ids[line])]
                 assert isinstance(error, RecordError)
                 stats.count_skip(Skip(Location(name, number + line + 1), error.reason,
                                       error.detail))

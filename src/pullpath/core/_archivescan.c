@@ -31,9 +31,16 @@
  * A group's key starts with its template: the key without the identity and caller values
  * (groups with one template resolve alike but for those two fields). Groups beyond max_groups
  * are not stored: their lines are counted as overflow.
+ *
+ * The scanners of one scan (one per thread) share a Catalog: every distinct raw key gets one
+ * global group id and every distinct template one template id there, whichever scanner meets
+ * it first, so Python resolves each template and each group once and never sees a raw key.
+ * A scanner keeps its own table of the keys it has met (no lock per line) and consults the
+ * catalog, under the catalog's own lock, only for a key new to itself.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <pythread.h>
 #include <datetime.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -649,10 +656,188 @@ static int table_grow(Table *t) {
     return 1;
 }
 
+/* The bytes of entry `id` of a table's owner (its length in *len). */
+typedef const unsigned char *(*KeyAt)(const void *owner, int32_t id, uint32_t *len);
+
+/* The id stored under hash h whose bytes equal k[0:n], or -1 when absent; *slot is where it
+ * would go. */
+static int32_t probe(const Table *t, uint64_t h, const unsigned char *k, uint32_t n, KeyAt at,
+                     const void *owner, size_t *slot) {
+    size_t i = h & (t->cap - 1);
+    for (;;) {
+        int32_t id = t->ids[i];
+        if (id < 0) {
+            *slot = i;
+            return -1;
+        }
+        if (t->hashes[i] == h) {
+            uint32_t len;
+            const unsigned char *bytes = at(owner, id, &len);
+            if (len == n && memcmp(bytes, k, n) == 0) return id;
+        }
+        i = (i + 1) & (t->cap - 1);
+    }
+}
+
+/* Store id under hash h at a slot probe() gave; 0 on memory exhaustion. */
+static int table_put(Table *t, size_t slot, uint64_t h, int32_t id) {
+    t->hashes[slot] = h;
+    t->ids[slot] = id;
+    return ++t->used * 2 <= t->cap || table_grow(t);
+}
+
+static int grow(void **buf, size_t *cap, size_t need, size_t item) {
+    if (need <= *cap) return 1;
+    size_t n = *cap ? *cap : 64;
+    while (n < need) n *= 2;
+    void *p = PyMem_RawRealloc(*buf, n * item);
+    if (!p) return 0;
+    *buf = p;
+    *cap = n;
+    return 1;
+}
+
+/* ------------------------------------------------------------------------ the catalog */
+
+typedef struct {
+    size_t key_off; /* in the catalog's arena */
+    uint32_t key_len;
+    uint32_t template_len; /* the key's first template_len bytes are its template */
+    int32_t template_id;
+} Entry;
+
+typedef struct {
+    PyObject_HEAD
+    PyThread_type_lock mutex; /* taken without the interpreter lock, around every use below */
+    Table keys;               /* raw key -> global group id (an index into entries) */
+    Table templates;          /* template -> template id (an index into template_of) */
+    Entry *entries;
+    size_t n_entries, entries_cap;
+    int32_t *template_of; /* template id -> the first group whose key starts with it */
+    size_t n_templates, template_of_cap;
+    unsigned char *arena;
+    size_t arena_len, arena_cap;
+} Catalog;
+
+static const unsigned char *entry_key(const void *owner, int32_t id, uint32_t *len) {
+    const Catalog *cat = owner;
+    *len = cat->entries[id].key_len;
+    return cat->arena + cat->entries[id].key_off;
+}
+
+static const unsigned char *entry_template(const void *owner, int32_t id, uint32_t *len) {
+    const Catalog *cat = owner;
+    const Entry *e = &cat->entries[cat->template_of[id]];
+    *len = e->template_len;
+    return cat->arena + e->key_off;
+}
+
+/* The global id of raw key k[0:n] (hash h; its template is k[0:template_len]) and, in *tid,
+ * its template's id: found, or added now. -3 on memory exhaustion. Called without the
+ * interpreter lock. */
+static int32_t catalog_intern(Catalog *cat, const unsigned char *k, uint32_t n,
+                              uint32_t template_len, uint64_t h, int32_t *tid) {
+    int32_t gid;
+    size_t slot, tslot;
+    PyThread_acquire_lock(cat->mutex, WAIT_LOCK);
+    gid = probe(&cat->keys, h, k, n, entry_key, cat, &slot);
+    if (gid >= 0) {
+        *tid = cat->entries[gid].template_id;
+        goto out;
+    }
+    gid = -3;
+    if (cat->n_entries >= INT32_MAX
+        || !grow((void **)&cat->entries, &cat->entries_cap, cat->n_entries + 1, sizeof(Entry))
+        || !grow((void **)&cat->arena, &cat->arena_cap, cat->arena_len + n, 1)
+        || !grow((void **)&cat->template_of, &cat->template_of_cap, cat->n_templates + 1,
+                 sizeof(int32_t)))
+        goto out;
+    int32_t id = (int32_t)cat->n_entries;
+    Entry *e = &cat->entries[id];
+    e->key_off = cat->arena_len;
+    e->key_len = n;
+    e->template_len = template_len;
+    memcpy(cat->arena + cat->arena_len, k, n);
+    uint64_t th = hash_bytes(k, template_len);
+    int32_t t = probe(&cat->templates, th, k, template_len, entry_template, cat, &tslot);
+    if (t < 0) {
+        t = (int32_t)cat->n_templates;
+        cat->template_of[t] = id;
+        if (!table_put(&cat->templates, tslot, th, t)) goto out;
+        cat->n_templates++;
+    }
+    e->template_id = t;
+    if (!table_put(&cat->keys, slot, h, id)) goto out;
+    cat->arena_len += n;
+    cat->n_entries++;
+    *tid = t;
+    gid = id;
+out:
+    PyThread_release_lock(cat->mutex);
+    return gid;
+}
+
+static void Catalog_dealloc(Catalog *cat) {
+    if (cat->mutex) PyThread_free_lock(cat->mutex);
+    table_free(&cat->keys);
+    table_free(&cat->templates);
+    PyMem_RawFree(cat->entries);
+    PyMem_RawFree(cat->template_of);
+    PyMem_RawFree(cat->arena);
+    Py_TYPE(cat)->tp_free((PyObject *)cat);
+}
+
+static PyObject *Catalog_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, ":Catalog", kwlist)) return NULL;
+    Catalog *cat = (Catalog *)type->tp_alloc(type, 0);
+    if (!cat) return NULL;
+    cat->mutex = PyThread_allocate_lock();
+    if (!cat->mutex || !table_init(&cat->keys, 1024) || !table_init(&cat->templates, 256)) {
+        Py_DECREF(cat);
+        return PyErr_NoMemory();
+    }
+    return (PyObject *)cat;
+}
+
+static PyObject *Catalog_groups(Catalog *cat, void *Py_UNUSED(closure)) {
+    PyThread_acquire_lock(cat->mutex, WAIT_LOCK);
+    size_t n = cat->n_entries;
+    PyThread_release_lock(cat->mutex);
+    return PyLong_FromSize_t(n);
+}
+
+static PyObject *Catalog_templates(Catalog *cat, void *Py_UNUSED(closure)) {
+    PyThread_acquire_lock(cat->mutex, WAIT_LOCK);
+    size_t n = cat->n_templates;
+    PyThread_release_lock(cat->mutex);
+    return PyLong_FromSize_t(n);
+}
+
+static PyGetSetDef Catalog_getset[] = {
+    {"group_count", (getter)Catalog_groups, NULL, "global group ids given so far", NULL},
+    {"template_count", (getter)Catalog_templates, NULL, "template ids given so far", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject CatalogType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "pullpath.core._archivescan.Catalog",
+    .tp_doc = PyDoc_STR("Catalog()\n\nGroup and template ids shared by the scanners of one "
+                        "scan (see the module)."),
+    .tp_basicsize = sizeof(Catalog),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = Catalog_new,
+    .tp_dealloc = (destructor)Catalog_dealloc,
+    .tp_getset = Catalog_getset,
+};
+
+/* ------------------------------------------------------------------------ the scanner */
+
 typedef struct {
     size_t key_off;
     uint32_t key_len;
-    uint32_t template_len; /* the key's first template_len bytes are its template */
+    int32_t global_id; /* in the catalog */
     int64_t count;
     int64_t first; /* INT64_MAX: no time yet */
     int64_t last;
@@ -660,7 +845,9 @@ typedef struct {
 
 /* a group created by the current block, for Python to resolve */
 typedef struct {
-    int32_t gid;
+    int32_t gid;       /* the scanner's own */
+    int32_t global_id; /* the catalog's */
+    int32_t template_id;
     Py_ssize_t line;
     Py_ssize_t start, end;
     const unsigned char *identity, *caller;
@@ -674,6 +861,7 @@ typedef struct {
 
 typedef struct {
     PyObject_HEAD
+    Catalog *catalog; /* a strong reference */
     Table groups_index;
     Group *groups;
     size_t n_groups, groups_cap;
@@ -697,17 +885,6 @@ typedef struct {
 
 #define SCRATCH_BYTES (4 + N_SLOTS * (4 + MAX_VALUE))
 
-static int grow(void **buf, size_t *cap, size_t need, size_t item) {
-    if (need <= *cap) return 1;
-    size_t n = *cap ? *cap : 64;
-    while (n < need) n *= 2;
-    void *p = PyMem_RawRealloc(*buf, n * item);
-    if (!p) return 0;
-    *buf = p;
-    *cap = n;
-    return 1;
-}
-
 static uint32_t build_key(const Fields *f, unsigned char *out, uint32_t *template_len) {
     uint32_t n = 0;
     memcpy(out, &f->mask, 4);
@@ -725,22 +902,10 @@ static uint32_t build_key(const Fields *f, unsigned char *out, uint32_t *templat
     return n;
 }
 
-/* The group of key `k`, or -1 when absent; *slot is where it would go. */
-static int32_t lookup(Scanner *sc, Table *t, uint64_t h, const unsigned char *k, uint32_t n,
-                      size_t *slot) {
-    size_t i = h & (t->cap - 1);
-    for (;;) {
-        int32_t id = t->ids[i];
-        if (id < 0) {
-            *slot = i;
-            return -1;
-        }
-        if (t->hashes[i] == h) {
-            const Group *g = &sc->groups[id];
-            if (g->key_len == n && memcmp(sc->arena + g->key_off, k, n) == 0) return id;
-        }
-        i = (i + 1) & (t->cap - 1);
-    }
+static const unsigned char *group_key(const void *owner, int32_t id, uint32_t *len) {
+    const Scanner *sc = owner;
+    *len = sc->groups[id].key_len;
+    return sc->arena + sc->groups[id].key_off;
 }
 
 static int host_verdict(Scanner *sc, uint32_t addr) {
@@ -754,7 +919,8 @@ static int host_verdict(Scanner *sc, uint32_t addr) {
     }
 }
 
-/* The group of one line (>= 0), LINE_FALLBACK or LINE_OVERFLOW; -3 on memory exhaustion. */
+/* The group of one line (>= 0: the scanner's own id), LINE_FALLBACK or LINE_OVERFLOW; -3 on
+ * memory exhaustion. */
 static int32_t scan_line(Scanner *sc, const unsigned char *p, const unsigned char *end,
                          Py_ssize_t line, Py_ssize_t start, int64_t *pending_host) {
     Fields f;
@@ -781,29 +947,33 @@ static int32_t scan_line(Scanner *sc, const unsigned char *p, const unsigned cha
     uint32_t n = build_key(&f, sc->scratch, &template_len);
     uint64_t h = hash_bytes(sc->scratch, n);
     size_t slot;
-    int32_t gid = lookup(sc, &sc->groups_index, h, sc->scratch, n, &slot);
+    int32_t gid = probe(&sc->groups_index, h, sc->scratch, n, group_key, sc, &slot);
     if (gid < 0) {
         if (sc->n_groups >= sc->max_groups) return LINE_OVERFLOW;
         if (!grow((void **)&sc->groups, &sc->groups_cap, sc->n_groups + 1, sizeof(Group))
             || !grow((void **)&sc->arena, &sc->arena_cap, sc->arena_len + n, 1)
             || !grow((void **)&sc->news, &sc->news_cap, sc->n_news + 1, sizeof(News)))
             return -3;
-        gid = (int32_t)sc->n_groups++;
+        int32_t template_id;
+        int32_t global_id = catalog_intern(sc->catalog, sc->scratch, n, template_len, h,
+                                           &template_id);
+        if (global_id < 0) return -3;
+        gid = (int32_t)sc->n_groups;
+        if (!table_put(&sc->groups_index, slot, h, gid)) return -3;
+        sc->n_groups++;
         Group *g = &sc->groups[gid];
         g->key_off = sc->arena_len;
         g->key_len = n;
-        g->template_len = template_len;
+        g->global_id = global_id;
         g->count = 0;
         g->first = INT64_MAX;
         g->last = INT64_MIN;
         memcpy(sc->arena + sc->arena_len, sc->scratch, n);
         sc->arena_len += n;
-        sc->groups_index.hashes[slot] = h;
-        sc->groups_index.ids[slot] = gid;
-        if (++sc->groups_index.used * 2 > sc->groups_index.cap && !table_grow(&sc->groups_index))
-            return -3;
         News *nw = &sc->news[sc->n_news++];
         nw->gid = gid;
+        nw->global_id = global_id;
+        nw->template_id = template_id;
         nw->line = line;
         nw->start = start;
         nw->end = start + (end - p);
@@ -834,15 +1004,23 @@ static void Scanner_dealloc(Scanner *sc) {
     PyMem_RawFree(sc->fallbacks);
     PyMem_RawFree(sc->line_groups);
     PyMem_RawFree(sc->scratch);
+    Py_XDECREF(sc->catalog);
     Py_TYPE(sc)->tp_free((PyObject *)sc);
 }
 
 static int Scanner_init(Scanner *sc, PyObject *args, PyObject *kwds) {
-    static char *kwlist[] = {"max_groups", "max_line", "ask_octets", NULL};
+    static char *kwlist[] = {"max_groups", "max_line", "ask_octets", "catalog", NULL};
     Py_ssize_t max_groups, max_line;
     Py_buffer ask;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "nny*", kwlist, &max_groups, &max_line, &ask))
+    PyObject *catalog = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "nny*|O", kwlist, &max_groups, &max_line, &ask,
+                                     &catalog))
         return -1;
+    if (catalog != Py_None && !Py_IS_TYPE(catalog, &CatalogType)) {
+        PyBuffer_Release(&ask);
+        PyErr_SetString(PyExc_TypeError, "catalog must be a Catalog or None");
+        return -1;
+    }
     if (ask.len != 256) {
         PyBuffer_Release(&ask);
         PyErr_SetString(PyExc_ValueError, "ask_octets must be 256 bytes");
@@ -858,6 +1036,10 @@ static int Scanner_init(Scanner *sc, PyObject *args, PyObject *kwds) {
         PyErr_SetString(PyExc_RuntimeError, "Scanner is already initialised");
         return -1;
     }
+    PyObject *own = catalog == Py_None ? PyObject_CallNoArgs((PyObject *)&CatalogType)
+                                       : Py_NewRef(catalog);
+    if (!own) return -1;
+    Py_XSETREF(sc->catalog, (Catalog *)own);
     sc->max_groups = (size_t)max_groups;
     sc->max_line = (size_t)max_line;
     sc->scratch = PyMem_RawMalloc(SCRATCH_BYTES);
@@ -880,10 +1062,11 @@ PyDoc_STRVAR(scan_doc,
 "back); consumed: the bytes they take. The scan stops early, before a line whose caller\n"
 "is 'a.b.c.d:port' with an address not yet judged: host is that address (else -1); call\n"
 "set_host() and scan the rest.\n"
-"line_groups: bytes, one int32 per line: its group, -1 (fallback) or -2 (overflow).\n"
-"news: (gid, key, template_len, line, start, end, identity, caller) per group the scan\n"
-"created: its raw key (bytes; the first template_len bytes are its template) and its first\n"
-"line; identity/caller None when the record has no such key.\n"
+"line_groups: bytes, one int32 per line: its group (the catalog's id), -1 (fallback) or -2\n"
+"(overflow).\n"
+"news: (gid, template_id, line, start, end, identity, caller) per group new to this scanner\n"
+"(perhaps not to the catalog): the catalog's group and template ids and the group's first\n"
+"line here; identity/caller None when the record has no such key.\n"
 "fallbacks: (line, start, end) per line for Python to read.");
 
 static PyObject *Scanner_scan(Scanner *sc, PyObject *arg) {
@@ -938,7 +1121,7 @@ static PyObject *Scanner_scan(Scanner *sc, PyObject *arg) {
             fb->start = p - base;
             fb->end = stop - base;
         }
-        sc->line_groups[lines++] = gid;
+        sc->line_groups[lines++] = gid >= 0 ? sc->groups[gid].global_id : gid;
         p = nl + 1;
     }
     Py_END_ALLOW_THREADS
@@ -962,10 +1145,7 @@ static PyObject *Scanner_scan(Scanner *sc, PyObject *arg) {
             Py_XDECREF(identity);
             goto done;
         }
-        const Group *g = &sc->groups[nw->gid];
-        PyObject *item = Py_BuildValue("(iy#innnNN)", nw->gid,
-                                       (const char *)sc->arena + g->key_off,
-                                       (Py_ssize_t)g->key_len, (int)g->template_len, nw->line,
+        PyObject *item = Py_BuildValue("(iinnnNN)", nw->global_id, nw->template_id, nw->line,
                                        nw->start, nw->end, identity, caller);
         if (!item) goto done;
         PyList_SET_ITEM(news, (Py_ssize_t)i, item);
@@ -1038,26 +1218,31 @@ static PyObject *Scanner_set_host(Scanner *sc, PyObject *args) {
 }
 
 PyDoc_STRVAR(groups_doc,
-"groups() -> (counts, firsts, lasts): three bytes objects of int64 by group id; times are\n"
-"microseconds since the epoch (UTC), INT64_MAX / INT64_MIN when no line of the group had one.");
+"groups() -> (ids, counts, firsts, lasts): four bytes objects of int64, one value per group\n"
+"this scanner holds: its catalog id, its count, first and last time; times are microseconds\n"
+"since the epoch (UTC), INT64_MAX / INT64_MIN when no line of the group had one.");
 
 static PyObject *Scanner_groups(Scanner *sc, PyObject *Py_UNUSED(ignored)) {
     Py_ssize_t n = (Py_ssize_t)sc->n_groups;
+    PyObject *ids = PyBytes_FromStringAndSize(NULL, n * 8);
     PyObject *counts = PyBytes_FromStringAndSize(NULL, n * 8);
     PyObject *firsts = PyBytes_FromStringAndSize(NULL, n * 8);
     PyObject *lasts = PyBytes_FromStringAndSize(NULL, n * 8);
     PyObject *out = NULL;
-    if (counts && firsts && lasts) {
+    if (ids && counts && firsts && lasts) {
+        int64_t *g = (int64_t *)(void *)PyBytes_AS_STRING(ids);
         int64_t *c = (int64_t *)(void *)PyBytes_AS_STRING(counts);
         int64_t *f = (int64_t *)(void *)PyBytes_AS_STRING(firsts);
         int64_t *l = (int64_t *)(void *)PyBytes_AS_STRING(lasts);
         for (Py_ssize_t i = 0; i < n; i++) {
+            g[i] = sc->groups[i].global_id;
             c[i] = sc->groups[i].count;
             f[i] = sc->groups[i].first;
             l[i] = sc->groups[i].last;
         }
-        out = PyTuple_Pack(3, counts, firsts, lasts);
+        out = PyTuple_Pack(4, ids, counts, firsts, lasts);
     }
+    Py_XDECREF(ids);
     Py_XDECREF(counts);
     Py_XDECREF(firsts);
     Py_XDECREF(lasts);
@@ -1183,9 +1368,15 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC PyInit__archivescan(void) {
     PyDateTime_IMPORT;
     if (PyDateTimeAPI == NULL) return NULL;
-    if (PyType_Ready(&ScannerType) < 0) return NULL;
+    if (PyType_Ready(&ScannerType) < 0 || PyType_Ready(&CatalogType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
+    Py_INCREF(&CatalogType);
+    if (PyModule_AddObject(m, "Catalog", (PyObject *)&CatalogType) < 0) {
+        Py_DECREF(&CatalogType);
+        Py_DECREF(m);
+        return NULL;
+    }
     Py_INCREF(&ScannerType);
     if (PyModule_AddObject(m, "Scanner", (PyObject *)&ScannerType) < 0) {
         Py_DECREF(&ScannerType);
