@@ -23,6 +23,7 @@ expression or a container that holds no resources is recorded as an
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -79,8 +80,10 @@ class InventoryError(ValueError):
 # small pure helpers
 
 
+@functools.lru_cache(maxsize=4096)
 def _nk(key: str) -> str:
-    """Normalised key: ``addressPrefix``, ``address_prefix`` and ``AddressPrefix`` compare equal."""
+    """Normalised key: ``addressPrefix``, ``address_prefix`` and ``AddressPrefix`` compare equal
+    (cached: an inventory repeats a few hundred keys in every resource)."""
     return key.replace("_", "").replace("-", "").lower()
 
 
