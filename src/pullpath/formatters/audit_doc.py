@@ -13,7 +13,15 @@ from typing import Any
 
 from pullpath import __version__
 from pullpath.core.audit import AuditResult
-from pullpath.domain.verdicts import ConsumerRef, Flow, InventoryInfo, Source, TagsInfo
+from pullpath.domain.verdicts import (
+    ConsumerRef,
+    Expectation,
+    Flow,
+    InventoryInfo,
+    PathVerdict,
+    Source,
+    TagsInfo,
+)
 from pullpath.formatters.common import iso, iso_many, safe_text
 
 AUDIT_SCHEMA = "pullpath.audit/v1"
@@ -37,10 +45,6 @@ class AuditReport:
 def flow_doc(flow: Flow) -> dict[str, Any]:
     """One flow of the document (``flow_docs`` does many at once, faster)."""
     return flow_docs([flow])[0]
-
-
-def _text(value: str) -> str:
-    return value if value.isascii() else safe_text(value)
 
 
 def source_doc(s: Source) -> dict[str, Any]:
@@ -71,18 +75,41 @@ _FIRST_SEEN = attrgetter("first_seen")
 _LAST_SEEN = attrgetter("last_seen")
 
 
+def flow_tail_doc(s: Source, v: PathVerdict, c: ConsumerRef,
+                  e: Expectation | None) -> dict[str, Any]:
+    """The keys of a flow's document from ``source`` to ``agrees``: they depend only on the
+    flow's source, verdict, consumer and expectation (rendered once per distinct set)."""
+    if e is None:
+        expected_path = expected_rule = agrees = None
+    else:
+        expected_path, expected_rule, agrees = e.path._value_, e.rule or None, e.agrees
+    return {
+        "source": source_doc(s),
+        "path": v.path._value_,
+        "confidence": v.confidence._value_,
+        "denial": v.denial or None,
+        "consumer": consumer_doc(c),
+        "reasons": [r if r.isascii() else safe_text(r) for r in v.reasons],
+        "missing": list(v.missing),
+        "expected_path": expected_path,
+        "expected_rule": expected_rule,
+        "agrees": agrees,
+    }
+
+
 def flow_docs(flows: Sequence[Flow]) -> list[dict[str, Any]]:
     """The documents of ``flows``, in order.
 
     Flows share their source, verdict, consumer and expectation objects (one set per judged
-    group): each set is rendered once and its parts shared by every flow document that shows
-    it (never modify a flow document in place). Times are formatted in one batch
-    (``iso_many``)."""
+    group): each set is rendered once (``flow_tail_doc``) and its parts shared by every flow
+    document that shows it (never modify a flow document in place). Times are formatted in
+    one batch (``iso_many``). ``formatters._flowjson`` writes this list's JSON in C: a change
+    to the keys before ``source`` must be made there too (the tests compare the two)."""
     n = len(flows)
     times = iso_many([*map(_FIRST_SEEN, flows), *map(_LAST_SEEN, flows)])
     # (source, verdict, consumer, expectation) by identity -> their rendering; the objects are
     # kept in the value so that no identity is reused while the cache lives
-    shared: dict[tuple[int, int, int, int], tuple[Any, ...]] = {}
+    shared: dict[tuple[int, int, int, int], tuple[dict[str, Any], Any]] = {}
     out: list[dict[str, Any]] = []
     append = out.append
     for i, flow in enumerate(flows):
@@ -90,14 +117,7 @@ def flow_docs(flows: Sequence[Flow]) -> list[dict[str, Any]]:
         key = (id(s), id(v), id(c), id(e))
         tail = shared.get(key)
         if tail is None:
-            tail = shared[key] = (
-                source_doc(s), v.path._value_, v.confidence._value_, v.denial or None,
-                consumer_doc(c), [_text(r) for r in v.reasons], list(v.missing),
-                None if e is None else e.path._value_,
-                None if e is None else (e.rule or None),
-                None if e is None else e.agrees,
-                (s, v, c, e),
-            )
+            tail = shared[key] = (flow_tail_doc(s, v, c, e), (s, v, c, e))
         registry, operation, repository, tag = (flow.registry, flow.operation, flow.repository,
                                                 flow.tag)
         caller_ip, identity, result = flow.caller_ip, flow.identity, flow.result
@@ -114,16 +134,7 @@ def flow_docs(flows: Sequence[Flow]) -> list[dict[str, Any]]:
             "count": flow.count,
             "first_seen": times[i],
             "last_seen": times[n + i],
-            "source": tail[0],
-            "path": tail[1],
-            "confidence": tail[2],
-            "denial": tail[3],
-            "consumer": tail[4],
-            "reasons": tail[5],
-            "missing": tail[6],
-            "expected_path": tail[7],
-            "expected_rule": tail[8],
-            "agrees": tail[9],
+            **tail[0],
         })
     return out
 
@@ -178,16 +189,22 @@ def inventory_doc(info: InventoryInfo) -> dict[str, Any]:
     }
 
 
-def audit_document(report: AuditReport) -> dict[str, Any]:
-    result = report.result
-    summary = result.summary
+def sections_before_flows(report: AuditReport) -> dict[str, Any]:
+    """The document's keys before ``flows``, in order (``audit_document``)."""
     return {
         "schema": AUDIT_SCHEMA,
         "pullpath_version": __version__,
         "service_tags": tags_doc(report.tags),
         "input": stats_doc(report),
         "inventory": inventory_doc(report.inventory),
-        "flows": flow_docs(result.flows),
+    }
+
+
+def sections_after_flows(report: AuditReport) -> dict[str, Any]:
+    """The document's keys after ``flows``, in order (``audit_document``)."""
+    result = report.result
+    summary = result.summary
+    return {
         "summary": {
             "events": summary.events,
             "unclassified_events": result.unclassified_events,
@@ -201,4 +218,14 @@ def audit_document(report: AuditReport) -> dict[str, Any]:
         "network": report.network,
         "warnings": [safe_text(w) for w in result.warnings],
         "missing": list(result.missing),
+    }
+
+
+def audit_document(report: AuditReport) -> dict[str, Any]:
+    """The whole ``pullpath.audit/v1`` document (``simple.audit_json_bytes`` writes the same
+    JSON from its three parts, the flows array in C)."""
+    return {
+        **sections_before_flows(report),
+        "flows": flow_docs(report.result.flows),
+        **sections_after_flows(report),
     }
