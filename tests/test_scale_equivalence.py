@@ -19,6 +19,8 @@ from pathlib import Path
 import orjson
 import pytest
 from bench.generate import Dataset, generate
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pullpath.adapters.logs_fast as logs_fast
 import pullpath.adapters.logs_scan as logs_scan
@@ -172,6 +174,25 @@ def test_callers_are_keyed_by_the_address_flows_show(caller: str) -> None:
     assert flow_address(caller) == source.ip
     keys = CallerKeys()
     assert keys(caller) == keys.canonical(caller) == (source.ip or caller)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["", "0", "00", " ", ":80", ":0", ".1"]),
+       st.booleans())
+def test_dotted_quads_are_keyed_as_flow_address_keys_them(address: int, extra: str,
+                                                         leading: bool) -> None:
+    """``CallerKeys`` answers a canonical dotted quad without parsing it: it must be what
+    ``flow_address`` makes of it, for every address (unroutable ones included), and a value
+    that only looks like one (leading zeros, a port, spaces) still goes through the parser."""
+    import ipaddress
+
+    from pullpath.core.audit import CallerKeys
+    from pullpath.core.classify import flow_address
+
+    text = str(ipaddress.IPv4Address(address))
+    value = ("0" + text if leading else text) + extra
+    assert CallerKeys().canonical(value) == (flow_address(value) or value)
+    assert CallerKeys()(value) == (flow_address(value) or value)
 
 
 def test_the_compiled_tier_reads_the_archive(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ route through ``Aggregator.add_group``.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -129,6 +130,8 @@ class CallerKeys:
 
     def canonical(self, value: str) -> str:
         """``flow_address(value)``, or ``value`` when a flow would show it as logged."""
+        if _DOTTED_QUAD(value):  # the usual caller: its address is itself (or unroutable)
+            return value
         cached = self._other.get(value)
         if cached is None:
             cached = flow_address(value) or value
@@ -143,11 +146,22 @@ class CallerKeys:
             return self.canonical(value)
         cached = self._hosts.get(host)
         if cached is None:
-            canonical = self.canonical(value)
-            cached = "" if canonical == value else canonical
+            if _DOTTED_QUAD(host) and int(host[:host.index(".")]) not in V4_MAYBE_UNROUTABLE:
+                cached = host  # ``flow_address``: a routable address, as written
+            else:
+                canonical = self.canonical(value)
+                cached = "" if canonical == value else canonical
             if len(self._hosts) < self.LIMIT:
                 self._hosts[host] = cached
         return cached or value
+
+
+_DOTTED_QUAD = re.compile(
+    r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}"
+).fullmatch
+"""An IPv4 address in its canonical form (no leading zeros, no port, no spaces): ``parse_ip``
+reads it as itself, so ``flow_address`` gives it back unchanged, or "" when it is unroutable;
+``CallerKeys.canonical`` answers the value either way, without parsing it."""
 
 
 def port_judged_octets() -> bytes:
