@@ -104,6 +104,8 @@ class Resolutions:
         self.callers: dict[str | None, str] = {}
         """A caller as the scanners give it -> as groups key it (``RawGroups.callers`` of its
         ``clean`` text; bounded like ``CallerKeys``)."""
+        self.identities: dict[str | None, str] = {}
+        """An identity as the scanners give it -> its ``clean`` text (bounded alike)."""
 
     def new_groups(self) -> list[GroupKey]:
         """The groups resolved since the last call (errors left out)."""
@@ -119,6 +121,7 @@ class Resolutions:
         keys = self.keys
         templates = self.templates
         canonical = self.callers
+        identities = self.identities
         errors: list[int] = []
         catalog = cast("Catalog", self.catalog)
         with self.lock:
@@ -141,7 +144,12 @@ class Resolutions:
                             caller_ip = sink.callers(clean(caller or ""))
                             if len(canonical) < CallerKeys.LIMIT:
                                 canonical[caller] = caller_ip
-                        key = keys[gid] = with_caller(template, caller_ip, clean(identity or ""))
+                        who = identities.get(identity)
+                        if who is None:
+                            who = clean(identity or "")
+                            if len(identities) < CallerKeys.LIMIT:
+                                identities[identity] = who
+                        key = keys[gid] = with_caller(template, caller_ip, who)
                         self.fresh.append(key)
                 if type(key) is not GroupKey:
                     errors.append(gid)
