@@ -156,9 +156,8 @@ class CallerKeys:
         return cached or value
 
 
-_DOTTED_QUAD = re.compile(
-    r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}"
-).fullmatch
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"  # 0-255, no leading zero
+_DOTTED_QUAD = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}").fullmatch
 """An IPv4 address in its canonical form (no leading zeros, no port, no spaces): ``parse_ip``
 reads it as itself, so ``flow_address`` gives it back unchanged, or "" when it is unroutable;
 ``CallerKeys.canonical`` answers the value either way, without parsing it."""
