@@ -35,23 +35,25 @@ _BYTES_RENDERERS: dict[tuple[str, str], str] = {
 encoded again on its way to a file): the same text as the ``_RENDERERS`` one."""
 
 
-def renderer(kind: str, fmt: str) -> Renderer | None:
-    """The function turning a ``kind`` report (audit, explain, lab) into ``fmt`` text."""
-    target = _RENDERERS.get((kind, fmt))
+def _load(table: dict[tuple[str, str], str], kind: str, fmt: str) -> Any:
+    """The function ``table`` names for ``(kind, fmt)`` ("module:attribute", imported now), or
+    None."""
+    target = table.get((kind, fmt))
     if target is None:
         return None
     module_name, _, attr = target.partition(":")
-    fn: Renderer = getattr(import_module(module_name), attr)
+    return getattr(import_module(module_name), attr)
+
+
+def renderer(kind: str, fmt: str) -> Renderer | None:
+    """The function turning a ``kind`` report (audit, explain, lab) into ``fmt`` text."""
+    fn: Renderer | None = _load(_RENDERERS, kind, fmt)
     return fn
 
 
 def bytes_renderer(kind: str, fmt: str) -> BytesRenderer | None:
     """``renderer(kind, fmt)`` giving UTF-8 bytes, when that format has one."""
-    target = _BYTES_RENDERERS.get((kind, fmt))
-    if target is None:
-        return None
-    module_name, _, attr = target.partition(":")
-    fn: BytesRenderer = getattr(import_module(module_name), attr)
+    fn: BytesRenderer | None = _load(_BYTES_RENDERERS, kind, fmt)
     return fn
 
 
