@@ -139,17 +139,9 @@ class Resolutions:
                     if isinstance(template, RecordError):
                         key = keys[gid] = template
                     else:
-                        caller_ip = canonical.get(caller)
-                        if caller_ip is None:
-                            caller_ip = sink.callers(clean(caller or ""))
-                            if len(canonical) < CallerKeys.LIMIT:
-                                canonical[caller] = caller_ip
-                        who = identities.get(identity)
-                        if who is None:
-                            who = clean(identity or "")
-                            if len(identities) < CallerKeys.LIMIT:
-                                identities[identity] = who
-                        key = keys[gid] = with_caller(template, caller_ip, who)
+                        key = keys[gid] = with_caller(
+                            template, _cleaned(canonical, caller, sink.callers),
+                            _cleaned(identities, identity, str))
                         self.fresh.append(key)
                 if type(key) is not GroupKey:
                     errors.append(gid)
@@ -184,6 +176,18 @@ class Resolutions:
             if type(key) is GroupKey:
                 add(key, count, first, last)
         self.parts = []
+
+
+def _cleaned(cache: dict[str | None, str], value: str | None,
+             then: Callable[[str], str]) -> str:
+    """``then(clean(value))``, each distinct value once (``cache``, bounded like
+    ``CallerKeys``)."""
+    found = cache.get(value)
+    if found is None:
+        found = then(clean(value or ""))
+        if len(cache) < CallerKeys.LIMIT:
+            cache[value] = found
+    return found
 
 
 class FastScanner:
