@@ -11,7 +11,7 @@ same files are processed by three whole processes, each timed from start to exit
 
 Wall time is the median of R runs for (a) and (b) (one run of (c): it is slow). Memory: the
 peak of the sum of RSS over the process and all its children (sampled from /proc every
-50 ms; the fork()ed workers of (a) share pages, so this over-counts), the same with PSS (every
+50 ms; each tool here runs as one process, its threads included), the same with PSS (every
 250 ms; shared pages counted once) and the largest single process (``getrusage``). Results go
 to bench/out/results-N.json and a table on stdout.
 """

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 # Modules only the work after reading needs (the inventory and service tag readers, the
 # explainer and knowledge base, the report) are imported where they are used: ``run_audit``
-# starts the scan (forking its workers) first, and imports them while the workers read.
+# starts the scan (its worker threads) first, and imports them while the workers read.
 
 ProgressFn = Callable[[ScanProgress], None]
 
