@@ -30,8 +30,10 @@ from pullpath.adapters.logs_files import (
     MAX_COMPRESSION_RATIO,
     MAX_DECOMPRESSED_BYTES,
     MAX_LINE_BYTES,
+    iter_log_files,
 )
 from pullpath.core.records import MAX_FIELD_CHARS
+from pullpath.domain.events import ReadStats
 from tests.hostile import record
 
 HANG_GUARD = 300  # seconds: only to turn a hang into a failure, never a speed assertion
@@ -240,6 +242,23 @@ def test_directory_with_symlink_loops_fifo_device_and_bad_links(tmp_path: Path) 
     ignored = doc["input"]["ignored"]
     assert ignored.get("directory-loop", 0) >= 1
     assert ignored.get("not-a-regular-file", 0) + ignored.get("unreadable-entry", 0) >= 4
+
+
+def test_each_file_is_listed_once_by_its_real_path(tmp_path: Path) -> None:
+    """Links to files and directories of the tree, a root named through a link and a root
+    named twice: every regular file once, in walk order."""
+    logs = tmp_path / "logs"
+    deep = logs / "y=2024" / "m=11"
+    deep.mkdir(parents=True)
+    (deep / "PT1H.json").write_bytes(b"")
+    (logs / "other.json").write_bytes(b"")
+    (logs / "alias.json").symlink_to(deep / "PT1H.json")  # the same file by another name
+    (logs / "y=link").symlink_to("y=2024")  # the same directory by another name
+    (tmp_path / "root-link").symlink_to(logs)
+    stats = ReadStats()
+    found = list(iter_log_files([tmp_path / "root-link", logs, logs / "other.json"], stats))
+    assert found == [tmp_path / "root-link" / "alias.json", tmp_path / "root-link" / "other.json"]
+    assert stats.ignored == {"directory-loop": 2}  # y=link, met in each walk of the tree
 
 
 def test_fifo_and_device_named_directly_are_not_opened(tmp_path: Path) -> None:

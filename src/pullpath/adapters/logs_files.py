@@ -76,10 +76,12 @@ def iter_log_files(paths: Sequence[Path], stats: ReadStats) -> Iterator[Path]:
 
 def _walk(root: Path, seen: set[str], stats: ReadStats) -> Iterator[Path]:
     visited_dirs: set[str] = set()
-    stack = [root]
+    # each directory with its real path: an entry that is not a symbolic link is its
+    # directory's real path plus its name, so only links need ``realpath`` (an archive's
+    # deep tree would otherwise cost a ``stat`` per path component of every file)
+    stack: list[tuple[Path, str]] = [(root, os.path.realpath(root))]
     while stack:
-        directory = stack.pop()
-        real_dir = os.path.realpath(directory)
+        directory, real_dir = stack.pop()
         if real_dir in visited_dirs:
             stats.ignored["directory-loop"] += 1
             continue
@@ -89,17 +91,18 @@ def _walk(root: Path, seen: set[str], stats: ReadStats) -> Iterator[Path]:
         except OSError:
             stats.ignored["unreadable-directory"] += 1
             continue
-        subdirs: list[Path] = []
+        subdirs: list[tuple[Path, str]] = []
         for entry in entries:
             path = Path(entry.path)
             try:
+                real = (os.path.realpath(path) if entry.is_symlink()
+                        else os.path.join(real_dir, entry.name))
                 if entry.is_dir():
-                    subdirs.append(path)
+                    subdirs.append((path, real))
                 elif entry.is_file():
                     if entry.name.startswith("."):
                         stats.ignored["hidden-file"] += 1
                         continue
-                    real = os.path.realpath(path)
                     if real in seen:
                         continue
                     seen.add(real)
