@@ -52,6 +52,22 @@ def test_version() -> None:
     assert run("--version").stdout.strip() == f"pullpath {__version__}"
 
 
+def test_console_script_runs_the_cli_with_the_collector_back_on() -> None:
+    """The installed ``pullpath`` script is ``pullpath.__main__:main``, which pauses the
+    cyclic collector only while the command line is imported."""
+    code = (
+        "import gc\n"
+        "from importlib.metadata import entry_points\n"
+        "(script,) = [e for e in entry_points(group='console_scripts') if e.name == 'pullpath']\n"
+        "import pullpath.cli.app as app\n"
+        "app.main = lambda: print(script.value, gc.isenabled())\n"
+        "script.load()()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert proc.stdout.split() == ["pullpath.__main__:main", "True"]
+
+
 def test_demo_contract(demo_doc: dict[str, Any]) -> None:
     assert demo_doc["schema"] == "pullpath.audit/v1"
     assert {"cloud", "change_number", "source"} <= set(demo_doc["service_tags"])
