@@ -408,3 +408,56 @@ def test_best_many_is_fast_and_parses_each_distinct_once(monkeypatch: pytest.Mon
     for i in sample:
         best = index.best(ips[i])
         assert got[i] == (-1 if best is None else best)
+
+
+# --------------------------------------------------------------------------- classifier sources
+
+_SUBNET_ID = "/subscriptions/s/resourcegroups/g/providers/microsoft.network/virtualnetworks/v/subnets/a"
+
+
+def _classifier() -> Any:
+    from pullpath.adapters.servicetags_files import load_service_tags
+    from pullpath.core.classify import Classifier
+    from pullpath.domain.inventory import Inventory, Subnet
+
+    inventory = Inventory(subnets={_SUBNET_ID: Subnet(
+        _SUBNET_ID, "a", _SUBNET_ID.rsplit("/subnets/", 1)[0], ("10.1.0.0/16", "fd00:1::/64"))})
+    return Classifier(inventory, load_service_tags())
+
+
+_CLASSIFIER = _classifier()
+
+_callers = st.one_of(
+    st.ip_addresses().map(str),
+    st.tuples(st.ip_addresses(v=4), st.integers(0, 70000)).map(lambda t: f"{t[0]}:{t[1]}"),
+    st.ip_addresses(v=6).map(lambda a: f"[{a}]:443"),
+    st.ip_addresses(v=4).map(lambda a: f"::ffff:{a}"),
+    st.sampled_from(["10.1.2.3", "fd00:1::5", "127.0.0.1", "169.254.0.1", "0.0.0.0",
+                     "255.255.255.255", "224.0.0.1", "", " ", "-", "01.2.3.4", "1.2.3"]),
+    st.text(max_size=12),
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_callers, max_size=25))
+def test_classifier_reads_callers_as_parse_ip_does(values: list[str]) -> None:
+    """A caller's source shows ``str(parse_ip(caller))`` (or is invalid), whether it was
+    classified alone (``source``) or in a batch (``prime_sources``)."""
+    from pullpath.core.classify import Classifier, flow_address
+    from pullpath.domain.verdicts import SourceKind
+
+    batch = Classifier(_CLASSIFIER.inventory, _CLASSIFIER.tags)
+    batch.prime_sources(values)
+    for value in values:
+        alone = Classifier(_CLASSIFIER.inventory, _CLASSIFIER.tags).source(value)
+        assert batch.source(value) == alone
+        ip = parse_ip(value)
+        if ip is None or not flow_address(value):
+            assert alone.kind is SourceKind.INVALID
+            assert alone.ip == ""
+        else:
+            assert alone.ip == str(ip)
+            in_subnet = any(ip in ip_network(p) for p in ("10.1.0.0/16", "fd00:1::/64"))
+            assert (alone.kind is SourceKind.SUBNET) == in_subnet
+            assert (alone.kind is SourceKind.PRIVATE_UNMAPPED) == (
+                not in_subnet and is_private(ip))

@@ -11,9 +11,16 @@ import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from socket import inet_ntoa
 from typing import TYPE_CHECKING
 
-from pullpath.core.ipindex import PrefixIndex, ip_from_packed, is_private, packed_ip, parse_ip
+from pullpath.core.ipindex import (
+    PrefixIndex,
+    ip_from_packed,
+    is_private_packed,
+    packed_ip,
+    parse_ip,
+)
 from pullpath.core.records import FIREWALL_DENIAL_RE
 from pullpath.domain.inventory import Consumer, ConsumerKind, Inventory, Registry, norm_id
 from pullpath.domain.verdicts import (
@@ -104,8 +111,8 @@ class Classifier:
     def source(self, caller_ip: str) -> Source:
         cached = self._source_cache.get(caller_ip)
         if cached is None:
-            ip = parse_ip(caller_ip)
-            cached = self._source(caller_ip, ip, "" if ip is None else str(ip))
+            packed = packed_ip(caller_ip)
+            cached = self._source(caller_ip, packed, "" if packed is None else _text(packed))
             if len(self._source_cache) < 1_000_000:
                 self._source_cache[caller_ip] = cached
         return cached
@@ -116,7 +123,7 @@ class Classifier:
         addresses, so that ``source`` of each needs no search of its own. Each caller is
         parsed once."""
         cache = self._source_cache
-        todo: list[tuple[str, ipaddress.IPv4Address | ipaddress.IPv6Address | None, str]] = []
+        todo: list[tuple[str, bytes | None, str]] = []
         addresses: dict[str, bytes] = {}
         for caller in dict.fromkeys(callers):
             if caller in cache:
@@ -125,9 +132,8 @@ class Classifier:
             if packed is None:
                 todo.append((caller, None, ""))
                 continue
-            ip = ip_from_packed(packed)  # parse_ip(caller)
-            text = str(ip)
-            todo.append((caller, ip, text))
+            text = _text(packed)
+            todo.append((caller, packed, text))
             addresses.setdefault(text, packed)
         if not addresses:
             return
@@ -138,52 +144,52 @@ class Classifier:
         if self.tags is not None:
             self._tag_hint = dict(zip(texts, self.tags.lookup_packed(packs), strict=True))
         try:
-            for caller, parsed, text in todo:
+            for caller, packed, text in todo:
                 if caller not in cache:  # the same as ``source(caller)``, parsed once
-                    source = self._source(caller, parsed, text)
+                    source = self._source(caller, packed, text)
                     if len(cache) < 1_000_000:
                         cache[caller] = source
         finally:
             self._subnet_hint = {}
             self._tag_hint = {}
 
-    def _best_subnet(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
-                     text: str) -> int | None:
+    def _best_subnet(self, packed: bytes, text: str) -> int | None:
         hint = self._subnet_hint.get(text)
         if hint is None:
-            return self._subnets.best(ip)
+            return self._subnets.best(ip_from_packed(packed))
         return hint if hint >= 0 else None
 
-    def _tag_match(self, tags: TagIndex, ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
-                   text: str) -> TagMatch | None:
+    def _tag_match(self, tags: TagIndex, packed: bytes, text: str) -> TagMatch | None:
         if text in self._tag_hint:
             return self._tag_hint[text]
-        return tags.lookup(ip)
+        return tags.lookup(ip_from_packed(packed))
 
-    def _source(self, caller_ip: str, ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None,
-                text: str) -> Source:
-        """The source of ``caller_ip``, given ``parse_ip(caller_ip)`` and its text."""
-        if ip is None:
+    def _source(self, caller_ip: str, packed: bytes | None, text: str) -> Source:
+        """The source of ``caller_ip``, given ``packed_ip(caller_ip)`` and its text
+        (``_text``): what ``parse_ip`` reads, as 4 or 16 bytes (an address object is made
+        only where one is needed: the common callers need none)."""
+        if packed is None:
             note = "no caller IP in the record" if not caller_ip else "not an IP address"
             return Source(SourceKind.INVALID, note=note)
-        unroutable = _unroutable(ip)
+        unroutable = ("" if len(packed) == 4 and packed[0] not in V4_MAYBE_UNROUTABLE
+                      else _unroutable(ip_from_packed(packed)))
         if unroutable:
             return Source(SourceKind.INVALID, ip="", note=f"{text} is {unroutable}, not a caller "
                           "address a registry can see")
-        best = self._best_subnet(ip, text)
+        best = self._best_subnet(packed, text)
         if best is not None:
             subnet = self.inventory.subnets[self._subnet_ids[best]]
             return Source(SourceKind.SUBNET, ip=text, subnet_id=subnet.id, vnet_id=subnet.vnet_id,
-                          prefix=_matching(ip, subnet.prefixes))
+                          prefix=_matching(ip_from_packed(packed), subnet.prefixes))
         owner = self._public_ip_owner.get(text)
         if owner is not None:
             nat = self._pip_nat.get(owner, "")
             return Source(SourceKind.CUSTOMER_PUBLIC_IP, ip=text, resource_id=owner,
                           note=f"NAT gateway {nat}" if nat else "")
-        if is_private(ip):
+        if is_private_packed(packed):
             return Source(SourceKind.PRIVATE_UNMAPPED, ip=text)
         if self.tags is not None:
-            match = self._tag_match(self.tags, ip, text)
+            match = self._tag_match(self.tags, packed, text)
             if match is not None:
                 return Source(SourceKind.AZURE_PLATFORM, ip=text, service_tag=match.name,
                               region=match.region, tag_count=len(match.all_tags),
@@ -345,6 +351,12 @@ def _unroutable(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
     if ip.version == 4 and str(ip) == "255.255.255.255":
         return "the broadcast address"
     return ""
+
+
+def _text(packed: bytes) -> str:
+    """``str(ip_from_packed(packed))``: the canonical text of an address (IPv4 without the
+    address object, which costs several times more)."""
+    return inet_ntoa(packed) if len(packed) == 4 else str(ip_from_packed(packed))
 
 
 def flow_address(caller_ip: str) -> str:
