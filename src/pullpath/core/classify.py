@@ -10,9 +10,8 @@ import functools
 import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from socket import inet_ntoa
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from pullpath.core.ipindex import (
     PrefixIndex,
@@ -45,9 +44,9 @@ def inconclusive_result(result: str) -> bool:
     return result == "429" or result.startswith("5")
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
-    """The parts of an event (or a group of identical events) that decide its path."""
+class Call(NamedTuple):
+    """The parts of an event (or a group of identical events) that decide its path (a named
+    tuple: the audit makes one per distinct caller, and a frozen dataclass costs 3x more)."""
 
     registry: str
     """Login server."""
