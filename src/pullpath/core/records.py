@@ -210,7 +210,35 @@ def parse_record(record: object) -> PullEvent:
     """One decoded JSON object or CSV row -> ``PullEvent``; raises ``RecordError``."""
     if not isinstance(record, Mapping):
         raise RecordError("not-an-object", f"a JSON {type(record).__name__}, not an object")
-    fields = _flatten(record)
+    return parse_fields(flatten_record(record))
+
+
+def flatten_record(record: Mapping[str, object]) -> dict[str, object]:
+    """The record's known fields by name (``parse_fields`` reads them)."""
+    return _flatten(record)
+
+
+FAMILY_FIELDS = ("category", "table_name", "repository", "tag", "operation", "time",
+                 "result_type", "login_server", "resource_id")
+"""The fields that decide whether ``parse_fields`` accepts a record, and every field of its event
+but ``caller_ip``, ``identity``, ``result`` and ``result_description``, which it reads from
+the fields ``caller_ip``, ``identity``, ``result_type`` and ``result_description`` alone (and
+``digest``, ``user_agent`` and ``correlation_id``, which it copies). Records with equal
+values here make events that differ only in those (``core.audit.RawGroups.template``)."""
+
+def family_of(fields: Mapping[str, object]) -> tuple[object, ...] | None:
+    """The raw values of ``FAMILY_FIELDS`` (None for an absent one), or None when one is not
+    hashable (an object or array where a value should be)."""
+    values = tuple(fields.get(name) for name in FAMILY_FIELDS)
+    try:
+        hash(values)
+    except TypeError:
+        return None
+    return values
+
+
+def parse_fields(fields: Mapping[str, object]) -> PullEvent:
+    """``parse_record`` of a record whose fields (``flatten_record``) are ``fields``."""
     if not fields:
         raise RecordError("not-a-registry-event", "no registry log field in the record")
     category = clean(fields.get("category")) or clean(fields.get("table_name"))
