@@ -187,8 +187,10 @@ def _flatten(record: Mapping[str, object]) -> dict[str, object]:
             if not isinstance(key, str):
                 continue
             field = _role(key)
-            if field is not None and field is not _PROPERTIES and clean(out.get(field)) == "":
-                out[field] = value
+            if field is not None and field is not _PROPERTIES:
+                existing = out.get(field)  # clean(None) is "": no call for an absent field
+                if existing is None or clean(existing) == "":
+                    out[field] = value
     return out
 
 
