@@ -900,3 +900,48 @@ def test_utc_datetimes_are_the_epoch_plus_the_microseconds(values: list[int]) ->
     got = compiled.utc_datetimes(array("q", values).tobytes())
     assert got == [_reference_datetime(v) for v in values]
     assert all(t is None or t.tzinfo is UTC for t in got)
+
+
+def test_resolve_known_makes_the_groups_whose_parts_are_all_known() -> None:
+    """``resolve_known`` makes exactly the groups the Python loop would make with the memos
+    (template with caller and identity replaced), leaves the rest to it in order, and skips
+    groups another scanner's news resolved already."""
+    from pullpath.core._archivescan import resolve_known
+    from pullpath.core.audit import GroupKey
+    from pullpath.core.records import RecordError
+
+    template = GroupKey("r.azurecr.io", "/sub/r", "ContainerRegistryRepositoryEvents", "Pull",
+                        "app", "v1", "first-caller", "first-identity", "200", "")
+    error = RecordError("not-a-registry-event", "x")
+    done = template._replace(caller_ip="done")
+    keys: list[object] = [None, None, None, None, done, error, None]
+    templates: list[object] = [template, None, error]
+    callers = {"1.2.3.4:5": "1.2.3.4", None: ""}
+    identities = {"id": "id", None: ""}
+
+    def item(gid: int, tid: int, identity: str | None,
+             caller: str | None) -> tuple[object, ...]:
+        return (gid, tid, gid * 10, 0, 5, identity, caller)
+
+    news = [
+        item(0, 0, "id", "1.2.3.4:5"),    # all known: made in C
+        item(1, 0, "id", "9.9.9.9"),      # caller not in the memo
+        item(2, 1, "id", "1.2.3.4:5"),    # template not resolved
+        item(3, 0, None, None),           # absent caller and identity, both memoised
+        item(4, 0, "id", "1.2.3.4:5"),    # resolved by another scanner
+        item(5, 0, "id", "1.2.3.4:5"),    # its group is an error
+        item(6, 2, "id", "1.2.3.4:5"),    # its template is an error
+    ]
+    fresh: list[object] = []
+    rest = resolve_known(news, keys, templates, callers, identities, GroupKey, fresh)
+    assert rest == [news[1], news[2], news[5], news[6]]
+    made = [template._replace(caller_ip="1.2.3.4", identity="id"),
+            template._replace(caller_ip="", identity="")]
+    assert fresh == made
+    assert all(type(k) is GroupKey for k in fresh)
+    assert keys == [made[0], None, None, made[1], done, error, None]
+    assert keys[0] is fresh[0]
+    with pytest.raises(IndexError):
+        resolve_known([item(9, 0, "id", "x")], keys, templates, callers, identities, GroupKey, [])
+    with pytest.raises(TypeError):
+        resolve_known([(0, 0)], keys, templates, callers, identities, GroupKey, [])

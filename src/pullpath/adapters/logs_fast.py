@@ -60,6 +60,8 @@ def _compiled() -> tuple[type[Scanner], type[Catalog]] | tuple[None, None]:
 
 
 _Compiled, _Catalog = _compiled()
+if _Compiled is not None:
+    from pullpath.core._archivescan import resolve_known as _resolve_known
 _ASK_OCTETS = port_judged_octets()
 
 __all__ = ["FastScanner", "Resolutions", "compiled_installed"]
@@ -128,6 +130,10 @@ class Resolutions:
             # room for every id given so far (those of ``news`` included)
             keys.extend([None] * (catalog.group_count - len(keys)))
             templates.extend([None] * (catalog.template_count - len(templates)))
+            # the groups whose template, caller and identity are known already: in C, as the
+            # loop below makes them; the loop gets the rest
+            news = _resolve_known(news, keys, templates, canonical, identities, GroupKey,
+                                  self.fresh)
             for gid, tid, _line, start, end, identity, caller in news:
                 key = keys[gid]
                 if key is None:

@@ -1352,10 +1352,84 @@ static PyObject *module_utc_datetimes(PyObject *Py_UNUSED(m), PyObject *arg) {
     return out;
 }
 
+PyDoc_STRVAR(resolve_known_doc,
+"resolve_known(news, keys, templates, callers, identities, group_key, fresh) -> list\n\n"
+"The part of resolving a scan's news that needs no Python code: for each news item whose\n"
+"group is unresolved (keys[gid] is None), whose template is a group (templates[tid] of type\n"
+"group_key) and whose caller and identity are in the memos `callers` and `identities`, set\n"
+"keys[gid] to the template with that caller key and identity (items 6 and 7 replaced) and\n"
+"append it to `fresh`. Items whose group is a group_key already are done. Returns the others,\n"
+"in order, for Python to resolve. keys and templates must hold every id of `news`.");
+
+static PyObject *module_resolve_known(PyObject *Py_UNUSED(m), PyObject *args) {
+    PyObject *news, *keys, *templates, *callers, *identities, *fresh;
+    PyTypeObject *group_key;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!O!O!O!:resolve_known", &PyList_Type, &news,
+                          &PyList_Type, &keys, &PyList_Type, &templates, &PyDict_Type, &callers,
+                          &PyDict_Type, &identities, &PyType_Type, &group_key, &PyList_Type,
+                          &fresh))
+        return NULL;
+    if (!PyType_IsSubtype(group_key, &PyTuple_Type)) {
+        PyErr_SetString(PyExc_TypeError, "group_key must be a tuple type");
+        return NULL;
+    }
+    PyObject *rest = PyList_New(0);
+    if (!rest) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(news);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PyList_GET_ITEM(news, i);
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 7) {
+            PyErr_SetString(PyExc_TypeError, "a news item is a 7-tuple");
+            goto fail;
+        }
+        Py_ssize_t gid = PyLong_AsSsize_t(PyTuple_GET_ITEM(item, 0));
+        Py_ssize_t tid = PyLong_AsSsize_t(PyTuple_GET_ITEM(item, 1));
+        if ((gid == -1 || tid == -1) && PyErr_Occurred()) goto fail;
+        if (gid < 0 || gid >= PyList_GET_SIZE(keys) || tid < 0
+            || tid >= PyList_GET_SIZE(templates)) {
+            PyErr_SetString(PyExc_IndexError, "a news id beyond keys or templates");
+            goto fail;
+        }
+        PyObject *key = PyList_GET_ITEM(keys, gid);
+        if (Py_TYPE(key) == group_key) continue; /* resolved by another scanner's news */
+        PyObject *template = PyList_GET_ITEM(templates, tid);
+        PyObject *caller = NULL, *identity = NULL;
+        if (key == Py_None && Py_TYPE(template) == group_key && PyTuple_GET_SIZE(template) == 10) {
+            caller = PyDict_GetItemWithError(callers, PyTuple_GET_ITEM(item, 6));
+            if (!caller && PyErr_Occurred()) goto fail;
+            if (caller) {
+                identity = PyDict_GetItemWithError(identities, PyTuple_GET_ITEM(item, 5));
+                if (!identity && PyErr_Occurred()) goto fail;
+            }
+        }
+        if (!identity) { /* not all known: Python's part */
+            if (PyList_Append(rest, item) < 0) goto fail;
+            continue;
+        }
+        PyObject *made = group_key->tp_alloc(group_key, 10);
+        if (!made) goto fail;
+        for (Py_ssize_t k = 0; k < 10; k++) {
+            PyObject *v = k == 6 ? caller : k == 7 ? identity : PyTuple_GET_ITEM(template, k);
+            PyTuple_SET_ITEM(made, k, Py_NewRef(v));
+        }
+        if (PyList_Append(fresh, made) < 0) {
+            Py_DECREF(made);
+            goto fail;
+        }
+        PyList_SET_ITEM(keys, gid, made); /* steals the reference; None's is released: */
+        Py_DECREF(key);
+    }
+    return rest;
+fail:
+    Py_DECREF(rest);
+    return NULL;
+}
+
 static PyMethodDef module_methods[] = {
     {"mapped_keys", module_mapped_keys, METH_NOARGS,
      "The normalised keys this scanner treats as read by parse_record."},
     {"utc_datetimes", module_utc_datetimes, METH_O, utc_datetimes_doc},
+    {"resolve_known", module_resolve_known, METH_VARARGS, resolve_known_doc},
     {NULL, NULL, 0, NULL},
 };
 

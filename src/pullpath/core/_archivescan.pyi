@@ -1,11 +1,22 @@
 """Type stubs of the compiled scanner (``_archivescan.c``; see its header for what it takes)."""
 
 from datetime import datetime
+from typing import Any
 
 MAX_VALUE: int
 
 def mapped_keys() -> list[str]: ...
 def utc_datetimes(micros: bytes | bytearray | memoryview, /) -> list[datetime | None]: ...
+def resolve_known(
+    news: list[tuple[int, int, int, int, int, str | None, str | None]],
+    keys: list[Any],
+    templates: list[Any],
+    callers: dict[str | None, str],
+    identities: dict[str | None, str],
+    group_key: type[tuple[str, ...]],
+    fresh: list[Any],
+    /,
+) -> list[tuple[int, int, int, int, int, str | None, str | None]]: ...
 
 class Catalog:
     def __init__(self) -> None: ...
