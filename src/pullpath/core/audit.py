@@ -545,11 +545,12 @@ def _result(merged: dict[tuple[object, ...], _Pending], stats: ReadStats,
     keys: list[tuple[object, ...]] = []
     rank = _PATH_RANK
     for k, v, count, first, last in merged.values():
-        source = v.source
-        caller_ip = source.ip or k.caller_ip
-        flow = new_flow(v.registry, k.operation, k.repository, k.tag, caller_ip, k.identity,
-                        k.result, count, first, last, source, v.verdict, v.consumer,
-                        k.registry_id, k.table)
+        # unpacked once (a named tuple's attributes are read one call each)
+        _, registry_id, table, operation, repository, tag, logged_ip, identity, result, _ = k
+        source, verdict, consumer, registry = v
+        caller_ip = source.ip or logged_ip
+        flow = new_flow(registry, operation, repository, tag, caller_ip, identity, result, count,
+                        first, last, source, verdict, consumer, registry_id, table)
         if expect is not None:
             expectation = expect(flow)
             if expectation is not None:
@@ -557,8 +558,8 @@ def _result(merged: dict[tuple[object, ...], _Pending], stats: ReadStats,
                 object.__setattr__(flow, "expectation", expectation)
         flows.append(flow)
         # sort_key(flow), from the values at hand
-        keys.append((v.registry, rank[v.verdict.path._value_], -count, k.repository, k.tag,
-                     caller_ip, k.identity, k.operation, k.result, v.consumer.id))
+        keys.append((registry, rank[verdict.path._value_], -count, repository, tag, caller_ip,
+                     identity, operation, result, consumer.id))
     flows = [flows[i] for i in sorted(range(len(flows)), key=keys.__getitem__)]  # stable
     return AuditResult(
         flows=flows,
