@@ -171,6 +171,32 @@ def test_strict_locations_on_stderr_are_terminal_safe(tmp_path: Path) -> None:
     assert "\x1b]" not in proc.stdout.decode()
 
 
+def test_output_paths_are_named_literally_and_written_over_whole(tmp_path: Path) -> None:
+    """An --output path with markup and emoji codes is written and named as it is (it once
+    ended in a MarkupError traceback); a longer file there is replaced by the report, cut to
+    its length, and a shorter one grows to it."""
+    logs = write_logs(tmp_path, [record(1), record(2)])
+    folder = tmp_path / "odd[" / "x]"  # "[/x]" closes no tag
+    folder.mkdir(parents=True)
+    out = folder / "r:smile:[bold].json"
+    out.write_bytes(b"x" * 5_000_000)  # far longer than the report
+    reports = []
+    for fmt in ("json", "csv", "json"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "pullpath", "audit", "--logs", str(logs), "--format", fmt,
+             "--output", str(out)],
+            capture_output=True, timeout=300, check=False, text=True,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert f"wrote {out}" in proc.stderr
+        reports.append(out.read_bytes())
+    json_doc, csv_doc, again = reports
+    assert orjson.loads(json_doc)["input"]["events_read"] == 2
+    assert csv_doc.startswith(b"registry,") and not csv_doc.startswith(json_doc[:20])
+    assert again == json_doc  # the shorter CSV grew back to the whole JSON report
+
+
 # --------------------------------------------------------------------------- JSON
 
 

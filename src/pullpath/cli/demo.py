@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
-from pullpath.cli.common import Format, require_format, stderr
+from pullpath.cli.common import Format, literal, require_format, stderr
 
 if TYPE_CHECKING:
     from pullpath.domain.verdicts import Flow
@@ -116,7 +116,7 @@ def register(app: typer.Typer) -> None:
             render_report(report, fmt, output)
         if html is not None:
             render_report(report, Format.HTML, html)
-            stderr.print(f"HTML report: {html.resolve()}")
+            stderr.print(f"HTML report: {literal(str(html.resolve()))}")
 
 
 def _explain_view(console: Console) -> None:

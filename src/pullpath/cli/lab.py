@@ -11,7 +11,15 @@ from typing import Any
 
 import typer
 
-from pullpath.cli.common import EXIT_FAIL_ON, Format, fail, require_format, stderr, write_output
+from pullpath.cli.common import (
+    EXIT_FAIL_ON,
+    Format,
+    fail,
+    literal,
+    require_format,
+    stderr,
+    write_output,
+)
 
 lab_app = typer.Typer(
     name="lab",
@@ -247,7 +255,7 @@ def plan_cmd(
             (output_dir / "deploy.sh").write_text(script + "\n", encoding="utf-8")
         except OSError as exc:
             fail(f"cannot write to {output_dir}: {exc.strerror or exc}")
-        stderr.print(f"[dim]wrote {len(files) + 1} files to {output_dir}[/]")
+        stderr.print(f"[dim]wrote {len(files) + 1} files to {literal(str(output_dir))}[/]")
     if fmt is Format.JSON:
         full = dict(doc)
         if output_dir is None:
@@ -314,7 +322,7 @@ def up_cmd(
             try:
                 runner.down(rid)
             except lab_error as down_exc:
-                stderr.print(f"teardown failed: {down_exc}")
+                stderr.print(f"teardown failed: {literal(str(down_exc))}")
         fail(str(exc), hint=f"`pullpath lab down --run-id {rid}` deletes what is left")
     except KeyboardInterrupt:
         if created and not keep_on_failure:
@@ -322,9 +330,10 @@ def up_cmd(
             runner.down(rid)
         raise
     for key, codes in state.consumer_errors.items():
-        stderr.print(f"consumer {key}: deployment failed ({', '.join(codes)})")
+        stderr.print(f"consumer {literal(key)}: deployment failed ({literal(', '.join(codes))})")
     typer.echo(rid)
-    stderr.print(f"lab {rid} is up in {state.resource_group}; next: `pullpath lab trigger "
+    stderr.print(f"lab {literal(rid)} is up in {literal(state.resource_group)}; next: "
+                 f"`pullpath lab trigger "
                  f"--run-id {rid}`, `pullpath lab collect --run-id {rid}`, "
                  f"`pullpath lab down --run-id {rid}`")
 
@@ -467,7 +476,7 @@ def run_cmd(
     settings = _poll(first_delay, max_delay, collect_timeout)
     tags = _tags(service_tags)
     runner = _runner(subscription, tenant)
-    stderr.print(f"lab run {rid}: scenario {s.name} in {location}")
+    stderr.print(f"lab run {literal(rid)}: scenario {literal(s.name)} in {literal(location)}")
     outcome = run_lab(runner, s, location=location, run_id=rid, settings=settings, tags=tags,
                       keep=keep, stop_start=stop_start)
     if outcome.report is not None:
