@@ -282,3 +282,43 @@ def test_records_of_one_family_resolve_as_each_alone(
         else:
             assert got == alone
             assert type(got) is type(alone)
+
+
+def _flatten_reference(record: dict[object, object]) -> dict[str, object]:
+    """The rule of ``records._flatten`` written out plainly: the first top-level key of each
+    field, then each ``properties`` key of a field still empty (``clean``); the last key
+    naming the bag is the bag."""
+    from pullpath.core.records import _role
+
+    out: dict[str, object] = {}
+    props = None
+    for key, value in record.items():
+        if not isinstance(key, str):
+            continue
+        field = _role(key)
+        if field == "properties":
+            props = value
+        elif field is not None and field not in out:
+            out[field] = value
+    if isinstance(props, dict):
+        for key, value in props.items():
+            field = _role(key) if isinstance(key, str) else None
+            if field is not None and field != "properties" and clean(out.get(field)) == "":
+                out[field] = value
+    return out
+
+
+_any_keys = field_names | st.sampled_from(["Properties", "PROPERTIES", "time_generated",
+                                           "Caller_IP_Address", "resource_id"]) | st.text(
+    max_size=6) | st.integers(0, 3)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_any_keys, json_values | st.dictionaries(
+    _any_keys, json_values, max_size=6)), max_size=12))
+def test_flatten_reads_fields_as_the_plain_rule_does(items: list[tuple[object, object]]) -> None:
+    from pullpath.core.records import _flatten
+
+    record = dict(items)
+    assert _flatten(record) == _flatten_reference(record)  # type: ignore[arg-type]
+    assert _flatten(record) == _flatten_reference(record)  # type: ignore[arg-type]  # planned

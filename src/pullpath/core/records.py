@@ -169,28 +169,64 @@ def _role(key: str) -> str | None:
     return role
 
 
-def _flatten(record: Mapping[str, object]) -> dict[str, object]:
-    """Known fields from the top level and the ``properties`` bag, by normalised key."""
-    out: dict[str, object] = {}
-    props = None
-    for key, value in record.items():
+_Plan = tuple[tuple[tuple[object, str], ...], object]
+_PLANS: dict[tuple[object, ...], _Plan] = {}
+_PROPS_PLANS: dict[tuple[object, ...], tuple[tuple[object, str], ...]] = {}
+_PLANS_LIMIT = 1024
+
+
+def _plan(keys: tuple[object, ...]) -> _Plan:
+    """How ``_flatten`` reads a record with these top-level keys (in order): the first key of
+    each field, and the last key of the ``properties`` bag (None: no bag)."""
+    top: dict[str, object] = {}
+    props: object = None
+    for key in keys:
         if not isinstance(key, str):
             continue
         field = _role(key)
         if field is _PROPERTIES:
-            props = value
-            continue
-        if field is not None and field not in out:
-            out[field] = value
-    if isinstance(props, Mapping):
-        for key, value in props.items():
-            if not isinstance(key, str):
-                continue
+            props = key
+        elif field is not None and field not in top:
+            top[field] = key
+    return tuple((key, field) for field, key in top.items()), props
+
+
+def _props_plan(keys: tuple[object, ...]) -> tuple[tuple[object, str], ...]:
+    """The keys of a ``properties`` bag that map to a field, in order, with their fields."""
+    out: list[tuple[object, str]] = []
+    for key in keys:
+        if isinstance(key, str):
             field = _role(key)
             if field is not None and field is not _PROPERTIES:
+                out.append((key, field))
+    return tuple(out)
+
+
+def _flatten(record: Mapping[str, object]) -> dict[str, object]:
+    """Known fields from the top level and the ``properties`` bag, by normalised key: at the
+    top level the first key of each field; from the bag each key of a field whose value so
+    far is empty (``clean``). The plan of each key tuple is made once (``_plan``)."""
+    keys = tuple(record)
+    plan = _PLANS.get(keys)
+    if plan is None:
+        plan = _plan(keys)
+        if len(_PLANS) < _PLANS_LIMIT:
+            _PLANS[keys] = plan
+    top, props_key = plan
+    out: dict[str, object] = {field: record[key] for key, field in top}  # type: ignore[index]
+    if props_key is not None:
+        props = record[props_key]  # type: ignore[index]
+        if isinstance(props, Mapping):
+            pkeys = tuple(props)
+            pplan = _PROPS_PLANS.get(pkeys)
+            if pplan is None:
+                pplan = _props_plan(pkeys)
+                if len(_PROPS_PLANS) < _PLANS_LIMIT:
+                    _PROPS_PLANS[pkeys] = pplan
+            for key, field in pplan:
                 existing = out.get(field)  # clean(None) is "": no call for an absent field
                 if existing is None or clean(existing) == "":
-                    out[field] = value
+                    out[field] = props[key]
     return out
 
 
