@@ -12,10 +12,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import re
 import stat
 import tempfile
 import zlib
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,10 @@ from pullpath.core.servicetags import (
 
 __all__ = [
     "BUNDLED_NAME",
+    "CachedTags",
+    "cached_discovery_tags",
     "default_cache_dir",
+    "discovery_dir",
     "load_service_tags",
     "read_service_tags_json",
     "service_tags_age_warning",
@@ -240,3 +245,45 @@ def service_tags_age_warning(
         f"{age} days before the newest event ({newest_event.date().isoformat()}); "
         f"addresses Microsoft added since may show as internet: {DOWNLOAD_HINT}"
     )
+
+
+# ----------------------------------------------------------------------------- Discovery API cache
+# Where ``adapters.azure.servicetags_api`` saves what it fetches; read here, so that an audit of
+# local files chooses its tags without loading the Azure adapters.
+
+_DISCOVERY_FILE = re.compile(r"^ServiceTags_([A-Za-z0-9]+)_(\d{8})\.([a-z0-9]+)\.json$")
+
+
+def discovery_dir(cache_dir: Path | None = None) -> Path:
+    return (cache_dir or default_cache_dir()) / "servicetags" / "discovery"
+
+
+@dataclass(frozen=True, slots=True)
+class CachedTags:
+    path: Path
+    cloud: str
+    fetched: date
+    location: str
+
+
+def cached_discovery_tags(
+    cloud: str = "Public", cache_dir: Path | None = None
+) -> CachedTags | None:
+    """The most recently fetched cached Discovery API document of ``cloud``, if any."""
+    folder = discovery_dir(cache_dir)
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return None
+    best: CachedTags | None = None
+    for name in names:
+        m = _DISCOVERY_FILE.match(name)
+        if not m or m.group(1).lower() != cloud.lower():
+            continue
+        fetched = published_from_name(name)
+        if fetched is None:
+            continue
+        entry = CachedTags(folder / name, m.group(1), fetched, m.group(3))
+        if best is None or (entry.fetched, entry.path.name) > (best.fetched, best.path.name):
+            best = entry
+    return best

@@ -79,8 +79,7 @@ def tags_for_audit(path: Path | None) -> Any:
 def default_service_tags(path: Path | None) -> Path | None:
     """For file audits: the cached Discovery API file when it is newer than the bundled
     snapshot (None: bundled), unless a file was given."""
-    from pullpath.adapters.azure.servicetags_api import cached_discovery_tags
-    from pullpath.adapters.servicetags_files import BUNDLED_NAME
+    from pullpath.adapters.servicetags_files import BUNDLED_NAME, cached_discovery_tags
     from pullpath.core.servicetags import published_from_name
 
     if path is not None:

@@ -19,7 +19,6 @@ import os
 import re
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,9 @@ from pullpath.adapters.azure.errors import AzureCall, LiveAzureError, describe, 
 from pullpath.adapters.azure.retry import ClientSettings
 from pullpath.adapters.servicetags_files import (
     BUNDLED_NAME,
-    default_cache_dir,
+    CachedTags,
+    cached_discovery_tags,
+    discovery_dir,
     load_service_tags,
 )
 from pullpath.core.servicetags import (
@@ -53,12 +54,7 @@ __all__ = [
 
 MAX_PAGES = 1000
 _LOCATION = re.compile(r"^[a-z][a-z0-9]{1,40}$")
-_FILE = re.compile(r"^ServiceTags_([A-Za-z0-9]+)_(\d{8})\.([a-z0-9]+)\.json$")
 ProgressFn = Callable[[str], None]
-
-
-def discovery_dir(cache_dir: Path | None = None) -> Path:
-    return (cache_dir or default_cache_dir()) / "servicetags" / "discovery"
 
 
 def _call(subscription: str, location: str) -> AzureCall:
@@ -177,37 +173,6 @@ def save_discovery(
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
-
-
-@dataclass(frozen=True, slots=True)
-class CachedTags:
-    path: Path
-    cloud: str
-    fetched: date
-    location: str
-
-
-def cached_discovery_tags(
-    cloud: str = "Public", cache_dir: Path | None = None
-) -> CachedTags | None:
-    """The most recently fetched cached Discovery API document of ``cloud``, if any."""
-    folder = discovery_dir(cache_dir)
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return None
-    best: CachedTags | None = None
-    for name in names:
-        m = _FILE.match(name)
-        if not m or m.group(1).lower() != cloud.lower():
-            continue
-        fetched = published_from_name(name)
-        if fetched is None:
-            continue
-        entry = CachedTags(folder / name, m.group(1), fetched, m.group(3))
-        if best is None or (entry.fetched, entry.path.name) > (best.fetched, best.path.name):
-            best = entry
-    return best
 
 
 def choose_service_tags(
