@@ -283,3 +283,65 @@ def test_arbitrary_flows_are_written_byte_for_byte(flows: list[Flow]) -> None:
     value flow_docs does not pass through safe_text: the reference's json.dumps fallback)."""
     report = with_flows(flows)
     assert_same(report, taken=orjson_renders(report))
+
+
+# -- the tails written in C ------------------------------------------------------------------------
+
+
+def _tails_reference(flows: list[Flow]) -> bytes:
+    from pullpath.formatters.audit_doc import flow_tail_doc
+
+    return orjson.dumps([[flow_tail_doc(f.source, f.verdict, f.consumer, f.expectation)
+                          for f in flows]], default=str, option=orjson.OPT_INDENT_2)
+
+
+def _texts(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _texts(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _texts(v)]
+    return []
+
+
+def _all_ascii(flows: list[Flow]) -> bool:
+    from pullpath.formatters.audit_doc import flow_tail_doc
+
+    docs = [flow_tail_doc(f.source, f.verdict, f.consumer, f.expectation) for f in flows]
+    return all(t.isascii() for t in _texts(docs))
+
+
+@needs_compiled
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(flow_lists())
+def test_tails_written_in_c_are_orjsons_or_left_to_it(flows: list[Flow]) -> None:
+    """``tails_json`` gives orjson's rendering of the tails byte for byte, or None (then
+    Python renders them), and None only when a text is not ASCII."""
+    from pullpath.formatters._flowjson import tails_json
+
+    got = tails_json(flows)
+    if got is None:
+        assert not _all_ascii(flows)
+    else:
+        assert got == _tails_reference(flows)
+
+
+@needs_compiled
+def test_tails_in_c_leave_unusual_values_to_python() -> None:
+    from pullpath.formatters._flowjson import tails_json
+
+    flows = _base().result.flows
+    assert tails_json(flows) == _tails_reference(flows)
+    assert tails_json([]) == _tails_reference([]) == b"[\n  []\n]"
+    flow = flows[0]
+    for source in (replace(flow.source, tag_count=True), replace(flow.source, note="é"),
+                   replace(flow.source, ip=SimpleNamespace())):
+        assert tails_json([replace(flow, source=source)]) is None
+    agreeing = Expectation(NetPath.PUBLIC, "", agrees=1)  # type: ignore[arg-type]
+    assert tails_json([replace(flow, expectation=agreeing)]) is None
+    listed = replace(flow.consumer, candidates=["a", "b"])  # type: ignore[arg-type]
+    assert tails_json([replace(flow, consumer=listed)]) == _tails_reference(
+        [replace(flow, consumer=listed)])
+    with pytest.raises(AttributeError):
+        tails_json([object()])

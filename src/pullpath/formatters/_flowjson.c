@@ -624,8 +624,244 @@ done:
     return result;
 }
 
+/* ---------------------------------------------------------------- tails, as orjson */
+
+/* the attributes a tail reads (audit_doc.flow_tail_doc, source_doc, consumer_doc) */
+enum {
+    T_SOURCE, T_VERDICT, T_CONSUMER, T_EXPECTATION, T_VALUE, T_KIND, T_IP, T_SUBNET_ID,
+    T_VNET_ID, T_RESOURCE_ID, T_SERVICE_TAG, T_REGION, T_PREFIX, T_TAG_COUNT, T_NOTE, T_PATH,
+    T_CONFIDENCE, T_DENIAL, T_REASONS, T_MISSING, T_ID, T_CANDIDATES, T_BY, T_RULE, T_AGREES,
+    N_TAIL_ATTRS
+};
+
+static const char *const tail_attr_names[N_TAIL_ATTRS] = {
+    "source", "verdict", "consumer", "expectation", "_value_", "kind", "ip", "subnet_id",
+    "vnet_id", "resource_id", "service_tag", "region", "prefix", "tag_count", "note", "path",
+    "confidence", "denial", "reasons", "missing", "id", "candidates", "by", "rule", "agrees",
+};
+
+static PyObject *tail_attr_strs[N_TAIL_ATTRS]; /* interned, for the module's lifetime */
+
+/* 1 written, 0 not taken, -1 error: an exact str of ASCII only (other text: the Python
+   rendering, which applies safe_text where flow_tail_doc does); empty as null when
+   empty_null */
+static int put_ascii(Out *o, PyObject *value, int empty_null) {
+    if (!PyUnicode_CheckExact(value) || !PyUnicode_IS_ASCII(value)) return 0;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(value);
+    if (n == 0 && empty_null) {
+        if (out_reserve(o, 4) < 0) return -1;
+        PUT_LIT(o, "null");
+        return 1;
+    }
+    return put_string(o, PyUnicode_1BYTE_DATA(value), n) < 0 ? -1 : 1;
+}
+
+/* a new reference to obj.<attr>, NULL with an error set */
+static inline PyObject *tail_attr(PyObject *obj, int a) {
+    return PyObject_GetAttr(obj, tail_attr_strs[a]);
+}
+
+/* 1 written, 0 not taken, -1 error: "<indent>"key": <text>" with the text obj.<attr> (with
+   enum: obj.<attr>._value_), or null when empty and empty_null */
+static int put_field(Out *o, const char *line, PyObject *obj, int a, int value, int empty_null) {
+    PyObject *v = tail_attr(obj, a);
+    if (!v) return -1;
+    if (value) {
+        PyObject *inner = tail_attr(v, T_VALUE);
+        Py_DECREF(v);
+        if (!inner) return -1;
+        v = inner;
+    }
+    Py_ssize_t n = (Py_ssize_t)strlen(line);
+    int r = out_reserve(o, n) < 0 ? -1 : 1;
+    if (r == 1) {
+        put(o, line, n);
+        r = put_ascii(o, v, empty_null);
+    }
+    Py_DECREF(v);
+    return r;
+}
+
+/* 1 written, 0 not taken, -1 error: a list of ASCII strs (a tuple or list of exact str) at the
+   given indent of its items ("<indent>" before each; closing at indent - 2) */
+static int put_str_list(Out *o, PyObject *seq, const char *indent) {
+    if (!PyTuple_CheckExact(seq) && !PyList_CheckExact(seq)) return 0;
+    PyObject *fast = PySequence_Fast(seq, "");
+    if (!fast) return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    Py_ssize_t ind = (Py_ssize_t)strlen(indent);
+    int r = 1;
+    if (n == 0) {
+        r = out_reserve(o, 2) < 0 ? -1 : 1;
+        if (r == 1) PUT_LIT(o, "[]");
+    } else {
+        r = out_reserve(o, 1) < 0 ? -1 : 1;
+        if (r == 1) PUT_LIT(o, "[");
+        for (Py_ssize_t i = 0; r == 1 && i < n; i++) {
+            if (out_reserve(o, ind + 2) < 0) {
+                r = -1;
+                break;
+            }
+            if (i) PUT_LIT(o, ",");
+            PUT_LIT(o, "\n");
+            put(o, indent, ind);
+            r = put_ascii(o, PySequence_Fast_GET_ITEM(fast, i), 0);
+        }
+        if (r == 1) {
+            if (out_reserve(o, ind) < 0) {
+                r = -1;
+            } else {
+                PUT_LIT(o, "\n");
+                put(o, indent, ind - 2);
+                PUT_LIT(o, "]");
+            }
+        }
+    }
+    Py_DECREF(fast);
+    return r;
+}
+
+/* "<line>" then the list obj.<attr> */
+static int put_list_field(Out *o, const char *line, PyObject *obj, int a, const char *indent) {
+    PyObject *v = tail_attr(obj, a);
+    if (!v) return -1;
+    Py_ssize_t n = (Py_ssize_t)strlen(line);
+    int r = out_reserve(o, n) < 0 ? -1 : 1;
+    if (r == 1) {
+        put(o, line, n);
+        r = put_str_list(o, v, indent);
+    }
+    Py_DECREF(v);
+    return r;
+}
+
+/* one tail object at depth 2 (its keys 6 spaces deep) */
+static int put_tail(Out *o, PyObject *flow) {
+    PyObject *src = NULL, *ver = NULL, *con = NULL, *exp = NULL, *tc = NULL;
+    int r = -1;
+    if (!(src = tail_attr(flow, T_SOURCE)) || !(ver = tail_attr(flow, T_VERDICT))
+        || !(con = tail_attr(flow, T_CONSUMER)) || !(exp = tail_attr(flow, T_EXPECTATION))
+        || !(tc = tail_attr(src, T_TAG_COUNT)))
+        goto done;
+    r = 0;
+    if (!PyLong_CheckExact(tc)) goto done;
+#define TRY(call)            \
+    do {                     \
+        r = (call);          \
+        if (r != 1) goto done; \
+    } while (0)
+    TRY(out_reserve(o, 32) < 0 ? -1 : 1);
+    PUT_LIT(o, "    {\n      \"source\": {");
+    TRY(put_field(o, "\n        \"kind\": ", src, T_KIND, 1, 0));
+    TRY(put_field(o, ",\n        \"ip\": ", src, T_IP, 0, 0));
+    TRY(put_field(o, ",\n        \"subnet_id\": ", src, T_SUBNET_ID, 0, 1));
+    TRY(put_field(o, ",\n        \"vnet_id\": ", src, T_VNET_ID, 0, 1));
+    TRY(put_field(o, ",\n        \"resource_id\": ", src, T_RESOURCE_ID, 0, 1));
+    TRY(put_field(o, ",\n        \"service_tag\": ", src, T_SERVICE_TAG, 0, 1));
+    TRY(put_field(o, ",\n        \"region\": ", src, T_REGION, 0, 1));
+    TRY(put_field(o, ",\n        \"prefix\": ", src, T_PREFIX, 0, 1));
+    TRY(out_reserve(o, 32) < 0 ? -1 : 1);
+    PUT_LIT(o, ",\n        \"tag_count\": ");
+    TRY(put_count(o, tc));
+    TRY(put_field(o, ",\n        \"note\": ", src, T_NOTE, 0, 1));
+    TRY(put_field(o, "\n      },\n      \"path\": ", ver, T_PATH, 1, 0));
+    TRY(put_field(o, ",\n      \"confidence\": ", ver, T_CONFIDENCE, 1, 0));
+    TRY(put_field(o, ",\n      \"denial\": ", ver, T_DENIAL, 0, 1));
+    TRY(put_field(o, ",\n      \"consumer\": {\n        \"kind\": ", con, T_KIND, 1, 0));
+    TRY(put_field(o, ",\n        \"id\": ", con, T_ID, 0, 1));
+    TRY(put_list_field(o, ",\n        \"candidates\": ", con, T_CANDIDATES, "          "));
+    TRY(put_field(o, ",\n        \"by\": ", con, T_BY, 0, 1));
+    TRY(put_list_field(o, "\n      },\n      \"reasons\": ", ver, T_REASONS, "        "));
+    TRY(put_list_field(o, ",\n      \"missing\": ", ver, T_MISSING, "        "));
+    if (exp == Py_None) {
+        TRY(out_reserve(o, 96) < 0 ? -1 : 1);
+        PUT_LIT(o, ",\n      \"expected_path\": null,\n      \"expected_rule\": null,\n"
+                   "      \"agrees\": null");
+    } else {
+        PyObject *agrees;
+        TRY(put_field(o, ",\n      \"expected_path\": ", exp, T_PATH, 1, 0));
+        TRY(put_field(o, ",\n      \"expected_rule\": ", exp, T_RULE, 0, 1));
+        if (!(agrees = tail_attr(exp, T_AGREES))) {
+            r = -1;
+            goto done;
+        }
+        r = agrees == Py_None || agrees == Py_True || agrees == Py_False;
+        if (r && out_reserve(o, 32) < 0) r = -1;
+        if (r == 1) {
+            PUT_LIT(o, ",\n      \"agrees\": ");
+            if (agrees == Py_None) PUT_LIT(o, "null");
+            else if (agrees == Py_True) PUT_LIT(o, "true");
+            else PUT_LIT(o, "false");
+        }
+        Py_DECREF(agrees);
+        if (r != 1) goto done;
+    }
+    TRY(out_reserve(o, 8) < 0 ? -1 : 1);
+    PUT_LIT(o, "\n    }");
+#undef TRY
+done:
+    Py_XDECREF(src);
+    Py_XDECREF(ver);
+    Py_XDECREF(con);
+    Py_XDECREF(exp);
+    Py_XDECREF(tc);
+    return r;
+}
+
+PyDoc_STRVAR(tails_json_doc,
+"tails_json(flows) -> bytes | None\n\n"
+"orjson's rendering (OPT_INDENT_2) of [[flow_tail_doc(f.source, f.verdict, f.consumer,\n"
+"f.expectation) for f in flows]] (formatters.audit_doc), or None when a value is not what\n"
+"this writes exactly so: every text an exact str of ASCII (flow_tail_doc's safe_text and\n"
+"orjson's refusals are Python's to apply), the lists tuples or lists of them, tag_count an\n"
+"exact int within int64, agrees None or a bool.");
+
+static PyObject *tails_json(PyObject *Py_UNUSED(m), PyObject *arg) {
+    PyObject *fast = PySequence_Fast(arg, "tails_json takes a sequence of flows");
+    if (!fast) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    Out o;
+    o.cap = 64 + n * 1024;
+    o.len = 0;
+    o.bytes = PyBytes_FromStringAndSize(NULL, o.cap);
+    if (!o.bytes) {
+        Py_DECREF(fast);
+        return NULL;
+    }
+    o.p = PyBytes_AS_STRING(o.bytes);
+    int r = 1;
+    if (n == 0) {
+        PUT_LIT(&o, "[\n  []\n]");
+    } else {
+        PUT_LIT(&o, "[\n  [\n");
+        for (Py_ssize_t i = 0; r == 1 && i < n; i++) {
+            if (i) {
+                if (out_reserve(&o, 2) < 0) {
+                    r = -1;
+                    break;
+                }
+                PUT_LIT(&o, ",\n");
+            }
+            r = put_tail(&o, PySequence_Fast_GET_ITEM(fast, i));
+        }
+        if (r == 1) {
+            if (out_reserve(&o, 8) < 0) r = -1;
+            else PUT_LIT(&o, "\n  ]\n]");
+        }
+    }
+    Py_DECREF(fast);
+    if (r != 1) {
+        Py_XDECREF(o.bytes);
+        if (r < 0) return NULL;
+        Py_RETURN_NONE;
+    }
+    if (_PyBytes_Resize(&o.bytes, o.len) < 0) return NULL;
+    return o.bytes;
+}
+
 static PyMethodDef module_methods[] = {
     {"flows_json", (PyCFunction)(void (*)(void))flows_json, METH_FASTCALL, flows_json_doc},
+    {"tails_json", tails_json, METH_O, tails_json_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -643,6 +879,10 @@ PyMODINIT_FUNC PyInit__flowjson(void) {
         head_key_len[k] = (Py_ssize_t)strlen(head_keys[k].line);
     for (int a = 0; a < N_ATTRS; a++)
         if (!attr_strs[a] && !(attr_strs[a] = PyUnicode_InternFromString(attr_names[a])))
+            return NULL;
+    for (int a = 0; a < N_TAIL_ATTRS; a++)
+        if (!tail_attr_strs[a]
+            && !(tail_attr_strs[a] = PyUnicode_InternFromString(tail_attr_names[a])))
             return NULL;
     return PyModule_Create(&module);
 }

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         [Sequence[Flow], Callable[[list[Flow]], bytes], Callable[[str], str], bytes, bytes],
         bytes | None,
     ]
+    TailsJson = Callable[[Sequence[Flow]], bytes | None]
 
 CSV_COLUMNS = (
     "registry", "operation", "repository", "tag", "caller_ip", "identity", "result", "count",
@@ -88,15 +89,15 @@ def audit_json_bytes(report: AuditReport) -> bytes:
     return fast if fast is not None else to_json_bytes(audit_document(report))
 
 
-def _compiled_flows_json() -> FlowsJson | None:
+def _compiled_flows_json() -> tuple[FlowsJson, TailsJson] | tuple[None, None]:
     try:
-        from pullpath.formatters._flowjson import flows_json
+        from pullpath.formatters._flowjson import flows_json, tails_json
     except ImportError:  # built without a C compiler: the document goes through orjson whole
-        return None
-    return flows_json
+        return None, None
+    return flows_json, tails_json
 
 
-_flows_json = _compiled_flows_json()
+_flows_json, _tails_json = _compiled_flows_json()
 
 
 def flows_json_installed() -> bool:
@@ -107,7 +108,12 @@ def flows_json_installed() -> bool:
 def _flow_tails_json(flows: list[Flow]) -> bytes:
     """``flow_tail_doc`` of each flow, as orjson writes them two lists deep: there each tail's
     keys are indented as a flow's keys are in the document, and the compiled module copies
-    them from this one rendering (see ``_flowjson.c``)."""
+    them from this one rendering (see ``_flowjson.c``). The compiled module writes these
+    bytes itself when every value is one it writes exactly so (``tails_json``)."""
+    if _tails_json is not None:
+        fast = _tails_json(flows)
+        if fast is not None:
+            return fast
     return orjson.dumps(
         [[flow_tail_doc(f.source, f.verdict, f.consumer, f.expectation) for f in flows]],
         default=str, option=_ORJSON_OPTIONS,
