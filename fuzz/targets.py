@@ -399,6 +399,7 @@ def check_scanner(data: bytes, *, max_groups: int = 1 << 20, max_line: int = MAX
     done = 0
     firsts: dict[int, int] = {}  # gid -> its first line (from news)
     template_of: dict[int, int] = {}  # gid -> its template id (from news)
+    family_of: dict[int, int] = {}  # template id -> its family id (from news)
     for cut in ends:
         if cut < done:
             continue
@@ -419,16 +420,21 @@ def check_scanner(data: bytes, *, max_groups: int = 1 << 20, max_line: int = MAX
             want_fallbacks = [(i, *offsets[i]) for i, g in enumerate(ids) if g == -1]
             check([tuple(f) for f in fallbacks] == want_fallbacks,
                   f"fallbacks {fallbacks[:5]} != {want_fallbacks[:5]}")
-            for gid, template_id, line, start, end, identity, caller in news:
+            for gid, template_id, line, start, end, identity, caller, family, text in news:
                 check(gid == len(firsts) and ids[line] == gid, f"news for group {gid} wrong")
                 check(offsets[line] == (start, end), f"news offsets of group {gid} wrong")
                 check(0 <= template_id <= len(set(template_of.values())),
                       f"template id {template_id} of group {gid} out of order")
+                check(family_of.setdefault(template_id, family) == family,
+                      f"template {template_id} in two families")
+                check(0 <= family <= len(set(family_of.values())),
+                      f"family id {family} of template {template_id} out of order")
                 firsts[gid] = base + line
                 template_of[gid] = template_id
                 record = orjson.loads(pieces[line])
                 check(identity == record.get("identity"), f"identity {identity!r} wrong")
                 check(caller == record.get("callerIpAddress"), f"caller {caller!r} wrong")
+                check(text == record.get("resultDescription"), f"description {text!r} wrong")
             for g in ids:
                 check(g >= -2, f"line outcome {g}")
             out.lines.extend(pieces)
@@ -478,6 +484,15 @@ def check_scanner(data: bytes, *, max_groups: int = 1 << 20, max_line: int = MAX
         first_alike = by_template.setdefault(template_of[gid], alike)
         check(alike == first_alike, f"group {gid} of template {template_of[gid]} reads as "
                                     f"{alike}, another of its template as {first_alike}")
+    # templates of one family read alike but for their result too
+    by_family: dict[int, object] = {}
+    for gid, outcome in outcomes.items():
+        alike = (outcome if not isinstance(outcome, GroupKey) else outcome._replace(
+            caller_ip="", identity="", result="", result_description=""))
+        family = family_of[template_of[gid]]
+        first_alike = by_family.setdefault(family, alike)
+        check(alike == first_alike, f"group {gid} of family {family} reads as {alike}, "
+                                    f"another of its family as {first_alike}")
     for gid, (count, first_us, last_us) in enumerate(out.groups):
         check(count == counts.get(gid, 0), f"group {gid}: count {count} != {counts.get(gid)}")
         seen = times.get(gid)

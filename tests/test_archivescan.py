@@ -921,7 +921,7 @@ def test_resolve_known_makes_the_groups_whose_parts_are_all_known() -> None:
 
     def item(gid: int, tid: int, identity: str | None,
              caller: str | None) -> tuple[object, ...]:
-        return (gid, tid, gid * 10, 0, 5, identity, caller)
+        return (gid, tid, gid * 10, 0, 5, identity, caller, 0, "200")
 
     news = [
         item(0, 0, "id", "1.2.3.4:5"),    # all known: made in C
@@ -945,3 +945,32 @@ def test_resolve_known_makes_the_groups_whose_parts_are_all_known() -> None:
         resolve_known([item(9, 0, "id", "x")], keys, templates, callers, identities, GroupKey, [])
     with pytest.raises(TypeError):
         resolve_known([(0, 0)], keys, templates, callers, identities, GroupKey, [])
+
+
+def test_templates_differing_only_in_their_description_share_a_family(tmp_path: Path) -> None:
+    """Templates equal but for resultDescription (a registry's denials, each naming its
+    caller) share a family id; another resultType, category or an absent description makes
+    another family. The Python side derives the family's other templates from the first one
+    parsed: every route still gives the reference route's groups."""
+    descriptions = ["200", "404", FIREWALL, FIREWALL.replace("20.1.2.3", "20.9.9.9"), "",
+                    "<nil>", " 403 ", "HttpStatusCode", "http 201", "500 Internal Server Error",
+                    "Ünïcödé"]
+    lines = [dump(_case_record(resultDescription=d)) for d in descriptions]
+    other_type = dump(_case_record(resultType="Failed", resultDescription="404"))
+    other_category = dump(_case_record(category=LOGIN, resultDescription="404"))
+    absent = dump([m for m in _case_record() if m[0] != b'"resultDescription"'])
+    data = b"\n".join([*lines, other_type, other_category, absent, *lines]) + b"\n"
+    scanner = archivescan.Scanner(1 << 20, 1 << 20, bytes(256), archivescan.Catalog())
+    consumed, _groups, news, fallbacks, _host = scanner.scan(data)
+    assert consumed == len(data)
+    assert not fallbacks
+    family = {line: fid for _g, _t, line, _s, _e, _i, _c, fid, _d in news}
+    described = {line: text for _g, _t, line, _s, _e, _i, _c, _f, text in news}
+    n = len(lines)
+    assert len(news) == n + 3  # the repeated lines are no news
+    assert len({family[i] for i in range(n)}) == 1
+    assert len({family[i] for i in range(n + 3)}) == 4
+    assert [described[i] for i in range(n)] == descriptions
+    assert described[n + 2] is None
+    (tmp_path / "PT1H.json").write_bytes(data)
+    check_all_routes(tmp_path, python_too=False)

@@ -43,8 +43,15 @@ from pullpath.core.audit import (
     RawGroups,
     port_judged_octets,
     with_caller,
+    with_result,
 )
-from pullpath.core.records import RecordError, clean, parse_record
+from pullpath.core.records import (
+    RecordError,
+    clean,
+    flatten_record,
+    parse_record,
+    split_result,
+)
 from pullpath.domain.events import Location, PullEvent, ReadStats, Skip
 
 if TYPE_CHECKING:
@@ -72,6 +79,8 @@ def compiled_installed() -> bool:
     return _Compiled is not None
 
 
+_FAMILIES_LIMIT = 50_000
+"""Template families remembered at most (templates of further families are parsed)."""
 _BUFFER = 2 * MAX_LINE_BYTES
 """The read buffer: an unfinished line of up to ``MAX_LINE_BYTES`` plus as much again read."""
 _SHAPE_LINE_MAX = 16 * 1024
@@ -108,6 +117,12 @@ class Resolutions:
         ``clean`` text; bounded like ``CallerKeys``)."""
         self.identities: dict[str | None, str] = {}
         """An identity as the scanners give it -> its ``clean`` text (bounded alike)."""
+        self.families: dict[int, tuple[GroupKey, str]] = {}
+        """A template family's id (the catalog's: templates equal but for their
+        resultDescription) -> the group of its first template and that template's
+        ``clean`` resultType. The archive's description enters ``parse_record`` only through
+        ``split_result`` (``records.FAMILY_FIELDS``): another template of the family is that
+        group with the result ``split_result`` reads from its own description, no parse."""
 
     def new_groups(self) -> list[GroupKey]:
         """The groups resolved since the last call (errors left out)."""
@@ -134,14 +149,24 @@ class Resolutions:
             # loop below makes them; the loop gets the rest
             news = _resolve_known(news, keys, templates, canonical, identities, GroupKey,
                                   self.fresh)
-            for gid, tid, _line, start, end, identity, caller in news:
+            families = self.families
+            for gid, tid, _line, start, end, identity, caller, fid, description in news:
                 key = keys[gid]
                 if key is None:
                     template = templates[tid]
                     if template is None:
-                        record = cast(dict[str, Any], _loads(data[start:end].tobytes()))
-                        template = templates[tid] = sink.template(
-                            record, "time" if "time" in record else None)
+                        family = families.get(fid)
+                        if family is not None:  # its group, with this one's result
+                            base, result_type = family
+                            template = templates[tid] = with_result(
+                                base, *split_result(result_type, clean(description)))
+                        else:
+                            record = cast(dict[str, Any], _loads(data[start:end].tobytes()))
+                            template = templates[tid] = sink.template(
+                                record, "time" if "time" in record else None)
+                            if type(template) is GroupKey and len(families) < _FAMILIES_LIMIT:
+                                families[fid] = template, clean(
+                                    flatten_record(record).get("result_type"))
                     if isinstance(template, RecordError):
                         key = keys[gid] = template
                     else:

@@ -717,6 +717,15 @@ typedef struct {
     size_t n_templates, template_of_cap;
     unsigned char *arena;
     size_t arena_len, arena_cap;
+    /* families: templates equal but for their resultDescription value */
+    Table families;          /* family key -> family id */
+    int32_t *family_of;      /* template id -> family id (capacity template_of_cap) */
+    size_t *family_off;      /* family id -> its key in farena */
+    uint32_t *family_len;
+    size_t n_families, families_cap;
+    unsigned char *farena;
+    size_t farena_len, farena_cap;
+    size_t family_of_cap, family_len_cap;
 } Catalog;
 
 static const unsigned char *entry_key(const void *owner, int32_t id, uint32_t *len) {
@@ -732,17 +741,64 @@ static const unsigned char *entry_template(const void *owner, int32_t id, uint32
     return cat->arena + e->key_off;
 }
 
-/* The global id of raw key k[0:n] (hash h; its template is k[0:template_len]) and, in *tid,
- * its template's id: found, or added now. -3 on memory exhaustion. Called without the
- * interpreter lock. */
+static const unsigned char *family_key(const void *owner, int32_t id, uint32_t *len) {
+    const Catalog *cat = owner;
+    *len = cat->family_len[id];
+    return cat->farena + cat->family_off[id];
+}
+
+/* The family id of template k[0:template_len] (a key as build_key writes it): the template
+ * without its resultDescription slot (length and bytes; the presence bits stay), found or
+ * added now. -3 on memory exhaustion. Called with the catalog's mutex held. */
+static int32_t family_intern(Catalog *cat, const unsigned char *k, uint32_t template_len) {
+    uint32_t cut = 4, len;
+    for (int s = 0; s < S_RESULT_DESC; s++) {
+        memcpy(&len, k + cut, 4);
+        cut += 4 + len;
+    }
+    memcpy(&len, k + cut, 4);
+    uint32_t resume = cut + 4 + len;
+    uint32_t n = template_len - (resume - cut);
+    if (cat->n_families >= INT32_MAX
+        || !grow((void **)&cat->farena, &cat->farena_cap, cat->farena_len + n, 1)
+        || !grow((void **)&cat->family_off, &cat->families_cap, cat->n_families + 1,
+                 sizeof(size_t)))
+        return -3;
+    if (cat->families_cap > cat->family_len_cap) {
+        uint32_t *bigger = PyMem_RawRealloc(cat->family_len, cat->families_cap * sizeof(uint32_t));
+        if (!bigger) return -3;
+        cat->family_len = bigger;
+        cat->family_len_cap = cat->families_cap;
+    }
+    /* the candidate key after the arena's last family: kept only if it is new */
+    unsigned char *w = cat->farena + cat->farena_len;
+    memcpy(w, k, cut);
+    memcpy(w + cut, k + resume, template_len - resume);
+    uint64_t h = hash_bytes(w, n);
+    size_t slot;
+    int32_t f = probe(&cat->families, h, w, n, family_key, cat, &slot);
+    if (f >= 0) return f;
+    f = (int32_t)cat->n_families;
+    cat->family_off[f] = cat->farena_len;
+    cat->family_len[f] = n;
+    if (!table_put(&cat->families, slot, h, f)) return -3;
+    cat->farena_len += n;
+    cat->n_families++;
+    return f;
+}
+
+/* The global id of raw key k[0:n] (hash h; its template is k[0:template_len]) and, in *tid and
+ * *fid, its template's id and that template's family id: found, or added now. -3 on memory
+ * exhaustion. Called without the interpreter lock. */
 static int32_t catalog_intern(Catalog *cat, const unsigned char *k, uint32_t n,
-                              uint32_t template_len, uint64_t h, int32_t *tid) {
+                              uint32_t template_len, uint64_t h, int32_t *tid, int32_t *fid) {
     int32_t gid;
     size_t slot, tslot;
     PyThread_acquire_lock(cat->mutex, WAIT_LOCK);
     gid = probe(&cat->keys, h, k, n, entry_key, cat, &slot);
     if (gid >= 0) {
         *tid = cat->entries[gid].template_id;
+        *fid = cat->family_of[*tid];
         goto out;
     }
     gid = -3;
@@ -752,6 +808,12 @@ static int32_t catalog_intern(Catalog *cat, const unsigned char *k, uint32_t n,
         || !grow((void **)&cat->template_of, &cat->template_of_cap, cat->n_templates + 1,
                  sizeof(int32_t)))
         goto out;
+    if (cat->template_of_cap > cat->family_of_cap) {
+        int32_t *bigger = PyMem_RawRealloc(cat->family_of, cat->template_of_cap * sizeof(int32_t));
+        if (!bigger) goto out;
+        cat->family_of = bigger;
+        cat->family_of_cap = cat->template_of_cap;
+    }
     int32_t id = (int32_t)cat->n_entries;
     Entry *e = &cat->entries[id];
     e->key_off = cat->arena_len;
@@ -761,12 +823,16 @@ static int32_t catalog_intern(Catalog *cat, const unsigned char *k, uint32_t n,
     uint64_t th = hash_bytes(k, template_len);
     int32_t t = probe(&cat->templates, th, k, template_len, entry_template, cat, &tslot);
     if (t < 0) {
+        int32_t f = family_intern(cat, k, template_len);
+        if (f < 0) goto out;
         t = (int32_t)cat->n_templates;
         cat->template_of[t] = id;
+        cat->family_of[t] = f;
         if (!table_put(&cat->templates, tslot, th, t)) goto out;
         cat->n_templates++;
     }
     e->template_id = t;
+    *fid = cat->family_of[t];
     if (!table_put(&cat->keys, slot, h, id)) goto out;
     cat->arena_len += n;
     cat->n_entries++;
@@ -781,9 +847,14 @@ static void Catalog_dealloc(Catalog *cat) {
     if (cat->mutex) PyThread_free_lock(cat->mutex);
     table_free(&cat->keys);
     table_free(&cat->templates);
+    table_free(&cat->families);
     PyMem_RawFree(cat->entries);
     PyMem_RawFree(cat->template_of);
     PyMem_RawFree(cat->arena);
+    PyMem_RawFree(cat->family_of);
+    PyMem_RawFree(cat->family_off);
+    PyMem_RawFree(cat->family_len);
+    PyMem_RawFree(cat->farena);
     Py_TYPE(cat)->tp_free((PyObject *)cat);
 }
 
@@ -793,7 +864,8 @@ static PyObject *Catalog_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     Catalog *cat = (Catalog *)type->tp_alloc(type, 0);
     if (!cat) return NULL;
     cat->mutex = PyThread_allocate_lock();
-    if (!cat->mutex || !table_init(&cat->keys, 1024) || !table_init(&cat->templates, 256)) {
+    if (!cat->mutex || !table_init(&cat->keys, 1024) || !table_init(&cat->templates, 256)
+        || !table_init(&cat->families, 256)) {
         Py_DECREF(cat);
         return PyErr_NoMemory();
     }
@@ -850,9 +922,10 @@ typedef struct {
     int32_t template_id;
     Py_ssize_t line;
     Py_ssize_t start, end;
-    const unsigned char *identity, *caller;
-    uint32_t identity_len, caller_len;
-    int has_identity, has_caller;
+    int32_t family_id;
+    const unsigned char *identity, *caller, *desc;
+    uint32_t identity_len, caller_len, desc_len;
+    int has_identity, has_caller, has_desc;
 } News;
 
 typedef struct {
@@ -954,9 +1027,9 @@ static int32_t scan_line(Scanner *sc, const unsigned char *p, const unsigned cha
             || !grow((void **)&sc->arena, &sc->arena_cap, sc->arena_len + n, 1)
             || !grow((void **)&sc->news, &sc->news_cap, sc->n_news + 1, sizeof(News)))
             return -3;
-        int32_t template_id;
+        int32_t template_id, family_id;
         int32_t global_id = catalog_intern(sc->catalog, sc->scratch, n, template_len, h,
-                                           &template_id);
+                                           &template_id, &family_id);
         if (global_id < 0) return -3;
         gid = (int32_t)sc->n_groups;
         if (!table_put(&sc->groups_index, slot, h, gid)) return -3;
@@ -983,6 +1056,10 @@ static int32_t scan_line(Scanner *sc, const unsigned char *p, const unsigned cha
         nw->caller = caller;
         nw->caller_len = caller_len;
         nw->has_caller = (f.mask & B_CALLER) != 0;
+        nw->family_id = family_id;
+        nw->desc = f.val[S_RESULT_DESC];
+        nw->desc_len = f.len[S_RESULT_DESC];
+        nw->has_desc = (f.mask & B_RESULT_DESC) != 0;
     }
     Group *g = &sc->groups[gid];
     g->count++;
@@ -1064,9 +1141,11 @@ PyDoc_STRVAR(scan_doc,
 "set_host() and scan the rest.\n"
 "line_groups: bytes, one int32 per line: its group (the catalog's id), -1 (fallback) or -2\n"
 "(overflow).\n"
-"news: (gid, template_id, line, start, end, identity, caller) per group new to this scanner\n"
-"(perhaps not to the catalog): the catalog's group and template ids and the group's first\n"
-"line here; identity/caller None when the record has no such key.\n"
+"news: (gid, template_id, line, start, end, identity, caller, family_id, description) per\n"
+"group new to this scanner (perhaps not to the catalog): the catalog's group and template ids\n"
+"and the group's first line here; identity/caller/description None when the record has no\n"
+"such key. family_id: the catalog's id of the template's family (the templates equal but\n"
+"for their resultDescription value).\n"
 "fallbacks: (line, start, end) per line for Python to read.");
 
 static PyObject *Scanner_scan(Scanner *sc, PyObject *arg) {
@@ -1141,12 +1220,15 @@ static PyObject *Scanner_scan(Scanner *sc, PyObject *arg) {
         PyObject *identity = str_or_none(nw->identity, nw->identity_len, nw->has_identity);
         PyObject *caller = identity ? str_or_none(nw->caller, nw->caller_len, nw->has_caller)
                                     : NULL;
-        if (!caller) {
+        PyObject *desc = caller ? str_or_none(nw->desc, nw->desc_len, nw->has_desc) : NULL;
+        if (!desc) {
             Py_XDECREF(identity);
+            Py_XDECREF(caller);
             goto done;
         }
-        PyObject *item = Py_BuildValue("(iinnnNN)", nw->global_id, nw->template_id, nw->line,
-                                       nw->start, nw->end, identity, caller);
+        PyObject *item = Py_BuildValue("(iinnnNNiN)", nw->global_id, nw->template_id, nw->line,
+                                       nw->start, nw->end, identity, caller, nw->family_id,
+                                       desc);
         if (!item) goto done;
         PyList_SET_ITEM(news, (Py_ssize_t)i, item);
     }
@@ -1378,8 +1460,8 @@ static PyObject *module_resolve_known(PyObject *Py_UNUSED(m), PyObject *args) {
     Py_ssize_t n = PyList_GET_SIZE(news);
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *item = PyList_GET_ITEM(news, i);
-        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 7) {
-            PyErr_SetString(PyExc_TypeError, "a news item is a 7-tuple");
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 9) {
+            PyErr_SetString(PyExc_TypeError, "a news item is a 9-tuple (Scanner.scan)");
             goto fail;
         }
         Py_ssize_t gid = PyLong_AsSsize_t(PyTuple_GET_ITEM(item, 0));

@@ -3,12 +3,15 @@
 from datetime import datetime
 from typing import Any
 
+News = tuple[int, int, int, int, int, str | None, str | None, int, str | None]
+"""(gid, template_id, line, start, end, identity, caller, family_id, description)"""
+
 MAX_VALUE: int
 
 def mapped_keys() -> list[str]: ...
 def utc_datetimes(micros: bytes | bytearray | memoryview, /) -> list[datetime | None]: ...
 def resolve_known(
-    news: list[tuple[int, int, int, int, int, str | None, str | None]],
+    news: list[News],
     keys: list[Any],
     templates: list[Any],
     callers: dict[str | None, str],
@@ -16,7 +19,7 @@ def resolve_known(
     group_key: type[tuple[str, ...]],
     fresh: list[Any],
     /,
-) -> list[tuple[int, int, int, int, int, str | None, str | None]]: ...
+) -> list[News]: ...
 
 class Catalog:
     def __init__(self) -> None: ...
@@ -34,7 +37,7 @@ class Scanner:
     ) -> tuple[
         int,
         bytes,
-        list[tuple[int, int, int, int, int, str | None, str | None]],
+        list[News],
         list[tuple[int, int, int]],
         int,
     ]: ...

@@ -107,6 +107,11 @@ def with_caller(key: GroupKey, caller_ip: str, identity: str) -> GroupKey:
     return _new_tuple(GroupKey, (*key[:6], caller_ip, identity, *key[8:]))
 
 
+def with_result(key: GroupKey, result: str, result_description: str) -> GroupKey:
+    """``key`` with another result (made as ``with_caller`` makes it)."""
+    return _new_tuple(GroupKey, (*key[:8], result, result_description))
+
+
 _new_tuple = tuple.__new__
 
 
