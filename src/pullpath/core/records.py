@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from operator import itemgetter
+from typing import TypeVar
 
 from pullpath.domain.events import PullEvent, Table
 
@@ -170,6 +171,7 @@ def _role(key: str) -> str | None:
 
 
 _Plan = tuple[tuple[tuple[object, str], ...], object]
+_P = TypeVar("_P")
 _PLANS: dict[tuple[object, ...], _Plan] = {}
 _PROPS_PLANS: dict[tuple[object, ...], tuple[tuple[object, str], ...]] = {}
 _PLANS_LIMIT = 1024
@@ -202,28 +204,27 @@ def _props_plan(keys: tuple[object, ...]) -> tuple[tuple[object, str], ...]:
     return tuple(out)
 
 
+def _planned(cache: dict[tuple[object, ...], _P], keys: tuple[object, ...],
+             make: Callable[[tuple[object, ...]], _P]) -> _P:
+    """``make(keys)``, remembered in ``cache`` (up to ``_PLANS_LIMIT`` key tuples)."""
+    plan = cache.get(keys)
+    if plan is None:
+        plan = make(keys)
+        if len(cache) < _PLANS_LIMIT:
+            cache[keys] = plan
+    return plan
+
+
 def _flatten(record: Mapping[str, object]) -> dict[str, object]:
     """Known fields from the top level and the ``properties`` bag, by normalised key: at the
     top level the first key of each field; from the bag each key of a field whose value so
     far is empty (``clean``). The plan of each key tuple is made once (``_plan``)."""
-    keys = tuple(record)
-    plan = _PLANS.get(keys)
-    if plan is None:
-        plan = _plan(keys)
-        if len(_PLANS) < _PLANS_LIMIT:
-            _PLANS[keys] = plan
-    top, props_key = plan
+    top, props_key = _planned(_PLANS, tuple(record), _plan)
     out: dict[str, object] = {field: record[key] for key, field in top}  # type: ignore[index]
     if props_key is not None:
         props = record[props_key]  # type: ignore[index]
         if isinstance(props, Mapping):
-            pkeys = tuple(props)
-            pplan = _PROPS_PLANS.get(pkeys)
-            if pplan is None:
-                pplan = _props_plan(pkeys)
-                if len(_PROPS_PLANS) < _PLANS_LIMIT:
-                    _PROPS_PLANS[pkeys] = pplan
-            for key, field in pplan:
+            for key, field in _planned(_PROPS_PLANS, tuple(props), _props_plan):
                 existing = out.get(field)  # clean(None) is "": no call for an absent field
                 if existing is None or clean(existing) == "":
                     out[field] = props[key]

@@ -661,27 +661,6 @@ static inline PyObject *tail_attr(PyObject *obj, int a) {
     return PyObject_GetAttr(obj, tail_attr_strs[a]);
 }
 
-/* 1 written, 0 not taken, -1 error: "<indent>"key": <text>" with the text obj.<attr> (with
-   enum: obj.<attr>._value_), or null when empty and empty_null */
-static int put_field(Out *o, const char *line, PyObject *obj, int a, int value, int empty_null) {
-    PyObject *v = tail_attr(obj, a);
-    if (!v) return -1;
-    if (value) {
-        PyObject *inner = tail_attr(v, T_VALUE);
-        Py_DECREF(v);
-        if (!inner) return -1;
-        v = inner;
-    }
-    Py_ssize_t n = (Py_ssize_t)strlen(line);
-    int r = out_reserve(o, n) < 0 ? -1 : 1;
-    if (r == 1) {
-        put(o, line, n);
-        r = put_ascii(o, v, empty_null);
-    }
-    Py_DECREF(v);
-    return r;
-}
-
 /* 1 written, 0 not taken, -1 error: a list of ASCII strs (a tuple or list of exact str) at the
    given indent of its items ("<indent>" before each; closing at indent - 2) */
 static int put_str_list(Out *o, PyObject *seq, const char *indent) {
@@ -721,90 +700,120 @@ static int put_str_list(Out *o, PyObject *seq, const char *indent) {
     return r;
 }
 
-/* "<line>" then the list obj.<attr> */
-static int put_list_field(Out *o, const char *line, PyObject *obj, int a, const char *indent) {
+/* how put_member writes a value */
+enum { AS_TEXT, AS_TEXT_OR_NULL, AS_ENUM, AS_LIST, AS_COUNT, AS_BOOL_OR_NULL };
+
+/* 1 written, 0 not taken, -1 error: "<line>" (the key and what precedes it), then obj.<attr>
+   as `how` says: its text, its text or null when empty, its _value_'s text (an enum member),
+   a list of texts whose items sit at `indent`, an exact int, or None/True/False */
+static int put_member(Out *o, const char *line, PyObject *obj, int a, int how,
+                      const char *indent) {
     PyObject *v = tail_attr(obj, a);
     if (!v) return -1;
+    if (how == AS_ENUM) {
+        PyObject *inner = tail_attr(v, T_VALUE);
+        Py_DECREF(v);
+        if (!inner) return -1;
+        v = inner;
+    }
     Py_ssize_t n = (Py_ssize_t)strlen(line);
-    int r = out_reserve(o, n) < 0 ? -1 : 1;
+    int r = out_reserve(o, n + 5) < 0 ? -1 : 1;
     if (r == 1) {
         put(o, line, n);
-        r = put_str_list(o, v, indent);
+        switch (how) {
+        case AS_LIST:
+            r = put_str_list(o, v, indent);
+            break;
+        case AS_COUNT:
+            r = PyLong_CheckExact(v) ? put_count(o, v) : 0;
+            break;
+        case AS_BOOL_OR_NULL:
+            if (v == Py_None) PUT_LIT(o, "null");
+            else if (v == Py_True) PUT_LIT(o, "true");
+            else if (v == Py_False) PUT_LIT(o, "false");
+            else r = 0;
+            break;
+        default:
+            r = put_ascii(o, v, how == AS_TEXT_OR_NULL);
+        }
     }
     Py_DECREF(v);
     return r;
 }
 
+/* the objects a tail reads from: a flow's source, verdict, consumer and expectation */
+enum { O_SOURCE, O_VERDICT, O_CONSUMER, O_EXPECTATION, N_TAIL_OBJECTS };
+
+typedef struct {
+    const char *line; /* what precedes the value: the key, after the previous value's end */
+    int obj, attr, how;
+    const char *indent; /* AS_LIST: where its items sit */
+} TailMember;
+
+/* flow_tail_doc's keys from "source" to "missing", as orjson lays them out two lists deep */
+static const TailMember TAIL_MEMBERS[] = {
+    {"    {\n      \"source\": {\n        \"kind\": ", O_SOURCE, T_KIND, AS_ENUM, NULL},
+    {",\n        \"ip\": ", O_SOURCE, T_IP, AS_TEXT, NULL},
+    {",\n        \"subnet_id\": ", O_SOURCE, T_SUBNET_ID, AS_TEXT_OR_NULL, NULL},
+    {",\n        \"vnet_id\": ", O_SOURCE, T_VNET_ID, AS_TEXT_OR_NULL, NULL},
+    {",\n        \"resource_id\": ", O_SOURCE, T_RESOURCE_ID, AS_TEXT_OR_NULL, NULL},
+    {",\n        \"service_tag\": ", O_SOURCE, T_SERVICE_TAG, AS_TEXT_OR_NULL, NULL},
+    {",\n        \"region\": ", O_SOURCE, T_REGION, AS_TEXT_OR_NULL, NULL},
+    {",\n        \"prefix\": ", O_SOURCE, T_PREFIX, AS_TEXT_OR_NULL, NULL},
+    {",\n        \"tag_count\": ", O_SOURCE, T_TAG_COUNT, AS_COUNT, NULL},
+    {",\n        \"note\": ", O_SOURCE, T_NOTE, AS_TEXT_OR_NULL, NULL},
+    {"\n      },\n      \"path\": ", O_VERDICT, T_PATH, AS_ENUM, NULL},
+    {",\n      \"confidence\": ", O_VERDICT, T_CONFIDENCE, AS_ENUM, NULL},
+    {",\n      \"denial\": ", O_VERDICT, T_DENIAL, AS_TEXT_OR_NULL, NULL},
+    {",\n      \"consumer\": {\n        \"kind\": ", O_CONSUMER, T_KIND, AS_ENUM, NULL},
+    {",\n        \"id\": ", O_CONSUMER, T_ID, AS_TEXT_OR_NULL, NULL},
+    {",\n        \"candidates\": ", O_CONSUMER, T_CANDIDATES, AS_LIST, "          "},
+    {",\n        \"by\": ", O_CONSUMER, T_BY, AS_TEXT_OR_NULL, NULL},
+    {"\n      },\n      \"reasons\": ", O_VERDICT, T_REASONS, AS_LIST, "        "},
+    {",\n      \"missing\": ", O_VERDICT, T_MISSING, AS_LIST, "        "},
+};
+
+/* the expectation's keys (flow_tail_doc: all null without one) */
+static const TailMember EXPECTED_MEMBERS[] = {
+    {",\n      \"expected_path\": ", O_EXPECTATION, T_PATH, AS_ENUM, NULL},
+    {",\n      \"expected_rule\": ", O_EXPECTATION, T_RULE, AS_TEXT_OR_NULL, NULL},
+    {",\n      \"agrees\": ", O_EXPECTATION, T_AGREES, AS_BOOL_OR_NULL, NULL},
+};
+
+static int put_members(Out *o, const TailMember *m, size_t n, PyObject *const *objs) {
+    for (size_t i = 0; i < n; i++) {
+        int r = put_member(o, m[i].line, objs[m[i].obj], m[i].attr, m[i].how, m[i].indent);
+        if (r != 1) return r;
+    }
+    return 1;
+}
+
+#define N_OF(array) (sizeof(array) / sizeof((array)[0]))
+
 /* one tail object at depth 2 (its keys 6 spaces deep) */
 static int put_tail(Out *o, PyObject *flow) {
-    PyObject *src = NULL, *ver = NULL, *con = NULL, *exp = NULL, *tc = NULL;
+    static const int from_flow[N_TAIL_OBJECTS] = {T_SOURCE, T_VERDICT, T_CONSUMER,
+                                                  T_EXPECTATION};
+    PyObject *objs[N_TAIL_OBJECTS] = {NULL};
     int r = -1;
-    if (!(src = tail_attr(flow, T_SOURCE)) || !(ver = tail_attr(flow, T_VERDICT))
-        || !(con = tail_attr(flow, T_CONSUMER)) || !(exp = tail_attr(flow, T_EXPECTATION))
-        || !(tc = tail_attr(src, T_TAG_COUNT)))
-        goto done;
-    r = 0;
-    if (!PyLong_CheckExact(tc)) goto done;
-#define TRY(call)            \
-    do {                     \
-        r = (call);          \
-        if (r != 1) goto done; \
-    } while (0)
-    TRY(out_reserve(o, 32) < 0 ? -1 : 1);
-    PUT_LIT(o, "    {\n      \"source\": {");
-    TRY(put_field(o, "\n        \"kind\": ", src, T_KIND, 1, 0));
-    TRY(put_field(o, ",\n        \"ip\": ", src, T_IP, 0, 0));
-    TRY(put_field(o, ",\n        \"subnet_id\": ", src, T_SUBNET_ID, 0, 1));
-    TRY(put_field(o, ",\n        \"vnet_id\": ", src, T_VNET_ID, 0, 1));
-    TRY(put_field(o, ",\n        \"resource_id\": ", src, T_RESOURCE_ID, 0, 1));
-    TRY(put_field(o, ",\n        \"service_tag\": ", src, T_SERVICE_TAG, 0, 1));
-    TRY(put_field(o, ",\n        \"region\": ", src, T_REGION, 0, 1));
-    TRY(put_field(o, ",\n        \"prefix\": ", src, T_PREFIX, 0, 1));
-    TRY(out_reserve(o, 32) < 0 ? -1 : 1);
-    PUT_LIT(o, ",\n        \"tag_count\": ");
-    TRY(put_count(o, tc));
-    TRY(put_field(o, ",\n        \"note\": ", src, T_NOTE, 0, 1));
-    TRY(put_field(o, "\n      },\n      \"path\": ", ver, T_PATH, 1, 0));
-    TRY(put_field(o, ",\n      \"confidence\": ", ver, T_CONFIDENCE, 1, 0));
-    TRY(put_field(o, ",\n      \"denial\": ", ver, T_DENIAL, 0, 1));
-    TRY(put_field(o, ",\n      \"consumer\": {\n        \"kind\": ", con, T_KIND, 1, 0));
-    TRY(put_field(o, ",\n        \"id\": ", con, T_ID, 0, 1));
-    TRY(put_list_field(o, ",\n        \"candidates\": ", con, T_CANDIDATES, "          "));
-    TRY(put_field(o, ",\n        \"by\": ", con, T_BY, 0, 1));
-    TRY(put_list_field(o, "\n      },\n      \"reasons\": ", ver, T_REASONS, "        "));
-    TRY(put_list_field(o, ",\n      \"missing\": ", ver, T_MISSING, "        "));
-    if (exp == Py_None) {
-        TRY(out_reserve(o, 96) < 0 ? -1 : 1);
-        PUT_LIT(o, ",\n      \"expected_path\": null,\n      \"expected_rule\": null,\n"
-                   "      \"agrees\": null");
+    for (int i = 0; i < N_TAIL_OBJECTS; i++)
+        if (!(objs[i] = tail_attr(flow, from_flow[i]))) goto done;
+    r = put_members(o, TAIL_MEMBERS, N_OF(TAIL_MEMBERS), objs);
+    if (r != 1) goto done;
+    if (objs[O_EXPECTATION] == Py_None) {
+        r = out_reserve(o, 96) < 0 ? -1 : 1;
+        if (r == 1)
+            PUT_LIT(o, ",\n      \"expected_path\": null,\n      \"expected_rule\": null,\n"
+                       "      \"agrees\": null");
     } else {
-        PyObject *agrees;
-        TRY(put_field(o, ",\n      \"expected_path\": ", exp, T_PATH, 1, 0));
-        TRY(put_field(o, ",\n      \"expected_rule\": ", exp, T_RULE, 0, 1));
-        if (!(agrees = tail_attr(exp, T_AGREES))) {
-            r = -1;
-            goto done;
-        }
-        r = agrees == Py_None || agrees == Py_True || agrees == Py_False;
-        if (r && out_reserve(o, 32) < 0) r = -1;
-        if (r == 1) {
-            PUT_LIT(o, ",\n      \"agrees\": ");
-            if (agrees == Py_None) PUT_LIT(o, "null");
-            else if (agrees == Py_True) PUT_LIT(o, "true");
-            else PUT_LIT(o, "false");
-        }
-        Py_DECREF(agrees);
-        if (r != 1) goto done;
+        r = put_members(o, EXPECTED_MEMBERS, N_OF(EXPECTED_MEMBERS), objs);
     }
-    TRY(out_reserve(o, 8) < 0 ? -1 : 1);
-    PUT_LIT(o, "\n    }");
-#undef TRY
+    if (r == 1) {
+        r = out_reserve(o, 8) < 0 ? -1 : 1;
+        if (r == 1) PUT_LIT(o, "\n    }");
+    }
 done:
-    Py_XDECREF(src);
-    Py_XDECREF(ver);
-    Py_XDECREF(con);
-    Py_XDECREF(exp);
-    Py_XDECREF(tc);
+    for (int i = 0; i < N_TAIL_OBJECTS; i++) Py_XDECREF(objs[i]);
     return r;
 }
 
