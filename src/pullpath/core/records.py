@@ -170,18 +170,18 @@ def _role(key: str) -> str | None:
     return role
 
 
-_Plan = tuple[tuple[tuple[object, str], ...], object]
+_Plan = tuple[tuple[tuple[str, str], ...], str | None]
 _P = TypeVar("_P")
 _PLANS: dict[tuple[object, ...], _Plan] = {}
-_PROPS_PLANS: dict[tuple[object, ...], tuple[tuple[object, str], ...]] = {}
+_PROPS_PLANS: dict[tuple[object, ...], tuple[tuple[str, str], ...]] = {}
 _PLANS_LIMIT = 1024
 
 
 def _plan(keys: tuple[object, ...]) -> _Plan:
     """How ``_flatten`` reads a record with these top-level keys (in order): the first key of
     each field, and the last key of the ``properties`` bag (None: no bag)."""
-    top: dict[str, object] = {}
-    props: object = None
+    top: dict[str, str] = {}
+    props: str | None = None
     for key in keys:
         if not isinstance(key, str):
             continue
@@ -193,9 +193,9 @@ def _plan(keys: tuple[object, ...]) -> _Plan:
     return tuple((key, field) for field, key in top.items()), props
 
 
-def _props_plan(keys: tuple[object, ...]) -> tuple[tuple[object, str], ...]:
+def _props_plan(keys: tuple[object, ...]) -> tuple[tuple[str, str], ...]:
     """The keys of a ``properties`` bag that map to a field, in order, with their fields."""
-    out: list[tuple[object, str]] = []
+    out: list[tuple[str, str]] = []
     for key in keys:
         if isinstance(key, str):
             field = _role(key)
@@ -220,9 +220,9 @@ def _flatten(record: Mapping[str, object]) -> dict[str, object]:
     top level the first key of each field; from the bag each key of a field whose value so
     far is empty (``clean``). The plan of each key tuple is made once (``_plan``)."""
     top, props_key = _planned(_PLANS, tuple(record), _plan)
-    out: dict[str, object] = {field: record[key] for key, field in top}  # type: ignore[index]
+    out: dict[str, object] = {field: record[key] for key, field in top}
     if props_key is not None:
-        props = record[props_key]  # type: ignore[index]
+        props = record[props_key]
         if isinstance(props, Mapping):
             for key, field in _planned(_PROPS_PLANS, tuple(props), _props_plan):
                 existing = out.get(field)  # clean(None) is "": no call for an absent field
@@ -379,33 +379,21 @@ class PropsShape:
 
 def record_shape(record: Mapping[str, object]) -> RecordShape | None:
     """The shape of a decoded record's top level; None when the fast route must not read it."""
-    first: dict[str, str] = {}
-    props_key: str | None = None
-    for key in record:
-        if not isinstance(key, str):
-            return None
-        nk = norm_key(key)
-        if nk == "properties":
-            props_key = key
-            continue
-        field = _FIELD_KEYS.get(nk)
-        if field is not None and field not in first:
-            first[field] = key
-    deciding = [key for field, key in first.items() if field in SHAPE_FIELDS]
-    return RecordShape(tuple(record), _values_of(deciding), first.get("time"),
-                       first.get("caller_ip"), props_key)
+    keys = tuple(record)
+    if not all(isinstance(key, str) for key in keys):
+        return None
+    top, props_key = _planned(_PLANS, keys, _plan)  # what parse_record reads, as it reads it
+    first = {field: key for key, field in top}
+    deciding = [key for key, field in top if field in SHAPE_FIELDS]
+    return RecordShape(keys, _values_of(deciding), first.get("time"), first.get("caller_ip"),
+                       props_key)
 
 
 def props_shape(shape: RecordShape, props: Mapping[str, object]) -> PropsShape | None:
     """The shape of a ``properties`` bag under ``shape``; None when the bag holds a time (a
     time there counts only when the top-level one is empty: left to ``parse_record``)."""
-    deciding: list[str] = []
-    for key in props:
-        if not isinstance(key, str):
-            continue
-        field = _FIELD_KEYS.get(norm_key(key))
-        if field == "time":
-            return None
-        if field is not None and (field in SHAPE_FIELDS or field == "caller_ip"):
-            deciding.append(key)
+    plan = _planned(_PROPS_PLANS, tuple(props), _props_plan)
+    if any(field == "time" for _, field in plan):
+        return None
+    deciding = [key for key, field in plan if field in SHAPE_FIELDS or field == "caller_ip"]
     return PropsShape(shape, _values_of(deciding))
