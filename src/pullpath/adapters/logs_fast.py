@@ -50,7 +50,7 @@ from pullpath.core.records import (
     clean,
     flatten_record,
     parse_record,
-    split_result,
+    read_result,
 )
 from pullpath.domain.events import Location, PullEvent, ReadStats, Skip
 
@@ -117,12 +117,12 @@ class Resolutions:
         ``clean`` text; bounded like ``CallerKeys``)."""
         self.identities: dict[str | None, str] = {}
         """An identity as the scanners give it -> its ``clean`` text (bounded alike)."""
-        self.families: dict[int, tuple[GroupKey, str]] = {}
+        self.families: dict[int, tuple[GroupKey, object]] = {}
         """A template family's id (the catalog's: templates equal but for their
-        resultDescription) -> the group of its first template and that template's
-        ``clean`` resultType. The archive's description enters ``parse_record`` only through
-        ``split_result`` (``records.FAMILY_FIELDS``): another template of the family is that
-        group with the result ``split_result`` reads from its own description, no parse."""
+        resultDescription) -> the group of its first template and that template's raw
+        resultType. The description enters ``parse_record`` only through ``read_result``
+        (``records.FAMILY_FIELDS``): another template of the family is that group with the
+        result ``read_result`` reads from its own description, no parse."""
 
     def new_groups(self) -> list[GroupKey]:
         """The groups resolved since the last call (errors left out)."""
@@ -159,14 +159,14 @@ class Resolutions:
                         if family is not None:  # its group, with this one's result
                             base, result_type = family
                             template = templates[tid] = with_result(
-                                base, *split_result(result_type, clean(description)))
+                                base, *read_result(result_type, description))
                         else:
                             record = cast(dict[str, Any], _loads(data[start:end].tobytes()))
                             template = templates[tid] = sink.template(
                                 record, "time" if "time" in record else None)
                             if type(template) is GroupKey and len(families) < _FAMILIES_LIMIT:
-                                families[fid] = template, clean(
-                                    flatten_record(record).get("result_type"))
+                                families[fid] = (template,
+                                                 flatten_record(record).get("result_type"))
                     if isinstance(template, RecordError):
                         key = keys[gid] = template
                     else:

@@ -29,8 +29,8 @@ from pullpath.core.records import (
     flatten_record,
     parse_fields,
     props_shape,
+    read_result,
     record_shape,
-    split_result,
 )
 from pullpath.domain.events import PullEvent, ReadStats
 from pullpath.domain.verdicts import (
@@ -299,8 +299,8 @@ class RawGroups:
         family = family_of(fields)
         known = self.families.get(family) if family is not None else None
         if known is not None:
-            result, description = split_result(clean(fields.get("result_type")),
-                                               clean(fields.get("result_description")))
+            result, description = read_result(fields.get("result_type"),
+                                              fields.get("result_description"))
             return _new_tuple(GroupKey, (*known[:6], self.callers(clean(fields.get("caller_ip"))),
                                          clean(fields.get("identity")), result, description))
         try:

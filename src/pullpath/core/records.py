@@ -137,6 +137,13 @@ def parse_time(value: object) -> datetime | None:
         return None
 
 
+def read_result(result_type: object, result_description: object) -> tuple[str, str]:
+    """An event's (result, result description) from its raw ``result_type`` and
+    ``result_description`` fields: the only use ``parse_fields`` makes of them
+    (``FAMILY_FIELDS``)."""
+    return split_result(clean(result_type), clean(result_description))
+
+
 def split_result(result_type: str, result_description: str) -> tuple[str, str]:
     """(HTTP status text, extra description). The archive logs resultType "HttpStatusCode" and
     the status in resultDescription; other sources put the status in ResultType."""
@@ -292,9 +299,8 @@ def parse_fields(fields: Mapping[str, object]) -> PullEvent:
     time = parse_time(time_value)
     if time is None and clean(time_value):
         raise RecordError("invalid-time", f"unreadable time {clean(time_value)[:40]!r}")
-    result, description = split_result(
-        clean(fields.get("result_type")), clean(fields.get("result_description"))
-    )
+    result, description = read_result(fields.get("result_type"),
+                                      fields.get("result_description"))
     return PullEvent(
         time=time,
         table=table,
