@@ -66,14 +66,15 @@ def fail(message: str, *, hint: str = "") -> NoReturn:
     raise typer.Exit(EXIT_USAGE)
 
 
-def literal(text: str) -> str:
+def literal(text: str, limit: int = 2000) -> str:
     """``text`` (a path, a name, an error's message) for a rich message: shown as it is, never
-    read as markup or emoji codes, and terminal-safe (``term_safe``)."""
+    read as markup or emoji codes, and terminal-safe (``term_safe``, at most ``limit``
+    characters)."""
     from rich.markup import escape
 
     from pullpath.formatters.common import term_safe
 
-    return escape(term_safe(text, 2000))
+    return escape(term_safe(text, limit))
 
 
 def warn(message: str) -> None:

@@ -77,12 +77,8 @@ def _progress() -> Any:
     start = time.monotonic()
 
     def say(message: str) -> None:
-        from rich.markup import escape
-
-        from pullpath.formatters.common import term_safe
-
         elapsed = time.monotonic() - start
-        stderr.print(f"[dim][{elapsed:6.0f}s][/] {escape(term_safe(message, 600))}")
+        stderr.print(f"[dim][{elapsed:6.0f}s][/] {literal(message, 600)}")
 
     return say
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import typer
 
-from pullpath.cli.common import fail, stderr, user_errors, warn, write_output
+from pullpath.cli.common import fail, literal, stderr, user_errors, warn, write_output
 
 if TYPE_CHECKING:
     from pullpath.formatters.audit_doc import AuditReport
@@ -40,11 +40,7 @@ def _errors() -> tuple[type[BaseException], ...]:
 
 def progress(text: str) -> None:
     """A progress line on stderr (never data, never a secret)."""
-    from rich.markup import escape
-
-    from pullpath.formatters.common import term_safe
-
-    stderr.print(f"[dim]{escape(term_safe(text, 300))}[/]")
+    stderr.print(f"[dim]{literal(text, 300)}[/]")
 
 
 def _quiet_sdk_logging() -> None:
