@@ -3,7 +3,9 @@ from __future__ import annotations
 import gzip
 import ipaddress
 import json
+import os
 import random
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -13,7 +15,20 @@ import pytest
 pytest_plugins = ("tests.live_server",)
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "data"
+# A user's clone has no ../shared: a test that reads it fails here, on every machine, rather than
+# only on a fresh clone (the data a test needs is copied into tests/data with its provenance).
+_OUTSIDE = str(ROOT.parent / "shared")
+
+
+def _refuse_shared(event: str, args: tuple[object, ...]) -> None:
+    if event in ("open", "os.listdir", "os.scandir") and args and isinstance(args[0], str | Path):
+        target = os.path.abspath(os.fspath(args[0]))
+        if target == _OUTSIDE or target.startswith(_OUTSIDE + os.sep):
+            raise PermissionError(f"tests must not read outside the repository: {target}")
+
+
+sys.addaudithook(_refuse_shared)
+
 BUNDLED_TAGS = (
     ROOT / "src" / "pullpath" / "data" / "servicetags" / "ServiceTags_Public_20251028.json.gz"
 )

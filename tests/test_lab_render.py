@@ -32,9 +32,8 @@ from pullpath.lab.scenarios import ScenarioError, list_scenarios, load_scenario,
 
 SCENARIOS = list_scenarios()
 RUN = "k3v9x2ab"
-SHARED_EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "rest-api-examples"
-DIAG_EXAMPLE = (SHARED_EXAMPLES / "specification/monitor/resource-manager/Microsoft.Insights/"
-                "preview/2021-05-01-preview/examples/getDiagnosticSetting.json")
+# a copy of the official example, with its provenance in tests/data/lab/PROVENANCE.md
+DIAG_EXAMPLE = Path(__file__).resolve().parent / "data" / "lab" / "getDiagnosticSetting.json"
 
 # resource type -> (SDK model, module and request builder holding the SDK's api-version)
 MODELS: dict[str, tuple[str, str, str]] = {
