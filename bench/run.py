@@ -1,5 +1,6 @@
 """Time ``pullpath audit`` against a bare DuckDB scan and a straightforward script.
 
+    python -m pip install '.[bench]'     # DuckDB, for (b)
     python bench/run.py [--events N ...] [--repeat R] [--skip-baseline]
 
 For each size N (default 1,000,000; the dataset is generated once by bench/generate.py) the
