@@ -142,10 +142,14 @@ def test_output_directory_must_exist(tmp_path: Any) -> None:
     assert not target.parent.exists()
 
 
-def test_fail_on_needs_a_path_and_warns_on_no_events(tmp_path: Any) -> None:
+def test_fail_on_needs_a_path_and_fails_closed_on_no_events(tmp_path: Any) -> None:
     empty = tmp_path / "empty.json"
     empty.write_text("[]")
     proc = run("audit", "--logs", str(empty), "--fail-on", "", check=False)
     assert proc.returncode == 2
-    proc = run("audit", "--logs", str(empty), "--fail-on", "public", "-f", "json")
+    proc = run("audit", "--logs", str(empty), "--fail-on", "public", "-f", "json", check=False)
+    assert proc.returncode == 1
+    assert "no registry events were read" in proc.stderr
+    proc = run("audit", "--logs", str(empty), "--fail-on", "public", "-f", "json",
+               "--allow-empty")
     assert "no evidence" in proc.stderr

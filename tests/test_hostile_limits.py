@@ -428,8 +428,10 @@ def test_gzip_over_the_decompressed_limit_is_refused(tmp_path: Path, baseline_mi
 
 
 def test_many_distinct_callers_beyond_the_flow_limit(tmp_path: Path) -> None:
-    """More distinct groups than PULLPATH_MAX_FLOW_GROUPS: the largest are classified, the
-    events of the rest are counted as unclassified and reported; --strict fails on it."""
+    """More distinct groups than PULLPATH_MAX_FLOW_GROUPS: the largest are flows of their own,
+    the rest are judged all the same and folded into a few flows, so the report stays small and
+    every event has a path; beyond PULLPATH_MAX_JUDGE_KEYS the events of the rest are counted as
+    unclassified and reported, and --strict fails on it."""
     path = tmp_path / "PT1H.json"
     base = json.dumps(record(0)).replace("203.0.113.18", "{ip}")
     with path.open("w") as fh:
@@ -443,10 +445,20 @@ def test_many_distinct_callers_beyond_the_flow_limit(tmp_path: Path) -> None:
     doc = run.json()
     assert_accounting(doc)
     assert doc["input"]["events_read"] == 8_050
-    assert len(doc["flows"]) <= 500
-    assert doc["summary"]["events"] + doc["summary"]["unclassified_events"] == 8_050
-    assert doc["summary"]["unclassified_events"] == 8_050 - 50 - 499
+    assert len(doc["flows"]) == 501  # the 500 largest groups and one folded flow
+    assert doc["summary"]["events"] == 8_050
+    assert doc["summary"]["unclassified_events"] == 0
+    assert doc["summary"]["folded_events"] == 8_050 - 50 - 499
     assert any(f["caller_ip"] == "198.51.100.7" and f["count"] == 50 for f in doc["flows"])
+    assert any(f["caller_ip"] == "(other)" and f["count"] == 8_050 - 50 - 499
+               for f in doc["flows"])
+    assert any("folded" in w for w in doc["warnings"])
+    env["PULLPATH_MAX_JUDGE_KEYS"] = "2000"
+    run = audit(tmp_path, path, env=env)
+    doc = run.json()
+    assert_accounting(doc)
+    assert doc["summary"]["unclassified_events"] == 8_050 - 50 - 1_999
+    assert doc["summary"]["events"] + doc["summary"]["unclassified_events"] == 8_050
     assert any("not classified" in w for w in doc["warnings"])
     run = audit(tmp_path, path, env=env, extra=["--strict"])
     assert run.code == 2

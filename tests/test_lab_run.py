@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from pullpath.adapters.servicetags_files import load_service_tags
+from pullpath.cli.lab import disagreement_problems
 from pullpath.core.servicetags import TagIndex
 from pullpath.domain.verdicts import Path
 from pullpath.lab.report import lab_document, lab_table
@@ -95,6 +96,7 @@ def test_aci_vnet_trusted_end_to_end(azure: FakeAzure, tags: TagIndex) -> None:
     assert aci.prediction.path is Path.TRUSTED_SERVICE
     assert aci.observed_paths == (Path.TRUSTED_SERVICE,)
     assert aci.agreement == "agrees"
+    assert disagreement_problems(report) == []
     (ev,) = aci.evidence
     assert ev.caller_ip == ACI_CALLER
     assert ev.source_kind == "azure-platform"
@@ -164,6 +166,8 @@ def test_disagreement_names_the_knowledge_entry_to_update(azure: FakeAzure,
     assert "expect: trusted-service" in app.knowledge_update
     assert "url: lab:aca-vnet-private-endpoint" in app.knowledge_update
     assert "CONTRADICTED" in lab_table(outcome.report)
+    (problem,) = disagreement_problems(outcome.report, allow_partial=True)
+    assert f"contradict the prediction: {app.name}" in problem
 
 
 def test_a_pull_the_audit_cannot_decide_is_inconclusive(azure: FakeAzure,
@@ -178,6 +182,11 @@ def test_a_pull_the_audit_cannot_decide_is_inconclusive(azure: FakeAzure,
     assert aci.observed_paths == (Path.UNKNOWN,)
     assert aci.agreement == "inconclusive"
     assert aci.evidence[0].belongs_to_subscription is True
+    # --fail-on-disagreement fails closed: nothing confirms the prediction
+    (problem,) = disagreement_problems(outcome.report)
+    assert f"{aci.name} inconclusive" in problem
+    assert "--allow-partial" in problem
+    assert disagreement_problems(outcome.report, allow_partial=True) == []
 
 
 def test_system_identity_deployment_failure_is_the_expected_observation(

@@ -173,6 +173,28 @@ def test_strict_fails_on_a_partial_result(loopback: LoopbackServer, live_env) ->
     assert "partial" in result.stderr
 
 
+def test_fail_on_fails_closed_on_a_partial_or_empty_workspace(loopback: LoopbackServer,
+                                                               live_env: FakeCredential) -> None:
+    """A live audit gates like a file audit: a partial query result or a window without events
+    fails --fail-on (exit 1, saying which), unless --allow-partial / --allow-empty."""
+    from tests.live_events import table_response
+
+    doc = table_response([])
+    doc["error"] = {"code": "PartialError", "message": "There were some errors",
+                    "details": [{"code": "EngineError", "message": "a shard is unavailable"}]}
+    loopback.route("POST", QUERY, Reply(200, doc))
+    base = ["audit", "--workspace", WS, "--since", "1d", "-f", "json", "--fail-on", "public"]
+    result = invoke(*base)
+    assert result.exit_code == 1
+    assert "partial-query-result 1" in result.stderr
+    assert "no registry events were read" in result.stderr
+    assert invoke(*base, "--allow-partial").exit_code == 1  # still no events
+    assert invoke(*base, "--allow-partial", "--allow-empty").exit_code == 0
+    strict = invoke(*base, "--allow-partial", "--allow-empty", "--strict")
+    assert strict.exit_code == 2  # --strict fails on the partial result whatever --fail-on allows
+    assert "partial" in strict.stderr
+
+
 def test_explain_subscription_equals_saved_inventory(loopback: LoopbackServer,
                                                      live_env: FakeCredential, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """`explain --subscription` reads the same inventory a saved `pullpath inventory` holds."""

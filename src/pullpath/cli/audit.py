@@ -13,6 +13,7 @@ from pullpath.cli.common import (
     emit_report,
     fail,
     keep_until_exit,
+    literal,
     parse_paths,
     progress_printer,
     require_format,
@@ -24,13 +25,21 @@ from pullpath.cli.common import (
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from pullpath.domain.verdicts import Path as NetPath
     from pullpath.formatters.audit_doc import AuditReport
 
 AUDIT_FORMATS = (Format.TABLE, Format.JSON, Format.CSV, Format.MARKDOWN, Format.HTML, Format.SARIF)
 
 FAIL_ON_HELP = (
     "Exit 1 when any flow took one of these paths (comma-separated: private-endpoint, "
-    "trusted-service, firewall-rule, public, denied, unknown). For CI gates."
+    "trusted-service, firewall-rule, public, denied, unknown). For CI gates. Fails closed: "
+    "also exits 1 when no events were read (--allow-empty), or when inputs could not be read "
+    "or events were left unclassified (--allow-partial)."
+)
+ALLOW_EMPTY_HELP = "With --fail-on: pass when the logs hold no registry events at all."
+ALLOW_PARTIAL_HELP = (
+    "With --fail-on: pass although some inputs could not be read (unreadable, damaged or "
+    "partial) or some events were left unclassified (too many distinct callers)."
 )
 
 
@@ -45,20 +54,58 @@ def _render_table(report: AuditReport, console: Console) -> None:
     render_audit(report, console)
 
 
-def apply_fail_on(report: AuditReport, fail_on: str | None) -> None:
-    paths = parse_paths(fail_on, option="--fail-on")
+def fail_on_problems(report: AuditReport, paths: set[NetPath], *, allow_empty: bool = False,
+                     allow_partial: bool = False) -> list[str]:
+    """Why ``--fail-on`` fails, one line each ([] when it passes): a flow took one of
+    ``paths``, or the evidence the verdict rests on is missing (fails closed). Evidence gaps
+    count only for a gate (``paths`` given); ``allow_empty``/``allow_partial`` accept them."""
     if not paths:
-        return
-    hits = [f for f in report.result.flows if f.path in paths]
+        return []
+    result = report.result
+    stats = result.stats
+    problems: list[str] = []
+    hits = [f for f in result.flows if f.path in paths]
     if hits:
         events = sum(f.count for f in hits)
         names = ", ".join(sorted({f.path.value for f in hits}))
-        stderr.print(f"[bold red]--fail-on:[/] {len(hits)} flow(s), {events} event(s) took "
-                     f"{names}")
+        problems.append(f"{len(hits)} flow(s), {events} event(s) took {names}")
+    if stats.events_read == 0 and not allow_empty:
+        problems.append("no registry events were read from the given logs (an empty folder, a "
+                        "0-byte file, a broken download, the wrong time range?); pass "
+                        "--allow-empty to accept")
+    if not allow_partial:
+        lost = stats.inputs_not_read()
+        if lost:
+            kinds = ", ".join(f"{k} {v}" for k, v in lost.items())
+            problems.append(f"{sum(lost.values())} input(s) could not be read, whole or from a "
+                            f"damaged spot on ({kinds}): their events are not judged; pass "
+                            "--allow-partial to accept")
+        if result.unclassified_events:
+            problems.append(f"{result.unclassified_events} event(s) were read but not "
+                            "classified (too many distinct callers, identities and results): "
+                            "their paths are unknown; pass --allow-partial to accept")
+    return problems
+
+
+def apply_gates(report: AuditReport, *, strict: bool, fail_on: str | None,
+                allow_empty: bool = False, allow_partial: bool = False) -> None:
+    """``--strict`` and ``--fail-on``, after the report is written (a pipeline still has the
+    report to look at). Every condition that tripped is printed on stderr; ``--strict``'s
+    exit 2 (damaged input) takes precedence over ``--fail-on``'s exit 1."""
+    strict_lines = strict_problems(report) if strict else []
+    paths = parse_paths(fail_on, option="--fail-on")
+    problems = fail_on_problems(report, paths, allow_empty=allow_empty,
+                                allow_partial=allow_partial)
+    for line in strict_lines:
+        stderr.print(line, markup=False, highlight=False, soft_wrap=True)
+    for problem in problems:
+        stderr.print(f"[bold red]--fail-on:[/] {literal(problem)}")
+    if strict_lines:
+        raise typer.Exit(2)
+    if problems:
         raise typer.Exit(EXIT_FAIL_ON)
-    if report.result.summary.events == 0:
-        warn("--fail-on passed on no evidence: no registry events were read (check the log "
-             "source and time range)")
+    if paths and report.result.stats.events_read == 0:  # --allow-empty
+        warn("--fail-on passed on no evidence: no registry events were read (--allow-empty)")
 
 
 def register(app: typer.Typer) -> None:
@@ -126,9 +173,12 @@ def register(app: typer.Typer) -> None:
         fmt: Format = typer.Option(Format.TABLE, "--format", "-f", help="Output format."),
         output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
         fail_on: str | None = typer.Option(None, "--fail-on", help=FAIL_ON_HELP),
+        allow_empty: bool = typer.Option(False, "--allow-empty", help=ALLOW_EMPTY_HELP),
+        allow_partial: bool = typer.Option(False, "--allow-partial", help=ALLOW_PARTIAL_HELP),
         strict: bool = typer.Option(
             False, "--strict",
-            help="Exit 2 if any record was skipped (damaged logs), listing the first locations.",
+            help="Exit 2 if any record was skipped (damaged logs), listing the first locations; "
+                 "takes precedence over --fail-on's exit 1.",
         ),
     ) -> None:
         """Prove which network path each pull took, from the registry's own logs.
@@ -165,9 +215,8 @@ def register(app: typer.Typer) -> None:
                 return
             render_report(live_report, fmt, output)
             live.show_tags_age(live_report)
-            live.check_partial(live_report, strict)
-            check_strict(live_report, strict)
-            apply_fail_on(live_report, fail_on)
+            apply_gates(live_report, strict=strict, fail_on=fail_on, allow_empty=allow_empty,
+                        allow_partial=allow_partial)
             return
         if subscription:
             fail("--subscription reads the inventory for --workspace/--storage-account audits; "
@@ -188,8 +237,8 @@ def register(app: typer.Typer) -> None:
             render_report(report, fmt, output)
             keep_until_exit()
         live.show_tags_age(report)
-        check_strict(report, strict)
-        apply_fail_on(report, fail_on)
+        apply_gates(report, strict=strict, fail_on=fail_on, allow_empty=allow_empty,
+                    allow_partial=allow_partial)
 
 
 def _file_input_errors() -> tuple[type[BaseException], ...]:
@@ -201,25 +250,21 @@ def _file_input_errors() -> tuple[type[BaseException], ...]:
     return (InventoryError, ServiceTagError)
 
 
-STRICT_IGNORED = frozenset({"unreadable-directory", "unreadable-entry", "not-a-regular-file"})
-"""Inputs that were not read although they may hold logs: ``--strict`` fails on them too
-(hidden files, empty files and directory loops lose nothing)."""
 STRICT_SHOWN = 5
 
 
-def check_strict(report: AuditReport, strict: bool) -> None:
-    """``--strict``: exit 2 when any record was skipped (or an input could not be read),
-    naming the first locations on stderr. Runs after the report is written, so a pipeline
-    still has the report to look at."""
-    if not strict:
-        return
+def strict_problems(report: AuditReport) -> list[str]:
+    """What ``--strict`` fails on (exit 2), as the lines to print ([] when nothing): any
+    record skipped, an input not read although it may hold logs (``UNREAD_INPUTS``: hidden
+    files, empty files and directory loops lose nothing), events left unclassified, a partial
+    workspace query; with the first locations."""
+    from pullpath.domain.events import PARTIAL_RESULTS, UNREAD_INPUTS
     from pullpath.formatters.common import term_safe
 
     stats = report.result.stats
-    lost = {k: v for k, v in sorted(stats.ignored.items()) if k in STRICT_IGNORED}
+    lost = {k: v for k, v in sorted(stats.ignored.items()) if k in UNREAD_INPUTS}
     unclassified = report.result.unclassified_events
-    if stats.events_skipped == 0 and not lost and not unclassified:
-        return
+    partial = stats.ignored.get(PARTIAL_RESULTS, 0)
     problems = []
     if stats.events_skipped:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(stats.skipped.items()))
@@ -229,14 +274,17 @@ def check_strict(report: AuditReport, strict: bool) -> None:
         problems.append("inputs not read: " + ", ".join(f"{k} {v}" for k, v in lost.items()))
     if unclassified:
         problems.append(f"{unclassified} event(s) not classified (too many distinct flows)")
-    stderr.print(f"--strict: {'; '.join(problems)}; exit 2", markup=False, highlight=False,
-                 soft_wrap=True)
+    if partial:
+        problems.append(f"{partial} workspace query(ies) returned partial results (see the "
+                        "warnings)")
+    if not problems:
+        return []
+    lines = [f"--strict: {'; '.join(problems)}; exit 2"]
     for skip in stats.examples[:STRICT_SHOWN]:
         detail = f" ({term_safe(skip.detail, 120)})" if skip.detail else ""
-        stderr.print(f"  {term_safe(str(skip.location), 300)}: {term_safe(skip.reason, 60)}"
-                     f"{detail}", markup=False, highlight=False, soft_wrap=True)
+        lines.append(f"  {term_safe(str(skip.location), 300)}: {term_safe(skip.reason, 60)}"
+                     f"{detail}")
     more = stats.events_skipped - min(len(stats.examples), STRICT_SHOWN)
     if more > 0:
-        stderr.print(f"  ... and {more} more (--format json lists the counts per file)",
-                     markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
+        lines.append(f"  ... and {more} more (--format json lists the counts per file)")
+    return lines

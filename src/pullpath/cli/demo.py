@@ -12,7 +12,6 @@ from rich.console import Console
 from pullpath.cli.common import Format, literal, require_format, stderr
 
 if TYPE_CHECKING:
-    from pullpath.domain.verdicts import Flow
     from pullpath.formatters.audit_doc import AuditReport
 
 DEMO_FORMATS = (Format.TABLE, Format.JSON, Format.CSV, Format.MARKDOWN, Format.HTML)
@@ -28,50 +27,6 @@ def run_demo_audit() -> AuditReport:
 
     base = demo_dir()
     return run_audit([base / "logs"], inventory_paths=[base / "inventory"])
-
-
-def story(report: AuditReport) -> str:
-    """A short plain-language account, built from the verdicts (not canned)."""
-    from pullpath.domain.verdicts import Path as NetPath
-
-    groups: dict[tuple[str, str, str], list[Flow]] = {}
-    for flow in report.result.flows:
-        if flow.operation.lower() != "pull" and flow.path is not NetPath.DENIED:
-            continue
-        who = flow.consumer.id or flow.caller_ip
-        groups.setdefault((who, flow.path.value, f"{flow.repository}:{flow.tag}"), []).append(flow)
-    lines: list[str] = []
-    for (_who, _path, image), flows in groups.items():
-        first = flows[0]
-        count = sum(f.count for f in flows)
-        ips = ", ".join(sorted({f.caller_ip for f in flows}))
-        kind = first.consumer.kind.value.upper()
-        name = f"{kind} '{first.consumer.id.rsplit('/', 1)[-1]}'" if first.consumer.id else ips
-        if first.path is NetPath.TRUSTED_SERVICE:
-            lines.append(
-                f"- {name} pulled {image} {count}x from {ips}, a Microsoft public address "
-                f"({first.source.service_tag}) that belongs to none of your resources. It passed "
-                "the registry's firewall by the trusted-services bypass, not through your "
-                "private endpoint."
-            )
-        elif first.path is NetPath.PRIVATE_ENDPOINT:
-            lines.append(f"- {name} pulled {image} {count}x from {ips} in its own subnet: "
-                         "through the private endpoint.")
-        elif first.path is NetPath.DENIED:
-            lines.append(f"- {ips} ({first.source.kind.value}) was refused {count}x "
-                         f"({first.verdict.denial or 'denied'}): {first.operation} by "
-                         f"{first.identity or 'an anonymous caller'}.")
-        else:
-            lines.append(f"- {name}: {first.path.value} ({count}x).")
-        for flow in flows:
-            if flow.expectation is not None and flow.expectation.agrees is False:
-                lines.append(
-                    f"  The knowledge base expected {flow.expectation.path.value} (rule "
-                    f"{flow.expectation.rule}): a disagreement like this is how the story "
-                    "was found."
-                )
-                break
-    return "\n".join(lines)
 
 
 def register(app: typer.Typer) -> None:
@@ -109,8 +64,7 @@ def register(app: typer.Typer) -> None:
                 "user-assigned identities. What did each pull really do?",
                 title="pullpath demo", border_style="cyan",
             ))
-            render_report(report, fmt, None)
-            console.print(Panel(story(report), title="What happened", border_style="green"))
+            render_report(report, fmt, None)  # ends with what happened, in plain words
             _explain_view(console)
         else:
             render_report(report, fmt, output)

@@ -7,7 +7,7 @@ import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -20,6 +20,9 @@ from pullpath.cli.common import (
     stderr,
     write_output,
 )
+
+if TYPE_CHECKING:
+    from pullpath.lab.report import LabReport
 
 lab_app = typer.Typer(
     name="lab",
@@ -456,7 +459,12 @@ def run_cmd(
                                              help="Service tag file (default: bundled)."),
     fail_on_disagreement: bool = typer.Option(False, "--fail-on-disagreement",
                                               help="Exit 1 when an observation contradicts "
-                                                   "the prediction."),
+                                                   "the prediction, or (fails closed) when a "
+                                                   "consumer's pulls were not observed or the "
+                                                   "audit could not decide their path."),
+    allow_partial: bool = typer.Option(False, "--allow-partial",
+                                       help="With --fail-on-disagreement: pass although some "
+                                            "consumers were not observed or inconclusive."),
     subscription: str | None = _SUBSCRIPTION,
     tenant: str | None = _TENANT,
     fmt: Format = _FORMAT,
@@ -482,6 +490,30 @@ def run_cmd(
              hint=f"run `pullpath lab down --run-id {rid}`")
     if outcome.error:
         fail(f"lab run {rid} stopped: {outcome.error}")
-    if fail_on_disagreement and outcome.report is not None and any(
-            c.agreement == "disagrees" for c in outcome.report.consumers):
-        raise typer.Exit(EXIT_FAIL_ON)
+    if fail_on_disagreement and outcome.report is not None:
+        problems = disagreement_problems(outcome.report, allow_partial=allow_partial)
+        for problem in problems:
+            stderr.print(f"[bold red]--fail-on-disagreement:[/] {literal(problem)}")
+        if problems:
+            raise typer.Exit(EXIT_FAIL_ON)
+
+
+def disagreement_problems(report: LabReport, *, allow_partial: bool = False) -> list[str]:
+    """Why ``--fail-on-disagreement`` fails, one line each ([] when it passes): a consumer's
+    observation contradicts the prediction, or (unless ``allow_partial``) nothing confirms it:
+    its pulls were not observed or the audit could not decide their path."""
+    from pullpath.lab.report import DISAGREES, INCONCLUSIVE, NOT_OBSERVED
+
+    def names(agreement: str) -> list[str]:
+        return [c.name for c in report.consumers if c.agreement == agreement]
+
+    problems = []
+    if names(DISAGREES):
+        problems.append(f"{len(names(DISAGREES))} consumer(s) contradict the prediction: "
+                        f"{', '.join(names(DISAGREES))}")
+    unproven = [f"{name} {agreement}" for agreement in (NOT_OBSERVED, INCONCLUSIVE)
+                for name in names(agreement)]
+    if unproven and not allow_partial:
+        problems.append(f"{len(unproven)} consumer(s) without evidence for or against the "
+                        f"prediction ({', '.join(unproven)}); pass --allow-partial to accept")
+    return problems

@@ -100,15 +100,6 @@ def show_tags_age(report: AuditReport) -> None:
              f"{tags.change_number or '?'}{age})")
 
 
-def check_partial(report: AuditReport, strict: bool) -> None:
-    """``--strict`` also fails when a workspace query returned a partial result."""
-    partial = report.result.stats.ignored.get("partial-query-result", 0)
-    if strict and partial:
-        stderr.print(f"[bold red]--strict:[/] {partial} workspace query(ies) returned partial "
-                     "results (see the warnings)")
-        raise typer.Exit(2)
-
-
 def live_audit(
     *,
     workspace: str | None,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -35,6 +35,7 @@ from pullpath.core.records import (
 from pullpath.domain.events import PullEvent, ReadStats
 from pullpath.domain.verdicts import (
     PATH_ORDER,
+    REQUEST_KINDS,
     AuditSummary,
     ConsumerRef,
     Expectation,
@@ -43,6 +44,7 @@ from pullpath.domain.verdicts import (
     PathVerdict,
     Source,
     new_flow,
+    request_kind,
 )
 
 
@@ -356,8 +358,14 @@ class AuditResult:
     missing: list[str] = field(default_factory=list)
     """Inputs whose absence made verdicts unknown (deduplicated)."""
     unclassified_events: int = 0
-    """Events read but not classified: their groups were beyond ``MAX_FLOW_GROUPS``."""
+    """Events read but not classified: their groups were not held (``MAX_READ_GROUPS``) or
+    their judge keys were beyond ``MAX_JUDGE_KEYS``."""
     unclassified_groups: int = 0
+    folded_events: int = 0
+    """Events of groups beyond ``MAX_FLOW_GROUPS`` shown in flows whose repository or tag is
+    ``FOLDED`` (their verdicts are exact: see ``build_flows``)."""
+    folded_groups: int = 0
+    folded_flows: int = 0
 
 
 class Verdicts(NamedTuple):
@@ -399,18 +407,31 @@ ExpectFn = Callable[[Flow], Expectation | None]
 
 
 MAX_FLOW_GROUPS = 250_000
-"""At most this many distinct groups are classified (the largest first; ties in input order).
-Classifying and reporting cost grows with distinct groups (callers x identities x images);
-the events of the groups beyond are counted as ``unclassified_events`` and reported, never
-dropped silently. Far above any readable report: summarise server-side (``--workspace``) or
-audit a shorter time range for more."""
+"""At most this many distinct groups are shown as flows of their own (the largest first; ties
+in input order). Reporting cost grows with distinct groups (callers x identities x images).
+The groups beyond are still judged, each on its own caller, identity and result, and counted
+on their paths, in a few folded flows (``_fold``): noise cannot push a path out of view."""
+
+MAX_JUDGE_KEYS = 1_000_000
+"""At most this many distinct judge keys (``judge_key``: caller, identity and result at a
+registry) are judged for the groups beyond ``MAX_FLOW_GROUPS`` (about 0.3 KiB each is kept
+while the flows are built). Events of groups whose judge key would be beyond it are counted as
+``unclassified_events`` and reported, never dropped silently (a gate fails on them)."""
+
+FOLDED = "(other)"
+"""What a folded flow shows for a value (repository, tag, caller, identity) that differs among
+its groups. Neither a valid repository name, a tag nor an address."""
+
+FOLD_CHUNK = 50_000
+"""Groups beyond ``MAX_FLOW_GROUPS`` whose callers are looked up in one batch."""
 
 
 class Judgements:
     """Verdicts by judge key (``judge_key``), each judged once. ``add`` takes groups as they
     become known (the scan hands them over while it still reads, so that judging overlaps
     reading); ``build_flows`` judges whatever is still missing. At most ``limit`` judge keys
-    are judged ahead: beyond, ``build_flows`` judges only the groups it classifies."""
+    are judged ahead: beyond, ``build_flows`` judges only the groups it shows in full, and
+    folds the others (``_fold``) without keeping their verdicts."""
 
     def __init__(self, classifier: Classifier, limit: int = MAX_FLOW_GROUPS) -> None:
         self.classifier = classifier
@@ -455,19 +476,19 @@ def build_flows(
     *,
     expect: ExpectFn | None = None,
     max_groups: int = MAX_FLOW_GROUPS,
+    max_judged: int = MAX_JUDGE_KEYS,
     judgements: Judgements | None = None,
 ) -> AuditResult:
-    """Classify each distinct group once and merge groups into flows (at most
-    ``max_groups`` groups: see ``MAX_FLOW_GROUPS``). ``judgements``: groups judged already
+    """Classify each distinct group once and merge groups into flows. The ``max_groups``
+    largest groups are shown as flows of their own; the others are judged all the same (up to
+    ``max_judged`` judge keys) and folded (``_fold``). ``judgements``: groups judged already
     (by ``classifier``), while the logs were read."""
     merged: dict[tuple[object, ...], _Pending] = {}
     groups: Iterable[tuple[GroupKey, GroupStats]] = aggregator.groups.items()
-    left_events = left_groups = 0
+    rest: list[tuple[GroupKey, GroupStats]] = []
     if len(aggregator.groups) > max_groups:
         ranked = sorted(aggregator.groups.items(), key=lambda kv: -kv[1].count)  # stable
-        groups = ranked[:max_groups]
-        left_groups = len(ranked) - max_groups
-        left_events = sum(g.count for _, g in ranked[max_groups:])
+        groups, rest = ranked[:max_groups], ranked[max_groups:]
     groups = list(groups)
     if judgements is None:
         judgements = Judgements(classifier)
@@ -476,6 +497,7 @@ def build_flows(
     for key, gstats in groups:
         found = get(key)
         _accumulate(merged, key, found[0], gstats.count, gstats.first, gstats.last, found[1])
+    folded = _fold(merged, rest, judgements, max_judged)
     result = _result(merged, stats, aggregator.newest, expect)
     if aggregator.overflow_events:
         result.unclassified_events += aggregator.overflow_events
@@ -485,16 +507,160 @@ def build_flows(
             "memory (PULLPATH_MAX_READ_GROUPS); audit a shorter time range, or summarise "
             "server-side with --workspace"
         )
-    if left_groups:
-        result.unclassified_events += left_events
-        result.unclassified_groups = left_groups
+    if folded.flows:
+        result.folded_events, result.folded_groups = folded.events, folded.groups
+        result.folded_flows = folded.flows
         result.warnings.append(
-            f"{left_events:,} event(s) in {left_groups:,} distinct flow group(s) were read but "
-            f"not classified: only the {max_groups:,} largest groups are (a report of more "
-            "flows is not readable); audit a shorter time range, or summarise server-side "
-            "with --workspace"
+            f"{folded.events:,} event(s) in {folded.groups:,} distinct flow groups beyond the "
+            f"{max_groups:,} largest are shown in {folded.flows:,} folded flow(s), one per "
+            f"path, consumer, source and result, with {FOLDED!r} for the repository, tag, "
+            "caller or identity where their groups differ (PULLPATH_MAX_FLOW_GROUPS); each "
+            "group was judged on its own caller, identity and result"
+        )
+    if folded.left_groups:
+        result.unclassified_events += folded.left_events
+        result.unclassified_groups = folded.left_groups
+        result.warnings.append(
+            f"{folded.left_events:,} event(s) in {folded.left_groups:,} distinct flow group(s) "
+            "were read but not classified: their callers, identities and results came after "
+            f"the first {max_judged:,} judged (PULLPATH_MAX_JUDGE_KEYS); audit a shorter "
+            "time range, or summarise server-side with --workspace"
         )
     return result
+
+
+@dataclass(slots=True)
+class _Folded:
+    """What ``_fold`` did: events, groups and flows folded; events and groups left unjudged."""
+
+    events: int = 0
+    groups: int = 0
+    flows: int = 0
+    left_events: int = 0
+    left_groups: int = 0
+
+
+@dataclass(slots=True)
+class _Fold:
+    """The groups of one folded flow: the largest one's key and verdicts, the counts, and the
+    values its groups share (None once they differ)."""
+
+    key: GroupKey
+    verdicts: Verdicts
+    stats: GroupStats
+    groups: int = 1
+    callers: set[str] = field(default_factory=set)
+    identity: str | None = ""
+    repository: str | None = ""
+    tag: str | None = ""
+
+
+def _fold_key(key: GroupKey, v: Verdicts) -> tuple[str, ...]:
+    """What a folded flow shares: everything a reader filters on but the caller, identity,
+    repository and tag (the path, the consumer, where the caller is, the verdict's kind)."""
+    s, verdict, c = v.source, v.verdict, v.consumer
+    return (v.registry, key.table, key.operation, key.result, verdict.path._value_,
+            c.id or "|".join(c.candidates), s.kind._value_,
+            s.service_tag or s.subnet_id or s.resource_id, verdict.confidence._value_,
+            verdict.denial)
+
+
+def _fold(merged: dict[tuple[object, ...], _Pending], rest: list[tuple[GroupKey, GroupStats]],
+          judgements: Judgements, max_judged: int) -> _Folded:
+    """Add the groups beyond the ones shown in full (``rest``, largest first) to ``merged``.
+
+    Each group is judged on its own judge key (up to ``max_judged`` distinct keys, counting
+    those judged already; beyond, its events are left unclassified). A group whose flow is
+    shown already joins it; the others are folded, one flow per ``_fold_key``, which shows
+    ``FOLDED`` for the values its groups do not share. Only the largest group's verdicts of
+    each folded flow are kept (the others' judge keys map to their fold key): memory grows
+    with distinct judge keys by a few small tuples each, never with events."""
+    out = _Folded()
+    if not rest:
+        return out
+    classifier = judgements.classifier
+    judged = judgements.judged
+    seen: dict[tuple[str, ...], tuple[tuple[str, str, str, str], tuple[str, ...]]] = {}
+    """judge key -> (verdict part, fold key) of groups judged here (verdicts not kept)."""
+    folds: dict[tuple[str, ...], _Fold] = {}
+    for start in range(0, len(rest), FOLD_CHUNK):
+        chunk = rest[start:start + FOLD_CHUNK]
+        classifier.prime_sources(key.caller_ip for key, _ in chunk
+                                 if judge_key(key) not in judged)
+        for key, gstats in chunk:
+            jk = judge_key(key)
+            verdicts: Verdicts | None = None
+            found = judged.get(jk)
+            if found is not None:
+                verdicts, part = found
+                fk = _fold_key(key, verdicts)
+            else:
+                known = seen.get(jk)
+                if known is None:
+                    if len(judged) + len(seen) >= max_judged:
+                        out.left_events += gstats.count
+                        out.left_groups += 1
+                        continue
+                    verdicts = judge(classifier, key)
+                    part, fk = _verdict_part(key, verdicts), _fold_key(key, verdicts)
+                    seen[jk] = (part, fk)
+                else:
+                    part, fk = known
+            count, first, last = gstats.count, gstats.first, gstats.last
+            if (key.operation, key.repository, key.tag, key.identity, key.result,
+                    part) in merged:
+                if verdicts is None:
+                    verdicts = judge(classifier, key)
+                _accumulate(merged, key, verdicts, count, first, last, part)
+                continue
+            fold = folds.get(fk)
+            if fold is None:
+                if verdicts is None:  # judged here before, its group joined a shown flow
+                    verdicts = judge(classifier, key)
+                folds[fk] = _Fold(key, verdicts, GroupStats(count, first, last), 1,
+                                  {key.caller_ip}, key.identity, key.repository, key.tag)
+                continue
+            fold.stats.add(count, first, last)
+            fold.groups += 1
+            fold.callers.add(key.caller_ip)
+            if fold.identity != key.identity:
+                fold.identity = None
+            if fold.repository != key.repository:
+                fold.repository = None
+            if fold.tag != key.tag:
+                fold.tag = None
+    for fk, fold in folds.items():
+        key, verdicts = fold.key, fold.verdicts
+        if len(fold.callers) > 1 or None in (fold.identity, fold.repository, fold.tag):
+            verdicts = _folded_verdicts(fold)
+            key = _new_tuple(GroupKey, (
+                *key[:4], FOLDED if fold.repository is None else key.repository,
+                FOLDED if fold.tag is None else key.tag,
+                FOLDED if len(fold.callers) > 1 else key.caller_ip,
+                FOLDED if fold.identity is None else key.identity, *key[8:]))
+            out.events += fold.stats.count
+            out.groups += fold.groups
+            out.flows += 1
+        stats = fold.stats
+        merged[("folded", *fk)] = [key, verdicts, stats.count, stats.first, stats.last]
+    return out
+
+
+def _folded_verdicts(fold: _Fold) -> Verdicts:
+    """The verdicts a folded flow shows: its largest group's, with the address left out when
+    its groups came from several callers, and a first reason that says what was folded."""
+    v = fold.verdicts
+    source = v.source
+    callers = len(fold.callers)
+    if callers > 1:
+        source = replace(source, ip="", prefix="",
+                         note=f"{callers:,} callers folded; the largest group's: {source.ip}")
+    reason = (f"{fold.groups:,} flow groups ({fold.stats.count:,} events, {callers:,} caller(s)) "
+              "beyond the largest groups are folded here; each was judged on its own caller, "
+              f"identity and result to this path; the reasons of the largest, from "
+              f"{fold.key.caller_ip}, follow")
+    verdict = replace(v.verdict, reasons=(reason, *v.verdict.reasons))
+    return Verdicts(source, verdict, v.consumer, v.registry)
 
 
 def audit_events_reference(
@@ -589,18 +755,29 @@ def summarise(flows: Iterable[Flow]) -> AuditSummary:
     summary = AuditSummary()
     by_path = summary.by_path
     by_source = summary.by_source
+    by_request = summary.by_path_requests
     for path in PATH_ORDER:
         by_path[path._value_] = 0
+        by_request[path._value_] = dict.fromkeys(REQUEST_KINDS, 0)
+    kinds: dict[tuple[str, str], str] = {}  # request_kind by (table, operation)
     events = disagreements = 0
     for flow in flows:
         count = flow.count
         events += count
-        by_path[flow.verdict.path._value_] += count
+        path_value = flow.verdict.path._value_
+        by_path[path_value] += count
         kind = flow.source.kind._value_
         by_source[kind] = by_source.get(kind, 0) + count
+        table_op = (flow.table, flow.operation)
+        request = kinds.get(table_op)
+        if request is None:
+            request = kinds[table_op] = request_kind(*table_op)
+        by_request[path_value][request] += count
         expectation = flow.expectation
         if expectation is not None and expectation.agrees is False:
             disagreements += 1
     summary.events = events
     summary.disagreements = disagreements
+    summary.requests = {kind: sum(c[kind] for c in by_request.values())
+                        for kind in REQUEST_KINDS}
     return summary

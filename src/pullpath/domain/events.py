@@ -69,6 +69,21 @@ class Skip:
     detail: str = ""
 
 
+UNREAD_INPUTS = frozenset({"unreadable-directory", "unreadable-entry", "not-a-regular-file"})
+"""``ReadStats.ignored`` kinds of inputs that were not read although they may hold logs (hidden
+files, empty files and directory loops lose nothing)."""
+
+PARTIAL_RESULTS = "partial-query-result"
+"""``ReadStats.ignored`` kind of a Log Analytics query that returned only part of its rows."""
+
+WHOLE_INPUT_SKIPS = frozenset({
+    "unreadable-file", "not-a-regular-file", "corrupt-compressed-file",
+    "decompressed-too-large", "document-too-large", "too-deeply-nested", "unrecognised-format",
+})
+"""Skip reasons that cost a whole input, or the rest of it from the damage on, not one record:
+``ReadStats.count_skip`` counts them (and any skip without a line) in ``inputs_lost``."""
+
+
 @dataclass(slots=True)
 class ReadStats:
     """Accounting for one read: records seen = events read + events skipped.
@@ -85,12 +100,24 @@ class ReadStats:
     """The first few skips with their locations (bounded: see ``MAX_EXAMPLES``)."""
     ignored: Counter[str] = field(default_factory=Counter)
     """Inputs that were not logs at all (e.g. a directory entry that is not a file)."""
+    inputs_lost: Counter[str] = field(default_factory=Counter)
+    """Skips, by reason, that lost a whole input (or its rest) rather than one record
+    (``WHOLE_INPUT_SKIPS``, or a skip without a line)."""
 
     MAX_EXAMPLES = 20
 
     @property
     def events_skipped(self) -> int:
         return sum(self.skipped.values())
+
+    def inputs_not_read(self) -> dict[str, int]:
+        """Inputs (files, directories, query windows) that may hold events but were not read,
+        whole or from a damaged spot on, by reason: what a gate must not pass on silently."""
+        out = Counter(self.inputs_lost)
+        for kind, n in self.ignored.items():
+            if kind in UNREAD_INPUTS or kind == PARTIAL_RESULTS:
+                out[kind] += n
+        return dict(sorted(out.items()))
 
     def file_stats(self, file: str) -> dict[str, int]:
         stats = self.per_file.get(file)
@@ -111,6 +138,8 @@ class ReadStats:
     def count_skip(self, skip: Skip) -> None:
         self.records_seen += 1
         self.skipped[skip.reason] += 1
+        if skip.location.line is None or skip.reason in WHOLE_INPUT_SKIPS:
+            self.inputs_lost[skip.reason] += 1
         stats = self.file_stats(skip.location.file)
         stats["records"] += 1
         stats["events_skipped"] += 1
@@ -125,6 +154,7 @@ class ReadStats:
         self.events_read += other.events_read
         self.skipped.update(other.skipped)
         self.ignored.update(other.ignored)
+        self.inputs_lost.update(other.inputs_lost)
         for f, s in other.per_file.items():
             mine = self.file_stats(f)
             for k, v in s.items():

@@ -178,12 +178,29 @@ def new_flow(registry: str, operation: str, repository: str, tag: str, caller_ip
     return cast(Flow, flow)
 
 
+REQUEST_KINDS = ("pulls", "logins", "other")
+"""How ``AuditSummary`` counts requests apart (``request_kind``)."""
+
+
+def request_kind(table: str, operation: str) -> str:
+    """``logins`` for a ``ContainerRegistryLoginEvents`` row (or an operation named Login),
+    ``pulls`` for a Pull, ``other`` for the rest (Push, Delete, Untag...)."""
+    op = operation.strip().lower()
+    if table == "ContainerRegistryLoginEvents" or op == "login":
+        return "logins"
+    return "pulls" if op == "pull" else "other"
+
+
 @dataclass
 class AuditSummary:
     events: int = 0
     by_path: dict[str, int] = field(default_factory=dict)
     by_source: dict[str, int] = field(default_factory=dict)
     disagreements: int = 0
+    requests: dict[str, int] = field(default_factory=dict)
+    """Events by ``request_kind``: pulls, logins and other operations, counted apart."""
+    by_path_requests: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Path -> events by ``request_kind``."""
 
 
 @dataclass(frozen=True, slots=True)

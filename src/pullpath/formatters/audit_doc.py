@@ -161,6 +161,7 @@ def stats_doc(report: AuditReport) -> dict[str, Any]:
         ],
         "ignored": dict(sorted(st.ignored.items())),
         "sources": [safe_text(x) for x in report.log_sources],
+        "not_read": st.inputs_not_read(),
     }
 
 
@@ -213,6 +214,13 @@ def sections_after_flows(report: AuditReport) -> dict[str, Any]:
             "by_source": dict(sorted(summary.by_source.items())),
             "disagreements": summary.disagreements,
             "newest_event": iso(result.newest_event),
+            "pulls": summary.requests.get("pulls", 0),
+            "logins": summary.requests.get("logins", 0),
+            "other_operations": summary.requests.get("other", 0),
+            "by_path_requests": {path: dict(counts)
+                                 for path, counts in summary.by_path_requests.items()},
+            "folded_events": result.folded_events,
+            "folded_flows": result.folded_flows,
         },
         "findings": report.findings,
         "network": report.network,

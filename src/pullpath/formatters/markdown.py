@@ -268,11 +268,14 @@ def render_markdown(view: ReportView, mermaid: str, *, max_rows: int = MAX_ROWS)
     out += ["## Path diagram", "", *_fenced(mermaid, "mermaid"), ""]
     unit = view.summary_unit
     out += ["## Summary by path", ""]
-    headers = ["Path", "What it means", unit.capitalize()] + (["Flows"] if view.flows else [])
+    kinds = ["Pulls", "Logins", "Other"] if view.has_requests else []
+    headers = (["Path", "What it means", unit.capitalize()] + (["Flows"] if view.flows else [])
+               + kinds)
     rows = [[f"**{md_text(s.path)}**", md_text(PATH_DESCRIPTIONS.get(s.path, "")),
              f"{s.events:,}"] + ([f"{s.flows:,}"] if view.flows else [])
+            + ([f"{s.pulls:,}", f"{s.logins:,}", f"{s.other:,}"] if kinds else [])
             for s in view.summary]
-    out += _table(headers, rows, ["l", "l", "r", "r"])
+    out += _table(headers, rows, ["l", "l"] + ["r"] * (len(headers) - 2))
     if view.disagreements:
         out += ["", f"**{view.disagreements:,}** row(s) took a different path than the knowledge "
                     "base expects (marked ≠)."]

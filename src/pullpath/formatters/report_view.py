@@ -132,6 +132,10 @@ class PathCount:
     path: str
     events: int
     flows: int
+    pulls: int = 0
+    logins: int = 0
+    other: int = 0
+    """Events counted apart by kind of request (audit documents with ``by_path_requests``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,6 +316,8 @@ class ReportView:
     extra: list[GenericTable] = field(default_factory=list)
     disagreements: int = 0
     registries: tuple[str, ...] = ()
+    has_requests: bool = False
+    """The summary counts pulls, logins and other operations apart (``PathCount``)."""
 
     @property
     def consumers(self) -> tuple[str, ...]:
@@ -632,9 +638,16 @@ def _other_inputs(doc: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
 
 
 # --------------------------------------------------------------------------- summary
-def _path_counts(counts: Mapping[str, int], flows: Mapping[str, int]) -> list[PathCount]:
+def _path_counts(counts: Mapping[str, int], flows: Mapping[str, int],
+                 requests: Mapping[str, Any] | None = None) -> list[PathCount]:
     paths = list(PATHS) + sorted(set(counts) - set(PATHS))
-    return [PathCount(p, counts.get(p, 0), flows.get(p, 0)) for p in paths]
+    requests = requests or {}
+    out = []
+    for p in paths:
+        kinds = _d(requests.get(p))
+        out.append(PathCount(p, counts.get(p, 0), flows.get(p, 0), _i(kinds.get("pulls")),
+                             _i(kinds.get("logins")), _i(kinds.get("other"))))
+    return out
 
 
 def _headline(kind: str, view: ReportView) -> str:
@@ -651,7 +664,12 @@ def _headline(kind: str, view: ReportView) -> str:
     elif view.flows or kind == "audit":
         events = sum(pc.events for pc in view.summary)
         regs = len(view.registries)
-        text = (f"{events:,} event(s) in {len(view.flows):,} flow(s) to {regs:,} "
+        kinds = ""
+        if view.has_requests:
+            kinds = (f" ({sum(pc.pulls for pc in view.summary):,} pulls, "
+                     f"{sum(pc.logins for pc in view.summary):,} logins, "
+                     f"{sum(pc.other for pc in view.summary):,} other operations)")
+        text = (f"{events:,} event(s){kinds} in {len(view.flows):,} flow(s) to {regs:,} "
                 f"registr{'y' if regs == 1 else 'ies'}: {parts}.")
     else:
         text = ""
@@ -717,6 +735,7 @@ def build_view(doc: Mapping[str, Any]) -> ReportView:
     lab = lab_rows(doc) if kind == "lab" else []
     summary_doc = _d(doc.get("summary"))
     flows_by_path = Counter(r.path for r in flows)
+    requests: Mapping[str, Any] = {}
     if flows or kind in ("audit", "lab"):
         by_path = _d(summary_doc.get("by_path"))
         counts: dict[str, int] = {}
@@ -725,7 +744,8 @@ def build_view(doc: Mapping[str, Any]) -> ReportView:
         else:
             for r in flows:
                 counts[r.path] = counts.get(r.path, 0) + r.count
-        summary = _path_counts(counts, flows_by_path)
+        requests = _d(summary_doc.get("by_path_requests"))
+        summary = _path_counts(counts, flows_by_path, requests)
         unit = "events"
     else:
         pair_counts = dict(Counter(r.path for r in pairs))
@@ -751,6 +771,7 @@ def build_view(doc: Mapping[str, Any]) -> ReportView:
                        sum(1 for r in flows if r.disagrees)
                        + sum(1 for r in pairs if r.disagrees)),
         registries=tuple(sorted({r.registry for r in flows} | {r.registry for r in pairs})),
+        has_requests=bool(requests),
     )
     view.headline = _headline(kind, view)
     return view

@@ -208,6 +208,8 @@ def audit_csv(report: AuditReport) -> str:
         f"records_seen={st['records_seen']}", f"files={st['files']}",
         "ignored=" + ";".join(f"{k}:{v}" for k, v in st["ignored"].items()),
         f"unclassified_events={doc['summary'].get('unclassified_events', 0)}",
+        f"folded_events={doc['summary'].get('folded_events', 0)}",
+        "not_read=" + ";".join(f"{k}:{v}" for k, v in st["not_read"].items()),
     )
     writer.writerow([csv_safe(x) for x in cells] + [""] * (width - len(cells)))
     return out.getvalue()

@@ -1,14 +1,19 @@
-"""The default terminal view: flows table, summary by path, accounting, warnings."""
+"""The default terminal view: flows table, summary by path, accounting, warnings, and what
+happened in plain words (``narrative``)."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from rich.console import Console, Group
+from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from pullpath.domain.verdicts import PATH_ORDER, Flow, Path
+from pullpath.domain.verdicts import PATH_ORDER, REQUEST_KINDS, Flow, Path
 from pullpath.formatters.audit_doc import AuditReport
 from pullpath.formatters.common import short_id, short_time, term_safe
+from pullpath.formatters.narrative import disagreements, what_happened
 
 PATH_STYLE: dict[Path, str] = {
     Path.PRIVATE_ENDPOINT: "bold green",
@@ -125,14 +130,17 @@ def findings_text(report: AuditReport) -> Text | None:
 
 
 def summary_table(report: AuditReport) -> Table:
+    """Events by path, pulls, logins and other operations counted apart."""
     summary = report.result.summary
     table = Table(title="Summary by path (events)", title_justify="left")
     table.add_column("Path")
-    table.add_column("Events", justify="right")
-    table.add_column("Flows", justify="right")
+    for column in ("Events", "Flows", "Pulls", "Logins", "Other"):
+        table.add_column(column, justify="right")
+    flows = Counter(f.path for f in report.result.flows)
     for path in PATH_ORDER:
-        flows = sum(1 for f in report.result.flows if f.path is path)
-        table.add_row(path_text(path), str(summary.by_path.get(path.value, 0)), str(flows))
+        requests = summary.by_path_requests.get(path.value, {})
+        table.add_row(path_text(path), str(summary.by_path.get(path.value, 0)), str(flows[path]),
+                      *(str(requests.get(kind, 0)) for kind in REQUEST_KINDS))
     return table
 
 
@@ -143,8 +151,14 @@ MAX_FILES_SHOWN = 10
 def accounting_text(report: AuditReport) -> Text:
     st = report.result.stats
     tags = report.tags
+    requests = report.result.summary.requests
     text = Text()
     text.append(f"Read {st.events_read} events from {len(st.files)} file(s)", style="bold")
+    if st.events_read:
+        text.append(f": {requests.get('pulls', 0)} pulls, {requests.get('logins', 0)} logins, "
+                    f"{requests.get('other', 0)} other operations")
+        if report.result.unclassified_events:
+            text.append(f", {report.result.unclassified_events} unclassified", style="bold yellow")
     if st.events_skipped:
         text.append(f"; skipped {st.events_skipped} of {st.records_seen} records: ",
                     style="bold yellow")
@@ -187,15 +201,11 @@ def warnings_text(report: AuditReport) -> Text | None:
         lines.insert(0, report.tags.warning)
     for missing in report.result.missing:
         lines.append(f"missing evidence: {missing}")
-    disagreements = [f for f in report.result.flows
-                     if f.expectation is not None and f.expectation.agrees is False]
-    for flow in disagreements[:10]:
-        assert flow.expectation is not None
-        lines.append(
-            f"DISAGREEMENT: {short_id(flow.consumer.id) or flow.caller_ip} pulled by "
-            f"{flow.path.value}, the knowledge base expects {flow.expectation.path.value} "
-            f"(rule {flow.expectation.rule})"
-        )
+    found = disagreements(report)
+    lines.extend(f"DISAGREEMENT: {line}" for line in found[:10])
+    if len(found) > 10:
+        lines.append(f"... {len(found) - 10} more consumers disagree with the knowledge base "
+                     "(--format json: each flow's expected_path and agrees)")
     if not lines:
         return None
     text = Text()
@@ -217,4 +227,8 @@ def render_audit(report: AuditReport, console: Console) -> None:
     warn = warnings_text(report)
     if warn is not None:
         parts.append(warn)
+    story = what_happened(report)
+    if story:
+        parts.append(Panel(Text("\n".join(f"- {line}" for line in story)),
+                           title="What happened", border_style="green"))
     console.print(Group(*parts))  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from pullpath.adapters.logs_scan import LogScan, ScanProgress, gc_paused
 from pullpath.core.audit import (
     MAX_FLOW_GROUPS,
+    MAX_JUDGE_KEYS,
     Aggregator,
     AuditResult,
     ExpectFn,
@@ -97,11 +98,21 @@ _MISSING = object()
 
 
 def max_flow_groups() -> int:
-    """Distinct groups classified at most: ``$PULLPATH_MAX_FLOW_GROUPS`` when set (a positive
-    integer), else ``MAX_FLOW_GROUPS``. More groups take more memory and time (README,
-    "Limits and hostile input")."""
-    value = os.environ.get("PULLPATH_MAX_FLOW_GROUPS", "").strip()
-    return int(value) if value.isdigit() and int(value) > 0 else MAX_FLOW_GROUPS
+    """Distinct groups shown with their repository and tag at most (the others are folded):
+    ``$PULLPATH_MAX_FLOW_GROUPS`` when set (a positive integer), else ``MAX_FLOW_GROUPS``.
+    More groups take more memory and time (README, "Limits and hostile input")."""
+    return _positive_env("PULLPATH_MAX_FLOW_GROUPS", MAX_FLOW_GROUPS)
+
+
+def max_judge_keys() -> int:
+    """Distinct judge keys (caller, identity, result at a registry) judged at most:
+    ``$PULLPATH_MAX_JUDGE_KEYS`` when set (a positive integer), else ``MAX_JUDGE_KEYS``."""
+    return _positive_env("PULLPATH_MAX_JUDGE_KEYS", MAX_JUDGE_KEYS)
+
+
+def _positive_env(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else default
 
 
 def finish(
@@ -127,7 +138,8 @@ def finish(
     result: AuditResult = build_flows(classifier, aggregator, stats,
                                       expect=_per_consumer(explainer.expectation)
                                       if explainer else None,
-                                      max_groups=max_flow_groups(), judgements=judgements)
+                                      max_groups=max_flow_groups(),
+                                      max_judged=max_judge_keys(), judgements=judgements)
     result.warnings.extend(warnings)
     if inventory.empty:
         result.warnings.append(
