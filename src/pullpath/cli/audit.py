@@ -120,15 +120,17 @@ def register(app: typer.Typer) -> None:
         service_tags: Path | None = typer.Option(
             None, "--service-tags",
             help="Service tags file (weekly download of any cloud, or a saved Discovery API "
-                 "response). Default: the cached Discovery API response (pullpath service-tags "
-                 "update) when newer than the bundled 2025-10-28 public file, else that file.",
+                 "response). Default: the newest cached file of the registries' cloud "
+                 "(pullpath service-tags update) when newer than the bundled 2025-10-28 Public "
+                 "file, else that file.",
         ),
         fmt: Format = typer.Option(Format.TABLE, "--format", "-f", help="Output format."),
         output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
         fail_on: str | None = typer.Option(None, "--fail-on", help=FAIL_ON_HELP),
         strict: bool = typer.Option(
             False, "--strict",
-            help="Exit 2 if any record was skipped (damaged logs), listing the first locations.",
+            help="Exit 2 if any record was skipped (damaged logs), listing the first locations, "
+                 "or if the service tags are of another cloud than the registries.",
         ),
     ) -> None:
         """Prove which network path each pull took, from the registry's own logs.
@@ -218,7 +220,8 @@ def check_strict(report: AuditReport, strict: bool) -> None:
     stats = report.result.stats
     lost = {k: v for k, v in sorted(stats.ignored.items()) if k in STRICT_IGNORED}
     unclassified = report.result.unclassified_events
-    if stats.events_skipped == 0 and not lost and not unclassified:
+    mismatch = report.tags.cloud_mismatch
+    if stats.events_skipped == 0 and not lost and not unclassified and not mismatch:
         return
     problems = []
     if stats.events_skipped:
@@ -229,6 +232,8 @@ def check_strict(report: AuditReport, strict: bool) -> None:
         problems.append("inputs not read: " + ", ".join(f"{k} {v}" for k, v in lost.items()))
     if unclassified:
         problems.append(f"{unclassified} event(s) not classified (too many distinct flows)")
+    if mismatch:
+        problems.append(mismatch)
     stderr.print(f"--strict: {'; '.join(problems)}; exit 2", markup=False, highlight=False,
                  soft_wrap=True)
     for skip in stats.examples[:STRICT_SHOWN]:
