@@ -34,7 +34,7 @@ from pullpath.adapters.servicetags_files import (
 )
 from pullpath.core.servicetags import weekly_file_links
 from pullpath.knowledge.clouds import cloud_by_name, cloud_of_login_server, clouds
-from pullpath.workflows.audit import run_audit
+from pullpath.workflows.audit import cloud_mismatch, run_audit
 from pullpath.workflows.live import update_weekly_service_tags
 from tests.conftest import tags_containing
 from tests.live_server import LoopbackServer, Reply, free_port, loopback_settings
@@ -399,6 +399,20 @@ def test_a_tag_file_of_another_cloud_is_a_warning_or_strict_error(
     assert json.loads(same.stdout)["service_tags"]["cloud_mismatch"] is None
 
 
+def test_a_damaged_cached_file_never_stops_an_audit(user_env: dict[str, str],
+                                                   tmp_path: Path) -> None:
+    saved = Path(user_env["XDG_CACHE_HOME"]) / "pullpath" / "servicetags" / "weekly"
+    saved.mkdir(parents=True)
+    gov = FILES["AzureGovernment"].read_bytes()
+    (saved / FILES["AzureGovernment"].name).write_bytes(gov[: len(gov) // 3])  # disk damage
+    logs = gov_logs(tmp_path, "20.140.88.200")
+    doc = json.loads(cli("audit", "--logs", str(logs), "--format", "json", env=user_env).stdout)
+    assert doc["service_tags"]["source"].startswith("bundled")
+    assert any("the cached service tags cannot be used" in w for w in doc["warnings"])
+    assert doc["service_tags"]["cloud_mismatch"] is not None  # Public tags, .azurecr.us logs
+    assert "--cloud usgov" in doc["service_tags"]["cloud_mismatch"]
+
+
 # ----------------------------------------------------------------------------- stale tags
 
 
@@ -515,3 +529,34 @@ def test_a_discovery_cache_entry_that_is_not_a_file_is_skipped(tmp_path: Path,
         found = cached_discovery_tags("Public", cache)
         assert found is not None
         assert found.path.name == "ServiceTags_Public_20261115.westeurope.json"
+
+
+def test_the_mismatch_names_every_other_cloud() -> None:
+    tags = load_service_tags(FILES["Public"], use_cache=False)
+    assert cloud_mismatch(tags, ["a.azurecr.io", "/subscriptions/x/registries/b"]) == ""
+    text = cloud_mismatch(tags, ["a.azurecr.io", "b.azurecr.cn", "c.azurecr.us"])
+    assert "AzureGovernment: c.azurecr.us; China: b.azurecr.cn" in text
+    assert "--cloud usgov,china" in text
+    assert "audit each cloud's logs on their own" in text
+    assert "on their own" not in cloud_mismatch(tags, ["b.azurecr.cn"])
+
+
+def test_update_keeps_the_three_newest_files_of_a_cloud(
+        loopback: LoopbackServer, tls_cert: tuple[Path, Path], tmp_path: Path) -> None:
+    china = cloud_by_name("China")
+    assert china is not None
+    body = FILES["China"].read_bytes()
+    folder = weekly_dir(tmp_path)
+    folder.mkdir(parents=True)
+    older = ["ServiceTags_China_20260629.json", "ServiceTags_China_20260706.json",
+             "ServiceTags_China_20260713.json"]
+    for name in older:
+        (folder / name).write_bytes(body)
+    (folder / "notes.txt").write_text("not ours")
+    serve(loopback, "China", FILES["China"].name, body)
+    (result,) = update_weekly_service_tags([china], settings=settings_for(loopback, tls_cert[0]),
+                                           mirror=mirror(loopback), cache_dir=tmp_path,
+                                           today=TODAY)
+    assert result.status == "downloaded"
+    assert sorted(p.name for p in folder.iterdir()) == [*older[1:], FILES["China"].name,
+                                                        "notes.txt"]

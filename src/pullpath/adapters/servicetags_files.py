@@ -323,7 +323,8 @@ def service_tags_age_warning(
         f"service tags {index.source} (cloud {index.cloud or '?'}, changeNumber "
         f"{index.change_number or '?'}) were published {index.published.isoformat()}, "
         f"{age} days before the newest event ({newest_event.date().isoformat()}); "
-        f"addresses Microsoft added since may show as internet: {DOWNLOAD_HINT}"
+        "addresses Microsoft added since may show as internet: run `pullpath service-tags "
+        f"update` (no credentials needed), or {DOWNLOAD_HINT}"
     )
 
 

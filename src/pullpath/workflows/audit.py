@@ -87,11 +87,12 @@ def cloud_mismatch(tags: TagIndex, servers: Iterable[str]) -> str:
     seen = "; ".join(f"{name}: {', '.join(names[:3])}{' ...' if len(names) > 3 else ''}"
                      for name, names in others.items())
     options = ",".join(c.option for c in map(cloud_by_name, others) if c is not None)
+    mixed = " (and audit each cloud's logs on their own)" if tag_cloud.name in found else ""
     return (
         f"the service tags ({tags.source}) are of cloud {tag_cloud.name}, but registries in "
         f"the audit are in another cloud ({seen}): Microsoft addresses of that cloud show as "
-        f"internet; run `pullpath service-tags update --cloud {options}` (then audit each "
-        "cloud's logs on their own) or pass --service-tags with that cloud's weekly file"
+        f"internet; run `pullpath service-tags update --cloud {options}`{mixed} or pass "
+        "--service-tags with that cloud's weekly file"
     )
 
 
@@ -264,7 +265,7 @@ def run_audit(
 def _load_tags(path: Path | None, auto: bool, warnings: list[str]) -> TagIndex:
     """The tags of ``path``. A cached file chosen automatically (``auto``) that cannot be read
     is skipped with a warning, for the bundled file: an unusable cache never stops an audit."""
-    from pullpath.adapters.servicetags_files import load_service_tags
+    from pullpath.adapters.servicetags_files import DOWNLOAD_HINT, load_service_tags
     from pullpath.core.servicetags import ServiceTagError
 
     if not auto or path is None:
@@ -272,7 +273,8 @@ def _load_tags(path: Path | None, auto: bool, warnings: list[str]) -> TagIndex:
     try:
         return load_service_tags(path)
     except ServiceTagError as exc:
-        warnings.append(f"the cached service tags cannot be used ({exc}); the bundled file "
+        what = str(exc).replace(f"; {DOWNLOAD_HINT}", "")
+        warnings.append(f"the cached service tags cannot be used ({what}); the bundled file "
                         "is used instead (pullpath service-tags update fetches them again)")
         return load_service_tags(None)
 
