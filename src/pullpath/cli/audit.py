@@ -167,8 +167,9 @@ def register(app: typer.Typer) -> None:
         service_tags: Path | None = typer.Option(
             None, "--service-tags",
             help="Service tags file (weekly download of any cloud, or a saved Discovery API "
-                 "response). Default: the cached Discovery API response (pullpath service-tags "
-                 "update) when newer than the bundled 2025-10-28 public file, else that file.",
+                 "response). Default: the newest cached file of the registries' cloud "
+                 "(pullpath service-tags update) when newer than the bundled 2025-10-28 Public "
+                 "file, else that file.",
         ),
         fmt: Format = typer.Option(Format.TABLE, "--format", "-f", help="Output format."),
         output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
@@ -177,8 +178,9 @@ def register(app: typer.Typer) -> None:
         allow_partial: bool = typer.Option(False, "--allow-partial", help=ALLOW_PARTIAL_HELP),
         strict: bool = typer.Option(
             False, "--strict",
-            help="Exit 2 if any record was skipped (damaged logs), listing the first locations; "
-                 "takes precedence over --fail-on's exit 1.",
+            help="Exit 2 if any record was skipped (damaged logs), listing the first locations, "
+                 "or if the service tags are of another cloud than the registries; takes "
+                 "precedence over --fail-on's exit 1.",
         ),
     ) -> None:
         """Prove which network path each pull took, from the registry's own logs.
@@ -257,7 +259,7 @@ def strict_problems(report: AuditReport) -> list[str]:
     """What ``--strict`` fails on (exit 2), as the lines to print ([] when nothing): any
     record skipped, an input not read although it may hold logs (``UNREAD_INPUTS``: hidden
     files, empty files and directory loops lose nothing), events left unclassified, a partial
-    workspace query; with the first locations."""
+    workspace query, service tags of another cloud; with the first locations."""
     from pullpath.domain.events import PARTIAL_RESULTS, UNREAD_INPUTS
     from pullpath.formatters.common import term_safe
 
@@ -265,6 +267,7 @@ def strict_problems(report: AuditReport) -> list[str]:
     lost = {k: v for k, v in sorted(stats.ignored.items()) if k in UNREAD_INPUTS}
     unclassified = report.result.unclassified_events
     partial = stats.ignored.get(PARTIAL_RESULTS, 0)
+    mismatch = report.tags.cloud_mismatch
     problems = []
     if stats.events_skipped:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(stats.skipped.items()))
@@ -277,6 +280,8 @@ def strict_problems(report: AuditReport) -> list[str]:
     if partial:
         problems.append(f"{partial} workspace query(ies) returned partial results (see the "
                         "warnings)")
+    if mismatch:
+        problems.append(mismatch)
     if not problems:
         return []
     lines = [f"--strict: {'; '.join(problems)}; exit 2"]

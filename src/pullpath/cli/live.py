@@ -62,29 +62,23 @@ def settings() -> Any:
     return ClientSettings.from_env()
 
 
-def tags_for_audit(path: Path | None) -> Any:
-    """The tag index an audit uses (explicit file, newer cached Discovery API, or bundled),
-    with its age printed on stderr."""
+def tags_for_audit(path: Path | None, cloud: str = "Public") -> Any:
+    """The tag index an audit uses (explicit file, else the newest cached file of ``cloud``, or
+    the bundled one), with its age printed on stderr."""
     from pullpath.adapters.azure.servicetags_api import choose_service_tags
 
-    index, note = choose_service_tags(path)
+    index, note = choose_service_tags(path, cloud=cloud)
     progress(note)
     return index
 
 
-def default_service_tags(path: Path | None) -> Path | None:
-    """For file audits: the cached Discovery API file when it is newer than the bundled
-    snapshot (None: bundled), unless a file was given."""
-    from pullpath.adapters.servicetags_files import BUNDLED_NAME, cached_discovery_tags
-    from pullpath.core.servicetags import published_from_name
+def default_service_tags(path: Path | None, cloud: str = "Public") -> Path | None:
+    """For file audits: the newest cached file of ``cloud`` (weekly download or Discovery
+    API) when newer than the bundled snapshot or of another cloud (None: bundled), unless a
+    file was given."""
+    from pullpath.adapters.servicetags_files import choose_tags_file
 
-    if path is not None:
-        return path
-    cached = cached_discovery_tags("Public")
-    bundled = published_from_name(BUNDLED_NAME)
-    if cached is not None and bundled is not None and cached.fetched > bundled:
-        return cached.path
-    return None
+    return choose_tags_file(path, cloud)
 
 
 def show_tags_age(report: AuditReport) -> None:
@@ -139,7 +133,7 @@ def live_audit(
         cred = credential(tenant)
         try:
             inventory = _inventory(inventory_paths, subscriptions, cred, cfg)
-            tags = tags_for_audit(service_tags)
+            tags = tags_for_audit(service_tags, _cloud_of(inventory, registries))
             if workspace:
                 from pullpath.workflows.live import audit_workspace
 
@@ -161,6 +155,15 @@ def live_audit(
             )
         finally:
             _close(cred)
+
+
+def _cloud_of(inventory: Any, registries: Sequence[str]) -> str:
+    """The cloud a live audit's tags are chosen for: the one the inventory's registries (else
+    the --registry login servers) are in, when there is exactly one; else Public."""
+    from pullpath.workflows.audit import single_cloud
+
+    servers = [r.login_server for r in inventory.registries.values()] or list(registries)
+    return single_cloud(servers) or "Public"
 
 
 def _inventory(paths: Sequence[Path], subscriptions: Sequence[str], cred: Any, cfg: Any) -> Any:
@@ -197,6 +200,70 @@ def _close(cred: Any) -> None:
             close()
         except Exception:  # closing a credential must never hide the real outcome
             logging.getLogger(__name__).debug("closing the credential failed", exc_info=False)
+
+
+def _clouds(option: str) -> list[Any]:
+    from pullpath.knowledge.clouds import cloud_by_option, clouds
+
+    names = [p.strip().lower() for p in option.split(",") if p.strip()]
+    if not names or "all" in names:
+        return list(clouds())
+    chosen = []
+    for name in names:
+        cloud = cloud_by_option(name)
+        if cloud is None:
+            fail(f"--cloud {name!r}: not a cloud pullpath knows",
+                 hint="--cloud public, usgov, china (comma-separated) or all")
+        if cloud not in chosen:
+            chosen.append(cloud)
+    return chosen
+
+
+def _update_weekly(chosen: Sequence[Any], mirror: str | None) -> None:
+    from pullpath.adapters.azure.servicetags_download import DownloadError
+    from pullpath.workflows.live import update_weekly_service_tags
+
+    with user_errors(*_errors(), DownloadError):
+        results = update_weekly_service_tags(chosen, settings=settings(), mirror=mirror,
+                                             progress=progress)
+    failed = 0
+    for r in results:
+        if r.status == "failed":
+            failed += 1
+            stderr.print(f"[bold red]error:[/] service tags {literal(r.cloud, 40)}: "
+                         f"{literal(r.message, 600)}")
+        elif r.status == "current":
+            stderr.print(f"service tags {r.cloud}: {r.path.name if r.path else '?'} is the "
+                         f"newest and is cached already ({r.path})", markup=False)
+        else:
+            stderr.print(f"service tags {r.cloud}: {r.path.name if r.path else '?'} "
+                         f"(changeNumber {r.change_number or '?'}, {r.tags} tags) saved to "
+                         f"{r.path}", markup=False)
+    if failed:
+        stderr.print("[dim]hint:[/] check the network and proxy (HTTPS_PROXY); offline, pass "
+                     "a downloaded file with --service-tags FILE")
+        raise typer.Exit(2)
+
+
+def _update_discovery(location: str, subscription: str | None, tenant: str | None) -> None:
+    from pullpath.adapters.azure.credentials import resolve_subscriptions
+    from pullpath.workflows.live import update_service_tags
+
+    with user_errors(*_errors()):
+        subs = resolve_subscriptions([subscription] if subscription else [])
+        cfg = settings()
+        cred = credential(tenant)
+        try:
+            result = update_service_tags(location, subs[0], credential=cred, settings=cfg,
+                                         progress=progress)
+        finally:
+            _close(cred)
+    stderr.print(
+        f"service tags: cloud {result.cloud or '?'}, changeNumber "
+        f"{result.change_number or '?'}, {result.tags} tags ({result.pages} page(s)) saved "
+        f"to {result.path}",
+        markup=False,
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -247,63 +314,93 @@ def register(app: typer.Typer) -> None:
                      output)
 
     tags_app = typer.Typer(
-        help="Service tags: refresh them from the Discovery API, show which ones audit uses.",
+        help="Service tags: keep Microsoft's weekly files current, show which ones audit uses.",
         no_args_is_help=True,
     )
 
     @tags_app.command("update")
     def update(
-        location: str = typer.Option(
-            ..., "--location", "-l",
-            help="Region the API is asked in, e.g. westeurope (tags of the whole cloud come "
-                 "back whatever the region).",
+        cloud: str = typer.Option(
+            "all", "--cloud",
+            help="Whose weekly file to fetch: public, usgov, china (comma-separated) or all.",
         ),
-        subscription: str | None = typer.Option(None, "--subscription", "-s",
-                                                help="Subscription ID or name; default: az's."),
-        tenant: str | None = typer.Option(None, "--tenant", help=TENANT_HELP),
+        mirror: str | None = typer.Option(
+            None, "--mirror", envvar="PULLPATH_SERVICE_TAGS_MIRROR", show_envvar=False,
+            help="For mirrors: read the download pages (details.aspx?id=N linking the files) "
+                 "from this https:// URL instead of https://www.microsoft.com/download/ "
+                 "(also PULLPATH_SERVICE_TAGS_MIRROR).",
+        ),
+        discovery: bool = typer.Option(
+            False, "--discovery",
+            help="Use the Service Tag Discovery API instead (Azure credentials, --location).",
+        ),
+        location: str | None = typer.Option(
+            None, "--location", "-l",
+            help="--discovery: region the API is asked in, e.g. westeurope (tags of the whole "
+                 "cloud come back whatever the region). Implies --discovery.",
+        ),
+        subscription: str | None = typer.Option(
+            None, "--subscription", "-s",
+            help="--discovery: subscription ID or name; default: az's.",
+        ),
+        tenant: str | None = typer.Option(None, "--tenant", help="--discovery: " + TENANT_HELP),
     ) -> None:
-        """Fetch the service tags from the Service Tag Discovery API into the local cache.
+        """Download Microsoft's weekly service-tag files (Public, AzureGovernment, China) from
+        their Microsoft Download Center pages into the local cache, without credentials. Each
+        is checked (JSON, the right cloud, changeNumber, tags that parse) and saved atomically;
+        audits use the newest one of their logs' cloud.
 
-        Example:
+        Examples:
 
-            pullpath service-tags update --location westeurope
+            pullpath service-tags update
+
+            pullpath service-tags update --cloud usgov
+
+            pullpath service-tags update --discovery --location westeurope
         """
-        from pullpath.adapters.azure.credentials import resolve_subscriptions
-        from pullpath.workflows.live import update_service_tags
-
-        with user_errors(*_errors()):
-            subs = resolve_subscriptions([subscription] if subscription else [])
-            cfg = settings()
-            cred = credential(tenant)
-            try:
-                result = update_service_tags(location, subs[0], credential=cred, settings=cfg,
-                                             progress=progress)
-            finally:
-                _close(cred)
-        stderr.print(
-            f"service tags: cloud {result.cloud or '?'}, changeNumber "
-            f"{result.change_number or '?'}, {result.tags} tags ({result.pages} page(s)) saved "
-            f"to {result.path}",
-            markup=False,
-        )
+        if discovery or location:
+            if not location:
+                fail("--discovery needs --location REGION",
+                     hint="pullpath service-tags update --discovery --location westeurope")
+            if cloud != "all" or mirror:
+                fail("--cloud and --mirror apply to the weekly downloads; the Discovery API "
+                     "returns the cloud of the subscription")
+            _update_discovery(location, subscription, tenant)
+            return
+        if subscription or tenant:
+            fail("--subscription and --tenant apply to --discovery (the weekly files need no "
+                 "credentials)")
+        _update_weekly(_clouds(cloud), mirror)
 
     @tags_app.command("show")
     def show(
         service_tags: Path | None = typer.Option(
             None, "--service-tags", help="Show this file instead of the default choice."
         ),
+        cloud: str = typer.Option(
+            "public", "--cloud",
+            help="Show the choice for logs of this cloud: public, usgov or china.",
+        ),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
-        """Show which service tags audit uses (file, cached Discovery API, or the bundled
-        snapshot), their changeNumber and age."""
+        """Show which service tags audit uses (a file, the newest cached weekly download or
+        Discovery API response of the logs' cloud, or the bundled snapshot), their
+        changeNumber and age."""
         from pullpath.adapters.azure.servicetags_api import (
             cached_discovery_tags,
             choose_service_tags,
         )
+        from pullpath.adapters.servicetags_files import cached_weekly_tags
+        from pullpath.knowledge.clouds import clouds
 
+        picked = _clouds(cloud)
+        if len(picked) != 1:
+            fail(f"--cloud {cloud!r}: show takes one cloud", hint="--cloud public, usgov or china")
+        chosen = picked[0]
         with user_errors(*_errors()):
-            index, note = choose_service_tags(service_tags)
-        cached = cached_discovery_tags("Public")
+            index, note = choose_service_tags(service_tags, cloud=chosen.name)
+        cached = cached_discovery_tags(chosen.name)
+        weekly = {c.name: cached_weekly_tags(c.name) for c in clouds()}
         days = (date.today() - index.published).days if index.published else None
         doc = {
             "source": index.source,
@@ -314,17 +411,19 @@ def register(app: typer.Typer) -> None:
             "tags": len(index),
             "prefixes": len(index.prefix_index),
             "cached_discovery": str(cached.path) if cached else None,
+            "cached_weekly": {name: str(w.path) if w else None for name, w in weekly.items()},
         }
         if as_json:
             write_output(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n", None)
             return
         lines = [note, f"{doc['tags']} tags, {doc['prefixes']} prefixes"]
-        if cached is None:
-            lines.append("no cached Discovery API response "
-                         "(pullpath service-tags update --location REGION)")
-        elif str(cached.path) not in index.source:
-            lines.append(f"cached Discovery API response not used (older than the snapshot): "
-                         f"{cached.path}")
+        for name, found in weekly.items():
+            lines.append(f"cached weekly file, {name}: "
+                         + (f"{found.path.name} ({found.path})" if found else "none"))
+        if not any(weekly.values()):
+            lines.append("keep them current with: pullpath service-tags update")
+        if cached is not None and str(cached.path) not in index.source:
+            lines.append(f"cached Discovery API response not used (older): {cached.path}")
         write_output("\n".join(lines) + "\n", None)
 
     app.add_typer(tags_app, name="service-tags")

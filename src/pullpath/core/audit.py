@@ -16,10 +16,16 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from pullpath.core.classify import V4_MAYBE_UNROUTABLE, Call, Classifier, flow_address
+from pullpath.core.classify import (
+    V4_MAYBE_UNROUTABLE,
+    Call,
+    Classifier,
+    flow_address,
+    tags_older_than_event,
+)
 from pullpath.core.records import (
     PropsShape,
     RecordError,
@@ -41,8 +47,10 @@ from pullpath.domain.verdicts import (
     Expectation,
     Flow,
     FlowKey,
+    Path,
     PathVerdict,
     Source,
+    SourceKind,
     new_flow,
     request_kind,
 )
@@ -498,7 +506,7 @@ def build_flows(
         found = get(key)
         _accumulate(merged, key, found[0], gstats.count, gstats.first, gstats.last, found[1])
     folded = _fold(merged, rest, judgements, max_judged)
-    result = _result(merged, stats, aggregator.newest, expect)
+    result = _result(merged, stats, aggregator.newest, expect, _published(classifier))
     if aggregator.overflow_events:
         result.unclassified_events += aggregator.overflow_events
         result.warnings.append(
@@ -676,7 +684,12 @@ def audit_events_reference(
         _accumulate(merged, key, judge(classifier, key), 1, event.time, event.time)
         if event.time is not None and (newest is None or event.time > newest):
             newest = event.time
-    return _result(merged, stats, newest, expect)
+    return _result(merged, stats, newest, expect, _published(classifier))
+
+
+def _published(classifier: Classifier) -> date | None:
+    """The publication date of the classifier's service tags (None: unknown or no tags)."""
+    return classifier.tags.published if classifier.tags is not None else None
 
 
 _Pending = list[Any]
@@ -711,7 +724,8 @@ def _accumulate(merged: dict[tuple[object, ...], _Pending], key: GroupKey, verdi
 
 
 def _result(merged: dict[tuple[object, ...], _Pending], stats: ReadStats,
-            newest: datetime | None, expect: ExpectFn | None) -> AuditResult:
+            newest: datetime | None, expect: ExpectFn | None,
+            tags_published: date | None = None) -> AuditResult:
     flows: list[Flow] = []
     keys: list[tuple[object, ...]] = []
     rank = _PATH_RANK
@@ -719,6 +733,8 @@ def _result(merged: dict[tuple[object, ...], _Pending], stats: ReadStats,
         # unpacked once (a named tuple's attributes are read one call each)
         _, registry_id, table, operation, repository, tag, logged_ip, identity, result, _ = k
         source, verdict, consumer, registry = v
+        if verdict.path is Path.UNKNOWN and source.kind is SourceKind.INTERNET:
+            verdict = tags_older_than_event(verdict, source, tags_published, last)
         caller_ip = source.ip or logged_ip
         flow = new_flow(registry, operation, repository, tag, caller_ip, identity, result, count,
                         first, last, source, verdict, consumer, registry_id, table)

@@ -10,6 +10,7 @@ import functools
 import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import date, datetime
 from socket import inet_ntoa
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -35,6 +36,11 @@ if TYPE_CHECKING:
     from pullpath.core.servicetags import TagIndex, TagMatch
 
 DENIED_RESULTS = frozenset({"401", "403"})
+
+CONTRADICTS_INVENTORY = ("a request from this source that passed the network rules "
+                         "contradicts the registry's rules as inventoried: the inventory may "
+                         "be stale")
+"""The last reason of a request that passed although no inventoried rule admits it."""
 
 
 def inconclusive_result(result: str) -> bool:
@@ -279,8 +285,7 @@ class Classifier:
             reasons.append(f"trusted services are {'not allowed' if registry.bypass else 'unknown'}"
                            " (networkRuleBypassOptions "
                            f"{registry.bypass or 'missing'})")
-        reasons.append("a request from this source that passed the network rules contradicts "
-                       "the registry's rules as inventoried: the inventory may be stale")
+        reasons.append(CONTRADICTS_INVENTORY)
         return PathVerdict(Path.UNKNOWN, Confidence.LOW, tuple(reasons),
                            missing=("a network rule that admits this caller",))
 
@@ -327,6 +332,34 @@ class Classifier:
 
     def consumer_of(self, ref: ConsumerRef) -> Consumer | None:
         return self.inventory.consumers.get(ref.id) if ref.id else None
+
+
+def tags_older_than_event(
+    verdict: PathVerdict, source: Source, published: date | None, newest: datetime | None
+) -> PathVerdict:
+    """``verdict`` with the tag file as the likely cause when that fits better than the
+    inventory: a caller in no service tag and not the customer's (``internet``) whose request
+    passed although no inventoried rule admits it (``CONTRADICTS_INVENTORY``), in events newer
+    than the tag file (``published``). Microsoft adds addresses every week, so a newer
+    Microsoft address is missing from an older file. Any other verdict is returned as is."""
+    if (published is None or newest is None or source.kind is not SourceKind.INTERNET
+            or verdict.path is not Path.UNKNOWN or not verdict.reasons
+            or verdict.reasons[-1] != CONTRADICTS_INVENTORY):
+        return verdict
+    event_day = newest.date()
+    if event_day <= published:
+        return verdict
+    reason = (
+        "a request from this source that passed the network rules contradicts the registry's "
+        f"rules as inventoried, unless the caller is a Microsoft address newer than the tags: "
+        f"the service tags file is from {published.isoformat()}, older than this event "
+        f"({event_day.isoformat()}): a new Microsoft address may be missing; run "
+        "`pullpath service-tags update`"
+    )
+    missing = (*verdict.missing,
+               "service tags published after the event (pullpath service-tags update)")
+    return PathVerdict(verdict.path, verdict.confidence, (*verdict.reasons[:-1], reason),
+                       missing=missing, denial=verdict.denial)
 
 
 V4_MAYBE_UNROUTABLE = frozenset({0, 127, 169, *range(224, 256)})

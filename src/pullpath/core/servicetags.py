@@ -19,6 +19,7 @@ which beats ``AzureCloud.<region>``, which beats ``AzureCloud``.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Sequence
@@ -41,6 +42,7 @@ __all__ = [
     "parse_service_tags",
     "published_from_name",
     "tag_rank",
+    "weekly_file_links",
 ]
 
 INDEX_FORMAT = 1
@@ -109,6 +111,34 @@ def published_from_name(name: str) -> date | None:
         return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     except ValueError:
         return None
+
+
+_LINK_DELIMITERS = re.compile(r"[\s\"'<>()\\=,;\[\]{}]+")
+
+
+def weekly_file_links(page: str, cloud: str) -> list[tuple[str, date]]:
+    """The links to ``ServiceTags_<cloud>_<YYYYMMDD>.json`` files in a download page's text
+    (HTML, or JSON embedded in it with ``\\/`` or ``\\u002F`` escapes), newest first, each
+    with the date in its name. Only absolute ``http(s)://`` links; which hosts are acceptable
+    is the caller's decision. Linear in the page's length (the text is cut into tokens at
+    quotes, brackets and spaces first, then each token is matched from its start)."""
+    text = html.unescape(page).replace("\\/", "/")
+    text = re.sub(r"\\u002[fF]", "/", text)
+    link = re.compile(
+        r"https?://[^/?#]+/(?:[^/?#]+/)*ServiceTags_" + re.escape(cloud) + r"_(\d{8})\.json",
+        re.IGNORECASE,
+    )
+    found: dict[str, date] = {}
+    for token in _LINK_DELIMITERS.split(text):
+        if "ServiceTags_" not in token and "servicetags_" not in token.lower():
+            continue
+        m = link.match(token)
+        if m is None:
+            continue
+        day = published_from_name(f"ServiceTags_{cloud}_{m.group(1)}")
+        if day is not None:
+            found.setdefault(m.group(0), day)
+    return sorted(found.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)
 
 
 def _get(obj: dict[str, Any], camel: str, snake: str) -> Any:

@@ -213,6 +213,9 @@ class TagsInfo:
     published: str = ""
     """ISO date of the tag file, when known."""
     warning: str = ""
+    cloud_mismatch: str = ""
+    """Set when registries in the audit are in another cloud than the tag file's (their
+    login servers' suffix): what and what to do (``--strict`` fails on it)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -172,6 +172,7 @@ def tags_doc(tags: TagsInfo) -> dict[str, Any]:
         "source": tags.source,
         "published": tags.published or None,
         "warning": tags.warning or None,
+        "cloud_mismatch": tags.cloud_mismatch or None,
     }
 
 

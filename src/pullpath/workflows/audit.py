@@ -33,9 +33,68 @@ if TYPE_CHECKING:
 ProgressFn = Callable[[ScanProgress], None]
 
 
-def tags_info(index: TagIndex, warning: str | None = None) -> TagsInfo:
+def tags_info(index: TagIndex, warning: str | None = None, cloud_mismatch: str = "") -> TagsInfo:
     published = index.published.isoformat() if index.published else ""
-    return TagsInfo(index.cloud, index.change_number, index.source, published, warning or "")
+    return TagsInfo(index.cloud, index.change_number, index.source, published, warning or "",
+                    cloud_mismatch)
+
+
+# ----------------------------------------------------------------------------- clouds
+# Which cloud the registries are in, from their login servers (knowledge/clouds.json), so that
+# the service tags of that cloud are used and a tag file of another cloud is pointed out.
+
+
+def single_cloud(servers: Iterable[str]) -> str:
+    """The one cloud the login servers ``servers`` are in; "" when none or several."""
+    from pullpath.knowledge.clouds import clouds_of_login_servers
+
+    found = clouds_of_login_servers(servers)
+    return next(iter(found)) if len(found) == 1 else ""
+
+
+def _inventory_servers(inventory: Inventory) -> list[str]:
+    return [r.login_server for r in inventory.registries.values() if r.login_server]
+
+
+def _log_servers(aggregator: Aggregator, inventory: Inventory) -> list[str]:
+    """The login servers of the registries in the logs (a record without one is looked up
+    in the inventory by its resource ID)."""
+    pairs = {(key.registry, key.registry_id) for key in aggregator.groups}
+    servers = []
+    for label, registry_id in pairs:
+        if "." in label:
+            servers.append(label)
+            continue
+        registry = inventory.registry_for(label, registry_id)
+        if registry is not None and registry.login_server:
+            servers.append(registry.login_server)
+    return servers
+
+
+def cloud_mismatch(tags: TagIndex, servers: Iterable[str]) -> str:
+    """A warning when the registries' login servers are in a cloud other than the tag
+    file's (a Government or China file on ``*.azurecr.io`` logs, or the reverse): Microsoft
+    addresses of the registries' cloud then show as ``internet``. "" when they agree, or when
+    either side does not say."""
+    from pullpath.knowledge.clouds import cloud_by_name, clouds_of_login_servers
+
+    found = clouds_of_login_servers(servers)
+    tag_cloud = cloud_by_name(tags.cloud) if tags.cloud else None
+    if tag_cloud is None or not found:
+        return ""
+    others = {name: names for name, names in found.items() if name != tag_cloud.name}
+    if not others:
+        return ""
+    seen = "; ".join(f"{name}: {', '.join(names[:3])}{' ...' if len(names) > 3 else ''}"
+                     for name, names in others.items())
+    options = ",".join(c.option for c in map(cloud_by_name, others) if c is not None)
+    mixed = " (and audit each cloud's logs on their own)" if tag_cloud.name in found else ""
+    return (
+        f"the service tags ({tags.source}) are of cloud {tag_cloud.name}, but registries in "
+        f"the audit are in another cloud ({seen}): Microsoft addresses of that cloud show as "
+        f"internet; run `pullpath service-tags update --cloud {options}`{mixed} or pass "
+        "--service-tags with that cloud's weekly file"
+    )
 
 
 def inventory_info(inv: Inventory) -> InventoryInfo:
@@ -149,9 +208,13 @@ def finish(
     if stats.events_read == 0 and stats.records_seen == 0:
         result.warnings.append("no registry events found in the input")
     age = service_tags_age_warning(tags, aggregator.newest)
+    mismatch = cloud_mismatch(tags, [*_log_servers(aggregator, inventory),
+                                     *_inventory_servers(inventory)])
+    if mismatch:
+        result.warnings.append(mismatch)
     return AuditReport(
         result=result,
-        tags=tags_info(tags, age),
+        tags=tags_info(tags, age, mismatch),
         inventory=inventory_info(inventory),
         log_sources=tuple(log_sources),
         findings=[finding_doc(f) for f in check_findings(explainer)[0]] if explainer else [],
@@ -166,36 +229,66 @@ def run_audit(
     service_tags: Path | None = None,
     progress: ProgressFn | None = None,
     workers: int | None = None,
-    choose_tags: Callable[[Path | None], Path | None] | None = None,
+    choose_tags: Callable[[Path | None, str], Path | None] | None = None,
 ) -> AuditReport:
     """Audit local log files: the fast route (files scanned into groups, in ``workers``
     threads for large inputs; default: the CPUs available, ``$PULLPATH_WORKERS``), then each
     distinct group classified once. Same flows as the event-by-event route.
 
-    ``choose_tags``, when given, picks the service tags file from ``service_tags`` (the CLI
-    prefers a newer cached Discovery API document to the bundled one) while the logs are read.
+    ``choose_tags``, when given, picks the service tags file from ``service_tags`` and a
+    cloud (the CLI prefers the newest cached file of that cloud to the bundled one) while the
+    logs are read: for the cloud of the inventory's registries (Public when it does not say).
+    When the logs' registries turn out to be in another single cloud, it is asked again for
+    that cloud, and the groups are judged again with the tags it gives.
     """
     with gc_paused():
         stats = ReadStats()
+        warnings: list[str] = []
         # worker threads start scanning now; this thread meanwhile loads the rest
         with LogScan(logs, stats, workers=workers, progress=progress) as scan:
-            from pullpath.adapters.servicetags_files import load_service_tags
             from pullpath.knowledge.loader import default_knowledge
 
-            if choose_tags is not None:
-                service_tags = choose_tags(service_tags)
-            tags = load_service_tags(service_tags)
             inventory = load_inventory(inventory_paths)
+            cloud = single_cloud(_inventory_servers(inventory)) or "Public"
+            auto = choose_tags is not None and service_tags is None
+            if choose_tags is not None:
+                service_tags = choose_tags(service_tags, cloud)
+            tags = _load_tags(service_tags, auto, warnings)
             classifier = Classifier(inventory, tags)
             if not inventory.empty:
                 default_knowledge()  # loaded once per process: now rather than after the scan
             _import_finish()
             # groups are judged as the workers meet them, while they still read
-            judgements = Judgements(classifier, max_flow_groups())
-            aggregator = scan.result(on_groups=judgements.add)
+            ahead = Judgements(classifier, max_flow_groups())
+            aggregator = scan.result(on_groups=ahead.add)
+        judgements: Judgements | None = ahead
+        if auto and choose_tags is not None:
+            logs_cloud = single_cloud(_log_servers(aggregator, inventory))
+            if logs_cloud and logs_cloud != cloud:
+                again = choose_tags(None, logs_cloud)
+                if again != service_tags:  # another file: judge the groups again with it
+                    tags = _load_tags(again, auto, warnings)
+                    classifier, judgements = Classifier(inventory, tags), None
         return finish(classifier, aggregator, stats, inventory=inventory, tags=tags,
-                      log_sources=[str(p) for p in logs], warnings=scan.warnings(),
+                      log_sources=[str(p) for p in logs], warnings=[*scan.warnings(), *warnings],
                       judgements=judgements)
+
+
+def _load_tags(path: Path | None, auto: bool, warnings: list[str]) -> TagIndex:
+    """The tags of ``path``. A cached file chosen automatically (``auto``) that cannot be read
+    is skipped with a warning, for the bundled file: an unusable cache never stops an audit."""
+    from pullpath.adapters.servicetags_files import DOWNLOAD_HINT, load_service_tags
+    from pullpath.core.servicetags import ServiceTagError
+
+    if not auto or path is None:
+        return load_service_tags(path)
+    try:
+        return load_service_tags(path)
+    except ServiceTagError as exc:
+        what = str(exc).replace(f"; {DOWNLOAD_HINT}", "")
+        warnings.append(f"the cached service tags cannot be used ({what}); the bundled file "
+                        "is used instead (pullpath service-tags update fetches them again)")
+        return load_service_tags(None)
 
 
 def _import_finish() -> None:

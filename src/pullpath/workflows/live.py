@@ -1,5 +1,6 @@
 """Wire the live Azure adapters to the pure core: audits from a workspace or a storage archive,
-the inventory from Resource Graph, and service tags from the Discovery API.
+the inventory from Resource Graph, and service tags from Microsoft's weekly downloads (no
+credentials) or the Discovery API.
 
 Every function takes the credential and the :class:`ClientSettings` explicitly (the CLI builds
 them; tests point them at loopback servers), and an optional ``progress`` callback for stderr.
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pullpath.adapters.azure.errors import LiveAzureError
 from pullpath.adapters.azure.loganalytics import (
@@ -32,25 +34,43 @@ from pullpath.adapters.azure.storage_archive import (
     ArchiveReader,
     hour_window,
 )
+from pullpath.adapters.servicetags_files import (
+    BUNDLED_CLOUD,
+    BUNDLED_NAME,
+    cached_weekly_tags,
+    choose_tags_file,
+    prune_weekly,
+    save_weekly,
+    verify_weekly,
+)
 from pullpath.core.audit import Aggregator
 from pullpath.core.classify import Classifier
 from pullpath.core.inventory_parse import inventory_from_documents
 from pullpath.core.kql import MAX_RESULT_ROWS, RegistryFilter, TimeWindow
-from pullpath.core.servicetags import TagIndex, parse_service_tags
+from pullpath.core.servicetags import (
+    ServiceTagError,
+    TagIndex,
+    parse_service_tags,
+    published_from_name,
+)
 from pullpath.domain.events import ReadStats
 from pullpath.domain.inventory import Inventory, norm_id
 from pullpath.formatters.audit_doc import AuditReport
+from pullpath.knowledge.clouds import Cloud
 from pullpath.workflows.audit import finish
 
 __all__ = [
     "INVENTORY_SOURCE",
     "LiveInventory",
     "TagsUpdate",
+    "WeeklyUpdate",
     "audit_storage",
     "audit_workspace",
     "fetch_inventory",
+    "in_use",
     "live_inventory",
     "update_service_tags",
+    "update_weekly_service_tags",
 ]
 
 ProgressFn = Callable[[str], None]
@@ -260,3 +280,89 @@ def update_service_tags(
     path = save_discovery(doc, location=location, fetched=today or date.today(),
                           cache_dir=cache_dir)
     return TagsUpdate(path, tagset.cloud, tagset.change_number, len(tagset.tags), len(pages))
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklyUpdate:
+    """What ``service-tags update`` did for one cloud."""
+
+    cloud: str
+    status: str
+    """``downloaded``, ``current`` (the newest file was cached already) or ``failed``."""
+    path: Path | None = None
+    published: date | None = None
+    change_number: str = ""
+    tags: int = 0
+    message: str = ""
+    """Why it failed, and which tags audits keep using."""
+
+
+MAX_DAYS_AHEAD = 2
+"""A linked file dated more than this many days after today is refused (a wrong clock on a
+mirror, or a page that is not Microsoft's: a future date would win over every later file)."""
+
+
+def update_weekly_service_tags(
+    clouds: Sequence[Cloud],
+    *,
+    settings: ClientSettings,
+    mirror: str | None = None,
+    cache_dir: Path | None = None,
+    today: date | None = None,
+    progress: ProgressFn | None = None,
+) -> list[WeeklyUpdate]:
+    """Fetch each cloud's newest weekly file from its download page, verify it and cache it
+    (``servicetags_files.verify_weekly`` and ``save_weekly``). A cloud that fails keeps its
+    cached file (nothing is written before the new one is verified) and does not stop the
+    others."""
+    from pullpath.adapters.azure.servicetags_download import (
+        DownloadError,
+        download_weekly_file,
+        find_weekly_file,
+        page_base,
+    )
+
+    today = today or date.today()
+    base = page_base(mirror)
+    results: list[WeeklyUpdate] = []
+    unreachable: DownloadError | None = None  # the pages' host: not asked again
+    for cloud in clouds:
+        try:
+            if unreachable is not None:
+                raise unreachable
+            link = find_weekly_file(cloud, settings=settings, base=base, progress=progress)
+            if (link.published - today).days > MAX_DAYS_AHEAD:
+                raise DownloadError(f"{link.page} links {link.name}, dated after today "
+                                    f"({today.isoformat()}); refused")
+            cached = cached_weekly_tags(cloud.name, cache_dir)
+            if cached is not None and cached.path.name == link.name:
+                results.append(WeeklyUpdate(cloud.name, "current", cached.path, link.published))
+                continue
+            data = download_weekly_file(link, settings=settings, progress=progress)
+            index = verify_weekly(data, cloud=cloud.name, name=link.name, where=link.url,
+                                  cache_dir=cache_dir)
+            path = save_weekly(data, cloud=cloud.name, published=link.published,
+                               cache_dir=cache_dir)
+            prune_weekly(cloud.name, cache_dir=cache_dir)
+        except (DownloadError, ServiceTagError, OSError) as exc:
+            if isinstance(exc, DownloadError) and exc.unreachable == urlsplit(base).hostname:
+                unreachable = exc
+            results.append(WeeklyUpdate(cloud.name, "failed",
+                                        message=f"{exc}; {in_use(cloud.name, cache_dir)}"))
+            continue
+        results.append(WeeklyUpdate(cloud.name, "downloaded", path, link.published,
+                                    index.change_number, len(index)))
+    return results
+
+
+def in_use(cloud: str, cache_dir: Path | None = None) -> str:
+    """Which tags audits of ``cloud``'s logs keep using (a failed update's message)."""
+    chosen = choose_tags_file(None, cloud, cache_dir)
+    if chosen is not None:
+        return f"the cached {chosen.name} stays in use"
+    bundled = published_from_name(BUNDLED_NAME)
+    day = bundled.isoformat() if bundled else "?"
+    if cloud.lower() == BUNDLED_CLOUD.lower():
+        return f"the bundled file from {day} stays in use"
+    return (f"audits of {cloud} logs keep using the bundled {BUNDLED_CLOUD} file from {day}, "
+            f"which does not hold {cloud}'s addresses")

@@ -10,14 +10,13 @@ The pages are merged into one document in the Discovery API shape and saved as
 ``<cache>/servicetags/discovery/ServiceTags_<Cloud>_<YYYYMMDD>.<location>.json`` (the cache
 directory of :mod:`pullpath.adapters.servicetags_files`; the date is the fetch date, which
 ``published_from_name`` reads back as the publication date). ``pullpath audit`` uses the newest
-cached file when it was fetched after the bundled snapshot was published, else the bundled one.
+cached file of the logs' cloud (this or a weekly download, whichever is newer) when it is newer
+than the bundled snapshot, else the bundled one (``servicetags_files.choose_tags_file``).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -29,17 +28,19 @@ from pullpath.adapters.azure.arm import same_origin
 from pullpath.adapters.azure.errors import AzureCall, LiveAzureError, describe, redact_url
 from pullpath.adapters.azure.retry import ClientSettings
 from pullpath.adapters.servicetags_files import (
-    BUNDLED_NAME,
+    BUNDLED_CLOUD,
     CachedTags,
     cached_discovery_tags,
+    choose_tags_file,
     discovery_dir,
     load_service_tags,
+    newest_cached_tags,
+    write_cache_file,
 )
 from pullpath.core.servicetags import (
     ServiceTagError,
     TagIndex,
     parse_service_tags,
-    published_from_name,
 )
 
 __all__ = [
@@ -162,46 +163,39 @@ def save_discovery(
     cloud = str(doc.get("cloud") or "Public")
     cloud = re.sub(r"[^A-Za-z0-9]", "", cloud) or "Public"
     folder = discovery_dir(cache_dir)
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"ServiceTags_{cloud}_{fetched:%Y%m%d}.{validate_location(location)}.json"
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(orjson.dumps(doc))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return write_cache_file(path, orjson.dumps(doc))
 
 
 def choose_service_tags(
-    path: Path | None = None, *, cache_dir: Path | None = None
+    path: Path | None = None, *, cloud: str = BUNDLED_CLOUD, cache_dir: Path | None = None
 ) -> tuple[TagIndex, str]:
     """The tag index an audit uses and a one-line note saying which and how old.
 
-    An explicit ``path`` wins. Otherwise the newest cached Discovery API document of the
-    Public cloud (under ``cache_dir``) when it was fetched after the bundled snapshot's
-    publication, else the bundled snapshot. Compiled indexes are cached in the default place.
+    An explicit ``path`` wins. Otherwise the newest cached file of ``cloud`` (a weekly
+    download or a Discovery API response, under ``cache_dir``) when it is newer than the
+    bundled Public snapshot or of another cloud, else the bundled snapshot
+    (``choose_tags_file``). Compiled indexes are cached in the default place.
     """
     if path is not None:
         index = load_service_tags(path)
         return index, _note(index)
-    bundled_date = published_from_name(BUNDLED_NAME)
-    cached = cached_discovery_tags("Public", cache_dir)
-    if cached is not None and bundled_date is not None and cached.fetched > bundled_date:
+    chosen = choose_tags_file(None, cloud, cache_dir)
+    cached = newest_cached_tags(cloud, cache_dir) if chosen is not None else None
+    if cached is not None:
         cached_index: TagIndex | None
         try:
             cached_index = load_service_tags(cached.path)
         except ServiceTagError:
             cached_index = None  # a damaged cache file: fall back to the bundled snapshot
         if cached_index is not None:
-            index = cached_index.relabel(
-                source=f"Service Tag Discovery API ({cached.location}, fetched "
-                f"{cached.fetched.isoformat()}, cached {cached.path})",
-                published=cached.fetched,
-            )
-            return index, _note(index)
+            if cached.kind == "discovery":
+                cached_index = cached_index.relabel(
+                    source=f"Service Tag Discovery API ({cached.location}, fetched "
+                    f"{cached.fetched.isoformat()}, cached {cached.path})",
+                    published=cached.fetched,
+                )
+            return cached_index, _note(cached_index)
     index = load_service_tags(None)
     return index, _note(index)
 
