@@ -84,6 +84,12 @@ def web_windows(w: World) -> None:
     cfg["linuxFxVersion"] = ""
 
 
+def task_user_identity(w: World) -> None:
+    """The task pulls with the user-assigned identity of the derived world instead."""
+    uid = w.id("identity")
+    w.res["task"]["identity"] = {"type": "UserAssigned", "userAssignedIdentities": {uid: {}}}
+
+
 def web_no_vnet_pull(w: World) -> None:
     w.props("webapp")["vnetImagePullEnabled"] = False
 
@@ -134,16 +140,17 @@ CASES = [
     Case("KB-TASKS-001", "task", tasks_bypass_unset, Path.DENIED, nothing),
     Case("KB-TASKS-002", "task", nothing, Path.TRUSTED_SERVICE, tasks_bypass_unset),
     Case("KB-TASKS-003", "task", open_registry, Path.PUBLIC, nothing),
+    Case("KB-TASKS-004", "task", task_user_identity, Path.DENIED,
+         both(task_user_identity, open_registry)),
     Case("KB-ACA-001", "containerapp", nothing, Path.PRIVATE_ENDPOINT, pe_pending),
     Case("KB-AKS-001", "aks", nothing, Path.PRIVATE_ENDPOINT, drop_registry_record),
-    Case("KB-APP-001", "webapp", nothing, Path.PRIVATE_ENDPOINT, web_windows),
+    Case("KB-APP-001", "webapp", nothing, Path.PRIVATE_ENDPOINT, link_other_vnet),
     Case("KB-REG-002", "aks", ip_rules("20.30.40.0/24"), Path.FIREWALL_RULE,
          ip_rules("198.51.100.0/24")),
     Case("KB-PE-001", "containerapp", pe_pending, Path.DENIED, nothing),
     Case("KB-ACA-002", "containerapp", aca_no_vnet, Path.DENIED, both(aca_no_vnet, open_registry)),
     Case("KB-ACA-003", "containerapp", drop_data_record, Path.DENIED, nothing),
     Case("KB-AKS-002", "aks", drop_registry_record, Path.DENIED, nothing),
-    Case("KB-APP-002", "webapp", web_windows, Path.DENIED, nothing),
     Case("KB-APP-003", "webapp", web_no_vnet_pull, Path.DENIED,
          both(web_no_vnet_pull, open_registry)),
     Case("KB-APP-004", "webapp", link_other_vnet, Path.DENIED, nothing),
@@ -187,16 +194,43 @@ def test_base_world_shapes_agree() -> None:
 # ------------------------------------------------------------------ the design's story
 
 
-def test_aci_in_vnet_measurement_wins_over_the_documentation() -> None:
-    """The documentation says private endpoint; the 2024-11-25 measurement says trusted-service."""
+def test_aci_in_vnet_observation_wins_over_the_documentation() -> None:
+    """The documentation says private endpoint; the 2024-11-25 field report observed the
+    trusted-service bypass. It is a field report, not a measurement by pullpath."""
     p = World().pair("aci")
     documented = [s for s in p.sources if s.kind.value == "documented" and s.expect is not None]
-    measured = [s for s in p.sources if s.kind.value == "measured" and s.expect is not None]
+    observed = [s for s in p.sources if s.kind.value == "field-report" and s.expect is not None]
     assert documented
-    assert measured
+    assert observed
+    assert not [s for s in p.sources if s.kind.value == "measured"]
     assert p.expected_path is Path.TRUSTED_SERVICE
     assert p.expected_path is not documented[0].expect
-    assert p.expected_path is measured[0].expect
+    assert p.expected_path is observed[0].expect
+    assert any("field report of 2024-11-25 observed trusted-service" in r for r in p.reasons)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_windows_containers_pull_over_the_vnet_like_linux(shape: str) -> None:
+    """The network-protected registry guidance applies to Windows containers too (the older
+    claim that they cannot pull over the VNet was superseded)."""
+    w = World()
+    web_windows(w)
+    p = w.pair("webapp", shape)
+    assert (p.rule, p.expected_path) == ("KB-APP-001", Path.PRIVATE_ENDPOINT)
+    web_no_vnet_pull(w)
+    assert w.pair("webapp", shape).rule == "KB-APP-003"
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_task_identity_kind_decides_whether_the_tasks_setting_matters(shape: str) -> None:
+    """networkRuleBypassAllowedForTasks concerns system-assigned identities only."""
+    w = World()
+    task_user_identity(w)
+    allowed = w.pair("task", shape)
+    tasks_bypass_unset(w)
+    unset = w.pair("task", shape)
+    assert allowed.rule == unset.rule == "KB-TASKS-004"
+    assert allowed.expected_path is Path.DENIED
 
 
 def test_aca_and_aci_differ_in_the_same_vnet() -> None:
@@ -298,8 +332,10 @@ def test_login_server_not_in_inventory_makes_an_unknown_pair() -> None:
 
 
 @pytest.mark.parametrize("setting", ["vnetImagePullEnabled", "outboundVnetRouting",
-                                     "WEBSITE_PULL_IMAGE_OVER_VNET"])
-def test_each_app_service_image_pull_setting_routes_over_the_vnet(setting: str) -> None:
+                                     "allTraffic", "WEBSITE_PULL_IMAGE_OVER_VNET"])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_each_app_service_image_pull_setting_routes_over_the_vnet(setting: str,
+                                                                   shape: str) -> None:
     w = World()
     props = w.props("webapp")
     props.pop("vnetImagePullEnabled")
@@ -307,9 +343,11 @@ def test_each_app_service_image_pull_setting_routes_over_the_vnet(setting: str) 
         props["vnetImagePullEnabled"] = True
     elif setting == "outboundVnetRouting":  # API 2024-11-01 and later
         props["outboundVnetRouting"] = {"imagePullTraffic": True}
+    elif setting == "allTraffic":  # routes configuration traffic, image pulls included
+        props["outboundVnetRouting"] = {"allTraffic": True, "imagePullTraffic": False}
     else:
         props["siteConfig"]["appSettings"] = [{"name": setting, "value": "true"}]
-    p = w.pair("webapp")
+    p = w.pair("webapp", shape)
     assert (p.rule, p.expected_path) == ("KB-APP-001", Path.PRIVATE_ENDPOINT)
 
 

@@ -60,7 +60,8 @@ def test_json_contract_on_the_demo_inventory() -> None:
         assert {"id", "login_server"} <= set(pair["registry"])
         for src in pair["sources"]:
             assert {"url", "verified", "kind"} <= set(src)
-            assert src["kind"] in ("measured", "documented")
+            assert src["kind"] in ("documented", "issue", "field-report", "measured")
+            assert (src["kind"] == "measured") is bool(src.get("run_id"))
     paths = {p["consumer"]["kind"]: p["expected_path"] for p in doc["pairs"]}
     assert paths == {"aci": "trusted-service", "aca": "private-endpoint"}
     assert doc["inventory"]["resources"] > 0

@@ -33,6 +33,7 @@ from pullpath.domain.explain import (
     FactValue,
     KnowledgeBase,
     PairPrediction,
+    PullRole,
     SourceKind,
 )
 from pullpath.domain.inventory import (
@@ -183,10 +184,10 @@ class Explainer:
         self.kb = kb
         self.notes: list[str] = []
         self._c = _Caches()
-        self._pull_roles = {r.id: r.name for r in kb.pull_roles}
+        self._pull_roles = {r.id: r for r in kb.pull_roles}
         self._registry_pes = self._index_private_endpoints()
-        self._roles_by_principal: dict[str, list[tuple[str, str]]] = {}
-        """principal id -> [(scope, pull role name)], pull roles only."""
+        self._roles_by_principal: dict[str, list[tuple[str, PullRole]]] = {}
+        """principal id -> [(scope, pull role)], roles the knowledge base knows only."""
         for ra in inventory.role_assignments.values():
             role = self._pull_roles.get(name_of(ra.role_definition_id).lower())
             if role is not None and ra.principal_id:
@@ -402,16 +403,23 @@ class Explainer:
             return ident.principal_id if ident is not None else ""
         return ""
 
-    def _role_on(self, principal: str, registry_id: str) -> str:
-        """The name of a pull role ``principal`` holds on the registry or a parent scope."""
+    def _roles_on(self, principal: str, registry_id: str) -> list[tuple[PullRole, str]]:
+        """The known roles ``principal`` holds on the registry or a parent scope, with where."""
         rid = norm_id(registry_id)
+        out: list[tuple[PullRole, str]] = []
         for scope, role in self._roles_by_principal.get(principal, ()):
             if (scope in ("", "/") or rid == scope or rid.startswith(scope + "/")
                     or "/providers/microsoft.management/managementgroups/" in scope):
                 at = ("a management group (assumed to contain the subscription)"
                       if "managementgroups" in scope else scope or "/")
-                return f"{role} at {at}"
-        return ""
+                out.append((role, at))
+        return out
+
+    def _role_on(self, principal: str, registry_id: str) -> str:
+        """A role ``principal`` holds on the registry that grants pulls in some mode (pairing
+        an AKS cluster with the registries its kubelet identity can pull from)."""
+        held = self._roles_on(principal, registry_id)
+        return f"{held[0][0].name} at {held[0][1]}" if held else ""
 
     def _pull_role_fact(self, ref: PairRef) -> Fact:
         c, cred, reg = ref.consumer, ref.credential, ref.registry
@@ -427,11 +435,32 @@ class Explainer:
                else f"the system-assigned identity of {c.name}")
         if not principal:
             return Fact(None, f"the principal ID of {who} is not in the inventory")
-        role = self._role_on(principal, reg.id)
-        if role:
-            return Fact(True, f"{who} holds {role}")
-        return Fact(False, f"{who} (principal {principal}) holds no AcrPull or Container Registry "
-                           f"Repository Reader role on {reg.name} or a parent scope")
+        held = self._roles_on(principal, reg.id)
+        mode = self.registry_facts(reg)["registry.role_mode"].value
+        label = {"rbac": "RBAC Registry Permissions", "abac":
+                 "RBAC Registry + ABAC Repository Permissions"}
+        for role, at in held:
+            if mode in role.modes or (mode is None and set(role.modes) >= {"rbac", "abac"}):
+                return Fact(True, f"{who} holds {role.name} at {at}")
+        wanted = (", ".join(r.name for r in self.kb.pull_roles if mode in r.modes)
+                  if mode else "a pull role")
+        if mode is None and held:
+            return Fact(None, f"{who} holds {', '.join(r.name for r, _ in held)} on "
+                              f"{reg.name}, which grants pulls in some role assignment modes "
+                              f"only, and the mode of registry {reg.name} is not in the "
+                              "inventory")
+        undocumented = [r.name for r, _ in held if mode not in r.denied_in]
+        if undocumented:
+            return Fact(None, f"{who} holds {', '.join(undocumented)} on {reg.name}, whose "
+                              f"effect in {label.get(str(mode), str(mode))} mode is not "
+                              "documented")
+        if held:
+            return Fact(False, f"{who} (principal {principal}) holds only "
+                               f"{', '.join(r.name for r, _ in held)} on {reg.name}, which "
+                               f"grant(s) no pulls in {label.get(str(mode), str(mode))} mode "
+                               f"(needed: {wanted})")
+        return Fact(False, f"{who} (principal {principal}) holds no role that grants pulls on "
+                           f"{reg.name} or a parent scope (needed: {wanted})")
 
     # -- registry facts ----------------------------------------------------------------------
 
@@ -480,6 +509,7 @@ class Explainer:
         else:
             facts["registry.sku"] = Fact(None, f"the SKU of registry {n} is not in the inventory")
             facts["registry.premium"] = facts["registry.sku"]
+        facts["registry.role_mode"] = _role_mode_fact(reg)
         pna = reg.public_network_access.lower()
         if pna in ("enabled", "disabled"):
             facts["registry.public_network_access"] = Fact(
@@ -747,7 +777,8 @@ class Explainer:
         """The A records the privatelink zone needs for the registry, and whether the list is
         complete (the registry's region is known)."""
         label = reg.login_server.split(".", 1)[0] if reg.login_server else reg.name.lower()
-        regions = [r for r in (reg.location, *reg.replica_locations) if r]
+        regions = [r for r in (reg.location, *reg.replica_locations, *reg.data_endpoint_regions)
+                   if r]
         names = [label] + [f"{label}.{r}.data" for r in dict.fromkeys(regions)]
         return names, bool(reg.location)
 
@@ -768,9 +799,18 @@ class Explainer:
         elif linked_zones:
             linked = Fact(True, f"zone {zone_name} is linked to VNet "
                                 f"{', '.join(name_of(v) for v in vnets)}")
-        elif any(z.linked_vnet_ids for z in zones):
+        elif all(_links_complete(z) for z in zones):
+            counted = [f"{z.link_count} link(s)" for z in zones if z.link_count is not None]
             linked = Fact(False, f"zone {zone_name} is not linked to VNet "
-                                 f"{', '.join(name_of(v) for v in vnets)} of {c.name}")
+                                 f"{', '.join(name_of(v) for v in vnets)} of {c.name} (its "
+                                 f"{'; '.join(counted) or 'exported links'} go elsewhere)"
+                          if any(z.linked_vnet_ids or z.link_count for z in zones) else
+                          f"zone {zone_name} is linked to no VNet "
+                          "(numberOfVirtualNetworkLinks 0)")
+        elif any(z.linked_vnet_ids for z in zones):
+            linked = Fact(None, f"zone {zone_name} has more virtual network links than the "
+                                f"inventory holds, and none of those it holds is to VNet "
+                                f"{', '.join(name_of(v) for v in vnets)}")
         else:
             linked = Fact(None, f"the virtual network links of zone {zone_name} are not in the "
                                 "inventory")
@@ -790,6 +830,37 @@ class Explainer:
             else:
                 records = Fact(True, f"zone {zone_name} has A records {', '.join(needed)}")
         return present, linked, records
+
+
+_ROLE_MODE = {"legacyregistrypermissions": "rbac", "abacrepositorypermissions": "abac"}
+
+
+def _role_mode_fact(reg: Registry) -> Fact:
+    n = reg.name
+    raw = reg.role_assignment_mode
+    mode = _ROLE_MODE.get(raw.lower())
+    if mode == "abac":
+        return Fact("abac", f"registry {n} uses RBAC Registry + ABAC Repository Permissions "
+                            "(roleAssignmentMode AbacRepositoryPermissions)")
+    if mode == "rbac":
+        return Fact("rbac", f"registry {n} uses RBAC Registry Permissions (roleAssignmentMode "
+                            f"{raw})")
+    if raw:
+        return Fact(None, f"registry {n} has roleAssignmentMode {raw!r}, which pullpath does not "
+                          "know")
+    if reg.has_config:
+        return Fact("rbac", f"registry {n} does not set roleAssignmentMode (RBAC Registry "
+                            "Permissions, the default, assumed)")
+    return Fact(None, f"the role assignment mode of registry {n} is not in the inventory")
+
+
+def _links_complete(zone: PrivateDnsZone) -> bool:
+    """The inventory holds every VNet link of the zone: its exported links are at least its
+    numberOfVirtualNetworkLinks, or, without the count, some links were exported (the export
+    is taken as the zone's list)."""
+    if zone.link_count is not None:
+        return len(zone.linked_vnet_ids) >= zone.link_count
+    return bool(zone.linked_vnet_ids)
 
 
 def _all_of(parts: Sequence[Fact], what: str) -> Fact:
@@ -872,11 +943,17 @@ def _dispute(b: Behaviour) -> list[str]:
     for s in b.sources:
         if s.expect is None:
             continue
-        if s.kind is SourceKind.DOCUMENTED:
-            out.append(f"the documentation (verified {s.verified}) says {s.expect.value}")
+        if s.kind is SourceKind.MEASURED:
+            out.append(f"pullpath lab run {s.run_id} on {s.verified} measured {s.expect.value}")
+        elif s.kind is SourceKind.FIELD_REPORT:
+            out.append(f"the field report of {s.verified} observed {s.expect.value} (not "
+                       "measured by pullpath)")
+        elif s.kind is SourceKind.ISSUE:
+            out.append(f"an issue thread ({s.verified}) says {s.expect.value}")
         else:
-            out.append(f"a measurement on {s.verified} gave {s.expect.value}")
-    return ["sources disagree: " + "; ".join(out) + f"; the measurement wins: {b.expect.value}"]
+            out.append(f"the documentation (ms.date {s.verified}) says {s.expect.value}")
+    return ["sources disagree: " + "; ".join(out)
+            + f"; the latest observation wins: {b.expect.value}"]
 
 
 def _unique(texts: Iterable[str]) -> list[str]:

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Final, TypeVar
 
+from pullpath.core.inventory_more import registry_settings, web_image_pull_flags, zone_link_count
 from pullpath.domain.inventory import (
     Consumer,
     ConsumerKind,
@@ -509,6 +510,7 @@ class InventoryBuilder:
         self._zone_names: dict[str, str] = {}
         self._zone_records: dict[str, dict[str, list[str]]] = defaultdict(dict)
         self._zone_links: dict[str, list[str]] = defaultdict(list)
+        self._zone_link_counts: dict[str, int | None] = {}
         self._pending_creds: list[_PendingCred] = []
         self._task_registry: dict[str, str] = {}
         self._agent_pool_subnets: dict[str, list[str]] = defaultdict(list)
@@ -779,6 +781,7 @@ class InventoryBuilder:
                 ),
                 data_endpoint_enabled=c.b(res, "dataEndpointEnabled"),
                 admin_user_enabled=c.b(res, "adminUserEnabled"),
+                **registry_settings(c, res),
             ),
         )
 
@@ -1034,10 +1037,7 @@ class InventoryBuilder:
         subnet = norm_id(c.s(res, "virtualNetworkSubnetId"))
         p.subnet_ids.append(subnet)
         settings = self._app_settings(c, res)
-        flags = [
-            c.b(res, "vnetImagePullEnabled"),
-            c.b(res, "outboundVnetRouting.imagePullTraffic"),
-        ]
+        flags = web_image_pull_flags(c, res)
         if "WEBSITE_PULL_IMAGE_OVER_VNET" in settings:
             flags.append(settings["WEBSITE_PULL_IMAGE_OVER_VNET"].strip().lower() in ("true", "1"))
         if any(f is True for f in flags):
@@ -1175,6 +1175,7 @@ class InventoryBuilder:
 
     def _dns_zone(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
         self._zone_names[rid] = (c.s(res, "name") or _last(rid)).lower()
+        self._zone_link_counts[rid] = zone_link_count(c, res)
 
     def _dns_a_record(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
         zone = _parent(rid, "a")
@@ -1229,6 +1230,7 @@ class InventoryBuilder:
                     (rname, tuple(addrs)) for rname, addrs in self._zone_records[zone].items()
                 ),
                 linked_vnet_ids=tuple(self._zone_links[zone]),
+                link_count=self._zone_link_counts.get(zone),
             )
         return inv
 

@@ -135,6 +135,14 @@ class Registry:
     data_endpoint_enabled: bool | None
     admin_user_enabled: bool | None
     replica_locations: tuple[str, ...] = ()
+    role_assignment_mode: str = ""
+    """roleAssignmentMode: LegacyRegistryPermissions / AbacRepositoryPermissions ("" when
+    absent)."""
+    vnet_rule_subnet_ids: tuple[str, ...] = ()
+    """networkRuleSet.virtualNetworkRules[].id (service-endpoint rules), action Allow."""
+    data_endpoint_regions: tuple[str, ...] = ()
+    """Regions of the dedicated data endpoints (dataEndpointHostNames
+    ``<name>.<region>.data.azurecr.io``): the home region and every replica's."""
 
     @property
     def has_config(self) -> bool:
@@ -287,6 +295,8 @@ class PrivateDnsZone:
     a_records: tuple[tuple[str, tuple[str, ...]], ...]
     """(relative record name, addresses)."""
     linked_vnet_ids: tuple[str, ...]
+    link_count: int | None = None
+    """numberOfVirtualNetworkLinks of the zone resource (None when absent)."""
 
 
 @dataclass(frozen=True, slots=True)

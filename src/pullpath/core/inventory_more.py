@@ -1,0 +1,141 @@
+"""Settings the knowledge base needs beyond the core inventory fields (pure: no I/O, no SDK).
+
+Each function reads one family of properties from a resource, in the REST (camelCase) and the
+SDK (snake_case) shape alike, through the typed accessor the inventory reader hands it (see
+:mod:`pullpath.core.inventory_parse`): a value of the wrong type is an inventory issue and is
+treated as absent, never an exception. Kept apart from the reader so that the properties the
+knowledge base grows into do not crowd its parsing of the network itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+__all__ = [
+    "Reader",
+    "aks_settings",
+    "data_endpoint_regions",
+    "environment_settings",
+    "registry_settings",
+    "task_settings",
+    "web_image_pull_flags",
+    "zone_link_count",
+]
+
+_DATA_HOST = re.compile(r"^[a-z0-9-]+\.([a-z0-9]+)\.data\.azurecr\.(?:io|us|cn)$")
+
+
+class Reader(Protocol):
+    """The typed field access of the inventory reader (``inventory_parse._Ctx``)."""
+
+    def issue(self, problem: str) -> None: ...
+
+    def get(self, obj: object, path: str, where: str = "") -> object | None: ...
+
+    def s(self, obj: object, path: str, where: str = "") -> str: ...
+
+    def b(self, obj: object, path: str, where: str = "") -> bool | None: ...
+
+    def objs(self, obj: object, path: str,
+             where: str = "") -> list[tuple[str, Mapping[Any, object]]]: ...
+
+    def strs(self, obj: object, path: str, where: str = "") -> tuple[str, ...]: ...
+
+    def ref(self, obj: object, path: str, where: str = "") -> str: ...
+
+
+def _uniq(values: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v for v in values if v))
+
+
+def data_endpoint_regions(host_names: tuple[str, ...]) -> tuple[str, ...]:
+    """Regions named by dedicated data endpoint host names (``<name>.<region>.data.azurecr.io``)."""
+    out: list[str] = []
+    for host in host_names:
+        m = _DATA_HOST.match(host.strip().lower())
+        if m:
+            out.append(m.group(1))
+    return _uniq(out)
+
+
+def registry_settings(c: Reader, res: Mapping[Any, object]) -> dict[str, Any]:
+    """Extra :class:`~pullpath.domain.inventory.Registry` fields: the role assignment mode, the
+    service-endpoint (virtual network) rules and the regions of the data endpoints."""
+    subnets: list[str] = []
+    for w, rule in c.objs(res, "networkRuleSet.virtualNetworkRules"):
+        action = c.s(rule, "action", w)
+        if action and action.lower() != "allow":
+            continue
+        # REST "id"; older SDK models call it virtual_network_resource_id
+        subnet = c.s(rule, "id", w) or c.s(rule, "virtualNetworkResourceId", w)
+        subnets.append(subnet.strip().rstrip("/").lower())
+    return {
+        "role_assignment_mode": c.s(res, "roleAssignmentMode"),
+        "vnet_rule_subnet_ids": _uniq(subnets),
+        "data_endpoint_regions": data_endpoint_regions(c.strs(res, "dataEndpointHostNames")),
+    }
+
+
+def web_image_pull_flags(c: Reader, res: Mapping[Any, object]) -> list[bool | None]:
+    """Each setting that routes (True) or does not route (False) an App Service / Functions
+    image pull over VNet integration: ``outboundVnetRouting.imagePullTraffic`` and
+    ``.allTraffic`` (API 2024-11-01 and later) and the legacy ``vnetImagePullEnabled``. The
+    app setting ``WEBSITE_PULL_IMAGE_OVER_VNET`` is read with the other app settings."""
+    return [
+        c.b(res, "outboundVnetRouting.imagePullTraffic"),
+        c.b(res, "outboundVnetRouting.allTraffic"),
+        c.b(res, "vnetImagePullEnabled"),
+    ]
+
+
+def zone_link_count(c: Reader, res: Mapping[Any, object]) -> int | None:
+    """``numberOfVirtualNetworkLinks`` of a private DNS zone (None when absent or not a count)."""
+    value = c.get(res, "numberOfVirtualNetworkLinks")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        c.issue("expected a count at numberOfVirtualNetworkLinks")
+        return None
+    return value
+
+
+def aks_settings(c: Reader, res: Mapping[Any, object]) -> dict[str, str]:
+    """Consumer facts of an AKS cluster beyond its subnets and kubelet identity."""
+    facts: dict[str, str] = {}
+    private = c.b(res, "apiServerAccessProfile.enablePrivateCluster")
+    if private is not None:
+        facts["private_cluster"] = "true" if private else "false"
+    source = c.s(res, "bootstrapProfile.artifactSource")
+    if source:
+        facts["artifact_source"] = source.lower()
+    cache = c.ref(res, "bootstrapProfile.containerRegistryId")
+    if cache:
+        facts["bootstrap_registry"] = cache
+    connector = c.b(res, "addonProfiles.aciConnectorLinux.enabled")
+    if connector is not None:
+        facts["virtual_nodes"] = "true" if connector else "false"
+    return facts
+
+
+def environment_settings(c: Reader, res: Mapping[Any, object]) -> dict[str, str]:
+    """Facts of a Container Apps managed environment: workload profiles or consumption only,
+    and whether its public network access is disabled."""
+    facts: dict[str, str] = {}
+    profiles = c.objs(res, "workloadProfiles")
+    raw = c.get(res, "workloadProfiles")
+    if profiles:
+        facts["environment_type"] = "workload-profiles"
+    elif isinstance(raw, list):
+        facts["environment_type"] = "consumption-only"
+    pna = c.s(res, "publicNetworkAccess")
+    if pna:
+        facts["environment_public_access"] = pna.lower()
+    return facts
+
+
+def task_settings(c: Reader, res: Mapping[Any, object]) -> dict[str, str]:
+    """Facts of an ACR task: the dedicated agent pool it runs on, if any."""
+    pool = c.s(res, "agentPoolName")
+    return {"agent_pool": pool} if pool else {}
