@@ -161,8 +161,9 @@ def _behaviour(b: Behaviour) -> str:
     lines = [
         f"### {b.id}: {b.title}",
         "",
-        f"Consumer `{b.consumer}`; expected path **`{b.expect.value}`**, confidence "
-        f"{b.confidence.value}. Applies when:",
+        f"Consumer `{b.consumer}`; expected path **`{b.expect.value}`**"
+        + (f" (refused by {b.denied_by})" if b.denied_by else "")
+        + f", confidence {b.confidence.value}. Applies when:",
         "",
     ]
     lines += [f"- {_condition(c)}" for c in b.when]

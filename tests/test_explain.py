@@ -90,6 +90,29 @@ def task_user_identity(w: World) -> None:
     w.res["task"]["identity"] = {"type": "UserAssigned", "userAssignedIdentities": {uid: {}}}
 
 
+AC_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
+REPOSITORY_READER = "b93aa761-3e63-49ed-ac28-beffa264f7ac"
+
+
+def abac_registry(w: World) -> None:
+    """RBAC Registry + ABAC Repository Permissions: the identities' AcrPull is not honored."""
+    w.props("registry")["roleAssignmentMode"] = "AbacRepositoryPermissions"
+
+
+def identity_role(role: str) -> Edit:
+    """The user-assigned identity's only role assignment on the registry: ``role``."""
+    def edit(w: World) -> None:
+        ra = w.props("role-acrpull-identity")
+        ra["roleDefinitionId"] = ra["roleDefinitionId"].rsplit("/", 1)[0] + "/" + role
+    return edit
+
+
+def unlink_zone(w: World) -> None:
+    """The zone is in the inventory and says it has no VNet link (the link resource gone)."""
+    w.drop("dns-link")
+    w.props("dns-zone")["numberOfVirtualNetworkLinks"] = 0
+
+
 def web_no_vnet_pull(w: World) -> None:
     w.props("webapp")["vnetImagePullEnabled"] = False
 
@@ -131,6 +154,8 @@ class Case:
 
 CASES = [
     Case("KB-ACI-001", "aci", aci_system_identity, Path.DENIED, nothing),
+    Case("KB-ROLE-001", "containerapp", abac_registry, Path.DENIED,
+         both(abac_registry, identity_role(REPOSITORY_READER))),
     Case("KB-REG-001", "containerapp", standard_registry, Path.PUBLIC, open_registry),
     Case("KB-ACI-002", "aci", nothing, Path.TRUSTED_SERVICE, trusted_off),
     Case("KB-ACI-003", "aci", aci_no_vnet, Path.TRUSTED_SERVICE, nothing),
@@ -237,6 +262,64 @@ def test_aca_and_aci_differ_in_the_same_vnet() -> None:
     w = World()
     assert w.pair("containerapp").expected_path is Path.PRIVATE_ENDPOINT
     assert w.pair("aci").expected_path is Path.TRUSTED_SERVICE
+
+
+# ------------------------------------------------------------------ does the pull work
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_identity_without_a_pull_role_is_denied_by_authorisation(shape: str) -> None:
+    """Every consumer of the identity is refused on authorisation once its only role is one
+    the registry does not honour, whatever the network path (ACI's bypass included)."""
+    w = World()
+    abac_registry(w)
+    for consumer in ("aci", "containerapp", "webapp", "aks"):
+        p = w.pair(consumer, shape)
+        assert (p.rule, p.expected_path, p.denied_by) == (
+            "KB-ROLE-001", Path.DENIED, "authorisation"), consumer
+        assert any("AcrPull" in r for r in p.reasons)
+    w2 = World()
+    abac_registry(w2)
+    identity_role(REPOSITORY_READER)(w2)
+    assert w2.pair("containerapp", shape).expected_path is Path.PRIVATE_ENDPOINT
+
+
+def test_unchecked_roles_are_missing_but_do_not_lower_the_network_confidence() -> None:
+    w = World().drop("role-acrpull-identity", "role-acrpull-kubelet", "role-acrpush-task")
+    p = w.pair("containerapp")
+    assert (p.rule, p.expected_path, p.confidence) == (
+        "KB-ACA-001", Path.PRIVATE_ENDPOINT, Confidence.HIGH)
+    assert any("role assignments" in m for m in p.missing)
+    assert any(r.startswith("not checked: KB-ROLE-001") for r in p.reasons)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("consumer", ["containerapp", "aks", "webapp"])
+def test_zone_not_linked_to_the_consumer_vnet_means_the_public_route(consumer: str,
+                                                                     shape: str) -> None:
+    """A privatelink zone that is in the inventory but linked to no VNet of the consumer does
+    not answer there: the name resolves publicly, which a restricted registry refuses."""
+    w = World()
+    unlink_zone(w)
+    p = w.pair(consumer, shape)
+    assert (p.expected_path, p.denied_by) == (Path.DENIED, "network")
+    assert any("linked to no VNet" in r for r in p.reasons)
+    assert "PP007" in w.finding_ids(shape)
+    open_registry(w)
+    assert w.pair(consumer, shape).expected_path is Path.PUBLIC
+
+
+def test_zone_with_links_the_inventory_does_not_hold_is_unknown() -> None:
+    """numberOfVirtualNetworkLinks says 2, the inventory holds one link (to another VNet): the
+    consumer's VNet may be the other one, so reachability is unknown, not refused."""
+    w = World()
+    link_other_vnet(w)
+    w.props("dns-zone")["numberOfVirtualNetworkLinks"] = 2
+    p = w.pair("containerapp")
+    assert p.expected_path is Path.UNKNOWN
+    assert any("more virtual network links than the inventory holds" in m for m in p.missing)
+    w.props("dns-zone")["numberOfVirtualNetworkLinks"] = 1
+    assert w.pair("containerapp").expected_path is Path.DENIED
 
 
 # ------------------------------------------------------------------ three-valued facts

@@ -914,13 +914,16 @@ def _decide(behaviours: Iterable[Behaviour], ref: PairRef, facts: Facts) -> Pair
     confidence = matched.confidence
     missing: list[str] = []
     rivals = [(b, unk) for b, unk in undecided if b.expect is not matched.expect]
-    if rivals:
+    # An authorisation rule that cannot be checked (no role assignments in the inventory) says
+    # nothing about the network path: it is listed as missing, without lowering the confidence.
+    if any(b.denied_by != "authorisation" for b, _ in rivals):
         confidence = downgrade(confidence)
-        for b, unk in rivals:
-            whys = _unique(facts[u].why for u in unk)
-            reasons.append(f"not ruled out: {b.id} ({b.expect.value}) would apply if known: "
-                           + "; ".join(whys))
-            missing.extend(w for w in whys if w not in missing)
+    for b, unk in rivals:
+        whys = _unique(facts[u].why for u in unk)
+        lead = "not checked" if b.denied_by == "authorisation" else "not ruled out"
+        reasons.append(f"{lead}: {b.id} ({b.expect.value}) would apply if known: "
+                       + "; ".join(whys))
+        missing.extend(w for w in whys if w not in missing)
     return PairPrediction(
         consumer=ref.consumer,
         login_server=ref.login_server,
@@ -933,6 +936,7 @@ def _decide(behaviours: Iterable[Behaviour], ref: PairRef, facts: Facts) -> Pair
         missing=tuple(missing),
         credential=credential,
         facts=snapshot,
+        denied_by=matched.denied_by,
     )
 
 

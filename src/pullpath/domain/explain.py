@@ -41,6 +41,11 @@ class FactSpec:
     """``pair`` (consumer and registry) or ``registry`` (the registry alone)."""
 
 
+DENIALS = ("network", "authorisation", "deployment")
+"""What refuses a pull the knowledge base predicts ``denied``: the registry's network rules
+(403 "client with IP ... is not allowed access"), authorisation (401/403 for an identity
+without a pull role), or the consumer's deployment itself (it fails before any pull)."""
+
 ROLE_MODES = ("rbac", "abac")
 """A registry's role assignment permissions mode: ``rbac`` ("RBAC Registry Permissions", ARM
 ``roleAssignmentMode`` ``LegacyRegistryPermissions``) or ``abac`` ("RBAC Registry + ABAC
@@ -229,6 +234,8 @@ class Behaviour:
     sources: tuple[KbSource, ...]
     lab: tuple[str, ...] = ()
     """``pullpath lab`` scenarios that re-measure this entry."""
+    denied_by: str = ""
+    """For ``expect: denied``: what refuses the pull (one of DENIALS)."""
 
     @property
     def disputed(self) -> bool:
@@ -327,6 +334,8 @@ class PairPrediction:
     """The credential method used for this registry (``none`` when there is none)."""
     facts: tuple[tuple[str, FactValue], ...] = ()
     """Every derived fact, for transparency (``None`` = unknown)."""
+    denied_by: str = ""
+    """When ``expected_path`` is denied: network, authorisation or deployment."""
 
     @property
     def registry_id(self) -> str:

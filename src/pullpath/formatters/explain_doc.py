@@ -79,6 +79,7 @@ def pair_doc(p: PairPrediction) -> dict[str, Any]:
         "missing": [safe_text(m) for m in p.missing],
         "credential": p.credential,
         "facts": dict(p.facts),
+        "denied_by": p.denied_by or None,
     }
 
 

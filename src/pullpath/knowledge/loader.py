@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from pullpath.domain.explain import (
+    DENIALS,
     FACT_SPECS,
     ROLE_MODES,
     TEMPLATE_KEYS,
@@ -328,7 +329,7 @@ def parse_behaviours(
         iw = w.at(bid or f"behaviours[{i}]")
         _keys(entry, iw, "a behaviour",
               ("id", "consumer", "title", "when", "expect", "confidence", "rationale", "sources"),
-              ("lab",))
+              ("lab", "denied_by"))
         if not _KB_ID.match(bid):
             raise iw.fail(f"id must look like KB-ACI-001, got {bid!r}")
         if bid in seen:
@@ -346,16 +347,24 @@ def parse_behaviours(
         lab = entry.get("lab") or []
         if not isinstance(lab, list) or not all(isinstance(x, str) and x for x in lab):
             raise iw.fail("lab must be a list of scenario names")
+        expect = _path(entry["expect"], iw, "expect")
+        denied_by = str(entry.get("denied_by") or "")
+        if (expect is NetPath.DENIED) != bool(denied_by) or (denied_by and
+                                                             denied_by not in DENIALS):
+            raise iw.fail(f"an entry that expects denied says what refuses the pull (denied_by: "
+                          f"{', '.join(DENIALS)}); other entries have no denied_by, got "
+                          f"{entry.get('denied_by')!r}")
         behaviour = Behaviour(
             id=bid,
             consumer=consumer,
             title=_text(entry, "title", iw),
             when=_conditions(entry["when"], iw),
-            expect=_path(entry["expect"], iw, "expect"),
+            expect=expect,
             confidence=confidence,
             rationale=" ".join(_text(entry, "rationale", iw).split()),
             sources=_sources(entry["sources"], iw),
             lab=tuple(lab),
+            denied_by=denied_by,
         )
         _check_observation_wins(behaviour, iw)
         out.append(behaviour)
