@@ -1,5 +1,6 @@
 """Write the knowledge-base documentation from the YAML: docs/knowledge.md and one page per
-finding, docs/findings/PPxxx.md.
+finding, docs/findings/PPxxx.md; and keep the JSON Schemas' lists of fact names and paths
+(src/pullpath/knowledge/schema/*.schema.json) equal to the engine's.
 
     PYTHONPATH=src python scripts/gen_knowledge_doc.py          # rewrite the pages
     PYTHONPATH=src python scripts/gen_knowledge_doc.py --check  # exit 1 if a page is stale
@@ -11,11 +12,13 @@ that is not followed by this script fails the tests: the pages cannot fall behin
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from urllib.parse import quote
 
 from pullpath.domain.explain import (
+    FACT_SPECS,
     FACTS,
     Behaviour,
     Condition,
@@ -24,11 +27,13 @@ from pullpath.domain.explain import (
     KnowledgeBase,
     SourceKind,
 )
+from pullpath.domain.verdicts import Path as NetPath
 from pullpath.knowledge.loader import load_knowledge
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE_PAGE = Path("docs") / "knowledge.md"
 FINDINGS_DIR = Path("docs") / "findings"
+SCHEMA_DIR = Path("src") / "pullpath" / "knowledge" / "schema"
 
 _KIND_WORDS = {
     SourceKind.DOCUMENTED: "documented, ms.date",
@@ -232,18 +237,28 @@ def finding_page(f: FindingSpec) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(kb: KnowledgeBase | None = None) -> dict[Path, str]:
-    """Every generated page (path relative to the repository root) and its text."""
+def schema_text(name: str, root: Path = ROOT) -> str:
+    """The committed JSON Schema with its fact names and paths taken from the engine."""
+    doc = json.loads((root / SCHEMA_DIR / f"{name}.schema.json").read_text(encoding="utf-8"))
+    doc["$defs"]["when"]["propertyNames"]["enum"] = sorted(FACT_SPECS)
+    doc["$defs"]["path"]["enum"] = [p.value for p in NetPath]
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def render(kb: KnowledgeBase | None = None, root: Path = ROOT) -> dict[Path, str]:
+    """Every generated file (path relative to the repository root) and its text."""
     kb = kb if kb is not None else load_knowledge()
     out = {KNOWLEDGE_PAGE: knowledge_page(kb)}
     for f in kb.findings:
         out[FINDINGS_DIR / f"{f.id}.md"] = finding_page(f)
+    for name in ("behaviours", "findings"):
+        out[SCHEMA_DIR / f"{name}.schema.json"] = schema_text(name, root)
     return out
 
 
 def stale(root: Path = ROOT) -> list[str]:
     """Pages that differ from what the YAML generates, and finding pages without a finding."""
-    pages = render()
+    pages = render(root=ROOT)
     out = [str(path) for path, text in pages.items()
            if not (root / path).is_file() or (root / path).read_text(encoding="utf-8") != text]
     out += [str(page.relative_to(root)) for page in sorted((root / FINDINGS_DIR).glob("PP*.md"))

@@ -113,6 +113,25 @@ def unlink_zone(w: World) -> None:
     w.props("dns-zone")["numberOfVirtualNetworkLinks"] = 0
 
 
+def service_endpoint_registry(*subnets: str, public: str = "Enabled") -> Edit:
+    """The registry restricted by virtual network rules for ``subnets`` (no private endpoint:
+    a registry cannot combine private link and service endpoints)."""
+    def edit(w: World) -> None:
+        props = w.props("registry")
+        props["publicNetworkAccess"] = public
+        props["networkRuleSet"] = {"defaultAction": "Deny", "ipRules": [], "virtualNetworkRules": [
+            {"action": "Allow", "id": f"{w.id('vnet')}/subnets/{s}"} for s in subnets]}
+        props["privateEndpointConnections"] = []
+        w.drop("private-endpoint")
+    return edit
+
+
+def aks_outbound(kind: str) -> Edit:
+    def edit(w: World) -> None:
+        w.props("aks")["networkProfile"]["outboundType"] = kind
+    return edit
+
+
 def web_no_vnet_pull(w: World) -> None:
     w.props("webapp")["vnetImagePullEnabled"] = False
 
@@ -157,6 +176,7 @@ CASES = [
     Case("KB-ROLE-001", "containerapp", abac_registry, Path.DENIED,
          both(abac_registry, identity_role(REPOSITORY_READER))),
     Case("KB-REG-001", "containerapp", standard_registry, Path.PUBLIC, open_registry),
+    Case("KB-ACI-007", "aci", service_endpoint_registry("snet-aks"), Path.DENIED, nothing),
     Case("KB-ACI-002", "aci", nothing, Path.TRUSTED_SERVICE, trusted_off),
     Case("KB-ACI-003", "aci", aci_no_vnet, Path.TRUSTED_SERVICE, nothing),
     Case("KB-ACI-004", "aci", trusted_off, Path.DENIED, nothing),
@@ -169,6 +189,10 @@ CASES = [
          both(task_user_identity, open_registry)),
     Case("KB-ACA-001", "containerapp", nothing, Path.PRIVATE_ENDPOINT, pe_pending),
     Case("KB-AKS-001", "aks", nothing, Path.PRIVATE_ENDPOINT, drop_registry_record),
+    Case("KB-AKS-003", "aks", both(aks_outbound("block"), drop_registry_record), Path.DENIED,
+         aks_outbound("block")),
+    Case("KB-SE-001", "aks", service_endpoint_registry("snet-aks"), Path.FIREWALL_RULE,
+         service_endpoint_registry("snet-aks", public="Disabled")),
     Case("KB-APP-001", "webapp", nothing, Path.PRIVATE_ENDPOINT, link_other_vnet),
     Case("KB-REG-002", "aks", ip_rules("20.30.40.0/24"), Path.FIREWALL_RULE,
          ip_rules("198.51.100.0/24")),

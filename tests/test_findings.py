@@ -18,6 +18,7 @@ from tests.test_explain import (
     link_other_vnet,
     open_registry,
     pe_pending,
+    service_endpoint_registry,
     tasks_bypass_unset,
     trusted_off,
     web_no_vnet_pull,
@@ -110,6 +111,11 @@ CASES = [
     Case("PP012", both(open_registry, keep("containerapp", "aks", "webapp")), open_registry,
          "registry"),
     Case("PP013", keep("containerapp", "aks", "webapp"), nothing, "registry"),
+    Case("PP014", service_endpoint_registry("snet-aks"), nothing, "registry"),
+    Case("PP015", service_endpoint_registry("snet-aks", public="Disabled"),
+         service_endpoint_registry("snet-aks"), "registry"),
+    Case("PP016", service_endpoint_registry("snet-aca", "snet-app"),
+         service_endpoint_registry("snet-aks"), "containerapp,webapp"),
 ]
 
 

@@ -143,7 +143,8 @@ class PairRef:
     registry: Registry | None
     credential: RegistryCredential | None
     via: str
-    """``image``, ``credential`` or ``role-assignment``."""
+    """``image``, ``credential``, ``role-assignment`` or ``bootstrap`` (the private registry a
+    network isolated AKS cluster bootstraps from)."""
 
 
 def _serverless(consumer: Consumer) -> RegistryCredential | None:
@@ -244,6 +245,10 @@ class Explainer:
             if not servers:
                 for reg in self._registries_by_role(consumer):
                     servers.setdefault(reg.login_server, "role-assignment")
+            bootstrap = self.inv.registries.get(consumer.fact("bootstrap_registry") or "")
+            if bootstrap is not None and bootstrap.login_server:
+                # a network isolated AKS cluster pulls its own components from this registry
+                servers.setdefault(bootstrap.login_server, "bootstrap")
             if not servers:
                 self._note_no_pairs(consumer)
                 continue
@@ -362,11 +367,50 @@ class Explainer:
         else:
             facts["consumer.vnet_image_pull"] = Fact(None, "image pull over VNet applies to App "
                                                            "Service only")
+        facts.update(self._kind_facts(c, label))
         private_only = c.kind in (ConsumerKind.ACA, ConsumerKind.AKS, ConsumerKind.APP_SERVICE)
         facts["consumer.private_only"] = Fact(
             private_only if kind else None,
             f"{label} is {'not ' if private_only else ''}an ACR trusted service"
             if kind else f"the kind of {label} is unknown")
+        return facts
+
+    def _kind_facts(self, c: Consumer, label: str) -> Facts:
+        """Facts that belong to one consumer kind (AKS egress and isolation, ACA environment)."""
+        facts: Facts = {}
+        if c.kind is ConsumerKind.AKS:
+            outbound = (c.fact("outbound_type") or "").lower()
+            spec = FACT_SPECS["consumer.outbound_type"]
+            facts["consumer.outbound_type"] = (
+                Fact(outbound, f"{label} has outbound type {c.fact('outbound_type')}")
+                if outbound in spec.values else
+                Fact(None, f"the outbound type of {label} is not in the inventory" if not outbound
+                     else f"{label} has outbound type {c.fact('outbound_type')}, which pullpath "
+                          "does not know"))
+            isolated = c.fact("network_isolated")
+            facts["consumer.network_isolated"] = (
+                Fact(isolated == "true",
+                     f"{label} is a network isolated cluster (bootstrap artifact source Cache)"
+                     if isolated == "true" else
+                     f"{label} pulls its bootstrap images directly (artifact source Direct)")
+                if isolated in ("true", "false") else
+                Fact(None, f"the bootstrap artifact source of {label} is not in the inventory"))
+        else:
+            facts["consumer.outbound_type"] = Fact(None, "the outbound type applies to AKS only")
+            facts["consumer.network_isolated"] = Fact(None, "network isolation applies to AKS "
+                                                            "only")
+        env = self.inv.environments.get(c.environment_id) if c.environment_id else None
+        kind = env.fact("environment_type") if env is not None else None
+        if c.kind is not ConsumerKind.ACA:
+            facts["consumer.environment_type"] = Fact(None, "environment types apply to "
+                                                            "Container Apps only")
+        elif kind in ("workload-profiles", "consumption-only"):
+            facts["consumer.environment_type"] = Fact(
+                kind, f"{label} runs in {kind} environment {env.name if env else ''}".rstrip())
+        else:
+            facts["consumer.environment_type"] = Fact(
+                None, f"whether the environment of {label} has workload profiles is not in the "
+                      "inventory")
         return facts
 
     # -- credential facts --------------------------------------------------------------------
@@ -564,6 +608,12 @@ class Explainer:
             bool(reg.ip_rules) if cfg else None,
             (f"registry {n} has IP rules {', '.join(reg.ip_rules)}" if reg.ip_rules
              else f"registry {n} has no IP rules") if cfg else no_cfg)
+        facts["registry.has_vnet_rules"] = Fact(
+            bool(reg.vnet_rule_subnet_ids) if cfg else None,
+            (f"registry {n} has virtual network (service-endpoint) rules for subnet(s) "
+             f"{', '.join(name_of(s) for s in reg.vnet_rule_subnet_ids)}"
+             if reg.vnet_rule_subnet_ids else f"registry {n} has no virtual network rules")
+            if cfg else no_cfg)
         pes = self.registry_pes(reg)
         approved = self.approved_pes(reg)
         known_pes = cfg or bool(pes)
@@ -583,14 +633,17 @@ class Explainer:
              "not Approved") if pending and not approved else
             (f"registry {n} has an approved private endpoint" if approved else
              f"registry {n} has no private endpoint connection") if known_pes else no_cfg)
-        features = bool(reg.ip_rules) or bool(pes)
+        vnet_rules = reg.vnet_rule_subnet_ids
+        features = bool(reg.ip_rules) or bool(pes) or bool(vnet_rules)
         facts["registry.premium_only_features"] = Fact(
             features if known_pes else None,
             (f"registry {n} uses Premium-only features: "
              + ", ".join(x for x in (f"{len(reg.ip_rules)} IP rule(s)" if reg.ip_rules else "",
+                                     f"{len(vnet_rules)} virtual network rule(s)"
+                                     if vnet_rules else "",
                                      f"{len(pes)} private endpoint(s)" if pes else "") if x))
-            if features else (f"registry {n} has no IP rules or private endpoints"
-                              if known_pes else no_cfg))
+            if features else (f"registry {n} has no IP rules, virtual network rules or private "
+                              "endpoints" if known_pes else no_cfg))
         facts["registry.pe_in_aci_subnet"] = self._pe_in_aci_subnet(reg, pes)
         facts["registry.diagnostics_ok"] = self._diagnostics(reg)
         return facts
@@ -655,6 +708,12 @@ class Explainer:
         """The consumer's known outbound public addresses and where they come from."""
         nat_ips: list[str] = []
         nat_unknown = False
+        env = self.inv.environments.get(c.environment_id) if c.environment_id else None
+        if env is not None and env.fact("environment_type") == "consumption-only":
+            # a NAT gateway is used for a Container Apps environment's egress only in a
+            # workload profiles environment: a consumption-only one egresses from its own IPs
+            public = [ip for ip in c.public_ips if ip]
+            return public, "its environment's outbound IP addresses"
         for sid in c.subnet_ids:
             sub = self.inv.subnets.get(sid)
             if sub is None or not sub.nat_gateway_id:
@@ -671,9 +730,13 @@ class Explainer:
                     nat_unknown = True
             if nat.public_ip_prefix_ids:
                 nat_unknown = True
-        if c.kind is ConsumerKind.AKS and (c.fact("outbound_type") or "").lower() == \
-                "userdefinedrouting":
+        outbound = (c.fact("outbound_type") or "").lower() if c.kind is ConsumerKind.AKS else ""
+        if outbound == "userdefinedrouting":
             return [], "the cluster egresses through user-defined routes (firewall address unknown)"
+        if outbound == "none":
+            return [], "the cluster has outbound type none (egress, if any, set up outside AKS)"
+        if outbound == "block":
+            return [], "the cluster blocks outbound internet traffic (outbound type block)"
         if nat_ips and not nat_unknown:
             return nat_ips, "its subnet's NAT gateway"
         if nat_unknown:
@@ -715,8 +778,27 @@ class Explainer:
         return Fact(True, f"{', '.join(ips)} ({where} of {c.name}) is inside the IP rules of "
                           f"registry {n}")
 
+    def _vnet_rule_fact(self, c: Consumer, reg: Registry) -> Fact:
+        if not reg.has_config:
+            return Fact(None, f"the network configuration of registry {reg.name} is not in the "
+                              "inventory")
+        if not reg.vnet_rule_subnet_ids:
+            return Fact(False, f"registry {reg.name} has no virtual network rules")
+        if c.fact("in_vnet") == "false":
+            return Fact(False, f"{c.name} is not in a VNet")
+        subnets = [s for s in c.subnet_ids if s]
+        if not subnets:
+            return Fact(None, f"the subnets of {c.name} are not in the inventory")
+        covered = [s for s in subnets if s in reg.vnet_rule_subnet_ids]
+        if covered:
+            return Fact(True, f"a virtual network rule of registry {reg.name} names subnet(s) "
+                              f"{', '.join(name_of(s) for s in covered)} of {c.name}")
+        return Fact(False, f"no virtual network rule of registry {reg.name} names a subnet of "
+                           f"{c.name}")
+
     def _reach_facts(self, c: Consumer, reg: Registry) -> Facts:
-        facts: Facts = {"registry.ip_rules_cover_egress": self._ip_rule_fact(c, reg)}
+        facts: Facts = {"registry.ip_rules_cover_egress": self._ip_rule_fact(c, reg),
+                        "registry.vnet_rule_covers_consumer": self._vnet_rule_fact(c, reg)}
         in_vnet = self._pe_in_vnet(c, reg)
         facts["pe.in_consumer_vnet"] = in_vnet
         zone_present, zone_linked, records = self._dns(c, reg)

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 __all__ = [
     "Reader",
+    "aks_egress_ip_ids",
     "aks_settings",
     "data_endpoint_regions",
     "environment_settings",
@@ -44,6 +45,8 @@ class Reader(Protocol):
     def strs(self, obj: object, path: str, where: str = "") -> tuple[str, ...]: ...
 
     def ref(self, obj: object, path: str, where: str = "") -> str: ...
+
+    def refs(self, obj: object, path: str, where: str = "") -> tuple[str, ...]: ...
 
 
 def _uniq(values: list[str]) -> tuple[str, ...]:
@@ -102,36 +105,36 @@ def zone_link_count(c: Reader, res: Mapping[Any, object]) -> int | None:
 
 
 def aks_settings(c: Reader, res: Mapping[Any, object]) -> dict[str, str]:
-    """Consumer facts of an AKS cluster beyond its subnets and kubelet identity."""
+    """Consumer facts of an AKS cluster beyond its subnets and kubelet identity: whether it is
+    network isolated (``bootstrapProfile.artifactSource`` Cache) and the private registry it
+    bootstraps from (``bootstrapProfile.containerRegistryId``, a plain resource ID)."""
     facts: dict[str, str] = {}
-    private = c.b(res, "apiServerAccessProfile.enablePrivateCluster")
-    if private is not None:
-        facts["private_cluster"] = "true" if private else "false"
     source = c.s(res, "bootstrapProfile.artifactSource")
-    if source:
-        facts["artifact_source"] = source.lower()
-    cache = c.ref(res, "bootstrapProfile.containerRegistryId")
-    if cache:
-        facts["bootstrap_registry"] = cache
-    connector = c.b(res, "addonProfiles.aciConnectorLinux.enabled")
-    if connector is not None:
-        facts["virtual_nodes"] = "true" if connector else "false"
+    if source.lower() in ("cache", "direct"):
+        facts["network_isolated"] = "true" if source.lower() == "cache" else "false"
+    registry = c.s(res, "bootstrapProfile.containerRegistryId")
+    if registry:
+        facts["bootstrap_registry"] = registry.strip().rstrip("/").lower()
     return facts
 
 
+def aks_egress_ip_ids(c: Reader, res: Mapping[Any, object]) -> tuple[str, ...]:
+    """Public IP resources an AKS cluster egresses from: the load balancer's effective outbound
+    IPs (outbound type loadBalancer) and the managed NAT gateway's (managedNATGateway)."""
+    return _uniq([*c.refs(res, "networkProfile.loadBalancerProfile.effectiveOutboundIPs"),
+                  *c.refs(res, "networkProfile.natGatewayProfile.effectiveOutboundIPs")])
+
+
 def environment_settings(c: Reader, res: Mapping[Any, object]) -> dict[str, str]:
-    """Facts of a Container Apps managed environment: workload profiles or consumption only,
-    and whether its public network access is disabled."""
+    """Facts of a Container Apps managed environment: a workload profiles environment (its
+    ``workloadProfiles`` list names at least one profile) or a consumption-only one (the list is
+    empty); absent, the type is unknown."""
     facts: dict[str, str] = {}
-    profiles = c.objs(res, "workloadProfiles")
     raw = c.get(res, "workloadProfiles")
-    if profiles:
+    if c.objs(res, "workloadProfiles"):
         facts["environment_type"] = "workload-profiles"
     elif isinstance(raw, list):
         facts["environment_type"] = "consumption-only"
-    pna = c.s(res, "publicNetworkAccess")
-    if pna:
-        facts["environment_public_access"] = pna.lower()
     return facts
 
 

@@ -30,7 +30,15 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Final, TypeVar
 
-from pullpath.core.inventory_more import registry_settings, web_image_pull_flags, zone_link_count
+from pullpath.core.inventory_more import (
+    aks_egress_ip_ids,
+    aks_settings,
+    environment_settings,
+    registry_settings,
+    task_settings,
+    web_image_pull_flags,
+    zone_link_count,
+)
 from pullpath.domain.inventory import (
     Consumer,
     ConsumerKind,
@@ -969,9 +977,8 @@ class InventoryBuilder:
             p.facts["in_vnet"] = "true"
         elif known and pools:
             p.facts["in_vnet"] = "false"
-        p.public_ip_ids = list(
-            c.refs(res, "networkProfile.loadBalancerProfile.effectiveOutboundIPs")
-        )
+        p.public_ip_ids = list(aks_egress_ip_ids(c, res))
+        p.facts.update(aks_settings(c, res))
         kubelet = c.get(res, "identityProfile")
         if isinstance(kubelet, Mapping):
             kid = _lookup(kubelet, "kubeletidentity")
@@ -1086,6 +1093,7 @@ class InventoryBuilder:
     ) -> None:
         registry_id = _parent(rid, "tasks")
         self._task_registry[rid] = registry_id
+        p.facts.update(task_settings(c, res))
         p.facts["system_identity"] = "true" if ident.system else "false"
         # the task's own registry: server filled in at the end from the parent registry
         if ident.system:
@@ -1123,6 +1131,7 @@ class InventoryBuilder:
                 internal=c.b(res, "vnetConfiguration.internal"),
                 static_ip=c.s(res, "staticIp"),
                 outbound_ips=c.ips(res, "outboundIpAddresses"),
+                facts=tuple(environment_settings(c, res).items()),
             ),
         )
 

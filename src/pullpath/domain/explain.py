@@ -64,6 +64,16 @@ FACTS: tuple[FactSpec, ...] = (
              "App Service: image pull routed over VNet integration "
              "(outboundVnetRouting.imagePullTraffic or .allTraffic, or the legacy "
              "vnetImagePullEnabled / WEBSITE_PULL_IMAGE_OVER_VNET)."),
+    FactSpec("consumer.outbound_type", FactType.ENUM,
+             "AKS networkProfile.outboundType (lower-case).",
+             ("loadbalancer", "managednatgateway", "managednatgatewayv2",
+              "userassignednatgateway", "userdefinedrouting", "none", "block")),
+    FactSpec("consumer.network_isolated", FactType.BOOL,
+             "AKS bootstrapProfile.artifactSource is Cache: a network isolated cluster, which "
+             "pulls its bootstrap images from a private registry."),
+    FactSpec("consumer.environment_type", FactType.ENUM,
+             "Container Apps: the managed environment is a workload profiles environment or a "
+             "consumption-only (legacy) one.", ("workload-profiles", "consumption-only")),
     FactSpec("consumer.private_only", FactType.BOOL,
              "The consumer is not an ACR trusted service (ACA, AKS, App Service): behind a "
              "restricted registry it can pull only through a private endpoint or an IP rule."),
@@ -101,12 +111,16 @@ FACTS: tuple[FactSpec, ...] = (
              scope="registry"),
     FactSpec("registry.has_ip_rules", FactType.BOOL, "networkRuleSet.ipRules is not empty.",
              scope="registry"),
+    FactSpec("registry.has_vnet_rules", FactType.BOOL,
+             "networkRuleSet.virtualNetworkRules is not empty: the registry is configured with "
+             "service endpoints.", scope="registry"),
     FactSpec("registry.has_approved_pe", FactType.BOOL,
              "At least one private endpoint connection is Approved.", scope="registry"),
     FactSpec("registry.pe_pending_only", FactType.BOOL,
              "Private endpoint connections exist but none is Approved.", scope="registry"),
     FactSpec("registry.premium_only_features", FactType.BOOL,
-             "IP rules or private endpoint connections (Premium-only features) are configured.",
+             "IP rules, virtual network rules or private endpoint connections (Premium-only "
+             "features) are configured.",
              scope="registry"),
     FactSpec("registry.pe_in_aci_subnet", FactType.BOOL,
              "A private endpoint of the registry sits in a subnet delegated to ACI.",
@@ -124,6 +138,9 @@ FACTS: tuple[FactSpec, ...] = (
     FactSpec("registry.ip_rules_cover_egress", FactType.BOOL,
              "Every known outbound public IP of the consumer is inside an IP rule of the registry "
              "(false when public access is disabled or there are no IP rules)."),
+    FactSpec("registry.vnet_rule_covers_consumer", FactType.BOOL,
+             "A virtual network (service-endpoint) rule of the registry names a subnet the "
+             "consumer runs in."),
     FactSpec("pe.in_consumer_vnet", FactType.BOOL,
              "An approved private endpoint of the registry is in a VNet the consumer runs in."),
     FactSpec("dns.zone_present", FactType.BOOL,

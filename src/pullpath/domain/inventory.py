@@ -265,6 +265,15 @@ class ManagedEnvironment:
     internal: bool | None
     static_ip: str
     outbound_ips: tuple[str, ...] = ()
+    facts: tuple[tuple[str, str], ...] = ()
+    """Settings the knowledge base matches on (environment_type: workload-profiles or
+    consumption-only)."""
+
+    def fact(self, name: str) -> str | None:
+        for k, v in self.facts:
+            if k == name:
+                return v
+        return None
 
 
 @dataclass(frozen=True, slots=True)
