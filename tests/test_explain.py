@@ -84,6 +84,18 @@ def web_windows(w: World) -> None:
     cfg["linuxFxVersion"] = ""
 
 
+def task_on_vnet_pool(w: World) -> None:
+    """The task runs on a dedicated agent pool in snet-aks (a registries/agentPools resource
+    in the REST shape; no official example is stored)."""
+    reg = w.id("registry")
+    w.res["agent-pool"] = {
+        "id": f"{reg}/agentPools/mypool", "name": "mypool", "location": "westus",
+        "type": "Microsoft.ContainerRegistry/registries/agentPools",
+        "properties": {"count": 1, "tier": "S2", "os": "Linux",
+                       "virtualNetworkSubnetResourceId": f"{w.id('vnet')}/subnets/snet-aks"}}
+    w.props("task")["agentPoolName"] = "mypool"
+
+
 def task_user_identity(w: World) -> None:
     """The task pulls with the user-assigned identity of the derived world instead."""
     uid = w.id("identity")
@@ -182,6 +194,8 @@ CASES = [
     Case("KB-ACI-004", "aci", trusted_off, Path.DENIED, nothing),
     Case("KB-ACI-005", "aci", aci_password, Path.DENIED, both(aci_password, open_registry)),
     Case("KB-ACI-006", "aci", open_registry, Path.PUBLIC, nothing),
+    Case("KB-TASKS-005", "task", both(task_on_vnet_pool, tasks_bypass_unset),
+         Path.PRIVATE_ENDPOINT, tasks_bypass_unset),
     Case("KB-TASKS-001", "task", tasks_bypass_unset, Path.DENIED, nothing),
     Case("KB-TASKS-002", "task", nothing, Path.TRUSTED_SERVICE, tasks_bypass_unset),
     Case("KB-TASKS-003", "task", open_registry, Path.PUBLIC, nothing),

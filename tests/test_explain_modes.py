@@ -21,6 +21,8 @@ from tests.test_explain import (
     drop_registry_record,
     open_registry,
     service_endpoint_registry,
+    task_on_vnet_pool,
+    tasks_bypass_unset,
 )
 
 DATA = FsPath(__file__).resolve().parent / "data"
@@ -249,3 +251,28 @@ def test_abac_example_registry_is_read_in_abac_mode(shape: str) -> None:
     p = w.pair("containerapp", shape)
     assert dict(p.facts)["registry.role_mode"] == "abac"
     assert (p.rule, p.denied_by) == ("KB-ROLE-001", "authorisation")
+
+
+# ------------------------------------------------------------------ ACR Tasks agent pools
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_task_on_a_vnet_agent_pool_needs_no_bypass(shape: str) -> None:
+    w = World()
+    task_on_vnet_pool(w)
+    tasks_bypass_unset(w)
+    p = w.pair("task", shape)
+    assert (p.rule, p.expected_path) == ("KB-TASKS-005", Path.PRIVATE_ENDPOINT)
+    assert "PP009" not in w.finding_ids(shape)
+
+
+def test_task_on_an_agent_pool_not_in_the_inventory_is_not_guessed() -> None:
+    w = World()
+    task_on_vnet_pool(w)
+    tasks_bypass_unset(w)
+    w.drop("agent-pool")
+    report = w.explain()
+    task = next(p for p in report.pairs if p.consumer.id == w.id("task").lower())
+    assert dict(task.facts)["consumer.in_vnet"] is None
+    assert "PP009" not in {f.id for f in report.findings}
+    assert any(n.startswith("PP009 not checked") for n in report.notes)

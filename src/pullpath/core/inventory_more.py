@@ -20,6 +20,7 @@ __all__ = [
     "data_endpoint_regions",
     "environment_settings",
     "registry_settings",
+    "task_pool_subnet",
     "task_settings",
     "web_image_pull_flags",
     "zone_link_count",
@@ -139,6 +140,24 @@ def environment_settings(c: Reader, res: Mapping[Any, object]) -> dict[str, str]
 
 
 def task_settings(c: Reader, res: Mapping[Any, object]) -> dict[str, str]:
-    """Facts of an ACR task: the dedicated agent pool it runs on, if any."""
+    """Facts of an ACR task: the dedicated agent pool it runs on (``agentPoolName``); a task
+    read with its properties and without a pool runs on the shared agents, outside any VNet."""
     pool = c.s(res, "agentPoolName")
-    return {"agent_pool": pool} if pool else {}
+    if pool:
+        return {"agent_pool": pool.lower()}
+    return {"in_vnet": "false"} if c.get(res, "step") is not None else {}
+
+
+def task_pool_subnet(facts: dict[str, str], registry_id: str,
+                     pools: Mapping[str, str]) -> list[str]:
+    """The subnet of the agent pool a task runs on, from the registry's agent pools
+    (``registries/<name>/agentPools/<pool>``); sets the task's ``in_vnet`` fact when the pool
+    is known (updates ``facts`` in place)."""
+    pool = facts.get("agent_pool")
+    if not pool or not registry_id:
+        return []
+    subnet = pools.get(f"{registry_id}/agentpools/{pool}")
+    if subnet is None:
+        return []  # the pool is not in the inventory: in_vnet stays unknown
+    facts["in_vnet"] = "true" if subnet else "false"
+    return [subnet] if subnet else []

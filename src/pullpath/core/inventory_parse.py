@@ -35,6 +35,7 @@ from pullpath.core.inventory_more import (
     aks_settings,
     environment_settings,
     registry_settings,
+    task_pool_subnet,
     task_settings,
     web_image_pull_flags,
     zone_link_count,
@@ -522,6 +523,8 @@ class InventoryBuilder:
         self._pending_creds: list[_PendingCred] = []
         self._task_registry: dict[str, str] = {}
         self._agent_pool_subnets: dict[str, list[str]] = defaultdict(list)
+        self._task_pools: dict[str, str] = {}
+        """ACR task agent pool id -> its subnet ("" when it has none)."""
         self._finished = False
         self._sparse = False
 
@@ -610,6 +613,7 @@ class InventoryBuilder:
             "microsoft.containerregistry/registries": self._registry,
             "microsoft.containerregistry/registries/privateendpointconnections": self._registry_pec,
             "microsoft.containerregistry/registries/replications": self._replication,
+            "microsoft.containerregistry/registries/agentpools": self._task_agent_pool,
             "microsoft.managedidentity/userassignedidentities": self._user_identity,
             "microsoft.app/managedenvironments": self._environment,
             "microsoft.containerservice/managedclusters/agentpools": self._agent_pool,
@@ -804,6 +808,9 @@ class InventoryBuilder:
     def _registry_pec(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
         registry_id = _parent(rid, "privateendpointconnections")
         self._pecs[registry_id][rid] = self._pec(c, res, "")
+
+    def _task_agent_pool(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
+        self._task_pools[rid] = norm_id(c.s(res, "virtualNetworkSubnetResourceId"))
 
     def _replication(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
         location = norm_location(c.s(res, "location"))
@@ -1354,6 +1361,8 @@ class InventoryBuilder:
                     facts["in_vnet"] = "true"
                 public_ips.extend(pip_addr.get(p, "") for p in con.public_ip_ids)
             if con.kind is ConsumerKind.ACR_TASKS:
+                subnet_ids.extend(task_pool_subnet(facts, self._task_registry.get(cid, ""),
+                                                   self._task_pools))
                 reg = inv.registries.get(self._task_registry.get(cid, ""))
                 server = reg.login_server if reg is not None else ""
                 # the task's own registry (custom registries always name their server)
