@@ -187,6 +187,7 @@ CASES = [
     Case("KB-ACI-001", "aci", aci_system_identity, Path.DENIED, nothing),
     Case("KB-ROLE-001", "containerapp", abac_registry, Path.DENIED,
          both(abac_registry, identity_role(REPOSITORY_READER))),
+    Case("KB-ROLE-002", "task", abac_registry, Path.DENIED, nothing),
     Case("KB-REG-001", "containerapp", standard_registry, Path.PUBLIC, open_registry),
     Case("KB-ACI-007", "aci", service_endpoint_registry("snet-aks"), Path.DENIED, nothing),
     Case("KB-ACI-002", "aci", nothing, Path.TRUSTED_SERVICE, trusted_off),
