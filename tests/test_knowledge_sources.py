@@ -130,8 +130,11 @@ def _label(item: tuple[str, KbSource]) -> str:
 # ------------------------------------------------------------------ the checks
 
 
-@pytest.mark.parametrize("item", [s for s in SOURCES if s[1].kind is SourceKind.DOCUMENTED],
-                         ids=_label)
+def _of(kind: SourceKind) -> object:
+    return pytest.mark.parametrize("item", [s for s in SOURCES if s[1].kind is kind], ids=_label)
+
+
+@_of(SourceKind.DOCUMENTED)
 def test_documented_quote_is_in_its_stored_page(item: tuple[str, KbSource]) -> None:
     entry, source = item
     pages = stored_pages()
@@ -143,8 +146,7 @@ def test_documented_quote_is_in_its_stored_page(item: tuple[str, KbSource]) -> N
         f"{entry}: verified {source.verified}, but the page's ms.date is {ms_date}"
 
 
-@pytest.mark.parametrize("item", [s for s in SOURCES if s[1].kind is SourceKind.ISSUE],
-                         ids=_label)
+@_of(SourceKind.ISSUE)
 def test_issue_quote_is_in_a_stored_post_of_that_date(item: tuple[str, KbSource]) -> None:
     entry, source = item
     posts = stored_posts()
