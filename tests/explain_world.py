@@ -44,6 +44,9 @@ SDK_MODELS: dict[str, tuple[str, str]] = {
         "azure.mgmt.containerinstance.models", "ContainerGroup"),
     "microsoft.app/managedenvironments": ("azure.mgmt.appcontainers.models", "ManagedEnvironment"),
     "microsoft.app/containerapps": ("azure.mgmt.appcontainers.models", "ContainerApp"),
+    "microsoft.app/jobs": ("azure.mgmt.appcontainers.models", "Job"),
+    "microsoft.containerregistry/registries/replications": (
+        "azure.mgmt.containerregistry.models", "Replication"),
     "microsoft.containerservice/managedclusters": (
         "azure.mgmt.containerservice.models", "ManagedCluster"),
     "microsoft.web/sites": ("azure.mgmt.web.models", "Site"),

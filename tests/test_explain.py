@@ -84,6 +84,66 @@ def web_windows(w: World) -> None:
     cfg["linuxFxVersion"] = ""
 
 
+def task_on_vnet_pool(w: World) -> None:
+    """The task runs on a dedicated agent pool in snet-aks (a registries/agentPools resource
+    in the REST shape; no official example is stored)."""
+    reg = w.id("registry")
+    w.res["agent-pool"] = {
+        "id": f"{reg}/agentPools/mypool", "name": "mypool", "location": "westus",
+        "type": "Microsoft.ContainerRegistry/registries/agentPools",
+        "properties": {"count": 1, "tier": "S2", "os": "Linux",
+                       "virtualNetworkSubnetResourceId": f"{w.id('vnet')}/subnets/snet-aks"}}
+    w.props("task")["agentPoolName"] = "mypool"
+
+
+def task_user_identity(w: World) -> None:
+    """The task pulls with the user-assigned identity of the derived world instead."""
+    uid = w.id("identity")
+    w.res["task"]["identity"] = {"type": "UserAssigned", "userAssignedIdentities": {uid: {}}}
+
+
+AC_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
+REPOSITORY_READER = "b93aa761-3e63-49ed-ac28-beffa264f7ac"
+
+
+def abac_registry(w: World) -> None:
+    """RBAC Registry + ABAC Repository Permissions: the identities' AcrPull is not honored."""
+    w.props("registry")["roleAssignmentMode"] = "AbacRepositoryPermissions"
+
+
+def identity_role(role: str) -> Edit:
+    """The user-assigned identity's only role assignment on the registry: ``role``."""
+    def edit(w: World) -> None:
+        ra = w.props("role-acrpull-identity")
+        ra["roleDefinitionId"] = ra["roleDefinitionId"].rsplit("/", 1)[0] + "/" + role
+    return edit
+
+
+def unlink_zone(w: World) -> None:
+    """The zone is in the inventory and says it has no VNet link (the link resource gone)."""
+    w.drop("dns-link")
+    w.props("dns-zone")["numberOfVirtualNetworkLinks"] = 0
+
+
+def service_endpoint_registry(*subnets: str, public: str = "Enabled") -> Edit:
+    """The registry restricted by virtual network rules for ``subnets`` (no private endpoint:
+    a registry cannot combine private link and service endpoints)."""
+    def edit(w: World) -> None:
+        props = w.props("registry")
+        props["publicNetworkAccess"] = public
+        props["networkRuleSet"] = {"defaultAction": "Deny", "ipRules": [], "virtualNetworkRules": [
+            {"action": "Allow", "id": f"{w.id('vnet')}/subnets/{s}"} for s in subnets]}
+        props["privateEndpointConnections"] = []
+        w.drop("private-endpoint")
+    return edit
+
+
+def aks_outbound(kind: str) -> Edit:
+    def edit(w: World) -> None:
+        w.props("aks")["networkProfile"]["outboundType"] = kind
+    return edit
+
+
 def web_no_vnet_pull(w: World) -> None:
     w.props("webapp")["vnetImagePullEnabled"] = False
 
@@ -125,25 +185,36 @@ class Case:
 
 CASES = [
     Case("KB-ACI-001", "aci", aci_system_identity, Path.DENIED, nothing),
+    Case("KB-ROLE-001", "containerapp", abac_registry, Path.DENIED,
+         both(abac_registry, identity_role(REPOSITORY_READER))),
+    Case("KB-ROLE-002", "task", abac_registry, Path.DENIED, nothing),
     Case("KB-REG-001", "containerapp", standard_registry, Path.PUBLIC, open_registry),
+    Case("KB-ACI-007", "aci", service_endpoint_registry("snet-aks"), Path.DENIED, nothing),
     Case("KB-ACI-002", "aci", nothing, Path.TRUSTED_SERVICE, trusted_off),
     Case("KB-ACI-003", "aci", aci_no_vnet, Path.TRUSTED_SERVICE, nothing),
     Case("KB-ACI-004", "aci", trusted_off, Path.DENIED, nothing),
     Case("KB-ACI-005", "aci", aci_password, Path.DENIED, both(aci_password, open_registry)),
     Case("KB-ACI-006", "aci", open_registry, Path.PUBLIC, nothing),
+    Case("KB-TASKS-005", "task", both(task_on_vnet_pool, tasks_bypass_unset),
+         Path.PRIVATE_ENDPOINT, tasks_bypass_unset),
     Case("KB-TASKS-001", "task", tasks_bypass_unset, Path.DENIED, nothing),
     Case("KB-TASKS-002", "task", nothing, Path.TRUSTED_SERVICE, tasks_bypass_unset),
     Case("KB-TASKS-003", "task", open_registry, Path.PUBLIC, nothing),
+    Case("KB-TASKS-004", "task", task_user_identity, Path.DENIED,
+         both(task_user_identity, open_registry)),
     Case("KB-ACA-001", "containerapp", nothing, Path.PRIVATE_ENDPOINT, pe_pending),
     Case("KB-AKS-001", "aks", nothing, Path.PRIVATE_ENDPOINT, drop_registry_record),
-    Case("KB-APP-001", "webapp", nothing, Path.PRIVATE_ENDPOINT, web_windows),
+    Case("KB-AKS-003", "aks", both(aks_outbound("block"), drop_registry_record), Path.DENIED,
+         aks_outbound("block")),
+    Case("KB-SE-001", "aks", service_endpoint_registry("snet-aks"), Path.FIREWALL_RULE,
+         service_endpoint_registry("snet-aks", public="Disabled")),
+    Case("KB-APP-001", "webapp", nothing, Path.PRIVATE_ENDPOINT, link_other_vnet),
     Case("KB-REG-002", "aks", ip_rules("20.30.40.0/24"), Path.FIREWALL_RULE,
          ip_rules("198.51.100.0/24")),
     Case("KB-PE-001", "containerapp", pe_pending, Path.DENIED, nothing),
     Case("KB-ACA-002", "containerapp", aca_no_vnet, Path.DENIED, both(aca_no_vnet, open_registry)),
     Case("KB-ACA-003", "containerapp", drop_data_record, Path.DENIED, nothing),
     Case("KB-AKS-002", "aks", drop_registry_record, Path.DENIED, nothing),
-    Case("KB-APP-002", "webapp", web_windows, Path.DENIED, nothing),
     Case("KB-APP-003", "webapp", web_no_vnet_pull, Path.DENIED,
          both(web_no_vnet_pull, open_registry)),
     Case("KB-APP-004", "webapp", link_other_vnet, Path.DENIED, nothing),
@@ -187,22 +258,107 @@ def test_base_world_shapes_agree() -> None:
 # ------------------------------------------------------------------ the design's story
 
 
-def test_aci_in_vnet_measurement_wins_over_the_documentation() -> None:
-    """The documentation says private endpoint; the 2024-11-25 measurement says trusted-service."""
+def test_aci_in_vnet_observation_wins_over_the_documentation() -> None:
+    """The documentation says private endpoint; the 2024-11-25 field report observed the
+    trusted-service bypass. It is a field report, not a measurement by pullpath."""
     p = World().pair("aci")
     documented = [s for s in p.sources if s.kind.value == "documented" and s.expect is not None]
-    measured = [s for s in p.sources if s.kind.value == "measured" and s.expect is not None]
+    observed = [s for s in p.sources if s.kind.value == "field-report" and s.expect is not None]
     assert documented
-    assert measured
+    assert observed
+    assert not [s for s in p.sources if s.kind.value == "measured"]
     assert p.expected_path is Path.TRUSTED_SERVICE
     assert p.expected_path is not documented[0].expect
-    assert p.expected_path is measured[0].expect
+    assert p.expected_path is observed[0].expect
+    assert any("field report of 2024-11-25 observed trusted-service" in r for r in p.reasons)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_windows_containers_pull_over_the_vnet_like_linux(shape: str) -> None:
+    """The network-protected registry guidance applies to Windows containers too (the older
+    claim that they cannot pull over the VNet was superseded)."""
+    w = World()
+    web_windows(w)
+    p = w.pair("webapp", shape)
+    assert (p.rule, p.expected_path) == ("KB-APP-001", Path.PRIVATE_ENDPOINT)
+    web_no_vnet_pull(w)
+    assert w.pair("webapp", shape).rule == "KB-APP-003"
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_task_identity_kind_decides_whether_the_tasks_setting_matters(shape: str) -> None:
+    """networkRuleBypassAllowedForTasks concerns system-assigned identities only."""
+    w = World()
+    task_user_identity(w)
+    allowed = w.pair("task", shape)
+    tasks_bypass_unset(w)
+    unset = w.pair("task", shape)
+    assert allowed.rule == unset.rule == "KB-TASKS-004"
+    assert allowed.expected_path is Path.DENIED
 
 
 def test_aca_and_aci_differ_in_the_same_vnet() -> None:
     w = World()
     assert w.pair("containerapp").expected_path is Path.PRIVATE_ENDPOINT
     assert w.pair("aci").expected_path is Path.TRUSTED_SERVICE
+
+
+# ------------------------------------------------------------------ does the pull work
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_identity_without_a_pull_role_is_denied_by_authorisation(shape: str) -> None:
+    """Every consumer of the identity is refused on authorisation once its only role is one
+    the registry does not honour, whatever the network path (ACI's bypass included)."""
+    w = World()
+    abac_registry(w)
+    for consumer in ("aci", "containerapp", "webapp", "aks"):
+        p = w.pair(consumer, shape)
+        assert (p.rule, p.expected_path, p.denied_by) == (
+            "KB-ROLE-001", Path.DENIED, "authorisation"), consumer
+        assert any("AcrPull" in r for r in p.reasons)
+    w2 = World()
+    abac_registry(w2)
+    identity_role(REPOSITORY_READER)(w2)
+    assert w2.pair("containerapp", shape).expected_path is Path.PRIVATE_ENDPOINT
+
+
+def test_unchecked_roles_are_missing_but_do_not_lower_the_network_confidence() -> None:
+    w = World().drop("role-acrpull-identity", "role-acrpull-kubelet", "role-acrpush-task")
+    p = w.pair("containerapp")
+    assert (p.rule, p.expected_path, p.confidence) == (
+        "KB-ACA-001", Path.PRIVATE_ENDPOINT, Confidence.HIGH)
+    assert any("role assignments" in m for m in p.missing)
+    assert any(r.startswith("not checked: KB-ROLE-001") for r in p.reasons)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("consumer", ["containerapp", "aks", "webapp"])
+def test_zone_not_linked_to_the_consumer_vnet_means_the_public_route(consumer: str,
+                                                                     shape: str) -> None:
+    """A privatelink zone that is in the inventory but linked to no VNet of the consumer does
+    not answer there: the name resolves publicly, which a restricted registry refuses."""
+    w = World()
+    unlink_zone(w)
+    p = w.pair(consumer, shape)
+    assert (p.expected_path, p.denied_by) == (Path.DENIED, "network")
+    assert any("linked to no VNet" in r for r in p.reasons)
+    assert "PP007" in w.finding_ids(shape)
+    open_registry(w)
+    assert w.pair(consumer, shape).expected_path is Path.PUBLIC
+
+
+def test_zone_with_links_the_inventory_does_not_hold_is_unknown() -> None:
+    """numberOfVirtualNetworkLinks says 2, the inventory holds one link (to another VNet): the
+    consumer's VNet may be the other one, so reachability is unknown, not refused."""
+    w = World()
+    link_other_vnet(w)
+    w.props("dns-zone")["numberOfVirtualNetworkLinks"] = 2
+    p = w.pair("containerapp")
+    assert p.expected_path is Path.UNKNOWN
+    assert any("more virtual network links than the inventory holds" in m for m in p.missing)
+    w.props("dns-zone")["numberOfVirtualNetworkLinks"] = 1
+    assert w.pair("containerapp").expected_path is Path.DENIED
 
 
 # ------------------------------------------------------------------ three-valued facts
@@ -298,8 +454,10 @@ def test_login_server_not_in_inventory_makes_an_unknown_pair() -> None:
 
 
 @pytest.mark.parametrize("setting", ["vnetImagePullEnabled", "outboundVnetRouting",
-                                     "WEBSITE_PULL_IMAGE_OVER_VNET"])
-def test_each_app_service_image_pull_setting_routes_over_the_vnet(setting: str) -> None:
+                                     "allTraffic", "WEBSITE_PULL_IMAGE_OVER_VNET"])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_each_app_service_image_pull_setting_routes_over_the_vnet(setting: str,
+                                                                   shape: str) -> None:
     w = World()
     props = w.props("webapp")
     props.pop("vnetImagePullEnabled")
@@ -307,9 +465,11 @@ def test_each_app_service_image_pull_setting_routes_over_the_vnet(setting: str) 
         props["vnetImagePullEnabled"] = True
     elif setting == "outboundVnetRouting":  # API 2024-11-01 and later
         props["outboundVnetRouting"] = {"imagePullTraffic": True}
+    elif setting == "allTraffic":  # routes configuration traffic, image pulls included
+        props["outboundVnetRouting"] = {"allTraffic": True, "imagePullTraffic": False}
     else:
         props["siteConfig"]["appSettings"] = [{"name": setting, "value": "true"}]
-    p = w.pair("webapp")
+    p = w.pair("webapp", shape)
     assert (p.rule, p.expected_path) == ("KB-APP-001", Path.PRIVATE_ENDPOINT)
 
 

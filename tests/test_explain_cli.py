@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO_INVENTORY = ROOT / "src" / "pullpath" / "data" / "demo" / "inventory"
 runner = CliRunner()
 
-PAIR_KEYS = {"consumer", "registry", "expected_path", "rule", "confidence", "reasons", "sources"}
+PAIR_KEYS = {"consumer", "registry", "expected_path", "rule", "confidence", "reasons", "sources",
+             "denied_by"}
 FINDING_KEYS = {"id", "severity", "title", "resource_id", "related", "detail", "fix", "docs"}
 
 
@@ -56,11 +57,13 @@ def test_json_contract_on_the_demo_inventory() -> None:
     assert doc["pairs"]
     for pair in doc["pairs"]:
         assert set(pair) >= PAIR_KEYS
+        assert (pair["denied_by"] is None) is (pair["expected_path"] != "denied")
         assert {"id", "kind"} <= set(pair["consumer"])
         assert {"id", "login_server"} <= set(pair["registry"])
         for src in pair["sources"]:
             assert {"url", "verified", "kind"} <= set(src)
-            assert src["kind"] in ("measured", "documented")
+            assert src["kind"] in ("documented", "issue", "field-report", "measured")
+            assert (src["kind"] == "measured") is bool(src.get("run_id"))
     paths = {p["consumer"]["kind"]: p["expected_path"] for p in doc["pairs"]}
     assert paths == {"aci": "trusted-service", "aca": "private-endpoint"}
     assert doc["inventory"]["resources"] > 0

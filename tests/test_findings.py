@@ -18,6 +18,7 @@ from tests.test_explain import (
     link_other_vnet,
     open_registry,
     pe_pending,
+    service_endpoint_registry,
     tasks_bypass_unset,
     trusted_off,
     web_no_vnet_pull,
@@ -28,6 +29,8 @@ Edit = Callable[[World], None]
 AC_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 REPOSITORY_READER = "b93aa761-3e63-49ed-ac28-beffa264f7ac"
 READER_ONLY = "acdd72a7-3385-48ef-bd42-f606fba81ae7"  # Reader: pulls in legacy mode
+CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"  # built-in-roles.md, ms.date 2026-04-09
+DATA_IMPORTER = "577a9874-89fd-4f24-9dbd-b5034d0ad23a"  # pulls in both modes
 UNRELATED_ROLE = "4d97b98b-1d4f-4787-a291-c67834d212e7"  # Network Contributor: cannot pull
 
 
@@ -58,6 +61,11 @@ def identity_role(role: str, scope: str = "registry") -> Edit:
         if scope == "resource-group":
             ra["scope"] = w.id("registry").split("/providers/")[0]
     return edit
+
+
+def abac_registry(w: World) -> None:
+    """RBAC Registry + ABAC Repository Permissions (RegistryCreateAbac's roleAssignmentMode)."""
+    w.props("registry")["roleAssignmentMode"] = "AbacRepositoryPermissions"
 
 
 def pe_in_aci_subnet(w: World) -> None:
@@ -103,6 +111,11 @@ CASES = [
     Case("PP012", both(open_registry, keep("containerapp", "aks", "webapp")), open_registry,
          "registry"),
     Case("PP013", keep("containerapp", "aks", "webapp"), nothing, "registry"),
+    Case("PP014", service_endpoint_registry("snet-aks"), nothing, "registry"),
+    Case("PP015", service_endpoint_registry("snet-aks", public="Disabled"),
+         service_endpoint_registry("snet-aks"), "registry"),
+    Case("PP016", service_endpoint_registry("snet-aca", "snet-app"),
+         service_endpoint_registry("snet-aks"), "containerapp,webapp"),
 ]
 
 
@@ -162,6 +175,58 @@ def test_reader_role_counts_as_pull_capable() -> None:
     w = World()
     identity_role(READER_ONLY)(w)
     assert "PP003" not in w.finding_ids()
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(("mode", "role", "raised"), [
+    ("LegacyRegistryPermissions", AC_PULL, False),
+    ("LegacyRegistryPermissions", CONTRIBUTOR, False),
+    ("LegacyRegistryPermissions", DATA_IMPORTER, False),
+    ("AbacRepositoryPermissions", AC_PULL, True),  # not honored in ABAC-enabled registries
+    ("AbacRepositoryPermissions", CONTRIBUTOR, True),  # control plane only there
+    ("AbacRepositoryPermissions", READER_ONLY, True),
+    ("AbacRepositoryPermissions", REPOSITORY_READER, False),
+    ("AbacRepositoryPermissions", DATA_IMPORTER, False),
+])
+def test_pull_roles_depend_on_the_role_assignment_mode(mode: str, role: str, raised: bool,
+                                                       shape: str) -> None:
+    w = World().only("aci", "containerapp", "webapp")  # the consumers of that identity
+    w.props("registry")["roleAssignmentMode"] = mode
+    identity_role(role)(w)
+    assert ("PP003" in w.finding_ids(shape)) is raised
+
+
+def test_repository_role_in_an_rbac_registry_is_not_guessed() -> None:
+    """The documentation lists the repository roles for ABAC-enabled registries only: in an
+    RBAC-mode registry their effect is unknown, so PP003 is neither raised nor silently
+    passed."""
+    w = World().only("aci", "containerapp", "webapp")
+    identity_role(REPOSITORY_READER)(w)
+    report = w.explain()
+    assert "PP003" not in {f.id for f in report.findings}
+    assert any("PP003 not checked" in n and "not documented" in n for n in report.notes)
+
+
+def test_abac_registry_with_acrpull_says_why() -> None:
+    w = World()
+    abac_registry(w)
+    finding = next(f for f in w.explain().findings if f.id == "PP003")
+    assert "AcrPull" in finding.detail
+    assert "RBAC Registry + ABAC Repository Permissions" in finding.detail
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_replica_regions_from_the_data_endpoints_need_records(shape: str) -> None:
+    """A geo-replicated registry needs the data record of every region: the dedicated data
+    endpoints (dataEndpointHostNames) name the replica regions."""
+    w = World()
+    w.props("registry")["dataEndpointEnabled"] = True
+    w.props("registry")["dataEndpointHostNames"] = ["myregistry.westus.data.azurecr.io",
+                                                    "myregistry.eastus.data.azurecr.io"]
+    report = w.explain(shape)
+    found = [f for f in report.findings if f.id == "PP007"]
+    assert found
+    assert all("myregistry.eastus.data" in f.detail for f in found)
 
 
 def test_diagnostics_unknown_without_diagnostic_settings() -> None:

@@ -32,13 +32,36 @@ def test_shipped_knowledge_loads() -> None:
     assert "b93aa761-3e63-49ed-ac28-beffa264f7ac" in {r.id for r in kb.pull_roles}
 
 
+_URL_BY_KIND = {
+    SourceKind.DOCUMENTED: "https://learn.microsoft.com/",
+    SourceKind.ISSUE: "https://github.com/",
+    SourceKind.FIELD_REPORT: "field-report:",
+    SourceKind.MEASURED: "pullpath-lab:",
+}
+
+
 def test_every_entry_rests_on_dated_sources() -> None:
     kb = load_knowledge()
     for b in kb.behaviours:
         assert b.sources, b.id
         for s in b.sources:
             assert s.verified_date <= date.today()
-            assert s.url.startswith(("https://", "lab:"))
+            assert s.url.startswith(_URL_BY_KIND[s.kind]), (b.id, s.url)
+            assert bool(s.run_id) is (s.kind is SourceKind.MEASURED), (b.id, s.url)
+
+
+def test_the_field_report_is_cited_only_for_what_it_observed() -> None:
+    """The 2024-11-25 report saw two configurations: ACI in a VNet with a user-assigned
+    identity behind a restricted registry with trusted services on, and ACA in a custom VNet
+    with a private endpoint. Nothing else may cite it."""
+    kb = load_knowledge()
+    citing = {b.id for b in kb.behaviours
+              if any(s.kind is SourceKind.FIELD_REPORT for s in b.sources)}
+    assert citing == {"KB-ACI-002", "KB-ACA-001"}
+    aci = next(b for b in kb.behaviours if b.id == "KB-ACI-002")
+    assert {(c.fact, c.values) for c in aci.when} == {
+        ("consumer.in_vnet", (True,)), ("credential.method", ("user-assigned-identity",)),
+        ("registry.restricted", (True,)), ("registry.trusted_services", (True,))}
 
 
 def test_coverage_of_the_issue() -> None:
@@ -51,18 +74,18 @@ def test_coverage_of_the_issue() -> None:
         facts_by_consumer["aci"]
     assert {"consumer.in_vnet", "pe.reachable"} <= facts_by_consumer["aca"]
     assert "pe.reachable" in facts_by_consumer["aks"]
-    assert {"consumer.vnet_image_pull", "consumer.os"} <= facts_by_consumer["appservice"]
+    assert "consumer.vnet_image_pull" in facts_by_consumer["appservice"]
     assert {"credential.method", "registry.tasks_bypass"} <= facts_by_consumer["acr-tasks"]
     assert {"registry.premium", "registry.open_to_all", "registry.ip_rules_cover_egress",
             "registry.pe_pending_only"} <= facts_by_consumer["any"]
 
 
-def test_disputed_entries_follow_the_latest_measurement() -> None:
+def test_disputed_entries_follow_the_latest_observation() -> None:
     disputed = [b for b in load_knowledge().behaviours if b.disputed]
-    assert disputed, "the ACI-in-VNet case records docs and measurement"
+    assert disputed, "the ACI-in-VNet case records docs and the field report"
     for b in disputed:
-        measured = [s for s in b.sources if s.kind is SourceKind.MEASURED and s.expect]
-        assert max(measured, key=lambda s: s.verified_date).expect is b.expect
+        seen = [s for s in b.sources if s.kind.observation and s.expect]
+        assert max(seen, key=lambda s: s.verified_date).expect is b.expect
 
 
 # ------------------------------------------------------------------ malformed files
@@ -134,13 +157,90 @@ def test_duplicate_id_is_refused() -> None:
     _refused(doc, "duplicate")
 
 
-def test_measurement_must_win() -> None:
-    doc = _behaviours_doc()
+def _aci_vnet(doc: dict[str, object]) -> dict[str, object]:
     entries = doc["behaviours"]
     assert isinstance(entries, list)
-    aci = next(e for e in entries if e["id"] == "KB-ACI-002")
-    aci["expect"] = "private-endpoint"  # the documentation's claim
-    _refused(doc, "KB-ACI-002", "measurement wins")
+    found = next(e for e in entries if e["id"] == "KB-ACI-002")
+    assert isinstance(found, dict)
+    return found
+
+
+def test_observation_must_win() -> None:
+    doc = _behaviours_doc()
+    _aci_vnet(doc)["expect"] = "private-endpoint"  # the documentation's claim
+    _refused(doc, "KB-ACI-002", "observation wins")
+
+
+def test_a_later_lab_run_overrules_the_field_report() -> None:
+    """The shape `pullpath lab run --record` writes: a measured source with its run."""
+    doc = _behaviours_doc()
+    aci = _aci_vnet(doc)
+    sources = aci["sources"]
+    assert isinstance(sources, list)
+    sources.append({"url": "pullpath-lab:run-20261201-ab12", "kind": "measured",
+                    "run_id": "run-20261201-ab12", "verified": "2026-12-01",
+                    "expect": "private-endpoint", "says": "observed private-endpoint"})
+    _refused(doc, "KB-ACI-002", "observation wins", "measured 2026-12-01")
+    aci["expect"] = "private-endpoint"
+    rules, _roles, _sources = parse_behaviours(yaml.safe_dump(doc), "kb.yaml")
+    entry = next(b for b in rules if b.id == "KB-ACI-002")
+    assert entry.sources[-1].run_id == "run-20261201-ab12"
+    assert entry.sources[-1].kind is SourceKind.MEASURED
+
+
+def test_disagreement_without_an_observation_is_refused() -> None:
+    doc = _behaviours_doc()
+    aci = _aci_vnet(doc)
+    sources = aci["sources"]
+    assert isinstance(sources, list)
+    aci["sources"] = [s for s in sources if s["kind"] != "field-report"] + [
+        {"url": "https://learn.microsoft.com/azure/x", "kind": "documented",
+         "verified": "2025-01-01", "expect": "trusted-service", "says": "x"}]
+    _refused(doc, "KB-ACI-002", "none is an observation")
+
+
+@pytest.mark.parametrize(("source", "words"), [
+    ({"url": "pullpath-lab:r1", "kind": "measured", "verified": "2026-12-01", "says": "x"},
+     ("run_id is missing",)),
+    ({"url": "lab:aci-vnet-trusted", "kind": "measured", "verified": "2024-11-25", "says": "x"},
+     ("run_id is missing",)),
+    ({"url": "pullpath-lab:r1", "kind": "measured", "run_id": "r2", "verified": "2026-12-01",
+      "says": "x"}, ("pullpath-lab:<run_id>",)),
+    ({"url": "pullpath-lab:r1", "kind": "measured", "run_id": "r1", "verified": "2026-12",
+      "says": "x"}, ("YYYY-MM-DD",)),
+    ({"url": "https://learn.microsoft.com/azure/x", "kind": "documented", "run_id": "r1",
+      "verified": "2025-01-01", "says": "x"}, ("run_id belongs to measured",)),
+    ({"url": "field-report:2024-11-25", "kind": "field-report", "verified": "2024-11-26",
+      "says": "x"}, ("own date",)),
+    ({"url": "field-report:2024-11-25", "kind": "measured", "verified": "2024-11-25",
+      "says": "x"}, ("run_id is missing",)),
+    ({"url": "https://example.com/blog", "kind": "documented", "verified": "2025-01-01",
+      "says": "x"}, ("learn.microsoft.com",)),
+    ({"url": "https://learn.microsoft.com/azure/x", "kind": "issue", "verified": "2025-01-01",
+      "says": "x"}, ("issues/<n>",)),
+    ({"url": "https://learn.microsoft.com/azure/x", "kind": "hearsay", "verified": "2025-01-01",
+      "says": "x"}, ("documented, issue, field-report, measured",)),
+])
+def test_malformed_sources_are_refused(source: dict[str, str], words: tuple[str, ...]) -> None:
+    doc = _behaviours_doc()
+    sources = _first(doc)["sources"]
+    assert isinstance(sources, list)
+    sources.append(source)
+    _refused(doc, "KB-ACI-001", *words)
+
+
+@pytest.mark.parametrize("role", [
+    {"id": "7f951dda-4ed3-4680-a7ca-43fe172d538d", "name": "AcrPull"},
+    {"id": "7f951dda-4ed3-4680-a7ca-43fe172d538d", "name": "AcrPull", "modes": ["legacy"]},
+    {"id": "7f951dda-4ed3-4680-a7ca-43fe172d538d", "name": "AcrPull", "modes": ["rbac"],
+     "denied_in": ["rbac"]},
+])
+def test_malformed_pull_roles_are_refused(role: dict[str, object]) -> None:
+    doc = _behaviours_doc()
+    roles = doc["pull_roles"]
+    assert isinstance(roles, dict)
+    roles["roles"] = [role]
+    _refused(doc, "pull_roles")
 
 
 def test_bad_url_is_refused() -> None:

@@ -33,6 +33,7 @@ from pullpath.domain.explain import (
     FactValue,
     KnowledgeBase,
     PairPrediction,
+    PullRole,
     SourceKind,
 )
 from pullpath.domain.inventory import (
@@ -142,7 +143,8 @@ class PairRef:
     registry: Registry | None
     credential: RegistryCredential | None
     via: str
-    """``image``, ``credential`` or ``role-assignment``."""
+    """``image``, ``credential``, ``role-assignment`` or ``bootstrap`` (the private registry a
+    network isolated AKS cluster bootstraps from)."""
 
 
 def _serverless(consumer: Consumer) -> RegistryCredential | None:
@@ -183,10 +185,10 @@ class Explainer:
         self.kb = kb
         self.notes: list[str] = []
         self._c = _Caches()
-        self._pull_roles = {r.id: r.name for r in kb.pull_roles}
+        self._pull_roles = {r.id: r for r in kb.pull_roles}
         self._registry_pes = self._index_private_endpoints()
-        self._roles_by_principal: dict[str, list[tuple[str, str]]] = {}
-        """principal id -> [(scope, pull role name)], pull roles only."""
+        self._roles_by_principal: dict[str, list[tuple[str, PullRole]]] = {}
+        """principal id -> [(scope, pull role)], roles the knowledge base knows only."""
         for ra in inventory.role_assignments.values():
             role = self._pull_roles.get(name_of(ra.role_definition_id).lower())
             if role is not None and ra.principal_id:
@@ -243,6 +245,10 @@ class Explainer:
             if not servers:
                 for reg in self._registries_by_role(consumer):
                     servers.setdefault(reg.login_server, "role-assignment")
+            bootstrap = self.inv.registries.get(consumer.fact("bootstrap_registry") or "")
+            if bootstrap is not None and bootstrap.login_server:
+                # a network isolated AKS cluster pulls its own components from this registry
+                servers.setdefault(bootstrap.login_server, "bootstrap")
             if not servers:
                 self._note_no_pairs(consumer)
                 continue
@@ -361,11 +367,50 @@ class Explainer:
         else:
             facts["consumer.vnet_image_pull"] = Fact(None, "image pull over VNet applies to App "
                                                            "Service only")
+        facts.update(self._kind_facts(c, label))
         private_only = c.kind in (ConsumerKind.ACA, ConsumerKind.AKS, ConsumerKind.APP_SERVICE)
         facts["consumer.private_only"] = Fact(
             private_only if kind else None,
             f"{label} is {'not ' if private_only else ''}an ACR trusted service"
             if kind else f"the kind of {label} is unknown")
+        return facts
+
+    def _kind_facts(self, c: Consumer, label: str) -> Facts:
+        """Facts that belong to one consumer kind (AKS egress and isolation, ACA environment)."""
+        facts: Facts = {}
+        if c.kind is ConsumerKind.AKS:
+            outbound = (c.fact("outbound_type") or "").lower()
+            spec = FACT_SPECS["consumer.outbound_type"]
+            facts["consumer.outbound_type"] = (
+                Fact(outbound, f"{label} has outbound type {c.fact('outbound_type')}")
+                if outbound in spec.values else
+                Fact(None, f"the outbound type of {label} is not in the inventory" if not outbound
+                     else f"{label} has outbound type {c.fact('outbound_type')}, which pullpath "
+                          "does not know"))
+            isolated = c.fact("network_isolated")
+            facts["consumer.network_isolated"] = (
+                Fact(isolated == "true",
+                     f"{label} is a network isolated cluster (bootstrap artifact source Cache)"
+                     if isolated == "true" else
+                     f"{label} pulls its bootstrap images directly (artifact source Direct)")
+                if isolated in ("true", "false") else
+                Fact(None, f"the bootstrap artifact source of {label} is not in the inventory"))
+        else:
+            facts["consumer.outbound_type"] = Fact(None, "the outbound type applies to AKS only")
+            facts["consumer.network_isolated"] = Fact(None, "network isolation applies to AKS "
+                                                            "only")
+        env = self.inv.environments.get(c.environment_id) if c.environment_id else None
+        kind = env.fact("environment_type") if env is not None else None
+        if c.kind is not ConsumerKind.ACA:
+            facts["consumer.environment_type"] = Fact(None, "environment types apply to "
+                                                            "Container Apps only")
+        elif kind in ("workload-profiles", "consumption-only"):
+            facts["consumer.environment_type"] = Fact(
+                kind, f"{label} runs in {kind} environment {env.name if env else ''}".rstrip())
+        else:
+            facts["consumer.environment_type"] = Fact(
+                None, f"whether the environment of {label} has workload profiles is not in the "
+                      "inventory")
         return facts
 
     # -- credential facts --------------------------------------------------------------------
@@ -402,16 +447,23 @@ class Explainer:
             return ident.principal_id if ident is not None else ""
         return ""
 
-    def _role_on(self, principal: str, registry_id: str) -> str:
-        """The name of a pull role ``principal`` holds on the registry or a parent scope."""
+    def _roles_on(self, principal: str, registry_id: str) -> list[tuple[PullRole, str]]:
+        """The known roles ``principal`` holds on the registry or a parent scope, with where."""
         rid = norm_id(registry_id)
+        out: list[tuple[PullRole, str]] = []
         for scope, role in self._roles_by_principal.get(principal, ()):
             if (scope in ("", "/") or rid == scope or rid.startswith(scope + "/")
                     or "/providers/microsoft.management/managementgroups/" in scope):
                 at = ("a management group (assumed to contain the subscription)"
                       if "managementgroups" in scope else scope or "/")
-                return f"{role} at {at}"
-        return ""
+                out.append((role, at))
+        return out
+
+    def _role_on(self, principal: str, registry_id: str) -> str:
+        """A role ``principal`` holds on the registry that grants pulls in some mode (pairing
+        an AKS cluster with the registries its kubelet identity can pull from)."""
+        held = self._roles_on(principal, registry_id)
+        return f"{held[0][0].name} at {held[0][1]}" if held else ""
 
     def _pull_role_fact(self, ref: PairRef) -> Fact:
         c, cred, reg = ref.consumer, ref.credential, ref.registry
@@ -427,11 +479,32 @@ class Explainer:
                else f"the system-assigned identity of {c.name}")
         if not principal:
             return Fact(None, f"the principal ID of {who} is not in the inventory")
-        role = self._role_on(principal, reg.id)
-        if role:
-            return Fact(True, f"{who} holds {role}")
-        return Fact(False, f"{who} (principal {principal}) holds no AcrPull or Container Registry "
-                           f"Repository Reader role on {reg.name} or a parent scope")
+        held = self._roles_on(principal, reg.id)
+        mode = self.registry_facts(reg)["registry.role_mode"].value
+        label = {"rbac": "RBAC Registry Permissions", "abac":
+                 "RBAC Registry + ABAC Repository Permissions"}
+        for role, at in held:
+            if mode in role.modes or (mode is None and set(role.modes) >= {"rbac", "abac"}):
+                return Fact(True, f"{who} holds {role.name} at {at}")
+        wanted = (", ".join(r.name for r in self.kb.pull_roles if mode in r.modes)
+                  if mode else "a pull role")
+        if mode is None and held:
+            return Fact(None, f"{who} holds {', '.join(r.name for r, _ in held)} on "
+                              f"{reg.name}, which grants pulls in some role assignment modes "
+                              f"only, and the mode of registry {reg.name} is not in the "
+                              "inventory")
+        undocumented = [r.name for r, _ in held if mode not in r.denied_in]
+        if undocumented:
+            return Fact(None, f"{who} holds {', '.join(undocumented)} on {reg.name}, whose "
+                              f"effect in {label.get(str(mode), str(mode))} mode is not "
+                              "documented")
+        if held:
+            return Fact(False, f"{who} (principal {principal}) holds only "
+                               f"{', '.join(r.name for r, _ in held)} on {reg.name}, which "
+                               f"grant(s) no pulls in {label.get(str(mode), str(mode))} mode "
+                               f"(needed: {wanted})")
+        return Fact(False, f"{who} (principal {principal}) holds no role that grants pulls on "
+                           f"{reg.name} or a parent scope (needed: {wanted})")
 
     # -- registry facts ----------------------------------------------------------------------
 
@@ -480,6 +553,7 @@ class Explainer:
         else:
             facts["registry.sku"] = Fact(None, f"the SKU of registry {n} is not in the inventory")
             facts["registry.premium"] = facts["registry.sku"]
+        facts["registry.role_mode"] = _role_mode_fact(reg)
         pna = reg.public_network_access.lower()
         if pna in ("enabled", "disabled"):
             facts["registry.public_network_access"] = Fact(
@@ -534,6 +608,12 @@ class Explainer:
             bool(reg.ip_rules) if cfg else None,
             (f"registry {n} has IP rules {', '.join(reg.ip_rules)}" if reg.ip_rules
              else f"registry {n} has no IP rules") if cfg else no_cfg)
+        facts["registry.has_vnet_rules"] = Fact(
+            bool(reg.vnet_rule_subnet_ids) if cfg else None,
+            (f"registry {n} has virtual network (service-endpoint) rules for subnet(s) "
+             f"{', '.join(name_of(s) for s in reg.vnet_rule_subnet_ids)}"
+             if reg.vnet_rule_subnet_ids else f"registry {n} has no virtual network rules")
+            if cfg else no_cfg)
         pes = self.registry_pes(reg)
         approved = self.approved_pes(reg)
         known_pes = cfg or bool(pes)
@@ -553,14 +633,17 @@ class Explainer:
              "not Approved") if pending and not approved else
             (f"registry {n} has an approved private endpoint" if approved else
              f"registry {n} has no private endpoint connection") if known_pes else no_cfg)
-        features = bool(reg.ip_rules) or bool(pes)
+        vnet_rules = reg.vnet_rule_subnet_ids
+        features = bool(reg.ip_rules) or bool(pes) or bool(vnet_rules)
         facts["registry.premium_only_features"] = Fact(
             features if known_pes else None,
             (f"registry {n} uses Premium-only features: "
              + ", ".join(x for x in (f"{len(reg.ip_rules)} IP rule(s)" if reg.ip_rules else "",
+                                     f"{len(vnet_rules)} virtual network rule(s)"
+                                     if vnet_rules else "",
                                      f"{len(pes)} private endpoint(s)" if pes else "") if x))
-            if features else (f"registry {n} has no IP rules or private endpoints"
-                              if known_pes else no_cfg))
+            if features else (f"registry {n} has no IP rules, virtual network rules or private "
+                              "endpoints" if known_pes else no_cfg))
         facts["registry.pe_in_aci_subnet"] = self._pe_in_aci_subnet(reg, pes)
         facts["registry.diagnostics_ok"] = self._diagnostics(reg)
         return facts
@@ -625,6 +708,12 @@ class Explainer:
         """The consumer's known outbound public addresses and where they come from."""
         nat_ips: list[str] = []
         nat_unknown = False
+        env = self.inv.environments.get(c.environment_id) if c.environment_id else None
+        if env is not None and env.fact("environment_type") == "consumption-only":
+            # a NAT gateway is used for a Container Apps environment's egress only in a
+            # workload profiles environment: a consumption-only one egresses from its own IPs
+            public = [ip for ip in c.public_ips if ip]
+            return public, "its environment's outbound IP addresses"
         for sid in c.subnet_ids:
             sub = self.inv.subnets.get(sid)
             if sub is None or not sub.nat_gateway_id:
@@ -641,9 +730,13 @@ class Explainer:
                     nat_unknown = True
             if nat.public_ip_prefix_ids:
                 nat_unknown = True
-        if c.kind is ConsumerKind.AKS and (c.fact("outbound_type") or "").lower() == \
-                "userdefinedrouting":
+        outbound = (c.fact("outbound_type") or "").lower() if c.kind is ConsumerKind.AKS else ""
+        if outbound == "userdefinedrouting":
             return [], "the cluster egresses through user-defined routes (firewall address unknown)"
+        if outbound == "none":
+            return [], "the cluster has outbound type none (egress, if any, set up outside AKS)"
+        if outbound == "block":
+            return [], "the cluster blocks outbound internet traffic (outbound type block)"
         if nat_ips and not nat_unknown:
             return nat_ips, "its subnet's NAT gateway"
         if nat_unknown:
@@ -685,8 +778,27 @@ class Explainer:
         return Fact(True, f"{', '.join(ips)} ({where} of {c.name}) is inside the IP rules of "
                           f"registry {n}")
 
+    def _vnet_rule_fact(self, c: Consumer, reg: Registry) -> Fact:
+        if not reg.has_config:
+            return Fact(None, f"the network configuration of registry {reg.name} is not in the "
+                              "inventory")
+        if not reg.vnet_rule_subnet_ids:
+            return Fact(False, f"registry {reg.name} has no virtual network rules")
+        if c.fact("in_vnet") == "false":
+            return Fact(False, f"{c.name} is not in a VNet")
+        subnets = [s for s in c.subnet_ids if s]
+        if not subnets:
+            return Fact(None, f"the subnets of {c.name} are not in the inventory")
+        covered = [s for s in subnets if s in reg.vnet_rule_subnet_ids]
+        if covered:
+            return Fact(True, f"a virtual network rule of registry {reg.name} names subnet(s) "
+                              f"{', '.join(name_of(s) for s in covered)} of {c.name}")
+        return Fact(False, f"no virtual network rule of registry {reg.name} names a subnet of "
+                           f"{c.name}")
+
     def _reach_facts(self, c: Consumer, reg: Registry) -> Facts:
-        facts: Facts = {"registry.ip_rules_cover_egress": self._ip_rule_fact(c, reg)}
+        facts: Facts = {"registry.ip_rules_cover_egress": self._ip_rule_fact(c, reg),
+                        "registry.vnet_rule_covers_consumer": self._vnet_rule_fact(c, reg)}
         in_vnet = self._pe_in_vnet(c, reg)
         facts["pe.in_consumer_vnet"] = in_vnet
         zone_present, zone_linked, records = self._dns(c, reg)
@@ -747,7 +859,8 @@ class Explainer:
         """The A records the privatelink zone needs for the registry, and whether the list is
         complete (the registry's region is known)."""
         label = reg.login_server.split(".", 1)[0] if reg.login_server else reg.name.lower()
-        regions = [r for r in (reg.location, *reg.replica_locations) if r]
+        regions = [r for r in (reg.location, *reg.replica_locations, *reg.data_endpoint_regions)
+                   if r]
         names = [label] + [f"{label}.{r}.data" for r in dict.fromkeys(regions)]
         return names, bool(reg.location)
 
@@ -768,9 +881,18 @@ class Explainer:
         elif linked_zones:
             linked = Fact(True, f"zone {zone_name} is linked to VNet "
                                 f"{', '.join(name_of(v) for v in vnets)}")
-        elif any(z.linked_vnet_ids for z in zones):
+        elif all(_links_complete(z) for z in zones):
+            counted = [f"{z.link_count} link(s)" for z in zones if z.link_count is not None]
             linked = Fact(False, f"zone {zone_name} is not linked to VNet "
-                                 f"{', '.join(name_of(v) for v in vnets)} of {c.name}")
+                                 f"{', '.join(name_of(v) for v in vnets)} of {c.name} (its "
+                                 f"{'; '.join(counted) or 'exported links'} go elsewhere)"
+                          if any(z.linked_vnet_ids or z.link_count for z in zones) else
+                          f"zone {zone_name} is linked to no VNet "
+                          "(numberOfVirtualNetworkLinks 0)")
+        elif any(z.linked_vnet_ids for z in zones):
+            linked = Fact(None, f"zone {zone_name} has more virtual network links than the "
+                                f"inventory holds, and none of those it holds is to VNet "
+                                f"{', '.join(name_of(v) for v in vnets)}")
         else:
             linked = Fact(None, f"the virtual network links of zone {zone_name} are not in the "
                                 "inventory")
@@ -790,6 +912,37 @@ class Explainer:
             else:
                 records = Fact(True, f"zone {zone_name} has A records {', '.join(needed)}")
         return present, linked, records
+
+
+_ROLE_MODE = {"legacyregistrypermissions": "rbac", "abacrepositorypermissions": "abac"}
+
+
+def _role_mode_fact(reg: Registry) -> Fact:
+    n = reg.name
+    raw = reg.role_assignment_mode
+    mode = _ROLE_MODE.get(raw.lower())
+    if mode == "abac":
+        return Fact("abac", f"registry {n} uses RBAC Registry + ABAC Repository Permissions "
+                            "(roleAssignmentMode AbacRepositoryPermissions)")
+    if mode == "rbac":
+        return Fact("rbac", f"registry {n} uses RBAC Registry Permissions (roleAssignmentMode "
+                            f"{raw})")
+    if raw:
+        return Fact(None, f"registry {n} has roleAssignmentMode {raw!r}, which pullpath does not "
+                          "know")
+    if reg.has_config:
+        return Fact("rbac", f"registry {n} does not set roleAssignmentMode (RBAC Registry "
+                            "Permissions, the default, assumed)")
+    return Fact(None, f"the role assignment mode of registry {n} is not in the inventory")
+
+
+def _links_complete(zone: PrivateDnsZone) -> bool:
+    """The inventory holds every VNet link of the zone: its exported links are at least its
+    numberOfVirtualNetworkLinks, or, without the count, some links were exported (the export
+    is taken as the zone's list)."""
+    if zone.link_count is not None:
+        return len(zone.linked_vnet_ids) >= zone.link_count
+    return bool(zone.linked_vnet_ids)
 
 
 def _all_of(parts: Sequence[Fact], what: str) -> Fact:
@@ -843,13 +996,16 @@ def _decide(behaviours: Iterable[Behaviour], ref: PairRef, facts: Facts) -> Pair
     confidence = matched.confidence
     missing: list[str] = []
     rivals = [(b, unk) for b, unk in undecided if b.expect is not matched.expect]
-    if rivals:
+    # An authorisation rule that cannot be checked (no role assignments in the inventory) says
+    # nothing about the network path: it is listed as missing, without lowering the confidence.
+    if any(b.denied_by != "authorisation" for b, _ in rivals):
         confidence = downgrade(confidence)
-        for b, unk in rivals:
-            whys = _unique(facts[u].why for u in unk)
-            reasons.append(f"not ruled out: {b.id} ({b.expect.value}) would apply if known: "
-                           + "; ".join(whys))
-            missing.extend(w for w in whys if w not in missing)
+    for b, unk in rivals:
+        whys = _unique(facts[u].why for u in unk)
+        lead = "not checked" if b.denied_by == "authorisation" else "not ruled out"
+        reasons.append(f"{lead}: {b.id} ({b.expect.value}) would apply if known: "
+                       + "; ".join(whys))
+        missing.extend(w for w in whys if w not in missing)
     return PairPrediction(
         consumer=ref.consumer,
         login_server=ref.login_server,
@@ -862,6 +1018,7 @@ def _decide(behaviours: Iterable[Behaviour], ref: PairRef, facts: Facts) -> Pair
         missing=tuple(missing),
         credential=credential,
         facts=snapshot,
+        denied_by=matched.denied_by,
     )
 
 
@@ -872,11 +1029,17 @@ def _dispute(b: Behaviour) -> list[str]:
     for s in b.sources:
         if s.expect is None:
             continue
-        if s.kind is SourceKind.DOCUMENTED:
-            out.append(f"the documentation (verified {s.verified}) says {s.expect.value}")
+        if s.kind is SourceKind.MEASURED:
+            out.append(f"pullpath lab run {s.run_id} on {s.verified} measured {s.expect.value}")
+        elif s.kind is SourceKind.FIELD_REPORT:
+            out.append(f"the field report of {s.verified} observed {s.expect.value} (not "
+                       "measured by pullpath)")
+        elif s.kind is SourceKind.ISSUE:
+            out.append(f"an issue thread ({s.verified}) says {s.expect.value}")
         else:
-            out.append(f"a measurement on {s.verified} gave {s.expect.value}")
-    return ["sources disagree: " + "; ".join(out) + f"; the measurement wins: {b.expect.value}"]
+            out.append(f"the documentation (ms.date {s.verified}) says {s.expect.value}")
+    return ["sources disagree: " + "; ".join(out)
+            + f"; the latest observation wins: {b.expect.value}"]
 
 
 def _unique(texts: Iterable[str]) -> list[str]:

@@ -30,6 +30,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Final, TypeVar
 
+from pullpath.core.inventory_more import (
+    aks_egress_ip_ids,
+    aks_settings,
+    environment_settings,
+    registry_settings,
+    task_pool_subnet,
+    task_settings,
+    web_image_pull_flags,
+    zone_link_count,
+)
 from pullpath.domain.inventory import (
     Consumer,
     ConsumerKind,
@@ -509,9 +519,12 @@ class InventoryBuilder:
         self._zone_names: dict[str, str] = {}
         self._zone_records: dict[str, dict[str, list[str]]] = defaultdict(dict)
         self._zone_links: dict[str, list[str]] = defaultdict(list)
+        self._zone_link_counts: dict[str, int | None] = {}
         self._pending_creds: list[_PendingCred] = []
         self._task_registry: dict[str, str] = {}
         self._agent_pool_subnets: dict[str, list[str]] = defaultdict(list)
+        self._task_pools: dict[str, str] = {}
+        """ACR task agent pool id -> its subnet ("" when it has none)."""
         self._finished = False
         self._sparse = False
 
@@ -600,6 +613,7 @@ class InventoryBuilder:
             "microsoft.containerregistry/registries": self._registry,
             "microsoft.containerregistry/registries/privateendpointconnections": self._registry_pec,
             "microsoft.containerregistry/registries/replications": self._replication,
+            "microsoft.containerregistry/registries/agentpools": self._task_agent_pool,
             "microsoft.managedidentity/userassignedidentities": self._user_identity,
             "microsoft.app/managedenvironments": self._environment,
             "microsoft.containerservice/managedclusters/agentpools": self._agent_pool,
@@ -779,6 +793,7 @@ class InventoryBuilder:
                 ),
                 data_endpoint_enabled=c.b(res, "dataEndpointEnabled"),
                 admin_user_enabled=c.b(res, "adminUserEnabled"),
+                **registry_settings(c, res),
             ),
         )
 
@@ -793,6 +808,9 @@ class InventoryBuilder:
     def _registry_pec(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
         registry_id = _parent(rid, "privateendpointconnections")
         self._pecs[registry_id][rid] = self._pec(c, res, "")
+
+    def _task_agent_pool(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
+        self._task_pools[rid] = norm_id(c.s(res, "virtualNetworkSubnetResourceId"))
 
     def _replication(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
         location = norm_location(c.s(res, "location"))
@@ -966,9 +984,8 @@ class InventoryBuilder:
             p.facts["in_vnet"] = "true"
         elif known and pools:
             p.facts["in_vnet"] = "false"
-        p.public_ip_ids = list(
-            c.refs(res, "networkProfile.loadBalancerProfile.effectiveOutboundIPs")
-        )
+        p.public_ip_ids = list(aks_egress_ip_ids(c, res))
+        p.facts.update(aks_settings(c, res))
         kubelet = c.get(res, "identityProfile")
         if isinstance(kubelet, Mapping):
             kid = _lookup(kubelet, "kubeletidentity")
@@ -1034,10 +1051,7 @@ class InventoryBuilder:
         subnet = norm_id(c.s(res, "virtualNetworkSubnetId"))
         p.subnet_ids.append(subnet)
         settings = self._app_settings(c, res)
-        flags = [
-            c.b(res, "vnetImagePullEnabled"),
-            c.b(res, "outboundVnetRouting.imagePullTraffic"),
-        ]
+        flags = web_image_pull_flags(c, res)
         if "WEBSITE_PULL_IMAGE_OVER_VNET" in settings:
             flags.append(settings["WEBSITE_PULL_IMAGE_OVER_VNET"].strip().lower() in ("true", "1"))
         if any(f is True for f in flags):
@@ -1086,6 +1100,7 @@ class InventoryBuilder:
     ) -> None:
         registry_id = _parent(rid, "tasks")
         self._task_registry[rid] = registry_id
+        p.facts.update(task_settings(c, res))
         p.facts["system_identity"] = "true" if ident.system else "false"
         # the task's own registry: server filled in at the end from the parent registry
         if ident.system:
@@ -1123,6 +1138,7 @@ class InventoryBuilder:
                 internal=c.b(res, "vnetConfiguration.internal"),
                 static_ip=c.s(res, "staticIp"),
                 outbound_ips=c.ips(res, "outboundIpAddresses"),
+                facts=tuple(environment_settings(c, res).items()),
             ),
         )
 
@@ -1175,6 +1191,7 @@ class InventoryBuilder:
 
     def _dns_zone(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
         self._zone_names[rid] = (c.s(res, "name") or _last(rid)).lower()
+        self._zone_link_counts[rid] = zone_link_count(c, res)
 
     def _dns_a_record(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
         zone = _parent(rid, "a")
@@ -1229,6 +1246,7 @@ class InventoryBuilder:
                     (rname, tuple(addrs)) for rname, addrs in self._zone_records[zone].items()
                 ),
                 linked_vnet_ids=tuple(self._zone_links[zone]),
+                link_count=self._zone_link_counts.get(zone),
             )
         return inv
 
@@ -1343,6 +1361,8 @@ class InventoryBuilder:
                     facts["in_vnet"] = "true"
                 public_ips.extend(pip_addr.get(p, "") for p in con.public_ip_ids)
             if con.kind is ConsumerKind.ACR_TASKS:
+                subnet_ids.extend(task_pool_subnet(facts, self._task_registry.get(cid, ""),
+                                                   self._task_pools))
                 reg = inv.registries.get(self._task_registry.get(cid, ""))
                 server = reg.login_server if reg is not None else ""
                 # the task's own registry (custom registries always name their server)

@@ -41,6 +41,16 @@ class FactSpec:
     """``pair`` (consumer and registry) or ``registry`` (the registry alone)."""
 
 
+DENIALS = ("network", "authorisation", "deployment")
+"""What refuses a pull the knowledge base predicts ``denied``: the registry's network rules
+(403 "client with IP ... is not allowed access"), authorisation (401/403 for an identity
+without a pull role), or the consumer's deployment itself (it fails before any pull)."""
+
+ROLE_MODES = ("rbac", "abac")
+"""A registry's role assignment permissions mode: ``rbac`` ("RBAC Registry Permissions", ARM
+``roleAssignmentMode`` ``LegacyRegistryPermissions``) or ``abac`` ("RBAC Registry + ABAC
+Repository Permissions", ``AbacRepositoryPermissions``)."""
+
 _KINDS = tuple(k.value for k in ConsumerKind if k is not ConsumerKind.UNKNOWN)
 
 FACTS: tuple[FactSpec, ...] = (
@@ -51,8 +61,19 @@ FACTS: tuple[FactSpec, ...] = (
     FactSpec("consumer.os", FactType.ENUM, "Container OS (ACI osType, App Service kind).",
              ("linux", "windows")),
     FactSpec("consumer.vnet_image_pull", FactType.BOOL,
-             "App Service: image pull routed over VNet integration (vnetImagePullEnabled, "
-             "outboundVnetRouting.imagePullTraffic or WEBSITE_PULL_IMAGE_OVER_VNET)."),
+             "App Service: image pull routed over VNet integration "
+             "(outboundVnetRouting.imagePullTraffic or .allTraffic, or the legacy "
+             "vnetImagePullEnabled / WEBSITE_PULL_IMAGE_OVER_VNET)."),
+    FactSpec("consumer.outbound_type", FactType.ENUM,
+             "AKS networkProfile.outboundType (lower-case).",
+             ("loadbalancer", "managednatgateway", "managednatgatewayv2",
+              "userassignednatgateway", "userdefinedrouting", "none", "block")),
+    FactSpec("consumer.network_isolated", FactType.BOOL,
+             "AKS bootstrapProfile.artifactSource is Cache: a network isolated cluster, which "
+             "pulls its bootstrap images from a private registry."),
+    FactSpec("consumer.environment_type", FactType.ENUM,
+             "Container Apps: the managed environment is a workload profiles environment or a "
+             "consumption-only (legacy) one.", ("workload-profiles", "consumption-only")),
     FactSpec("consumer.private_only", FactType.BOOL,
              "The consumer is not an ACR trusted service (ACA, AKS, App Service): behind a "
              "restricted registry it can pull only through a private endpoint or an IP rule."),
@@ -63,13 +84,17 @@ FACTS: tuple[FactSpec, ...] = (
     FactSpec("credential.managed_identity", FactType.BOOL,
              "The credential is a managed identity (user-assigned, system-assigned or kubelet)."),
     FactSpec("credential.has_pull_role", FactType.BOOL,
-             "The pulling identity holds a role that can pull on the registry or a parent scope."),
+             "The pulling identity holds a role that grants pulls in the registry's role "
+             "assignment permissions mode, on the registry or a parent scope."),
     # the registry
     FactSpec("registry.known", FactType.BOOL, "The registry is in the inventory.",
              scope="registry"),
     FactSpec("registry.sku", FactType.ENUM, "Registry SKU.", ("basic", "standard", "premium"),
              scope="registry"),
     FactSpec("registry.premium", FactType.BOOL, "The registry is Premium.", scope="registry"),
+    FactSpec("registry.role_mode", FactType.ENUM,
+             "Role assignment permissions mode: rbac (LegacyRegistryPermissions) or abac "
+             "(AbacRepositoryPermissions).", ROLE_MODES, scope="registry"),
     FactSpec("registry.public_network_access", FactType.ENUM, "publicNetworkAccess.",
              ("enabled", "disabled"), scope="registry"),
     FactSpec("registry.default_action", FactType.ENUM, "networkRuleSet.defaultAction.",
@@ -86,12 +111,16 @@ FACTS: tuple[FactSpec, ...] = (
              scope="registry"),
     FactSpec("registry.has_ip_rules", FactType.BOOL, "networkRuleSet.ipRules is not empty.",
              scope="registry"),
+    FactSpec("registry.has_vnet_rules", FactType.BOOL,
+             "networkRuleSet.virtualNetworkRules is not empty: the registry is configured with "
+             "service endpoints.", scope="registry"),
     FactSpec("registry.has_approved_pe", FactType.BOOL,
              "At least one private endpoint connection is Approved.", scope="registry"),
     FactSpec("registry.pe_pending_only", FactType.BOOL,
              "Private endpoint connections exist but none is Approved.", scope="registry"),
     FactSpec("registry.premium_only_features", FactType.BOOL,
-             "IP rules or private endpoint connections (Premium-only features) are configured.",
+             "IP rules, virtual network rules or private endpoint connections (Premium-only "
+             "features) are configured.",
              scope="registry"),
     FactSpec("registry.pe_in_aci_subnet", FactType.BOOL,
              "A private endpoint of the registry sits in a subnet delegated to ACI.",
@@ -109,6 +138,9 @@ FACTS: tuple[FactSpec, ...] = (
     FactSpec("registry.ip_rules_cover_egress", FactType.BOOL,
              "Every known outbound public IP of the consumer is inside an IP rule of the registry "
              "(false when public access is disabled or there are no IP rules)."),
+    FactSpec("registry.vnet_rule_covers_consumer", FactType.BOOL,
+             "A virtual network (service-endpoint) rule of the registry names a subnet the "
+             "consumer runs in."),
     FactSpec("pe.in_consumer_vnet", FactType.BOOL,
              "An approved private endpoint of the registry is in a VNet the consumer runs in."),
     FactSpec("dns.zone_present", FactType.BOOL,
@@ -141,8 +173,21 @@ Facts = dict[str, Fact]
 
 
 class SourceKind(StrEnum):
-    MEASURED = "measured"
+    """What a knowledge-base source is. Only ``measured`` is a measurement by pullpath."""
+
     DOCUMENTED = "documented"
+    """Microsoft documentation (a learn.microsoft.com page)."""
+    ISSUE = "issue"
+    """A public GitHub issue or pull request."""
+    FIELD_REPORT = "field-report"
+    """The 2024-11-25 field report (observed by a customer, not by pullpath)."""
+    MEASURED = "measured"
+    """A ``pullpath lab`` run, named by its run ID."""
+
+    @property
+    def observation(self) -> bool:
+        """Something seen happen (a field report or a lab run), not something written."""
+        return self in (SourceKind.FIELD_REPORT, SourceKind.MEASURED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,16 +195,20 @@ class KbSource:
     """What a knowledge-base entry rests on."""
 
     url: str
-    """``https://...`` for documentation; a measurement may name the ``lab:<scenario>`` that
-    re-measures it instead."""
+    """The page (``https://learn.microsoft.com/...``), the issue
+    (``https://github.com/<owner>/<repo>/issues/<n>``), the field report
+    (``field-report:<YYYY-MM-DD>``) or the lab run (``pullpath-lab:<run-id>``)."""
     verified: str
-    """ISO date (``2026-11-28``, or ``2025-02`` when only the month is known) the source was last
-    checked; for a measurement, the day it was measured."""
+    """ISO date: the page's ``ms.date``, the quoted post's date, the day of the field report or
+    of the lab run."""
     kind: SourceKind
     says: str
-    """What the source says, in a sentence (quote or paraphrase)."""
+    """What the source says: a verbatim quote of the page or post (documentation, issue), or
+    exactly what was observed (field report, lab run)."""
     expect: Path | None = None
-    """The path this source alone would predict, when it says one (docs vs measurement)."""
+    """The path this source alone would predict, when it says one (docs vs observation)."""
+    run_id: str = ""
+    """The lab run of a ``measured`` source (required there, absent elsewhere)."""
 
     @property
     def verified_date(self) -> date:
@@ -202,10 +251,12 @@ class Behaviour:
     sources: tuple[KbSource, ...]
     lab: tuple[str, ...] = ()
     """``pullpath lab`` scenarios that re-measure this entry."""
+    denied_by: str = ""
+    """For ``expect: denied``: what refuses the pull (one of DENIALS)."""
 
     @property
     def disputed(self) -> bool:
-        """Sources disagree on the path (the measurement wins)."""
+        """Sources disagree on the path (the latest observation wins)."""
         return len({s.expect for s in self.sources if s.expect is not None}) > 1
 
 
@@ -256,6 +307,12 @@ class PullRole:
     id: str
     """Role definition GUID (lower-case)."""
     name: str
+    modes: tuple[str, ...] = ROLE_MODES
+    """The role assignment permissions modes in which the role grants pulls."""
+    denied_in: tuple[str, ...] = ()
+    """The modes in which the documentation says the role grants no pulls. In a mode in
+    neither list the role's effect is not documented: a pull role fact built on it is
+    unknown."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,6 +351,8 @@ class PairPrediction:
     """The credential method used for this registry (``none`` when there is none)."""
     facts: tuple[tuple[str, FactValue], ...] = ()
     """Every derived fact, for transparency (``None`` = unknown)."""
+    denied_by: str = ""
+    """When ``expected_path`` is denied: network, authorisation or deployment."""
 
     @property
     def registry_id(self) -> str:

@@ -135,6 +135,14 @@ class Registry:
     data_endpoint_enabled: bool | None
     admin_user_enabled: bool | None
     replica_locations: tuple[str, ...] = ()
+    role_assignment_mode: str = ""
+    """roleAssignmentMode: LegacyRegistryPermissions / AbacRepositoryPermissions ("" when
+    absent)."""
+    vnet_rule_subnet_ids: tuple[str, ...] = ()
+    """networkRuleSet.virtualNetworkRules[].id (service-endpoint rules), action Allow."""
+    data_endpoint_regions: tuple[str, ...] = ()
+    """Regions of the dedicated data endpoints (dataEndpointHostNames
+    ``<name>.<region>.data.azurecr.io``): the home region and every replica's."""
 
     @property
     def has_config(self) -> bool:
@@ -257,6 +265,15 @@ class ManagedEnvironment:
     internal: bool | None
     static_ip: str
     outbound_ips: tuple[str, ...] = ()
+    facts: tuple[tuple[str, str], ...] = ()
+    """Settings the knowledge base matches on (environment_type: workload-profiles or
+    consumption-only)."""
+
+    def fact(self, name: str) -> str | None:
+        for k, v in self.facts:
+            if k == name:
+                return v
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +304,8 @@ class PrivateDnsZone:
     a_records: tuple[tuple[str, tuple[str, ...]], ...]
     """(relative record name, addresses)."""
     linked_vnet_ids: tuple[str, ...]
+    link_count: int | None = None
+    """numberOfVirtualNetworkLinks of the zone resource (None when absent)."""
 
 
 @dataclass(frozen=True, slots=True)

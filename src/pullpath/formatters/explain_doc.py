@@ -50,12 +50,15 @@ def finding_help_uri(finding_id: str) -> str:
 
 
 def source_doc(source: KbSource) -> dict[str, Any]:
-    return {
+    doc: dict[str, Any] = {
         "url": source.url,
         "verified": source.verified,
         "kind": source.kind.value,
         "says": source.says,
     }
+    if source.run_id:  # measured sources only: the pullpath lab run
+        doc["run_id"] = source.run_id
+    return doc
 
 
 def pair_doc(p: PairPrediction) -> dict[str, Any]:
@@ -76,6 +79,7 @@ def pair_doc(p: PairPrediction) -> dict[str, Any]:
         "missing": [safe_text(m) for m in p.missing],
         "credential": p.credential,
         "facts": dict(p.facts),
+        "denied_by": p.denied_by or None,
     }
 
 

@@ -18,7 +18,9 @@ from typing import Any
 import yaml
 
 from pullpath.domain.explain import (
+    DENIALS,
     FACT_SPECS,
+    ROLE_MODES,
     TEMPLATE_KEYS,
     Behaviour,
     Condition,
@@ -51,7 +53,6 @@ _KB_ID = re.compile(r"^KB-[A-Z]+-\d{3}$")
 _FINDING_ID = re.compile(r"^PP\d{3}$")
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _DATE = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
-_LAB = re.compile(r"^lab:[a-z0-9][a-z0-9-]*$")
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _CONSUMERS = ("aci", "aca", "aks", "appservice", "acr-tasks", "any")
 
@@ -115,6 +116,43 @@ def _verified(value: object, w: _Where) -> str:
     return text
 
 
+_LEARN = "https://learn.microsoft.com/"
+_ISSUE = re.compile(r"^https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/(issues|pull)/\d+$")
+_FIELD_REPORT = re.compile(r"^field-report:(\d{4}-\d{2}-\d{2})$")
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+_KINDS_TEXT = ", ".join(k.value for k in SourceKind)
+
+
+def _source_url(kind: SourceKind, url: str, run_id: str, verified: str, sw: _Where) -> None:
+    """Each kind of source names what it rests on in its own way (see KbSource.url)."""
+    if kind is SourceKind.DOCUMENTED:
+        if not url.startswith(_LEARN):
+            raise sw.fail(f"a documented source cites Microsoft documentation: url must start "
+                          f"with {_LEARN}, got {url!r}")
+    elif kind is SourceKind.ISSUE:
+        if not _ISSUE.match(url):
+            raise sw.fail(f"an issue source cites a public issue or pull request: url must be "
+                          f"https://github.com/<owner>/<repo>/issues/<n> (or /pull/<n>), "
+                          f"got {url!r}")
+    elif kind is SourceKind.FIELD_REPORT:
+        m = _FIELD_REPORT.match(url)
+        if not m:
+            raise sw.fail(f"a field-report source is named field-report:<YYYY-MM-DD>, got {url!r}")
+        if m.group(1) != verified:
+            raise sw.fail(f"the field report of {m.group(1)} must carry its own date as "
+                          f"verified, got {verified}")
+    elif not run_id:
+        raise sw.fail("a measured source names the pullpath lab run it comes from: run_id is "
+                      "missing (a measurement without a run is not a measurement)")
+    elif url != f"pullpath-lab:{run_id}":
+        raise sw.fail(f"a measured source's url is pullpath-lab:<run_id>, got {url!r} for run "
+                      f"{run_id!r}")
+    if kind is not SourceKind.MEASURED and run_id:
+        raise sw.fail(f"run_id belongs to measured sources only, not to a {kind.value} source")
+    if kind.observation and len(verified) != 10:
+        raise sw.fail(f"an observation carries the day it was made (YYYY-MM-DD), got {verified}")
+
+
 def _sources(value: object, w: _Where, *, required: bool = True) -> tuple[KbSource, ...]:
     if value is None and not required:
         return ()
@@ -124,21 +162,26 @@ def _sources(value: object, w: _Where, *, required: bool = True) -> tuple[KbSour
     for i, item in enumerate(value):
         sw = w.at(f"{w.entry} sources[{i}]")
         src = _mapping(item, sw, "a source")
-        _keys(src, sw, "a source", ("url", "verified", "kind", "says"), ("expect",))
+        _keys(src, sw, "a source", ("url", "verified", "kind", "says"), ("expect", "run_id"))
         kind_text = _text(src, "kind", sw)
         try:
             kind = SourceKind(kind_text)
         except ValueError:
-            raise sw.fail(f"kind must be measured or documented, got {kind_text!r}") from None
+            raise sw.fail(f"kind must be one of {_KINDS_TEXT}, got {kind_text!r}") from None
         url = _text(src, "url", sw)
-        if not url.startswith("https://") and not (kind is SourceKind.MEASURED and _LAB.match(url)):
-            raise sw.fail(f"url must be an https:// URL (a measurement may use lab:<scenario>): "
-                          f"{url!r}")
+        run_id = ""
+        if src.get("run_id") is not None:
+            run_id = _text(src, "run_id", sw)
+            if not _RUN_ID.match(run_id):
+                raise sw.fail(f"run_id must be a lab run ID (letters, digits, . _ -), "
+                              f"got {run_id!r}")
+        verified = _verified(src["verified"], sw)
+        _source_url(kind, url, run_id, verified, sw)
         expect = None
         if src.get("expect") is not None:
             expect = _path(src["expect"], sw, "expect")
-        out.append(KbSource(url, _verified(src["verified"], sw), kind, _text(src, "says", sw),
-                            expect))
+        out.append(KbSource(url, verified, kind, " ".join(_text(src, "says", sw).split()),
+                            expect, run_id))
     return tuple(out)
 
 
@@ -189,18 +232,22 @@ def _conditions(value: object, w: _Where, *, registry_only: bool = False) -> tup
     return tuple(out)
 
 
-def _check_measurement_wins(b: Behaviour, w: _Where) -> None:
+def _check_observation_wins(b: Behaviour, w: _Where) -> None:
+    """Where sources disagree on the path, the latest observation (a pullpath lab run, or the
+    field report) decides the entry's ``expect``; on the same day a lab run outranks the
+    report."""
     if not b.disputed:
         return
-    measured = [s for s in b.sources if s.kind is SourceKind.MEASURED and s.expect is not None]
-    if not measured:
-        raise w.fail("sources disagree on the path and none is a measurement: "
-                     "measure it (pullpath lab) before encoding it")
-    latest = max(measured, key=lambda s: s.verified_date)
+    seen = [s for s in b.sources if s.kind.observation and s.expect is not None]
+    if not seen:
+        raise w.fail("sources disagree on the path and none is an observation (a pullpath lab "
+                     "run or the field report): measure it (pullpath lab run --record) before "
+                     "encoding it")
+    latest = max(seen, key=lambda s: (s.verified_date, s.kind is SourceKind.MEASURED))
     if latest.expect is not b.expect:
-        raise w.fail(f"sources disagree and the latest measurement ({latest.verified}) says "
-                     f"{latest.expect.value if latest.expect else '?'}, but expect is "
-                     f"{b.expect.value}: the measurement wins")
+        raise w.fail(f"sources disagree and the latest observation ({latest.kind.value} "
+                     f"{latest.verified}) says {latest.expect.value if latest.expect else '?'}, "
+                     f"but expect is {b.expect.value}: the observation wins")
 
 
 _FAST_LOADER: Any = getattr(yaml, "CSafeLoader", None)
@@ -250,11 +297,24 @@ def parse_behaviours(
     for i, item in enumerate(roles_doc["roles"]):
         iw = rw.at(f"pull_roles.roles[{i}]")
         role = _mapping(item, iw, "a role")
-        _keys(role, iw, "a role", ("id", "name"))
+        _keys(role, iw, "a role", ("id", "name", "modes"), ("denied_in",))
         rid = _text(role, "id", iw).lower()
         if not _GUID.match(rid):
             raise iw.fail(f"id must be a role definition GUID, got {rid!r}")
-        roles.append(PullRole(rid, _text(role, "name", iw)))
+        modes = role["modes"]
+        if (not isinstance(modes, list) or not modes
+                or not all(isinstance(m, str) and m in ROLE_MODES for m in modes)):
+            raise iw.fail(f"modes must be a non-empty list of {', '.join(ROLE_MODES)} (the role "
+                          f"assignment permissions modes in which the role grants pulls), "
+                          f"got {modes!r}")
+        denied = role.get("denied_in") or []
+        if (not isinstance(denied, list)
+                or not all(isinstance(m, str) and m in ROLE_MODES and m not in modes
+                           for m in denied)):
+            raise iw.fail(f"denied_in must list modes of {', '.join(ROLE_MODES)} that are not in "
+                          f"modes, got {denied!r}")
+        roles.append(PullRole(rid, _text(role, "name", iw), tuple(dict.fromkeys(modes)),
+                              tuple(dict.fromkeys(denied))))
     role_sources = _sources(roles_doc["sources"], rw)
 
     entries = doc["behaviours"]
@@ -269,7 +329,7 @@ def parse_behaviours(
         iw = w.at(bid or f"behaviours[{i}]")
         _keys(entry, iw, "a behaviour",
               ("id", "consumer", "title", "when", "expect", "confidence", "rationale", "sources"),
-              ("lab",))
+              ("lab", "denied_by"))
         if not _KB_ID.match(bid):
             raise iw.fail(f"id must look like KB-ACI-001, got {bid!r}")
         if bid in seen:
@@ -287,18 +347,26 @@ def parse_behaviours(
         lab = entry.get("lab") or []
         if not isinstance(lab, list) or not all(isinstance(x, str) and x for x in lab):
             raise iw.fail("lab must be a list of scenario names")
+        expect = _path(entry["expect"], iw, "expect")
+        denied_by = str(entry.get("denied_by") or "")
+        if (expect is NetPath.DENIED) != bool(denied_by) or (denied_by and
+                                                             denied_by not in DENIALS):
+            raise iw.fail(f"an entry that expects denied says what refuses the pull (denied_by: "
+                          f"{', '.join(DENIALS)}); other entries have no denied_by, got "
+                          f"{entry.get('denied_by')!r}")
         behaviour = Behaviour(
             id=bid,
             consumer=consumer,
             title=_text(entry, "title", iw),
             when=_conditions(entry["when"], iw),
-            expect=_path(entry["expect"], iw, "expect"),
+            expect=expect,
             confidence=confidence,
             rationale=" ".join(_text(entry, "rationale", iw).split()),
             sources=_sources(entry["sources"], iw),
             lab=tuple(lab),
+            denied_by=denied_by,
         )
-        _check_measurement_wins(behaviour, iw)
+        _check_observation_wins(behaviour, iw)
         out.append(behaviour)
     return tuple(out), tuple(roles), role_sources
 

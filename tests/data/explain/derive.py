@@ -114,6 +114,7 @@ def main() -> None:
     zone = body("PrivateZoneGet.json")
     zone["name"] = "privatelink.azurecr.io"
     zone["id"] = ZONE
+    zone["properties"]["numberOfVirtualNetworkLinks"] = 1  # the link below
     write("dns-zone.json", zone)
     for fname, rname, addr in (("dns-a-registry.json", "myregistry", "10.0.4.5"),
                                ("dns-a-data.json", f"myregistry.{registry['location']}.data",
