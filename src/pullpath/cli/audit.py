@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, get_args
 
 import typer
 
 from pullpath.cli.common import (
     EXIT_FAIL_ON,
+    FORMAT_HELP,
     Format,
     emit_report,
     fail,
+    guard_outputs,
     keep_until_exit,
     literal,
+    output_format,
     parse_paths,
     progress_printer,
-    require_format,
     stderr,
     user_errors,
     warn,
@@ -28,7 +30,8 @@ if TYPE_CHECKING:
     from pullpath.domain.verdicts import Path as NetPath
     from pullpath.formatters.audit_doc import AuditReport
 
-AUDIT_FORMATS = (Format.TABLE, Format.JSON, Format.CSV, Format.MARKDOWN, Format.HTML, Format.SARIF)
+AuditFormat = Literal["table", "json", "csv", "markdown", "html", "sarif"]
+AUDIT_FORMATS = get_args(AuditFormat)
 
 FAIL_ON_HELP = (
     "Exit 1 when any flow took one of these paths (comma-separated: private-endpoint, "
@@ -171,7 +174,7 @@ def register(app: typer.Typer) -> None:
                  "(pullpath service-tags update) when newer than the bundled 2025-10-28 Public "
                  "file, else that file.",
         ),
-        fmt: Format = typer.Option(Format.TABLE, "--format", "-f", help="Output format."),
+        format_name: AuditFormat | None = typer.Option(None, "--format", "-f", help=FORMAT_HELP),
         output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
         fail_on: str | None = typer.Option(None, "--fail-on", help=FAIL_ON_HELP),
         allow_empty: bool = typer.Option(False, "--allow-empty", help=ALLOW_EMPTY_HELP),
@@ -189,7 +192,7 @@ def register(app: typer.Typer) -> None:
 
             pullpath audit --logs ./logs --inventory ./inventory.json --fail-on public
         """
-        require_format(fmt, AUDIT_FORMATS, "audit")
+        fmt = output_format(format_name, output, "audit", AUDIT_FORMATS)
         parse_paths(fail_on, option="--fail-on")  # validate before the work
         given = [name for name, value in (("--logs", logs), ("--workspace", workspace),
                                           ("--storage-account", storage_account)) if value]
@@ -206,6 +209,11 @@ def register(app: typer.Typer) -> None:
                  "--storage-account; --logs reads the files whole")
         from pullpath.cli import live
 
+        if output is not None:
+            guard_outputs([("--output", output)], [
+                *(("--logs", p) for p in logs), *(("--inventory", p) for p in inventory),
+                ("--service-tags", live.default_service_tags(service_tags)),
+            ])
         if workspace or storage_account:
             live_report = live.live_audit(
                 workspace=workspace, storage_account=storage_account, since=since,

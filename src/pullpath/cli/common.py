@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import io
 import os
 import stat
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -104,43 +105,225 @@ def parse_paths(value: str | None, *, option: str) -> set[NetPath]:
 
 def write_output(text: str | bytes, output: Path | None) -> None:
     """Write to ``--output`` or stdout. Stdout gets the data only; messages go to stderr.
-    ``bytes`` are UTF-8 text, written as they are."""
+    ``bytes`` are UTF-8 text, written as they are.
+
+    Every output passes ``visible_bytes`` here, the one door all data leaves by: no control,
+    bidi or invisible character from a logged value reaches a file or stdout in any format
+    (JSON keeps the values exact: they are written as JSON escapes). A file is replaced
+    whole (``write_file``)."""
+    from pullpath.formatters.common import visible_bytes
+
+    data = text if isinstance(text, bytes) else text.encode("utf-8", "replace")
+    safe = visible_bytes(data)
     if output is None:
-        sys.stdout.write(text.decode("utf-8") if isinstance(text, bytes) else text)
+        sys.stdout.write(text if isinstance(text, str) and safe is data
+                         else safe.decode("utf-8", "replace"))
         sys.stdout.flush()
         return
-    if not output.parent.is_dir():
-        fail(f"cannot write {output}: the directory {output.parent} does not exist",
-             hint="create it first, or choose another --output")
-    try:
-        if isinstance(text, bytes):
-            _write_over(output, text)
-        elif os.linesep == "\n":
-            _write_over(output, text.encode("utf-8"))
-        else:  # line ends translated as text files have them there
-            output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        fail(f"cannot write {output}: {exc.strerror or exc}")
+    if isinstance(text, str) and os.linesep != "\n":  # line ends as text files have them
+        safe = safe.replace(b"\n", os.linesep.encode("ascii"))
+    write_file(output, safe)
     stderr.print(f"[dim]wrote {literal(str(output))}[/]")
 
 
-def _write_over(output: Path, data: bytes) -> None:
-    """Make ``data`` the whole content of ``output``. An existing file is written over and
-    then cut to length, not emptied first: emptying a large file and filling it again makes
-    the file system free its blocks and allocate them anew, and ext4 flushes a file emptied
-    that way when it is closed (about 40 ms for a 60 MB report). A FIFO or device is written
-    to as before."""
-    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(output, flags, 0o666)
+def write_file(output: Path, data: bytes) -> None:
+    """Make ``data`` the whole content of ``output`` without ever leaving a part of it there:
+    the bytes go to a new temporary file in the target's directory (same file system), are
+    flushed to disk and then renamed over the target, which is replaced at once or not at all.
+    On an error or an interrupt (Ctrl-C, SIGTERM: see ``cli.app.main``) the temporary file is
+    removed and the old file is left as it was; a write error (disk full, file too large) is
+    one message and exit code 2. A symbolic link is followed (its target is replaced); the
+    replaced file's permission bits are kept. A FIFO or a device (``/dev/stdout``) is written
+    to directly: it has nothing to replace."""
+    try:
+        st: os.stat_result | None = os.stat(output)
+    except OSError:
+        st = None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        fail(f"cannot write {output}: it is a directory", hint="give a file name to --output")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        try:
+            _write_fd(os.open(output, os.O_WRONLY | getattr(os, "O_BINARY", 0)
+                              | getattr(os, "O_CLOEXEC", 0)), data)
+        except OSError as exc:
+            fail(f"cannot write {output}: {exc.strerror or exc}")
+        return
+    target = Path(os.path.realpath(output))
+    if not target.parent.is_dir():
+        fail(f"cannot write {output}: the directory {target.parent} does not exist",
+             hint="create it first, or choose another --output")
+    flags = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+             | getattr(os, "O_CLOEXEC", 0))
+    temp = target  # named before it exists: an interrupt at any point finds it to remove
+    done = False
+    try:
+        for _ in range(100):
+            temp = target.with_name(f".{target.name}.{os.urandom(4).hex()}.tmp")
+            try:  # a new hidden file with the mode a new file gets (0666 less the umask)
+                fd = os.open(temp, flags, 0o666)
+                break
+            except FileExistsError:  # another's: never to be removed
+                temp = target
+                continue
+            except OSError as exc:
+                temp = target
+                fail(f"cannot write {output}: cannot create a file in {target.parent}: "
+                     f"{exc.strerror or exc}")
+        else:
+            temp = target
+            fail(f"cannot write {output}: no free temporary file name in {target.parent}")
+        if st is not None and hasattr(os, "fchmod"):  # (not on Windows before 3.13)
+            os.fchmod(fd, stat.S_IMODE(st.st_mode))
+        _write_fd(fd, data, sync=True)
+        os.replace(temp, target)
+        done = True
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}",
+             hint="the previous file, if any, is unchanged")
+    finally:
+        if not done and temp != target:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+    _sync_directory(target.parent)
+
+
+def _write_fd(fd: int, data: bytes, *, sync: bool = False) -> None:
+    """Write all of ``data`` to ``fd`` (then ``fsync`` it when ``sync``) and close it."""
     try:
         with memoryview(data) as view:
             done = 0
             while done < len(view):
                 done += os.write(fd, view[done:])
-        if stat.S_ISREG(os.fstat(fd).st_mode):
-            os.ftruncate(fd, len(data))
+        if sync:
+            os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (best effort: not every platform or file
+    system can open or sync a directory)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def guard_outputs(outputs: Sequence[tuple[str, Path | None]],
+                  inputs: Sequence[tuple[str, Path | None]]) -> None:
+    """Refuse (exit 2, naming both) an output that is one of the inputs: the same file
+    (device and inode, after following symbolic links) as an input file, or as any file under
+    an input directory (where a symbolic link in the tree is followed as the readers follow
+    it). Warn when a new output lands inside an input directory: the next run reading that
+    directory would read the report as input (and then refuse to write over it).
+
+    ``outputs`` and ``inputs`` are ``(option, path)`` pairs; None is skipped. Called by every
+    command before it starts its work."""
+    given = [(option, Path(path)) for option, path in inputs if path is not None]
+    for out_option, output in outputs:
+        if output is None:
+            continue
+        try:
+            st: os.stat_result | None = os.stat(output)
+        except OSError:
+            st = None
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            continue  # a FIFO or device is written to, not replaced; a directory is refused
+        real = os.path.realpath(output)
+        for in_option, path in given:
+            same = _same_file_in(path, st) if st is not None else None
+            if same is not None:
+                what = (f"the input {in_option} {path}" if same == path
+                        else f"{same}, an input under {in_option} {path}")
+                fail(f"{out_option} {output} is {what} (the same file): refusing to write "
+                     "over an input", hint=f"choose another {out_option}")
+            if st is None and os.path.isdir(path) and _inside(real, os.path.realpath(path)):
+                warn(f"{out_option} {output} is inside {in_option} {path}: the next run "
+                     "reading that directory will read the report as input")
+
+
+def _inside(path: str, directory: str) -> bool:
+    try:
+        return os.path.commonpath([path, directory]) == directory
+    except ValueError:  # another drive
+        return False
+
+
+def _same_file_in(root: Path, target: os.stat_result) -> Path | None:
+    """``root`` when it is the file ``target``, or the first file under the directory
+    ``root`` that is; symbolic links followed, each directory walked once."""
+    try:
+        top = os.stat(root)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(top.st_mode):
+        return root if os.path.samestat(top, target) else None
+    seen: set[tuple[int, int]] = set()
+    stack = [str(root)]
+    while stack:
+        directory = stack.pop()
+        try:
+            info = os.stat(directory)
+            if (info.st_dev, info.st_ino) in seen:
+                continue
+            seen.add((info.st_dev, info.st_ino))
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if not entry.is_symlink() and not entry.is_dir(follow_symlinks=False) \
+                        and entry.inode() != target.st_ino:
+                    continue  # the inode from the directory listing: no stat needed
+                found = entry.stat()
+            except OSError:
+                continue
+            if stat.S_ISDIR(found.st_mode):
+                stack.append(entry.path)
+            elif os.path.samestat(found, target):
+                return Path(entry.path)
+    return None
+
+
+FORMAT_HELP = ("Output format (default: from the --output file's extension: .json, .csv, "
+               ".md, .html, .sarif; else table).")
+
+_EXTENSIONS = {".json": Format.JSON, ".csv": Format.CSV, ".md": Format.MARKDOWN,
+               ".markdown": Format.MARKDOWN, ".sarif": Format.SARIF, ".html": Format.HTML,
+               ".htm": Format.HTML, ".txt": Format.TABLE}
+
+
+def format_of_path(path: Path) -> Format | None:
+    """The format a file name asks for by its extension (``.sarif.json`` is SARIF), or None."""
+    name = path.name.lower()
+    if name.endswith(".sarif.json"):
+        return Format.SARIF
+    return _EXTENSIONS.get(Path(name).suffix)
+
+
+def output_format(value: str | None, output: Path | None, command: str,
+                  formats: Sequence[str]) -> Format:
+    """The format to write: ``--format`` when given (with a warning when ``--output``'s
+    extension names another one), else the one ``--output``'s extension names, else table.
+    ``formats`` are the command's (its ``--format`` choices)."""
+    implied = format_of_path(output) if output is not None else None
+    if value is not None:
+        chosen = Format(value)
+        if implied is not None and implied is not Format.TABLE and implied is not chosen:
+            warn(f"writing {chosen.value} to {output}, whose extension says {implied.value}")
+        return chosen
+    if implied is None:
+        return Format.TABLE
+    if implied.value not in formats:
+        fail(f"{command} does not write {implied.value}, which the extension of {output} asks "
+             "for", hint=f"give --format: {', '.join(formats)}")
+    return implied
 
 
 def emit_report(kind: str, report: Any, fmt: Format, output: Path | None,
@@ -168,12 +351,6 @@ def emit_report(kind: str, report: Any, fmt: Format, output: Path | None,
     if render is None:
         fail(f"{kind} does not support --format {fmt.value}")
     write_output(render(report), output)
-
-
-def require_format(fmt: Format, supported: tuple[Format, ...], command: str) -> None:
-    if fmt not in supported:
-        names = ", ".join(f.value for f in supported)
-        fail(f"{command} does not support --format {fmt.value}", hint=f"choose from: {names}")
 
 
 @contextmanager

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, get_args
 
 import typer
 from rich.console import Console
 
-from pullpath.cli.common import Format, literal, require_format, stderr
+from pullpath.cli.common import (
+    FORMAT_HELP,
+    Format,
+    guard_outputs,
+    literal,
+    output_format,
+    stderr,
+)
 
 if TYPE_CHECKING:
     from pullpath.formatters.audit_doc import AuditReport
 
-DEMO_FORMATS = (Format.TABLE, Format.JSON, Format.CSV, Format.MARKDOWN, Format.HTML)
+DemoFormat = Literal["table", "json", "csv", "markdown", "html"]
+DEMO_FORMATS = get_args(DemoFormat)
 
 
 def demo_dir() -> Path:
@@ -32,7 +40,7 @@ def run_demo_audit() -> AuditReport:
 def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo(
-        fmt: Format = typer.Option(Format.TABLE, "--format", "-f", help="Output format."),
+        format_name: DemoFormat | None = typer.Option(None, "--format", "-f", help=FORMAT_HELP),
         output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
         html: Path | None = typer.Option(
             None, "--html", help="Also write the HTML report to this file and print its path.",
@@ -47,10 +55,11 @@ def register(app: typer.Typer) -> None:
         The scenario's log and inventory files are ordinary inputs: copy them
         (--show-files) and run `pullpath audit` on them.
         """
-        require_format(fmt, DEMO_FORMATS, "demo")
+        fmt = output_format(format_name, output, "demo", DEMO_FORMATS)
         if show_files:
             typer.echo(str(demo_dir()))
             raise typer.Exit()
+        guard_outputs([("--output", output), ("--html", html)], [("the demo scenario", demo_dir())])
         report = run_demo_audit()
         from pullpath.cli.audit import render_report
 

@@ -4,16 +4,18 @@ will break."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, get_args
 
 import typer
 
 from pullpath.cli.common import (
     EXIT_FAIL_ON,
+    FORMAT_HELP,
     Format,
     emit_report,
     fail,
-    require_format,
+    guard_outputs,
+    output_format,
     stderr,
     user_errors,
     warn,
@@ -24,7 +26,8 @@ if TYPE_CHECKING:
 
     from pullpath.domain.explain import ExplainReport, Severity
 
-EXPLAIN_FORMATS = (Format.TABLE, Format.JSON, Format.SARIF, Format.MARKDOWN, Format.HTML)
+ExplainFormat = Literal["table", "json", "sarif", "markdown", "html"]
+EXPLAIN_FORMATS = get_args(ExplainFormat)
 
 FAIL_ON_SEVERITY_HELP = (
     "Exit 1 when a finding at or above this severity exists (error, warning or note). For CI "
@@ -92,7 +95,8 @@ def register(app: typer.Typer) -> None:
                  "az graph query, ARM lists, single resources; add role assignments, diagnostic "
                  "settings and private DNS zones for the full set of checks.",
         ),
-        fmt: Format = typer.Option(Format.TABLE, "--format", "-f", help="Output format."),
+        format_name: ExplainFormat | None = typer.Option(None, "--format", "-f",
+                                                         help=FORMAT_HELP),
         output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
         fail_on_severity: str | None = typer.Option(
             None, "--fail-on-severity", help=FAIL_ON_SEVERITY_HELP,
@@ -114,7 +118,8 @@ def register(app: typer.Typer) -> None:
 
             pullpath explain --inventory ./inventory --fail-on-severity error
         """
-        require_format(fmt, EXPLAIN_FORMATS, "explain")
+        fmt = output_format(format_name, output, "explain", EXPLAIN_FORMATS)
+        guard_outputs([("--output", output)], [("--inventory", p) for p in inventory])
         threshold = parse_severity(fail_on_severity)
         from pullpath.adapters.inventory_files import InventoryError
         from pullpath.knowledge.loader import KnowledgeError

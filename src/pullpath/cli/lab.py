@@ -7,17 +7,20 @@ import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import typer
 
 from pullpath.cli.common import (
     EXIT_FAIL_ON,
+    FORMAT_HELP,
     Format,
     fail,
+    guard_outputs,
     literal,
-    require_format,
+    output_format,
     stderr,
+    write_file,
     write_output,
 )
 
@@ -44,8 +47,8 @@ _SUBSCRIPTION = typer.Option(None, "--subscription", "-s",
                                   "the Azure CLI's default).")
 _TENANT = typer.Option(None, "--tenant", help="Entra tenant ID for the credential.")
 _RUN_ID = typer.Option(..., "--run-id", help="The lab run ID (`pullpath lab list` shows them).")
-_FORMAT = typer.Option(Format.TABLE, "--format", "-f",
-                       help="table or json (reports: also markdown, html).")
+_FORMAT = typer.Option(None, "--format", "-f", help="Output format (default: table).")
+_REPORT_FORMAT = typer.Option(None, "--format", "-f", help=FORMAT_HELP)
 _OUTPUT = typer.Option(None, "--output", "-o", help="Write the report to FILE.")
 
 
@@ -138,14 +141,21 @@ def _poll(first_delay: float, max_delay: float, timeout: float) -> Any:
                         timeout=timeout)
 
 
-REPORT_FORMATS = (Format.TABLE, Format.JSON, Format.MARKDOWN, Format.HTML)
+PlainFormat = Literal["table", "json"]
+ReportFormat = Literal["table", "json", "markdown", "html"]
+REPORT_FORMATS = get_args(ReportFormat)
+
+
+def _scenario_file(scenario: str) -> Path | None:
+    """The scenario argument when it names a file (an input no output may overwrite)."""
+    path = Path(scenario)
+    return path if path.is_file() else None
 
 
 def _emit_report(report: Any, fmt: Format, output: Path | None) -> None:
     from pullpath.formatters.registry import lab_renderer
     from pullpath.lab.report import lab_document, lab_table
 
-    require_format(fmt, REPORT_FORMATS, "lab")
     if fmt is Format.JSON:
         text = json.dumps(lab_document(report), indent=2, ensure_ascii=False, default=str) + "\n"
     elif fmt is Format.TABLE:
@@ -189,7 +199,7 @@ def plan_cmd(
     output_dir: Path | None = typer.Option(None, "--output-dir", "-d",
                                            help="Write the templates, parameters, az CLI "
                                                 "script and plan.json here."),
-    fmt: Format = _FORMAT,
+    format_name: PlainFormat | None = _FORMAT,
 ) -> None:
     """Offline: the ARM templates, the equivalent az CLI script, the resources, the estimated
     hourly cost and the prediction for a scenario. Touches no Azure API."""
@@ -198,7 +208,7 @@ def plan_cmd(
     from pullpath.lab.predict import predict_for_scenario
     from pullpath.lab.render import lab_names, render, would_be_resources
 
-    require_format(fmt, (Format.TABLE, Format.JSON), "lab plan")
+    fmt = output_format(format_name, None, "lab plan", get_args(PlainFormat))
     s = _scenario(scenario)
     rid = _run_id(run_id)
     lab = render(s, lab_names(s, rid), location)
@@ -246,14 +256,16 @@ def plan_cmd(
                 lab.consumers_parameters(str(outputs["registryLoginServer"]))),
             "plan.json": doc,
         }
+        texts = {fname: json.dumps(content, indent=2) + "\n" for fname, content in files.items()}
+        texts["deploy.sh"] = script + "\n"
+        guard_outputs([("--output-dir", output_dir / fname) for fname in texts],
+                      [("scenario", _scenario_file(scenario))])
         try:
             output_dir.mkdir(parents=True, exist_ok=True)
-            for fname, content in files.items():
-                (output_dir / fname).write_text(json.dumps(content, indent=2) + "\n",
-                                                encoding="utf-8")
-            (output_dir / "deploy.sh").write_text(script + "\n", encoding="utf-8")
         except OSError as exc:
             fail(f"cannot write to {output_dir}: {exc.strerror or exc}")
+        for fname, text in texts.items():
+            write_file(output_dir / fname, text.encode("utf-8"))
         stderr.print(f"[dim]wrote {len(files) + 1} files to {literal(str(output_dir))}[/]")
     if fmt is Format.JSON:
         full = dict(doc)
@@ -371,12 +383,14 @@ def collect_cmd(
                                              help="Service tag file (default: bundled)."),
     subscription: str | None = _SUBSCRIPTION,
     tenant: str | None = _TENANT,
-    fmt: Format = _FORMAT,
+    format_name: ReportFormat | None = _REPORT_FORMAT,
     output: Path | None = _OUTPUT,
 ) -> None:
     """Wait for the registry's events in the workspace, audit them, print the lab report."""
     from pullpath.lab.session import observe
 
+    fmt = output_format(format_name, output, "lab collect", REPORT_FORMATS)
+    guard_outputs([("--output", output)], [("--service-tags", service_tags)])
     rid = _run_id(run_id)
     settings = _poll(first_delay, max_delay, collect_timeout)
     tags = _tags(service_tags)
@@ -423,10 +437,10 @@ def down_cmd(
 def list_cmd(
     subscription: str | None = _SUBSCRIPTION,
     tenant: str | None = _TENANT,
-    fmt: Format = _FORMAT,
+    format_name: PlainFormat | None = _FORMAT,
 ) -> None:
     """Leftover lab resource groups (tagged pullpath-lab and created-by pullpath)."""
-    require_format(fmt, (Format.TABLE, Format.JSON), "lab list")
+    fmt = output_format(format_name, None, "lab list", get_args(PlainFormat))
     runner = _runner(subscription, tenant)
     try:
         found = runner.leftovers()
@@ -467,14 +481,16 @@ def run_cmd(
                                             "consumers were not observed or inconclusive."),
     subscription: str | None = _SUBSCRIPTION,
     tenant: str | None = _TENANT,
-    fmt: Format = _FORMAT,
+    format_name: ReportFormat | None = _REPORT_FORMAT,
     output: Path | None = _OUTPUT,
 ) -> None:
     """All of it: up, trigger, collect, report; the resource group is deleted at the end
     (also after a failure or Ctrl-C) unless --keep."""
     from pullpath.lab.session import run_lab
 
-    require_format(fmt, REPORT_FORMATS, "lab run")
+    fmt = output_format(format_name, output, "lab run", REPORT_FORMATS)
+    guard_outputs([("--output", output)], [("--service-tags", service_tags),
+                                           ("scenario", _scenario_file(scenario))])
     s = _scenario(scenario)
     rid = _run_id(run_id)
     settings = _poll(first_delay, max_delay, collect_timeout)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
@@ -24,6 +23,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from pullpath.formatters.common import safe_text, visible
 from pullpath.formatters.diagram import Diagram, build_diagram
 from pullpath.formatters.report_docs import document_and_network
 from pullpath.formatters.report_view import (
@@ -76,15 +76,14 @@ def _paths_present(rows: Sequence[Any]) -> list[str]:
     return [p for p in PATHS if p in present] + sorted(present - set(PATHS))
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
-
-
 def _no_controls(value: object) -> object:
-    """Every ``{{ value }}`` of the templates, before escaping: control characters (terminal
-    escape sequences, BEL...: invalid in HTML and live in a terminal that shows the file) and
-    lone surrogates become U+FFFD. Markup (rendered by this environment) is left alone."""
-    if isinstance(value, str) and not isinstance(value, Markup) and _CONTROL.search(value):
-        return _CONTROL.sub("\ufffd", value)
+    """Every ``{{ value }}`` of the templates, before escaping: control, bidi and invisible
+    characters (terminal escape sequences, BEL: invalid in HTML and live in a terminal that
+    shows the file; U+202E reorders what a browser shows) are shown as their escapes
+    (``visible``) and lone surrogates become U+FFFD. Markup (rendered by this environment) is
+    left alone."""
+    if isinstance(value, str) and not isinstance(value, Markup) and not value.isprintable():
+        return visible(safe_text(value))
     return value
 
 

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from pullpath.formatters.common import visible
 from pullpath.formatters.diagram import build_diagram, diagram_mermaid
 from pullpath.formatters.report_docs import document_and_network
 from pullpath.formatters.report_view import (
@@ -30,7 +31,6 @@ from pullpath.formatters.report_view import (
 MAX_ROWS = 200
 """Rows per table; the rest is counted in a note (GitHub comments hold 65,536 characters)."""
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _ESCAPE = re.compile(r"([\\`*_\[\]#|~$])")
 _LEADING = re.compile(r"^(\s*)(\d{1,9}(?=[.)](?:\s|$))|(?=[-+=](?:[\s=-]|$)))(.)")
 _AUTOLINK = re.compile(r"(?i)(://|www\.)")
@@ -38,8 +38,7 @@ _AUTOLINK = re.compile(r"(?i)(://|www\.)")
 
 def _clean(value: object) -> str:
     text = "" if value is None else str(value)
-    text = _CONTROL.sub(" ", text)
-    return " ".join(text.split())
+    return visible(" ".join(text.split()))  # one line; what is left shown as escapes
 
 
 def md_text(value: object, limit: int = 0) -> str:
