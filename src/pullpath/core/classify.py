@@ -94,8 +94,12 @@ class Classifier:
             for pid in (*c.principal_ids, *c.client_ids):
                 if pid:
                     self._consumers_by_principal[pid.lower()].append(c.id)
+        holders_of: dict[str, list[str]] = defaultdict(list)
+        for c in inv.consumers.values():
+            for uid in dict.fromkeys(c.identity_ids):
+                holders_of[uid].append(c.id)
         for identity in inv.identities.values():
-            holders = [c.id for c in inv.consumers.values() if identity.id in c.identity_ids]
+            holders = holders_of.get(identity.id, [])
             for pid in (identity.principal_id, identity.client_id):
                 if pid:
                     for holder in holders:

@@ -182,6 +182,7 @@ class Explainer:
         self.inv = inventory
         self.kb = kb
         self.notes: list[str] = []
+        self._noted: set[str] = set()
         self._c = _Caches()
         self._pull_roles = {r.id: r.name for r in kb.pull_roles}
         self._registry_pes = self._index_private_endpoints()
@@ -216,7 +217,8 @@ class Explainer:
     # -- notes -------------------------------------------------------------------------------
 
     def note(self, text: str) -> None:
-        if text not in self.notes:
+        if text not in self._noted:  # a set beside the list: asked once per pair
+            self._noted.add(text)
             self.notes.append(text)
 
     # -- pairs -------------------------------------------------------------------------------

@@ -1234,9 +1234,14 @@ class InventoryBuilder:
 
     @staticmethod
     def _link_network(inv: Inventory) -> None:
+        # every pass is linear: children are indexed by their parent's id first
+        children: dict[str, list[str]] = defaultdict(list)
+        for subnet in inv.subnets.values():
+            children[subnet.vnet_id].append(subnet.id)
         for vid, vnet in list(inv.vnets.items()):
-            children = [s.id for s in inv.subnets.values() if s.vnet_id == vid]
-            inv.vnets[vid] = replace(vnet, subnet_ids=_uniq([*vnet.subnet_ids, *children]))
+            listed = children.get(vid)
+            if listed:
+                inv.vnets[vid] = replace(vnet, subnet_ids=_uniq([*vnet.subnet_ids, *listed]))
         for nat in inv.nat_gateways.values():
             for sid in nat.subnet_ids:
                 sub = inv.subnets.get(sid)
@@ -1250,12 +1255,18 @@ class InventoryBuilder:
             parent = inv.vnets.get(sub.vnet_id)
             if parent is not None and not sub.location:
                 inv.subnets[sid] = replace(sub, location=parent.location)
+        pe_nics: dict[str, list[str]] = defaultdict(list)
+        for nic in inv.nics.values():
+            if nic.private_endpoint_id:
+                pe_nics[nic.private_endpoint_id].append(nic.id)
+        position = {nid: i for i, nid in enumerate(inv.nics)}
         for pid, pe in list(inv.private_endpoints.items()):
+            # the NICs it names and the NICs that name it, in inventory order
+            nic_ids = {*pe_nics.get(pid, ()), *(n for n in pe.nic_ids if n in inv.nics)}
             nic_ips = [
                 cfg.private_ip
-                for nic in inv.nics.values()
-                if nic.id in pe.nic_ids or nic.private_endpoint_id == pid
-                for cfg in nic.ip_configurations
+                for nid in sorted(nic_ids, key=position.__getitem__)
+                for cfg in inv.nics[nid].ip_configurations
             ]
             if nic_ips:
                 inv.private_endpoints[pid] = replace(

@@ -324,6 +324,9 @@ class Inventory:
     role_assignments_present: bool = False
     """True when the input carried a role-assignment list at all (even an empty one)."""
     diagnostic_settings_present: bool = False
+    _registry_lookup: tuple[tuple[int, int], dict[str, Registry], dict[str, Registry]] | None = (
+        field(default=None, repr=False, compare=False)
+    )
 
     @property
     def empty(self) -> bool:
@@ -333,13 +336,27 @@ class Inventory:
         """The registry with this login server. A registry whose ARM JSON lacks ``loginServer``
         matches by name: a login server is always ``<name>.<cloud suffix>``."""
         ls = login_server.lower()
-        by_name = None
+        by_server, by_name = self._registry_index()
+        found = by_server.get(ls)
+        return found if found is not None else by_name.get(ls.split(".", 1)[0])
+
+    def _registry_index(self) -> tuple[dict[str, Registry], dict[str, Registry]]:
+        """Registries by login server (the first with it) and, for those without one, by
+        name (the last with it), as a scan in order would find them; rebuilt when
+        ``registries`` changed."""
+        stamp = (id(self.registries), len(self.registries))
+        cached = self._registry_lookup
+        if cached is not None and cached[0] == stamp:
+            return cached[1], cached[2]
+        by_server: dict[str, Registry] = {}
+        by_name: dict[str, Registry] = {}
         for r in self.registries.values():
-            if r.login_server == ls:
-                return r
-            if not r.login_server and r.name and ls.split(".", 1)[0] == r.name.lower():
-                by_name = r
-        return by_name
+            if r.login_server:
+                by_server.setdefault(r.login_server, r)
+            elif r.name:
+                by_name[r.name.lower()] = r
+        self._registry_lookup = (stamp, by_server, by_name)
+        return by_server, by_name
 
     def registry_for(self, login_server: str, resource_id: str = "") -> Registry | None:
         if resource_id:
