@@ -85,7 +85,10 @@ class Classifier:
         self._consumers_by_subnet: dict[str, list[str]] = defaultdict(list)
         self._consumers_by_ip: dict[str, list[str]] = defaultdict(list)
         self._consumers_by_principal: dict[str, list[str]] = defaultdict(list)
+        self._consumers_by_environment: dict[str, list[str]] = defaultdict(list)
         for c in inv.consumers.values():
+            if c.environment_id:
+                self._consumers_by_environment[c.environment_id].append(c.id)
             for sid in c.subnet_ids:
                 self._consumers_by_subnet[sid].append(c.id)
             for ip in (*c.private_ips, *c.public_ips):
@@ -108,6 +111,10 @@ class Classifier:
         self._registries: dict[tuple[str, str], Registry | None] = {}
         self._source_cache: dict[str, Source] = {}
         self._subnet_hint: dict[str, int] = {}
+        self._node_subnets: dict[int, tuple[int, ...]] = {}
+        self._shared_subnets: dict[str, tuple[str, ...]] = {}
+        """Caller address -> the subnets it is in, when more than one (overlapping prefixes
+        in different VNets): the logs cannot tell which."""
         self._tag_hint: dict[str, TagMatch | None] = {}
 
     # ----------------------------------------------------------------- source
@@ -122,7 +129,7 @@ class Classifier:
 
     def prime_sources(self, callers: Iterable[str]) -> None:
         """Classify many callers at once: one vectorised subnet search and one service-tag
-        search (``PrefixIndex.best_packed``, ``TagIndex.lookup_packed``) for all their distinct
+        search (``PrefixIndex.locate_packed``, ``TagIndex.lookup_packed``) for all their distinct
         addresses, so that ``source`` of each needs no search of its own. Each caller is
         parsed once."""
         cache = self._source_cache
@@ -142,7 +149,7 @@ class Classifier:
             return
         texts = list(addresses)
         packs = list(addresses.values())
-        self._subnet_hint = dict(zip(texts, self._subnets.best_packed(packs).tolist(),
+        self._subnet_hint = dict(zip(texts, self._subnets.locate_packed(packs).tolist(),
                                      strict=True))
         if self.tags is not None:
             self._tag_hint = dict(zip(texts, self.tags.lookup_packed(packs), strict=True))
@@ -156,11 +163,21 @@ class Classifier:
             self._subnet_hint = {}
             self._tag_hint = {}
 
-    def _best_subnet(self, packed: bytes, text: str) -> int | None:
-        hint = self._subnet_hint.get(text)
-        if hint is None:
-            return self._subnets.best(ip_from_packed(packed))
-        return hint if hint >= 0 else None
+    def _subnets_at(self, packed: bytes, text: str) -> tuple[int, ...]:
+        """Every subnet (index into ``_subnet_ids``) whose prefix holds the address, the most
+        specific first: one for a well-formed inventory, more when subnets of different VNets
+        overlap (the same 10.0.2.0/24 in two VNets)."""
+        node = self._subnet_hint.get(text)
+        if node is None:
+            node = self._subnets.locate(ip_from_packed(packed))
+        if node < 0:
+            return ()
+        found = self._node_subnets.get(node)
+        if found is None:
+            found = tuple(dict.fromkeys(p for _, payloads in self._subnets.chain(node)
+                                        for p in payloads))
+            self._node_subnets[node] = found
+        return found
 
     def _tag_match(self, tags: TagIndex, packed: bytes, text: str) -> TagMatch | None:
         if text in self._tag_hint:
@@ -179,11 +196,13 @@ class Classifier:
         if unroutable:
             return Source(SourceKind.INVALID, ip="", note=f"{text} is {unroutable}, not a caller "
                           "address a registry can see")
-        best = self._best_subnet(packed, text)
-        if best is not None:
-            subnet = self.inventory.subnets[self._subnet_ids[best]]
+        found = self._subnets_at(packed, text)
+        if len(found) == 1:
+            subnet = self.inventory.subnets[self._subnet_ids[found[0]]]
             return Source(SourceKind.SUBNET, ip=text, subnet_id=subnet.id, vnet_id=subnet.vnet_id,
                           prefix=_matching(ip_from_packed(packed), subnet.prefixes))
+        if found:
+            return self._shared_subnet(text, ip_from_packed(packed), found)
         owner = self._public_ip_owner.get(text)
         if owner is not None:
             nat = self._pip_nat.get(owner, "")
@@ -199,6 +218,39 @@ class Classifier:
                               prefix=match.prefix)
             return Source(SourceKind.INTERNET, ip=text)
         return Source(SourceKind.INTERNET, ip=text, note="no service tags loaded")
+
+    def _shared_subnet(self, text: str, ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
+                       found: tuple[int, ...]) -> Source:
+        """The source of an address inside several subnets: kind ``subnet`` without a subnet
+        or VNet (the logs cannot tell which), the most specific prefix, the candidates named in
+        the note and kept for ``consumer``."""
+        subnets = [self.inventory.subnets[self._subnet_ids[i]] for i in found]
+        prefixes = [_matching(ip, s.prefixes) for s in subnets]
+        names = [f"{s.vnet_id.rsplit('/', 1)[-1] or '?'}/{s.name}" for s in subnets]
+        if len(set(prefixes)) == 1:
+            where = (f"{prefixes[0]} of both {names[0]} and {names[1]}" if len(names) == 2 else
+                     f"{prefixes[0]} of each of {', '.join(names[:-1])} and {names[-1]}")
+        else:
+            parts = [f"{p} of {n}" for p, n in zip(prefixes, names, strict=True)]
+            where = f"{', '.join(parts[:-1])} and {parts[-1]}"
+        if len(self._shared_subnets) < 1_000_000:
+            self._shared_subnets[text] = tuple(s.id for s in subnets)
+        return Source(SourceKind.SUBNET, ip=text, prefix=prefixes[0],
+                      note=f"{text} is in {where}: the logs cannot tell which")
+
+    def subnet_candidates(self, source: Source) -> tuple[str, ...]:
+        """The subnets a ``subnet`` source may be in: its subnet, or every subnet that holds the
+        address when several do (``Source.subnet_id`` is then "")."""
+        if source.kind is not SourceKind.SUBNET:
+            return ()
+        if source.subnet_id:
+            return (source.subnet_id,)
+        found = self._shared_subnets.get(source.ip)
+        if found is None:
+            packed = packed_ip(source.ip)
+            found = () if packed is None else tuple(
+                self._subnet_ids[i] for i in self._subnets_at(packed, source.ip))
+        return found
 
     # ------------------------------------------------------------------- path
     def registry(self, call: Call) -> Registry | None:
@@ -250,6 +302,10 @@ class Classifier:
                 if source.kind is SourceKind.PRIVATE_UNMAPPED:
                     confidence = Confidence.MEDIUM
                     missing = (*missing, f"the subnet of {source.ip} (add its VNet to --inventory)")
+                elif not source.subnet_id:  # in subnets of several VNets
+                    confidence = Confidence.MEDIUM
+                    missing = (*missing, f"which of the subnets holding {source.ip} the caller is "
+                                         "in (the logs name no VNet)")
                 return PathVerdict(Path.PRIVATE_ENDPOINT, confidence, tuple(reasons), missing)
             reasons.append(f"registry {registry.name} has no approved private endpoint in the "
                            "inventory")
@@ -295,8 +351,12 @@ class Classifier:
         if source.ip:
             network = list(self._consumers_by_ip.get(source.ip, ()))
             by = "private-ip" if source.kind is SourceKind.SUBNET else "public-ip"
-        if not network and source.kind is SourceKind.SUBNET:
-            network = list(self._consumers_by_subnet.get(source.subnet_id, ()))
+        shared = source.kind is SourceKind.SUBNET and not source.subnet_id
+        if source.kind is SourceKind.SUBNET and (shared or not network):
+            # an address in subnets of several VNets: the consumers of each, and those with
+            # that private IP in any of them, are all candidates
+            network += [c for sid in self.subnet_candidates(source)
+                        for c in self._consumers_by_subnet.get(sid, ())]
             by = "subnet"
         if not network and source.kind is SourceKind.CUSTOMER_PUBLIC_IP:
             nat = self._pip_nat.get(source.resource_id)
@@ -305,8 +365,7 @@ class Classifier:
                 network = [c for s in subnets for c in self._consumers_by_subnet.get(s, ())]
                 by = "nat-gateway"
             elif source.resource_id in self.inventory.environments:
-                network = [c.id for c in self.inventory.consumers.values()
-                           if c.environment_id == source.resource_id]
+                network = list(self._consumers_by_environment.get(source.resource_id, ()))
                 by = "public-ip"
         by_identity = (list(self._consumers_by_principal.get(identity.lower(), ()))
                        if identity else [])
@@ -324,7 +383,7 @@ class Classifier:
         else:
             return ConsumerRef.unknown()
         candidates = list(dict.fromkeys(candidates))
-        if len(candidates) == 1:
+        if len(candidates) == 1 and not (shared and by == "subnet"):
             c = self.inventory.consumers[candidates[0]]
             return ConsumerRef(c.kind, c.id, (), by)
         return ConsumerRef.unknown(tuple(sorted(candidates)), by)
@@ -409,6 +468,8 @@ def _ip_rule_match(ip: str, rules: tuple[str, ...]) -> str:
 def _describe_source(source: Source) -> str:
     kind = source.kind
     if kind is SourceKind.SUBNET:
+        if not source.subnet_id and source.note:  # several subnets hold the address
+            return f"caller {source.note}"
         return f"caller {source.ip} is in subnet {source.subnet_id} ({source.prefix})"
     if kind is SourceKind.CUSTOMER_PUBLIC_IP:
         extra = f" ({source.note})" if source.note else ""

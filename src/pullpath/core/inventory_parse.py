@@ -24,6 +24,7 @@ expression or a container that holds no resources is recorded as an
 from __future__ import annotations
 
 import functools
+import ipaddress
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -185,6 +186,22 @@ def image_registry(image: str) -> str:
         return ""
     host = ref.split("/", 1)[0]
     return host.lower() if _IMAGE_HOST.match(host) else ""
+
+
+def _usable_prefix(c: _Ctx, subnet: str, prefix: str) -> bool:
+    """Is ``prefix`` a subnet's address range pullpath can look callers up in? An invalid one
+    (``10.0.2.0/33``, garbage) or a catch-all (``0.0.0.0/0``, ``::/0``: every caller would be
+    "in" the subnet) is an inventory issue and not used."""
+    try:
+        network = ipaddress.ip_network(prefix, strict=False)
+    except ValueError:
+        c.issue(f"subnet {subnet}: addressPrefix {prefix!r} is not an IP prefix: not used")
+        return False
+    if network.prefixlen == 0:
+        c.issue(f"subnet {subnet}: addressPrefix {prefix} covers every address (a catch-all, "
+                "not a subnet's range): not used, callers are not looked up in it")
+        return False
+    return True
 
 
 def _uniq(values: Iterable[str]) -> tuple[str, ...]:
@@ -645,7 +662,8 @@ class InventoryBuilder:
                 c.issue(f"subnet without id or name at {where.rstrip('.') or 'subnet'}: not read")
                 return ""
             sid = f"{vnet_id}/subnets/{name.lower()}"
-        prefixes = _uniq([c.s(sub, "addressPrefix", where), *c.strs(sub, "addressPrefixes", where)])
+        given = _uniq([c.s(sub, "addressPrefix", where), *c.strs(sub, "addressPrefixes", where)])
+        prefixes = tuple(p for p in given if _usable_prefix(c, name or _last(sid), p))
         delegations = _uniq(c.s(d, "serviceName", w) for w, d in c.objs(sub, "delegations", where))
         self._put(
             self._inv.subnets,

@@ -327,7 +327,7 @@ class _Gather:
             node.table_label = node.table_label or consumer_label(consumer, src)
             if src_kind in VIA_KINDS:
                 via = self.source(src_kind)
-        elif src_kind == "subnet" and src.get("subnet_id"):
+        elif src_kind == "subnet":  # no subnet id: the address is in subnets of several VNets
             start = self.unattributed_in(_s(src.get("subnet_id")), ip, candidates)
             self.unattributed[_s(src.get("subnet_id")).lower()].events += count
         else:

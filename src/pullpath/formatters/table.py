@@ -40,6 +40,8 @@ def source_text(flow: Flow) -> str:
         return f"{s.kind.value} {s.service_tag}"
     if s.subnet_id:
         return f"{s.kind.value} {s.subnet_id.rsplit('/', 1)[-1]}"
+    if s.kind.value == "subnet" and s.prefix:  # the prefix of subnets in several VNets
+        return f"subnet {s.prefix} (several VNets)"
     return s.kind.value
 
 
