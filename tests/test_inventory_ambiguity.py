@@ -138,3 +138,179 @@ def test_invalid_prefix_of_a_standalone_subnet_keeps_its_good_prefixes() -> None
     assert subnet.prefixes == ("10.2.0.0/24", "fd00::/64")
     assert [i.problem for i in inv.issues] == [
         "subnet s1: addressPrefix '10.2.1.0/99' is not an IP prefix: not used"]
+
+
+# ---------------------------------------------------------------------------------------------
+# a resource given more than once
+
+
+def _registry_scenario() -> tuple[Scenario, str]:
+    sc = Scenario()
+    sn = sc.vnet("vnet-a", "10.1.0.0/16", {"pe": ("10.1.5.0/24", "")})
+    sc.registry("acr1", pe_subnet=sn["pe"])
+    ip = address_only_in("AzureCloud.japaneast")
+    sc.event("acr1", ip=ip, count=2)
+    return sc, ip
+
+
+def _find(resources: list[dict[str, Any]], type_suffix: str) -> dict[str, Any]:
+    (found,) = [r for r in resources if r["type"].lower().endswith(type_suffix)]
+    return found
+
+
+def test_registry_given_twice_with_conflicting_settings_is_not_judged(tmp_path: Path) -> None:
+    sc, ip = _registry_scenario()
+    logs, inv = sc.write(tmp_path)
+    other = json.loads(json.dumps(_find(sc.resources, "/registries")))
+    other["id"] = other["id"].upper()  # ARM IDs are case-insensitive: the same registry
+    other["properties"]["publicNetworkAccess"] = "Enabled"
+    other["properties"]["networkRuleSet"]["defaultAction"] = "Allow"
+    second = tmp_path / "registry-export.json"
+    second.write_text(json.dumps(other))
+    docs = []
+    for order in ((inv, second), (second, inv)):
+        args = ["--logs", str(logs), "--inventory", str(order[0]), "--inventory", str(order[1])]
+        # before: the last file won: "public" in one order, "trusted-service" in the other
+        run_audit(*args, "--fail-on", "public,trusted-service")
+        run_audit(*args, "--fail-on", "unknown", code=1)
+        docs.append(run_audit(*args))
+    for doc in docs:
+        flow = only_flow(doc, caller_ip=ip)
+        assert flow["path"] == "unknown"
+        assert flow["confidence"] == "none"
+        said = [r for r in flow["reasons"] if "is given 2 times" in r]
+        assert len(said) == 1
+        assert said[0].startswith("registry acr1 is given 2 times with different "
+                                  "publicNetworkAccess, networkRuleSet.defaultAction (")
+        assert said[0].endswith("the audit does not judge a path that depends on it")
+        assert f"Disabled at {inv}#/value/2" in said[0]
+        assert f"Enabled at {second}" in said[0]
+        assert any(m.startswith("one consistent record of registry acr1") for m in flow["missing"])
+        (issue,) = doc["inventory"]["issues"]
+        assert issue["resource_id"].endswith("/registries/acr1")
+        assert str(inv) in issue["problem"]
+        assert str(second) in issue["problem"]
+        assert any("given more than once" in w for w in doc["warnings"])
+    assert docs[0]["flows"][0]["path"] == docs[1]["flows"][0]["path"]
+
+
+def test_denial_with_its_message_is_judged_despite_a_conflict(tmp_path: Path) -> None:
+    sc, _ = _registry_scenario()
+    sc.event("acr1", ip="203.0.113.9", status="403",
+             description="denied: client with IP '203.0.113.9' is not allowed access. Refer "
+                         "https://aka.ms/acr/firewall to grant access.")
+    logs, inv = sc.write(tmp_path)
+    other = json.loads(json.dumps(_find(sc.resources, "/registries")))
+    other["properties"]["networkRuleBypassOptions"] = "None"
+    second = tmp_path / "registry-export.json"
+    second.write_text(json.dumps(other))
+    doc = run_audit("--logs", str(logs), "--inventory", str(inv), "--inventory", str(second))
+    assert only_flow(doc, caller_ip="203.0.113.9")["denial"] == "firewall"
+
+
+def test_identical_duplicates_are_merged_silently_and_counted(tmp_path: Path) -> None:
+    sc, ip = _registry_scenario()
+    logs, inv = sc.write(tmp_path)
+    copy = tmp_path / "copy.json"
+    resources = json.loads(inv.read_text())["value"]
+    for r in resources:
+        r["id"] = r["id"].upper()
+    copy.write_text(json.dumps({"value": resources}))
+    once = run_audit("--logs", str(logs), "--inventory", str(inv))
+    twice = run_audit("--logs", str(logs), "--inventory", str(inv), "--inventory", str(copy))
+    assert twice["inventory"]["issues"] == []
+    # every record twice: the VNet, its subnet, the private endpoint and the registry
+    assert twice["inventory"]["duplicates_merged"] == len(resources) + 1
+    assert once["inventory"]["duplicates_merged"] == 0
+    assert twice["flows"] == once["flows"]
+    assert only_flow(twice, caller_ip=ip)["path"] == "trusted-service"
+
+
+def test_private_endpoint_connection_given_twice_differently(tmp_path: Path) -> None:
+    sc, _ = _registry_scenario()
+    sc.event("acr1", ip="10.1.5.20")
+    registry = _find(sc.resources, "/registries")
+    (pec,) = registry["properties"].pop("privateEndpointConnections")
+    pec["type"] = "Microsoft.ContainerRegistry/registries/privateEndpointConnections"
+    rejected = json.loads(json.dumps(pec))
+    rejected["properties"]["privateLinkServiceConnectionState"]["status"] = "Rejected"
+    sc.resources += [pec, rejected]
+    doc = audit_json(tmp_path, sc)
+    flow = only_flow(doc, caller_ip="10.1.5.20")
+    assert flow["path"] == "unknown"
+    assert any(r.startswith("private endpoint connection pe-acr1.1 is given 2 times with "
+                            "different privateLinkServiceConnectionState.status (")
+               for r in flow["reasons"])
+
+
+def test_public_ip_given_twice_with_two_addresses(tmp_path: Path) -> None:
+    """Whichever address is the NAT gateway's, a caller from either may be the customer's:
+    its path is not judged (before: the other address looked like a Microsoft caller)."""
+    sc = Scenario()
+    sn = sc.vnet("vnet-a", "10.1.0.0/16", {"aks": ("10.1.8.0/22", ""), "pe": ("10.1.5.0/24", "")})
+    sc.registry("acr1", pe_subnet=sn["pe"])
+    first, second = address_only_in("AzureCloud.japaneast"), "20.48.0.9"
+    _, pip = sc.nat_gateway("nat1", first, [sn["aks"]])
+    moved = json.loads(json.dumps(_find(sc.resources, "/publicipaddresses")))
+    moved["properties"]["ipAddress"] = second
+    sc.resources.append(moved)
+    for ip in (first, second):
+        sc.event("acr1", ip=ip)
+    doc = audit_json(tmp_path, sc)
+    for ip in (first, second):
+        flow = only_flow(doc, caller_ip=ip)
+        assert flow["source"]["kind"] == "customer-public-ip"
+        assert flow["source"]["resource_id"] == pip.lower()
+        assert flow["path"] == "unknown"
+        assert any("public IP pip-nat1 is given 2 times with different ipAddress" in r
+                   for r in flow["reasons"])
+
+
+# ---------------------------------------------------------------------------------------------
+# az resource list: resources without properties
+
+
+def _without_properties(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What ``az resource list`` gives for these resources: the envelope, ``properties`` null."""
+    keep = ("id", "name", "type", "location", "kind", "identity", "sku", "tags")
+    return [{**{k: r.get(k) for k in keep}, "properties": None, "provisioningState": "Succeeded",
+             "resourceGroup": "rg-scenario", "managedBy": None} for r in resources]
+
+
+def test_az_resource_list_output_is_named_with_the_export_commands(tmp_path: Path) -> None:
+    sc, ip = _registry_scenario()
+    logs, inv = sc.write(tmp_path)
+    listed = tmp_path / "az-resource-list.json"
+    listed.write_text(json.dumps(_without_properties(sc.resources)))
+    doc = run_audit("--logs", str(logs), "--inventory", str(listed))
+    n = len(sc.resources)
+    (issue,) = doc["inventory"]["issues"]
+    assert issue["problem"].startswith(
+        f"{n} resources have no properties (az resource list does not export them)")
+    assert "az graph query" in issue["problem"]
+    assert "az resource show --ids /subscriptions/" in issue["problem"]
+    assert doc["inventory"]["without_properties"] == n
+    assert issue["problem"] in doc["warnings"]
+    flow = only_flow(doc, caller_ip=ip)
+    assert flow["path"] == "unknown"
+    (missing,) = flow["missing"]
+    # before: "(add the registry's ARM JSON to --inventory)", which the user had done
+    assert "add the registry's ARM JSON" not in missing
+    assert "without its properties (az resource list does not export them)" in missing
+    assert "az resource show --ids /subscriptions/" in missing
+    assert missing.rstrip("`").endswith("/registries/acr1")
+    # the same resources exported whole as well: nothing is missing, nothing to say
+    both = run_audit("--logs", str(logs), "--inventory", str(listed), "--inventory", str(inv))
+    assert both["inventory"]["issues"] == []
+    assert both["inventory"]["without_properties"] == 0
+    assert only_flow(both, caller_ip=ip)["path"] == "trusted-service"
+
+
+def test_explain_names_resources_without_properties(tmp_path: Path) -> None:
+    sc, _ = _registry_scenario()
+    listed = tmp_path / "az-resource-list.json"
+    listed.write_text(json.dumps(_without_properties(sc.resources)))
+    result = runner.invoke(app, ["explain", "--inventory", str(listed), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    notes = json.loads(result.stdout)["notes"]
+    assert any(n.startswith(f"{len(sc.resources)} resources have no properties") for n in notes)

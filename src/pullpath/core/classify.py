@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import re
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 from socket import inet_ntoa
 from typing import TYPE_CHECKING, NamedTuple
 
+from pullpath.core.inventory_parse import export_hint
 from pullpath.core.ipindex import (
     PrefixIndex,
     ip_from_packed,
@@ -21,7 +24,16 @@ from pullpath.core.ipindex import (
     parse_ip,
 )
 from pullpath.core.records import FIREWALL_DENIAL_RE
-from pullpath.domain.inventory import Consumer, ConsumerKind, Inventory, Registry, norm_id
+from pullpath.domain.inventory import (
+    Consumer,
+    ConsumerKind,
+    Inventory,
+    ManagedEnvironment,
+    PublicIp,
+    Registry,
+    ResourceConflict,
+    norm_id,
+)
 from pullpath.domain.verdicts import (
     Confidence,
     ConsumerRef,
@@ -78,6 +90,24 @@ class Classifier:
             for ip in (env.static_ip, *env.outbound_ips):
                 if ip:
                     self._public_ip_owner.setdefault(_canon(ip), env.id)
+        # a public IP or environment given twice with different addresses: every address it
+        # was given is looked up, so that a flow from any of them is known to depend on it
+        self._registry_conflicts: dict[str, list[ResourceConflict]] = defaultdict(list)
+        for cid, conflict in inv.conflicts.items():
+            owner = _REGISTRY_ID(cid)
+            if owner is not None and owner.group(0) in inv.registries:
+                self._registry_conflicts[owner.group(0)].append(conflict)
+            for rec in conflict.versions:
+                addresses: tuple[str, ...] = ()
+                if isinstance(rec, PublicIp):
+                    addresses = (rec.ip_address,)
+                elif isinstance(rec, ManagedEnvironment):
+                    addresses = (rec.static_ip, *rec.outbound_ips)
+                for ip in addresses:
+                    if ip:
+                        self._public_ip_owner.setdefault(_canon(ip), cid)
+        self._without_properties = frozenset(inv.without_properties)
+        self._sparse_vnets = [v for v in inv.vnets if v in self._without_properties]
         self._pip_nat: dict[str, str] = {}
         for nat in inv.nat_gateways.values():
             for pid in nat.public_ip_ids:
@@ -274,8 +304,24 @@ class Classifier:
     def path(self, call: Call, source: Source) -> PathVerdict:
         registry = self.registry(call)
         name = call.registry or call.registry_id or "the registry"
+        conflicts = self._registry_conflicts.get(registry.id, ()) if registry is not None else ()
+        if source.kind is SourceKind.CUSTOMER_PUBLIC_IP:
+            owner = self.inventory.conflicts.get(source.resource_id)
+            if owner is not None:
+                conflicts = (*conflicts, owner)
+        sparse = registry is not None and registry.id in self._without_properties
         if call.result in DENIED_RESULTS:
-            return _denied(call, source, registry)
+            if sparse and not conflicts:
+                denied = _denied(call, source, registry)
+                return denied if denied.denial != "unknown" else replace(
+                    denied, missing=(self._sparse_registry(name, registry),))
+            if not conflicts:
+                return _denied(call, source, registry)
+            denied = _denied(call, source, None)  # firewall or authorisation: from the record
+            if denied.denial != "unknown":
+                return denied
+            return replace(denied, reasons=(*denied.reasons, *_not_judged(conflicts)),
+                           missing=_consistent(conflicts))
         reasons: list[str] = [_describe_source(source)]
         if inconclusive_result(call.result):
             reasons.append(f"result {call.result}: the request failed or was throttled, which "
@@ -288,6 +334,12 @@ class Classifier:
         if source.kind is SourceKind.INVALID:
             return PathVerdict(Path.UNKNOWN, Confidence.NONE, tuple(reasons),
                                missing=("a valid caller IP address",))
+        if conflicts:
+            return PathVerdict(Path.UNKNOWN, Confidence.NONE,
+                               (*reasons, *_not_judged(conflicts)), missing=_consistent(conflicts))
+        if sparse:
+            return PathVerdict(Path.UNKNOWN, Confidence.NONE, tuple(reasons),
+                               missing=(self._sparse_registry(name, registry),))
         if registry is None or not registry.has_config:
             what = ("registry configuration for " + name +
                     " (add the registry's ARM JSON to --inventory)")
@@ -301,7 +353,7 @@ class Classifier:
                                "endpoint(s)")
                 if source.kind is SourceKind.PRIVATE_UNMAPPED:
                     confidence = Confidence.MEDIUM
-                    missing = (*missing, f"the subnet of {source.ip} (add its VNet to --inventory)")
+                    missing = (*missing, self._subnet_hint_for(source.ip))
                 elif not source.subnet_id:  # in subnets of several VNets
                     confidence = Confidence.MEDIUM
                     missing = (*missing, f"which of the subnets holding {source.ip} the caller is "
@@ -343,6 +395,19 @@ class Classifier:
                        "the registry's rules as inventoried: the inventory may be stale")
         return PathVerdict(Path.UNKNOWN, Confidence.LOW, tuple(reasons),
                            missing=("a network rule that admits this caller",))
+
+    @staticmethod
+    def _sparse_registry(name: str, registry: Registry | None) -> str:
+        rid = registry.id if registry is not None else ""
+        return (f"registry configuration for {name}: the inventory has the registry without its "
+                f"properties (az resource list does not export them); {export_hint([rid])}")
+
+    def _subnet_hint_for(self, ip: str) -> str:
+        if self._sparse_vnets:
+            return (f"the subnet of {ip}: {len(self._sparse_vnets)} VNet(s) in --inventory have no "
+                    f"properties, so no subnets (az resource list does not export them); "
+                    f"{export_hint(self._sparse_vnets)}")
+        return f"the subnet of {ip} (add its VNet to --inventory)"
 
     # --------------------------------------------------------------- consumer
     def consumer(self, source: Source, identity: str) -> ConsumerRef:
@@ -463,6 +528,23 @@ def _ip_rule_match(ip: str, rules: tuple[str, ...]) -> str:
         except ValueError:
             continue
     return ""
+
+
+_REGISTRY_ID = re.compile(
+    r"/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.containerregistry/"
+    r"registries/[^/]+").match
+"""The registry a (lower-case) resource ID is or belongs to (a private endpoint connection)."""
+
+
+def _not_judged(conflicts: Iterable[ResourceConflict]) -> tuple[str, ...]:
+    return tuple(f"{c.describe()}: the audit does not judge a path that depends on it"
+                 for c in conflicts)
+
+
+def _consistent(conflicts: Iterable[ResourceConflict]) -> tuple[str, ...]:
+    return tuple(f"one consistent record of {c.what} {c.resource_id.rsplit('/', 1)[-1]} "
+                 f"(give it once in --inventory; read at {', '.join(c.locations)})"
+                 for c in conflicts)
 
 
 def _describe_source(source: Source) -> str:

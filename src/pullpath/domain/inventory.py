@@ -298,6 +298,32 @@ class InventoryIssue:
     problem: str
 
 
+@dataclass(frozen=True, slots=True)
+class ResourceConflict:
+    """One resource given more than once (IDs compare case-insensitively) with settings that
+    differ: the settings in ``fields`` are taken as unknown, and what depends on them is not
+    judged (a registry's paths are ``unknown``)."""
+
+    resource_id: str
+    what: str
+    """The kind of resource, as a reader says it (``registry``, ``public IP``...)."""
+    fields: tuple[str, ...]
+    """The settings that differ, by their ARM names (``publicNetworkAccess``)."""
+    locations: tuple[str, ...]
+    """Where each version was read, in input order."""
+    detail: str
+    """The values per location, in words."""
+    versions: tuple[object, ...] = ()
+    """The records as read (``Registry``, ``PublicIp``...), in input order: lookups that must
+    not miss any version (a public IP's addresses) read them."""
+
+    def describe(self) -> str:
+        """``registry acr1 is given 2 times with different publicNetworkAccess (...)``."""
+        name = self.resource_id.rsplit("/", 1)[-1]
+        return (f"{self.what} {name} is given {len(self.locations)} times with different "
+                f"{', '.join(self.fields)} ({self.detail})")
+
+
 @dataclass
 class Inventory:
     """Everything read from inventory inputs, indexed by lower-case resource ID."""
@@ -324,6 +350,14 @@ class Inventory:
     role_assignments_present: bool = False
     """True when the input carried a role-assignment list at all (even an empty one)."""
     diagnostic_settings_present: bool = False
+    conflicts: dict[str, ResourceConflict] = field(default_factory=dict)
+    """Resources given more than once with settings that differ, by resource ID."""
+    without_properties: tuple[str, ...] = ()
+    """Resources read only without their properties (``az resource list`` output): their
+    settings are unknown."""
+    duplicates_merged: int = 0
+    """Records of a resource read before that agreed with it (or only filled its blanks), merged
+    without a word."""
     _registry_lookup: tuple[tuple[int, int], dict[str, Registry], dict[str, Registry]] | None = (
         field(default=None, repr=False, compare=False)
     )

@@ -175,6 +175,8 @@ def accounting_text(report: AuditReport) -> Text:
         text.append(f"\nInventory: {inv.resources} resources from {len(inv.files)} file(s): "
                     f"{inv.registries} registries, {inv.consumers} consumers, "
                     f"{inv.subnets} subnets")
+        if inv.duplicates_merged:
+            text.append(f"; {inv.duplicates_merged} duplicate record(s) merged")
         if inv.issues:
             text.append(f"; {len(inv.issues)} issue(s)", style="yellow")
     else:
