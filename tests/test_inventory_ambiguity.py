@@ -314,3 +314,69 @@ def test_explain_names_resources_without_properties(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     notes = json.loads(result.stdout)["notes"]
     assert any(n.startswith(f"{len(sc.resources)} resources have no properties") for n in notes)
+
+
+# ---------------------------------------------------------------------------------------------
+# logs given as inventory, inventory given as logs
+
+
+def _logs_as(tmp_path: Path, form: str) -> Path:
+    sc, _ = _registry_scenario()
+    sc.event("acr1", ip="10.1.5.9", op="Login", category="ContainerRegistryLoginEvents")
+    logs, _ = sc.write(tmp_path)
+    pt1h = logs / "PT1H.json"
+    if form == "json-lines":
+        return pt1h
+    records = [json.loads(line) for line in pt1h.read_text().splitlines()]
+    out = tmp_path / f"logs-{form}"
+    if form == "records":
+        out.write_text(json.dumps({"records": records}, indent=2))
+    elif form == "query-response":
+        columns = ["TimeGenerated", "OperationName", "CallerIpAddress", "LoginServer", "Type"]
+        rows = [[r["time"], r["operationName"], r["callerIpAddress"],
+                 r["properties"]["loginServer"], r["category"]] for r in records]
+        out.write_text(json.dumps({"tables": [{"name": "PrimaryResult", "rows": rows, "columns": [
+            {"name": c, "type": "string"} for c in columns]}]}))
+    else:
+        out.write_text("TimeGenerated [UTC],OperationName,CallerIpAddress,LoginServer,Repository\n"
+                       + "".join(f"{r['time']},{r['operationName']},{r['callerIpAddress']},"
+                                 f"acr1.azurecr.io,app\n" for r in records))
+    return out
+
+
+def test_logs_given_as_inventory_get_a_did_you_mean_hint(tmp_path: Path) -> None:
+    expected = {
+        "json-lines": "registry log records (ContainerRegistryRepositoryEvents, "
+                      "ContainerRegistryLoginEvents), not ARM resources",
+        "records": "registry log records (ContainerRegistryRepositoryEvents, "
+                   "ContainerRegistryLoginEvents), not ARM resources",
+        "query-response": "a Log Analytics query response of registry events, not ARM resources",
+        "csv": "a CSV export of registry logs, not ARM resources",
+    }
+    for form, said in expected.items():
+        folder = tmp_path / form
+        folder.mkdir()
+        path = _logs_as(folder, form)
+        result = runner.invoke(app, ["explain", "--inventory", str(path), "--format", "json"])
+        assert result.exit_code == 0, result.output
+        issues = json.loads(result.stdout)["inventory"]["issues"]
+        # one issue for the file, not one "no resources found" per record
+        assert issues == [{"location": str(path), "resource_id": "",
+                           "problem": f"{said}: not read as inventory (did you mean --logs?)"}]
+
+
+def test_inventory_given_as_logs_gets_a_did_you_mean_hint(tmp_path: Path) -> None:
+    sc, _ = _registry_scenario()
+    _, inv = sc.write(tmp_path)
+    listed = tmp_path / "az-resource-list.json"
+    listed.write_text(json.dumps(_without_properties(sc.resources), indent=2))
+    graph = tmp_path / "graph.json"
+    graph.write_text(json.dumps({"count": 3, "data": sc.resources, "skip_token": None}, indent=2))
+    single = tmp_path / "registry.json"
+    single.write_text(json.dumps(_find(sc.resources, "/registries"), indent=2))
+    for path in (inv, listed, graph, single):
+        doc = run_audit("--logs", str(path))
+        assert doc["input"]["skipped"] == {"inventory-not-logs": 1}, path
+        (example,) = doc["input"]["skipped_examples"]
+        assert example["detail"] == ("ARM resource JSON (an inventory), not registry log "
+                                     "records: did you mean --inventory?")

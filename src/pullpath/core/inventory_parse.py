@@ -66,6 +66,8 @@ __all__ = [
     "inventory_warnings",
     "is_arm_expression",
     "iter_resources",
+    "logs_hint",
+    "looks_like_inventory",
     "norm_location",
     "type_from_id",
     "without_properties_problem",
@@ -525,6 +527,70 @@ def _unwrap_graph(
     )
 
 
+_SAMPLE: Final = 5
+"""Items of a document looked at to tell logs from inventory."""
+
+
+def _items(doc: object, *keys: str) -> list[object]:
+    """The first items of a list, or of the list under one of ``keys`` of an object (the
+    object itself when it has none)."""
+    if isinstance(doc, list):
+        return doc[:_SAMPLE]
+    if isinstance(doc, Mapping):
+        for key in keys:
+            value = _lookup(doc, key)
+            if isinstance(value, list):
+                return value[:_SAMPLE]
+        return [doc]
+    return []
+
+
+def _arm_resource(item: object) -> bool:
+    """An ARM resource: an ``id`` that is a resource ID and a ``type`` with a namespace."""
+    if not isinstance(item, Mapping):
+        return False
+    rid, rtype = _lookup(item, "id"), _lookup(item, "type")
+    return (isinstance(rid, str) and rid.lower().startswith(("/subscriptions/", "/providers/"))
+            and isinstance(rtype, str) and "/" in rtype)
+
+
+def looks_like_inventory(doc: object) -> bool:
+    """Is a decoded JSON document ARM resources (``az resource list``, ``az graph query``, an
+    ARM list or a single resource) rather than registry logs? For the logs reader's "did you
+    mean --inventory" hint."""
+    items = _items(doc, "value", "data")
+    return bool(items) and all(_arm_resource(i) for i in items)
+
+
+def logs_hint(doc: object) -> str:
+    """What registry logs ``doc`` holds, when it is logs rather than ARM resources (archive
+    records, ``{"records": [...]}``, a Log Analytics export or query response); "" when it is
+    not. For the inventory reader's "did you mean --logs" hint."""
+    from pullpath.core.records import RecordError, parse_record
+
+    tables = _lookup(doc, "tables") if isinstance(doc, Mapping) else None
+    if isinstance(tables, list):
+        for table in tables[:_SAMPLE]:
+            columns = _lookup(table, "columns") if isinstance(table, Mapping) else None
+            names = {_nk(c["name"]) for c in columns if isinstance(c, Mapping)
+                     and isinstance(c.get("name"), str)} if isinstance(columns, list) else set()
+            if "operationname" in names and names & {"calleripaddress", "loginserver"}:
+                return "a Log Analytics query response of registry events"
+        return ""
+    items = _items(doc, "records")
+    if not items or any(_arm_resource(i) for i in items):
+        return ""
+    found: list[str] = []
+    for item in items:
+        try:
+            found.append(parse_record(item).table.value)
+        except RecordError:
+            continue
+    if not found:
+        return ""
+    return f"registry log records ({', '.join(dict.fromkeys(found))})"
+
+
 # --------------------------------------------------------------------------------------------
 # reading one resource
 
@@ -736,6 +802,11 @@ class InventoryBuilder:
             op = doc.get("operationId")
             if isinstance(op, str):
                 self.note_source_name(op)
+        logs = logs_hint(doc)
+        if logs:
+            self.add_issue(location, f"{logs}, not ARM resources: not read as inventory (did "
+                                     "you mean --logs?)")
+            return
         for loc, res in iter_resources(doc, location, self._inv.issues):
             self.add_resource(loc, res)
 
