@@ -26,6 +26,7 @@ from pullpath.core.inventory_parse import (
     inventory_from_documents,
     is_arm_expression,
     iter_resources,
+    split_image,
     type_from_id,
 )
 from pullpath.domain.inventory import ConsumerKind, Inventory, InventoryIssue, norm_id
@@ -1154,6 +1155,21 @@ def test_type_from_id(rid: str, expected: str) -> None:
 )
 def test_image_registry(image: str, registry: str) -> None:
     assert image_registry(image) == registry
+
+
+@pytest.mark.parametrize(
+    ("image", "parts"),
+    [
+        ("nginx", ("", "nginx", "", "")),
+        ("contosoacr.azurecr.io/orders:1.4.2", ("contosoacr.azurecr.io", "orders", "1.4.2", "")),
+        ("DOCKER|Contoso.azurecr.io/Team/App:V1", ("contoso.azurecr.io", "team/app", "V1", "")),
+        ("localhost:5000/app", ("localhost:5000", "app", "", "")),
+        ("acr.azurecr.io/a/b@sha256:ABC", ("acr.azurecr.io", "a/b", "", "sha256:abc")),
+        ("acr.azurecr.io/a:1@sha256:abc", ("acr.azurecr.io", "a", "1", "sha256:abc")),
+    ],
+)
+def test_split_image(image: str, parts: tuple[str, str, str, str]) -> None:
+    assert split_image(image) == parts
 
 
 def test_arm_expression_detection() -> None:

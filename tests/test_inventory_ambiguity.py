@@ -380,3 +380,133 @@ def test_inventory_given_as_logs_gets_a_did_you_mean_hint(tmp_path: Path) -> Non
         (example,) = doc["input"]["skipped_examples"]
         assert example["detail"] == ("ARM resource JSON (an inventory), not registry log "
                                      "records: did you mean --inventory?")
+
+
+# ---------------------------------------------------------------------------------------------
+# a pull identity shared by several consumers: narrowed by the images their specs name
+
+PRINCIPAL, CLIENT = "3c3c3c3c-1111-4111-8111-111111111111", "3d3d3d3d-2222-4222-8222-222222222222"
+
+
+def _shared() -> tuple[Scenario, dict[str, str], tuple[str, str, str]]:
+    sc = Scenario()
+    sn = sc.vnet("vnet-a", "10.1.0.0/16", {"aca": ("10.1.2.0/23", "Microsoft.App/environments"),
+                                           "aks": ("10.1.8.0/22", ""), "pe": ("10.1.5.0/24", "")})
+    sc.registry("acr1", pe_subnet=sn["pe"])
+    uami = sc.identity("id-shared", PRINCIPAL, CLIENT)
+    return sc, sn, (uami, PRINCIPAL, CLIENT)
+
+
+def _image(sc: Scenario, cid: str, image: str) -> None:
+    (res,) = [r for r in sc.resources if r["id"] == cid]
+    props = res["properties"]
+    if "containers" in props:
+        props["containers"][0]["properties"]["image"] = image
+    elif "template" in props:
+        props["template"]["containers"][0]["image"] = image
+    else:
+        props["siteConfig"]["linuxFxVersion"] = f"DOCKER|{image}"
+
+
+def _microsoft_pull(sc: Scenario, repo: str, tag: str) -> str:
+    ip = address_only_in("AzureCloud.japaneast")
+    sc.event("acr1", ip=ip, identity=PRINCIPAL, repo=repo, tag=tag, count=3)
+    sc.event("acr1", ip=ip, identity=PRINCIPAL, op="Login", category="ContainerRegistryLoginEvents")
+    return ip
+
+
+def test_shared_identity_only_one_spec_names_the_image(tmp_path: Path) -> None:
+    """The demo story with one identity for both apps: the ACI pull from a Microsoft address
+    (before: "2 candidates") is the container group's, the only spec naming orders:1.4.2."""
+    sc, sn, ident = _shared()
+    aci = sc.aci("aci-orders", server="acr1.azurecr.io", identity=ident)
+    aca = sc.aca("ca-web", server="acr1.azurecr.io", subnet=sn["aca"], identity=ident)
+    _image(sc, aci, "acr1.azurecr.io/orders:1.4.2")
+    _image(sc, aca, "acr1.azurecr.io/web:2.0.1")
+    ip = _microsoft_pull(sc, "orders", "1.4.2")
+    doc = audit_json(tmp_path, sc)
+    flow = only_flow(doc, caller_ip=ip, operation="Pull")
+    assert flow["path"] == "trusted-service"
+    assert flow["consumer"] == {"kind": "aci", "id": aci.lower(), "candidates": [],
+                                "by": "identity+image"}
+    assert flow["confidence"] == "medium"
+    assert flow["reasons"][-1] == ("identity id-shared is shared by ca-web and aci-orders; only "
+                                   "aci-orders's spec names image orders:1.4.2")
+    # a login names no image: both stay candidates
+    login = only_flow(doc, caller_ip=ip, operation="Login")
+    assert sorted(login["consumer"]["candidates"]) == sorted([aci.lower(), aca.lower()])
+
+
+def test_shared_identity_several_specs_name_the_image(tmp_path: Path) -> None:
+    sc, sn, ident = _shared()
+    a = sc.aci("aci-a", server="acr1.azurecr.io", identity=ident)
+    b = sc.aci("aci-b", server="acr1.azurecr.io", identity=ident)
+    sc.aca("ca-web", server="acr1.azurecr.io", subnet=sn["aca"], identity=ident)
+    for cid in (a, b):
+        _image(sc, cid, "acr1.azurecr.io/orders:1.4.2")
+    ip = _microsoft_pull(sc, "orders", "1.4.2")
+    flow = only_flow(audit_json(tmp_path, sc), caller_ip=ip, operation="Pull")
+    assert flow["consumer"]["id"] is None
+    assert flow["consumer"]["candidates"] == sorted([a.lower(), b.lower()])  # ca-web dropped
+    assert flow["confidence"] == "high"
+    assert flow["reasons"][-1] == ("identity id-shared is shared by ca-web, aci-a and aci-b; "
+                                   "aci-a and aci-b both name image orders:1.4.2 in their specs: "
+                                   "still candidates")
+
+
+def test_shared_identity_no_spec_names_the_image(tmp_path: Path) -> None:
+    sc, sn, ident = _shared()
+    a = sc.aci("aci-a", server="acr1.azurecr.io", identity=ident)
+    b = sc.aca("ca-web", server="acr1.azurecr.io", subnet=sn["aca"], identity=ident)
+    ip = _microsoft_pull(sc, "orders", "1.4.2")
+    flow = only_flow(audit_json(tmp_path, sc), caller_ip=ip, operation="Pull")
+    assert flow["consumer"]["candidates"] == sorted([a.lower(), b.lower()])
+    assert flow["reasons"][-1].endswith("none of their specs names image orders:1.4.2: still "
+                                        "candidates")
+
+
+def test_shared_with_aks_which_names_no_image(tmp_path: Path) -> None:
+    """An AKS cluster's spec lists no pod image: it can never be excluded."""
+    sc, sn, ident = _shared()
+    aci = sc.aci("aci-orders", server="acr1.azurecr.io", identity=ident)
+    aks = sc.aks("aks1", subnet=sn["aks"], kubelet=ident)
+    _image(sc, aci, "acr1.azurecr.io/orders:1.4.2")
+    ip = _microsoft_pull(sc, "orders", "1.4.2")
+    flow = only_flow(audit_json(tmp_path, sc), caller_ip=ip, operation="Pull")
+    assert flow["consumer"]["candidates"] == sorted([aci.lower(), aks.lower()])
+    assert flow["reasons"][-1] == (
+        "identity id-shared is shared by aci-orders and aks1; only aci-orders's spec names image "
+        "orders:1.4.2, but aks1 pulls images its spec does not list (AKS, ACR Tasks, or images "
+        "not in the inventory): still candidates")
+
+
+def test_app_service_image_and_tags_compared(tmp_path: Path) -> None:
+    """App Service names its image in siteConfig.linuxFxVersion ("DOCKER|..."); another tag of
+    the same repository is not the pulled image."""
+    sc, _sn, ident = _shared()
+    aci = sc.aci("aci-orders", server="acr1.azurecr.io", identity=ident)
+    web = sc.webapp("web1", server="acr1.azurecr.io", subnet="", vnet_image_pull=False)
+    (res,) = [r for r in sc.resources if r["id"] == web]
+    res["identity"] = Scenario._uami(*ident)
+    res["properties"]["siteConfig"]["acrUseManagedIdentityCreds"] = True
+    res["properties"]["siteConfig"]["acrUserManagedIdentityID"] = CLIENT
+    _image(sc, aci, "acr1.azurecr.io/orders:1.4.1")
+    _image(sc, web, "ACR1.azurecr.io/orders:1.4.2")
+    ip = _microsoft_pull(sc, "orders", "1.4.2")
+    flow = only_flow(audit_json(tmp_path, sc), caller_ip=ip, operation="Pull")
+    assert flow["consumer"]["id"] == web.lower()
+    assert flow["reasons"][-1].endswith("only web1's spec names image orders:1.4.2")
+
+
+def test_digest_pinned_spec_matches_by_repository(tmp_path: Path) -> None:
+    sc, sn, ident = _shared()
+    aci = sc.aci("aci-orders", server="acr1.azurecr.io", identity=ident)
+    aca = sc.aca("ca-web", server="acr1.azurecr.io", subnet=sn["aca"], identity=ident)
+    _image(sc, aci, "acr1.azurecr.io/team/orders@sha256:" + "ab" * 32)
+    _image(sc, aca, "acr1.azurecr.io/team/web:2.0.1")
+    ip = _microsoft_pull(sc, "team/orders", "")
+    flow = only_flow(audit_json(tmp_path, sc), caller_ip=ip, operation="Pull")
+    assert flow["consumer"]["id"] == aci.lower()
+    assert flow["reasons"][-1].endswith(
+        "only aci-orders's spec names repository team/orders (by digest or without the pulled "
+        "tag; the log's digest is not compared)")

@@ -6,6 +6,7 @@ reasons; missing evidence gives ``unknown`` with what is missing, never a guess.
 
 from __future__ import annotations
 
+import enum
 import functools
 import ipaddress
 import re
@@ -15,7 +16,7 @@ from dataclasses import replace
 from socket import inet_ntoa
 from typing import TYPE_CHECKING, NamedTuple
 
-from pullpath.core.inventory_parse import export_hint
+from pullpath.core.inventory_parse import export_hint, split_image
 from pullpath.core.ipindex import (
     PrefixIndex,
     ip_from_packed,
@@ -138,6 +139,11 @@ class Classifier:
                     for holder in holders:
                         if holder not in self._consumers_by_principal[pid.lower()]:
                             self._consumers_by_principal[pid.lower()].append(holder)
+        self._identity_names: dict[str, str] = {}
+        for identity in inv.identities.values():
+            for pid in (identity.principal_id, identity.client_id):
+                if pid:
+                    self._identity_names.setdefault(pid.lower(), identity.name)
         self._registries: dict[tuple[str, str], Registry | None] = {}
         self._source_cache: dict[str, Source] = {}
         self._subnet_hint: dict[str, int] = {}
@@ -453,8 +459,104 @@ class Classifier:
             return ConsumerRef(c.kind, c.id, (), by)
         return ConsumerRef.unknown(tuple(sorted(candidates)), by)
 
+    def narrow_by_image(self, ref: ConsumerRef, registry: str, repository: str, tag: str,
+                        identity: str = "") -> tuple[ConsumerRef, str]:
+        """Candidates narrowed by the image each one's spec names (ACI containers, Container
+        Apps template, App Service ``DOCKER|`` images), with the sentence that says so ("" when
+        there is nothing to narrow). One candidate naming the pulled repository (and tag, when
+        both give one) while every other names other images: that consumer, by ``<by>+image``.
+        Otherwise the candidates stay, those whose specs name other images dropped when one
+        does; a consumer whose spec names no image it pulls (AKS, ACR Tasks, images not in the
+        inventory) can never be excluded. The log's digest is not compared (flows hold none):
+        a digest-pinned spec matches by repository."""
+        if len(ref.candidates) < 2 or not repository:
+            return ref, ""
+        levels = {cid: self._names_image(cid, registry, repository, tag)
+                  for cid in ref.candidates}
+        best = max(levels.values())
+        winners = [cid for cid, level in levels.items() if level == best]
+        unsure = [cid for cid, level in levels.items() if level is _Match.CANNOT_TELL]
+        image = f"{repository}:{tag}" if tag else repository
+        who = self._sharing(ref, identity)
+        cannot = ""
+        if unsure:
+            names = _names([self._name(c) for c in unsure])
+            cannot = (f"{names} pull{'s' if len(unsure) == 1 else ''} images "
+                      f"{'its spec does' if len(unsure) == 1 else 'their specs do'} not list "
+                      "(AKS, ACR Tasks, or images not in the inventory)")
+        if best is _Match.NOT:
+            return ref, f"{who}; none of their specs names image {image}: still candidates"
+        if best is _Match.CANNOT_TELL:
+            return ref, f"{who}; {cannot}: still candidates"
+        what = (f"image {image}" if best is _Match.IMAGE else
+                f"repository {repository} (by digest or without the pulled tag; the log's "
+                "digest is not compared)")
+        keep = [*winners, *(c for c in unsure if c not in winners)]
+        if len(winners) == 1 and not unsure:
+            c = self.inventory.consumers[winners[0]]
+            return (ConsumerRef(c.kind, c.id, (), f"{ref.by}+image" if ref.by else "image"),
+                    f"{who}; only {c.name}'s spec names {what}")
+        if len(winners) == 1:
+            said = f"only {self._name(winners[0])}'s spec names {what}, but {cannot}"
+        else:
+            said = (f"{_names([self._name(c) for c in winners])} "
+                    f"{'both' if len(winners) == 2 else 'all'} name {what} in their specs")
+        return ConsumerRef.unknown(tuple(sorted(keep)), ref.by), f"{who}; {said}: still candidates"
+
+    def _names_image(self, cid: str, registry: str, repository: str, tag: str) -> _Match:
+        c = self.inventory.consumers.get(cid)
+        if c is None or c.kind in _NO_IMAGES or not c.images:
+            return _Match.CANNOT_TELL
+        found = _Match.NOT
+        for image in c.images:
+            host, repo, spec_tag, digest = split_image(image)
+            same = host == registry or ("." not in registry and host.split(".", 1)[0] == registry)
+            if not same or repo != repository.lower():
+                continue
+            if tag and not digest:
+                if (spec_tag or "latest") == tag:
+                    return _Match.IMAGE
+                continue  # another tag of the same repository
+            found = _Match.REPOSITORY
+        return found
+
+    def _name(self, cid: str) -> str:
+        c = self.inventory.consumers.get(cid)
+        return c.name if c is not None else cid.rsplit("/", 1)[-1]
+
+    def _sharing(self, ref: ConsumerRef, identity: str) -> str:
+        names = _names([self._name(c) for c in ref.candidates])
+        if ref.by == "identity" and identity:
+            label = self._identity_names.get(identity.lower(), identity)
+            return f"identity {label} is shared by {names}"
+        return f"{names} are candidates (by {ref.by or 'network'})"
+
     def consumer_of(self, ref: ConsumerRef) -> Consumer | None:
         return self.inventory.consumers.get(ref.id) if ref.id else None
+
+
+class _Match(enum.IntEnum):
+    """How far a consumer's spec names a pulled image (``narrow_by_image``), ordered."""
+
+    NOT = 0
+    """Its spec lists images, none of them this one."""
+    CANNOT_TELL = 1
+    """Its spec lists no image it pulls (AKS, ACR Tasks) or its images are not known."""
+    REPOSITORY = 2
+    """It names the repository; the tag or digest cannot be compared."""
+    IMAGE = 3
+    """It names the repository and the pulled tag."""
+
+
+_NO_IMAGES = frozenset({ConsumerKind.AKS, ConsumerKind.ACR_TASKS, ConsumerKind.UNKNOWN})
+"""Consumers whose ARM spec does not list the images they pull."""
+
+
+def _names(names: list[str]) -> str:
+    """``a and b``, ``a, b and c``; more than four: ``a, b, c, d and 3 more``."""
+    if len(names) > 4:
+        return f"{', '.join(names[:4])} and {len(names) - 4} more"
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 V4_MAYBE_UNROUTABLE = frozenset({0, 127, 169, *range(224, 256)})

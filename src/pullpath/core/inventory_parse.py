@@ -69,6 +69,7 @@ __all__ = [
     "logs_hint",
     "looks_like_inventory",
     "norm_location",
+    "split_image",
     "type_from_id",
     "without_properties_problem",
 ]
@@ -192,6 +193,23 @@ def image_registry(image: str) -> str:
         return ""
     host = ref.split("/", 1)[0]
     return host.lower() if _IMAGE_HOST.match(host) else ""
+
+
+def split_image(image: str) -> tuple[str, str, str, str]:
+    """(registry host, repository, tag, digest) of an image reference: host, repository and
+    digest lower-case, the tag as written; "" for a part it does not give
+    (``contosoacr.azurecr.io/orders:1.4.2``, ``host/team/app@sha256:...``, App Service
+    ``DOCKER|host/repo:tag``)."""
+    ref = image.strip()
+    if "|" in ref:
+        ref = ref.split("|", 1)[1].strip()
+    host = image_registry(ref)
+    rest = ref.split("/", 1)[1] if host else ref
+    rest, _, digest = rest.partition("@")
+    path, _, last = rest.rpartition("/")
+    name, _, tag = last.partition(":")
+    repository = f"{path}/{name}" if path else name
+    return host, repository.lower(), tag, digest.lower()
 
 
 def _usable_prefix(c: _Ctx, subnet: str, prefix: str) -> bool:
