@@ -67,3 +67,40 @@ def test_thirty_thousand_vnets_with_standalone_subnets() -> None:
     assert not inv.issues
     assert len(inv.subnets) == VNETS
     assert all(inv.vnets[norm_id(v)].subnet_ids == (f"{norm_id(v)}/subnets/s",) for v in vnets)
+
+
+def test_a_thousand_registries_give_a_summary_diagram() -> None:
+    """Past 200 registries the path diagram sums up (one node per consumer kind, one for the
+    registries) and the report says so; below, it is drawn in full."""
+    from pullpath.formatters.diagram import MAX_DRAWN_REGISTRIES, build_diagram
+    from pullpath.formatters.explain_doc import explain_document
+    from pullpath.formatters.html import explain_html
+    from pullpath.formatters.markdown import explain_markdown
+    from pullpath.workflows.explain import explain_inventory
+
+    report = explain_inventory(inventory_from_documents(
+        [("r.json", {"value": large_inventory(1_000, registry_every=1)})]))
+    assert len(report.pairs) == 1_000
+    doc = explain_document(report)
+    diagram = build_diagram(doc, doc["network"])
+    said = ("1,000 registries and 1,000 consumers are too many to draw one by one (more than "
+            f"{MAX_DRAWN_REGISTRIES} registries or 1000 consumers): this diagram sums them up, one "
+            "node per consumer kind and one edge per path; the tables list every flow.")
+    assert diagram.summary == said
+    assert said in diagram.notes
+    registries = [n for n in diagram.nodes if n.kind == "registry"]
+    assert [r.title for r in registries] == ["1,000 registries"]
+    consumers = [n for n in diagram.nodes if n.kind == "consumer"]
+    assert [(c.badge, c.title) for c in consumers] == [("ACI", "1,000 consumers")]
+    assert sum(e.count for e in diagram.edges) == 1_000
+    assert said in explain_markdown(report)
+    html = explain_html(report)
+    assert said in html
+    assert "and 990 more" in html  # the page's header names ten registries, not all
+
+    small = explain_inventory(inventory_from_documents(
+        [("r.json", {"value": large_inventory(MAX_DRAWN_REGISTRIES, registry_every=1)})]))
+    small_doc = explain_document(small)
+    full = build_diagram(small_doc, small_doc["network"])
+    assert full.summary == ""
+    assert len([n for n in full.nodes if n.kind == "registry"]) == MAX_DRAWN_REGISTRIES
