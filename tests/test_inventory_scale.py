@@ -104,3 +104,20 @@ def test_a_thousand_registries_give_a_summary_diagram() -> None:
     full = build_diagram(small_doc, small_doc["network"])
     assert full.summary == ""
     assert len([n for n in full.nodes if n.kind == "registry"]) == MAX_DRAWN_REGISTRIES
+
+
+def test_registry_lookup_index_follows_the_registries() -> None:
+    """``registry_by_login_server`` is indexed (not a scan per call) and still answers for
+    registries added or replaced after a lookup."""
+    from dataclasses import replace
+
+    inv = inventory_from_documents([("r.json", {"value": large_inventory(20)})])
+    (rid,) = [r for r in inv.registries if r.endswith("/acr10")]
+    first = inv.registry_by_login_server("acr10.azurecr.io")
+    assert first is inv.registries[rid]
+    inv.registries[rid] = replace(first, public_network_access="Enabled")
+    assert inv.registry_by_login_server("ACR10.azurecr.io") is inv.registries[rid]
+    nameless = replace(first, id=rid + "x", name="other", login_server="")
+    inv.registries[nameless.id] = nameless
+    assert inv.registry_by_login_server("other.azurecr.io") is nameless
+    assert inv.registry_by_login_server("missing.azurecr.io") is None

@@ -371,8 +371,12 @@ class Inventory:
         matches by name: a login server is always ``<name>.<cloud suffix>``."""
         ls = login_server.lower()
         by_server, by_name = self._registry_index()
-        found = by_server.get(ls)
-        return found if found is not None else by_name.get(ls.split(".", 1)[0])
+        found = by_server.get(ls) or by_name.get(ls.split(".", 1)[0])
+        if found is not None and self.registries.get(found.id) is not found:
+            self._registry_lookup = None  # a registry was replaced since: index again
+            by_server, by_name = self._registry_index()
+            found = by_server.get(ls) or by_name.get(ls.split(".", 1)[0])
+        return found
 
     def _registry_index(self) -> tuple[dict[str, Registry], dict[str, Registry]]:
         """Registries by login server (the first with it) and, for those without one, by
