@@ -1740,7 +1740,7 @@ def without_properties_problem(resource_ids: list[str]) -> str:
     """The inventory issue for resources read only without their properties."""
     n = len(resource_ids)
     return (f"{n} resource{'s have' if n != 1 else ' has'} no properties (az resource list does "
-            "not export them), so their network settings, identities and images are unknown: "
+            "not export them), so their network settings and images are unknown: "
             + export_hint(resource_ids))
 
 
@@ -1750,13 +1750,12 @@ def inventory_warnings(inv: Inventory) -> list[str]:
     out: list[str] = []
     if inv.without_properties:
         out.append(without_properties_problem(list(inv.without_properties)))
-    if inv.conflicts:
-        names = ", ".join(f"{c.what} {_last(c.resource_id)}" for c in list(
-            inv.conflicts.values())[:5])
-        more = f" (+{len(inv.conflicts) - 5} more)" if len(inv.conflicts) > 5 else ""
-        out.append(f"{len(inv.conflicts)} resource(s) are given more than once with different "
-                   f"settings: {names}{more}; what depends on them is not judged (see the "
-                   "inventory issues)")
+    conflicts = list(inv.conflicts.values())
+    for c in conflicts[:5]:
+        out.append(f"{c.describe()}: {_CONSEQUENCE.get(c.what, _TAKEN_AS_UNKNOWN)}")
+    if len(conflicts) > 5:
+        out.append(f"{len(conflicts) - 5} more resource(s) are given more than once with "
+                   "different settings (see the inventory issues)")
     return out
 
 
