@@ -26,6 +26,7 @@ from pullpath.core.inventory_parse import (
     inventory_from_documents,
     is_arm_expression,
     iter_resources,
+    split_image,
     type_from_id,
 )
 from pullpath.domain.inventory import ConsumerKind, Inventory, InventoryIssue, norm_id
@@ -911,13 +912,25 @@ def test_sparse_record_does_not_wipe_a_full_one() -> None:
     assert alone.sku == full["sku"]["name"]
 
 
-def test_later_full_record_replaces_earlier_one() -> None:
+def test_full_records_that_differ_are_a_conflict_whatever_their_order() -> None:
+    """Two snapshots of one container group (public, then in a VNet): neither wins by coming
+    last; the settings they give differently are unknown and the conflict is an issue."""
     get = body("ContainerGroupsGet_Succeeded.json")
     vnet = derived("aci-vnet-identity.json")
-    con = inv_of(get, vnet).consumers[nid(get)]
-    assert con.private_ips == (props(vnet)["ipAddress"]["ip"],)
-    assert con.public_ips == ()
-    assert con.fact("in_vnet") == "true"
+    one, other = inv_of(get, vnet), inv_of(vnet, get)
+    assert one.consumers == other.consumers
+    con = one.consumers[nid(get)]
+    assert con.fact("in_vnet") is None
+    assert con.credentials == ()
+    conflict = one.conflicts[nid(get)]
+    assert conflict.fields == ("registry credentials", "in_vnet")
+    assert conflict.locations == ("test#0", "test#1")
+    (issue,) = one.issues
+    assert issue.resource_id == nid(get)
+    assert issue.problem.startswith(
+        "consumer demo1 is given 2 times with different registry credentials, in_vnet ("
+        "registry credentials: ")
+    assert "in_vnet: false at test#0; true at test#1" in issue.problem
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1142,6 +1155,21 @@ def test_type_from_id(rid: str, expected: str) -> None:
 )
 def test_image_registry(image: str, registry: str) -> None:
     assert image_registry(image) == registry
+
+
+@pytest.mark.parametrize(
+    ("image", "parts"),
+    [
+        ("nginx", ("", "nginx", "", "")),
+        ("contosoacr.azurecr.io/orders:1.4.2", ("contosoacr.azurecr.io", "orders", "1.4.2", "")),
+        ("DOCKER|Contoso.azurecr.io/Team/App:V1", ("contoso.azurecr.io", "team/app", "V1", "")),
+        ("localhost:5000/app", ("localhost:5000", "app", "", "")),
+        ("acr.azurecr.io/a/b@sha256:ABC", ("acr.azurecr.io", "a/b", "", "sha256:abc")),
+        ("acr.azurecr.io/a:1@sha256:abc", ("acr.azurecr.io", "a", "1", "sha256:abc")),
+    ],
+)
+def test_split_image(image: str, parts: tuple[str, str, str, str]) -> None:
+    assert split_image(image) == parts
 
 
 def test_arm_expression_detection() -> None:

@@ -126,6 +126,24 @@ def _read_bytes(path: Path) -> bytes:
     return raw
 
 
+_LOG_COLUMNS = frozenset({"calleripaddress", "loginserver", "repository", "correlationid"})
+
+
+def _log_csv(raw: bytes) -> bool:
+    """Is ``raw`` a CSV export of the registry's log tables (a header naming OperationName and
+    another of their columns; portal headers such as ``TimeGenerated [UTC]`` included)?"""
+    first = raw[:4096].split(b"\n", 1)[0]
+    try:
+        header = _text_bytes(first).decode("utf-8", errors="replace")
+    except _DecodeError:
+        return False
+    names = set()
+    for cell in header.split(","):
+        name = cell.strip().strip('"').split("[", 1)[0].strip()
+        names.add(name.replace("_", "").lower())
+    return "operationname" in names and bool(names & _LOG_COLUMNS)
+
+
 def _exists(path: Path) -> bool:
     try:
         return path.exists()
@@ -144,10 +162,16 @@ def read_inventory(paths: Sequence[Path]) -> Inventory:
         if not wanted:
             builder.add_skipped_file(label)
             continue
+        raw = b""
         try:
-            doc = decode_json(_read_bytes(file))
+            raw = _read_bytes(file)
+            doc = decode_json(raw)
         except _DecodeError as exc:
-            builder.add_issue(label, str(exc))
+            if _log_csv(raw):
+                builder.add_issue(label, "a CSV export of registry logs, not ARM resources: not "
+                                         "read as inventory (did you mean --logs?)")
+            else:
+                builder.add_issue(label, str(exc))
             continue
         except OSError as exc:
             builder.add_issue(label, f"cannot read file: {exc.strerror or exc}")

@@ -551,6 +551,13 @@ def _has_record_lines(data: bytearray, max_lines: int = 10_000) -> bool:
 
 
 def _records_of_document(doc: object, name: str, stats: ReadStats) -> Iterator[PullEvent]:
+    from pullpath.core.inventory_parse import looks_like_inventory  # only documents need it
+
+    if looks_like_inventory(doc):
+        stats.count_skip(Skip(Location(name), "inventory-not-logs",
+                              "ARM resource JSON (an inventory), not registry log records: did "
+                              "you mean --inventory?"))
+        return
     if isinstance(doc, list):
         for i, record in enumerate(doc):
             yield from _emit(record, Location(name, i + 1), stats)

@@ -43,6 +43,7 @@ from pullpath.domain.verdicts import (
     PATH_ORDER,
     REQUEST_KINDS,
     AuditSummary,
+    Confidence,
     ConsumerRef,
     Expectation,
     Flow,
@@ -396,6 +397,14 @@ def judge_key(key: GroupKey) -> tuple[str, ...]:
 
 
 def judge(classifier: Classifier, key: GroupKey) -> Verdicts:
+    """The group's verdicts: ``judge_caller``'s, with candidate consumers narrowed by the
+    image the group pulled (``by_image``)."""
+    return by_image(classifier, key, judge_caller(classifier, key))
+
+
+def judge_caller(classifier: Classifier, key: GroupKey) -> Verdicts:
+    """What the caller, identity and result decide: the same for every group of a judge key
+    (``judge_key``)."""
     source = classifier.source(key.caller_ip)
     call = Call(key.registry, key.registry_id, key.caller_ip, key.identity, key.result,
                 key.result_description)
@@ -403,6 +412,24 @@ def judge(classifier: Classifier, key: GroupKey) -> Verdicts:
     consumer = classifier.consumer(source, key.identity)
     return Verdicts(source, verdict, consumer,
                     classifier.registry_name(key.registry, key.registry_id))
+
+
+def by_image(classifier: Classifier, key: GroupKey, v: Verdicts) -> Verdicts:
+    """``v`` with several candidate consumers narrowed by the pulled repository and tag
+    (``Classifier.narrow_by_image``): the sentence that says how joins the reasons, and a
+    consumer found only by its image makes a high confidence medium."""
+    if len(v.consumer.candidates) < 2 or not key.repository:
+        return v
+    consumer, said = classifier.narrow_by_image(v.consumer, v.registry, key.repository,
+                                                key.tag, key.identity)
+    if not said:
+        return v
+    verdict = v.verdict
+    confidence = verdict.confidence
+    if consumer.id and confidence is Confidence.HIGH:
+        confidence = Confidence.MEDIUM
+    verdict = replace(verdict, reasons=(*verdict.reasons, said), confidence=confidence)
+    return v._replace(consumer=consumer, verdict=verdict)
 
 
 def flow_key(key: GroupKey, v: Verdicts) -> FlowKey:
@@ -445,6 +472,7 @@ class Judgements:
         self.classifier = classifier
         self.limit = limit
         self.judged: dict[tuple[str, ...], tuple[Verdicts, tuple[str, str, str, str]]] = {}
+        self.by_image: dict[tuple[str, ...], tuple[Verdicts, tuple[str, str, str, str]]] = {}
 
     def add(self, keys: Iterable[GroupKey]) -> None:
         """Judge the groups of ``keys`` not judged yet (their callers' sources in one batch:
@@ -465,15 +493,23 @@ class Judgements:
             judged[jk] = self._judge(key)
 
     def get(self, key: GroupKey) -> tuple[Verdicts, tuple[str, str, str, str]]:
-        """The group's verdicts (judged now unless they were)."""
+        """The group's verdicts (judged now unless they were); candidate consumers narrowed
+        by the group's image (``by_image``: once per judge key, repository and tag)."""
         jk = judge_key(key)
         found = self.judged.get(jk)
         if found is None:
             found = self.judged[jk] = self._judge(key)
-        return found
+        if len(found[0].consumer.candidates) < 2 or not key.repository:
+            return found
+        ik = (*jk, key.repository, key.tag)
+        refined = self.by_image.get(ik)
+        if refined is None:
+            verdicts = by_image(self.classifier, key, found[0])
+            refined = self.by_image[ik] = (verdicts, _verdict_part(key, verdicts))
+        return refined
 
     def _judge(self, key: GroupKey) -> tuple[Verdicts, tuple[str, str, str, str]]:
-        verdicts = judge(self.classifier, key)
+        verdicts = judge_caller(self.classifier, key)
         return verdicts, _verdict_part(key, verdicts)
 
 

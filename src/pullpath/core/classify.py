@@ -6,14 +6,18 @@ reasons; missing evidence gives ``unknown`` with what is missing, never a guess.
 
 from __future__ import annotations
 
+import enum
 import functools
 import ipaddress
+import re
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date, datetime
 from socket import inet_ntoa
 from typing import TYPE_CHECKING, NamedTuple
 
+from pullpath.core.inventory_parse import export_hint, split_image
 from pullpath.core.ipindex import (
     PrefixIndex,
     ip_from_packed,
@@ -22,7 +26,16 @@ from pullpath.core.ipindex import (
     parse_ip,
 )
 from pullpath.core.records import FIREWALL_DENIAL_RE
-from pullpath.domain.inventory import Consumer, ConsumerKind, Inventory, Registry, norm_id
+from pullpath.domain.inventory import (
+    Consumer,
+    ConsumerKind,
+    Inventory,
+    ManagedEnvironment,
+    PublicIp,
+    Registry,
+    ResourceConflict,
+    norm_id,
+)
 from pullpath.domain.verdicts import (
     Confidence,
     ConsumerRef,
@@ -84,6 +97,24 @@ class Classifier:
             for ip in (env.static_ip, *env.outbound_ips):
                 if ip:
                     self._public_ip_owner.setdefault(_canon(ip), env.id)
+        # a public IP or environment given twice with different addresses: every address it
+        # was given is looked up, so that a flow from any of them is known to depend on it
+        self._registry_conflicts: dict[str, list[ResourceConflict]] = defaultdict(list)
+        for cid, conflict in inv.conflicts.items():
+            owner = _REGISTRY_ID(cid)
+            if owner is not None and owner.group(0) in inv.registries:
+                self._registry_conflicts[owner.group(0)].append(conflict)
+            for rec in conflict.versions:
+                addresses: tuple[str, ...] = ()
+                if isinstance(rec, PublicIp):
+                    addresses = (rec.ip_address,)
+                elif isinstance(rec, ManagedEnvironment):
+                    addresses = (rec.static_ip, *rec.outbound_ips)
+                for ip in addresses:
+                    if ip:
+                        self._public_ip_owner.setdefault(_canon(ip), cid)
+        self._without_properties = frozenset(inv.without_properties)
+        self._sparse_vnets = [v for v in inv.vnets if v in self._without_properties]
         self._pip_nat: dict[str, str] = {}
         for nat in inv.nat_gateways.values():
             for pid in nat.public_ip_ids:
@@ -91,7 +122,10 @@ class Classifier:
         self._consumers_by_subnet: dict[str, list[str]] = defaultdict(list)
         self._consumers_by_ip: dict[str, list[str]] = defaultdict(list)
         self._consumers_by_principal: dict[str, list[str]] = defaultdict(list)
+        self._consumers_by_environment: dict[str, list[str]] = defaultdict(list)
         for c in inv.consumers.values():
+            if c.environment_id:
+                self._consumers_by_environment[c.environment_id].append(c.id)
             for sid in c.subnet_ids:
                 self._consumers_by_subnet[sid].append(c.id)
             for ip in (*c.private_ips, *c.public_ips):
@@ -100,16 +134,29 @@ class Classifier:
             for pid in (*c.principal_ids, *c.client_ids):
                 if pid:
                     self._consumers_by_principal[pid.lower()].append(c.id)
+        holders_of: dict[str, list[str]] = defaultdict(list)
+        for c in inv.consumers.values():
+            for uid in dict.fromkeys(c.identity_ids):
+                holders_of[uid].append(c.id)
         for identity in inv.identities.values():
-            holders = [c.id for c in inv.consumers.values() if identity.id in c.identity_ids]
+            holders = holders_of.get(identity.id, [])
             for pid in (identity.principal_id, identity.client_id):
                 if pid:
                     for holder in holders:
                         if holder not in self._consumers_by_principal[pid.lower()]:
                             self._consumers_by_principal[pid.lower()].append(holder)
+        self._identity_names: dict[str, str] = {}
+        for identity in inv.identities.values():
+            for pid in (identity.principal_id, identity.client_id):
+                if pid:
+                    self._identity_names.setdefault(pid.lower(), identity.name)
         self._registries: dict[tuple[str, str], Registry | None] = {}
         self._source_cache: dict[str, Source] = {}
         self._subnet_hint: dict[str, int] = {}
+        self._node_subnets: dict[int, tuple[int, ...]] = {}
+        self._shared_subnets: dict[str, tuple[str, ...]] = {}
+        """Caller address -> the subnets it is in, when more than one (overlapping prefixes
+        in different VNets): the logs cannot tell which."""
         self._tag_hint: dict[str, TagMatch | None] = {}
 
     # ----------------------------------------------------------------- source
@@ -124,7 +171,7 @@ class Classifier:
 
     def prime_sources(self, callers: Iterable[str]) -> None:
         """Classify many callers at once: one vectorised subnet search and one service-tag
-        search (``PrefixIndex.best_packed``, ``TagIndex.lookup_packed``) for all their distinct
+        search (``PrefixIndex.locate_packed``, ``TagIndex.lookup_packed``) for all their distinct
         addresses, so that ``source`` of each needs no search of its own. Each caller is
         parsed once."""
         cache = self._source_cache
@@ -144,7 +191,7 @@ class Classifier:
             return
         texts = list(addresses)
         packs = list(addresses.values())
-        self._subnet_hint = dict(zip(texts, self._subnets.best_packed(packs).tolist(),
+        self._subnet_hint = dict(zip(texts, self._subnets.locate_packed(packs).tolist(),
                                      strict=True))
         if self.tags is not None:
             self._tag_hint = dict(zip(texts, self.tags.lookup_packed(packs), strict=True))
@@ -158,11 +205,21 @@ class Classifier:
             self._subnet_hint = {}
             self._tag_hint = {}
 
-    def _best_subnet(self, packed: bytes, text: str) -> int | None:
-        hint = self._subnet_hint.get(text)
-        if hint is None:
-            return self._subnets.best(ip_from_packed(packed))
-        return hint if hint >= 0 else None
+    def _subnets_at(self, packed: bytes, text: str) -> tuple[int, ...]:
+        """Every subnet (index into ``_subnet_ids``) whose prefix holds the address, the most
+        specific first: one for a well-formed inventory, more when subnets of different VNets
+        overlap (the same 10.0.2.0/24 in two VNets)."""
+        node = self._subnet_hint.get(text)
+        if node is None:
+            node = self._subnets.locate(ip_from_packed(packed))
+        if node < 0:
+            return ()
+        found = self._node_subnets.get(node)
+        if found is None:
+            found = tuple(dict.fromkeys(p for _, payloads in self._subnets.chain(node)
+                                        for p in payloads))
+            self._node_subnets[node] = found
+        return found
 
     def _tag_match(self, tags: TagIndex, packed: bytes, text: str) -> TagMatch | None:
         if text in self._tag_hint:
@@ -181,11 +238,13 @@ class Classifier:
         if unroutable:
             return Source(SourceKind.INVALID, ip="", note=f"{text} is {unroutable}, not a caller "
                           "address a registry can see")
-        best = self._best_subnet(packed, text)
-        if best is not None:
-            subnet = self.inventory.subnets[self._subnet_ids[best]]
+        found = self._subnets_at(packed, text)
+        if len(found) == 1:
+            subnet = self.inventory.subnets[self._subnet_ids[found[0]]]
             return Source(SourceKind.SUBNET, ip=text, subnet_id=subnet.id, vnet_id=subnet.vnet_id,
                           prefix=_matching(ip_from_packed(packed), subnet.prefixes))
+        if found:
+            return self._shared_subnet(text, ip_from_packed(packed), found)
         owner = self._public_ip_owner.get(text)
         if owner is not None:
             nat = self._pip_nat.get(owner, "")
@@ -201,6 +260,39 @@ class Classifier:
                               prefix=match.prefix)
             return Source(SourceKind.INTERNET, ip=text)
         return Source(SourceKind.INTERNET, ip=text, note="no service tags loaded")
+
+    def _shared_subnet(self, text: str, ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
+                       found: tuple[int, ...]) -> Source:
+        """The source of an address inside several subnets: kind ``subnet`` without a subnet
+        or VNet (the logs cannot tell which), the most specific prefix, the candidates named in
+        the note and kept for ``consumer``."""
+        subnets = [self.inventory.subnets[self._subnet_ids[i]] for i in found]
+        prefixes = [_matching(ip, s.prefixes) for s in subnets]
+        names = [f"{s.vnet_id.rsplit('/', 1)[-1] or '?'}/{s.name}" for s in subnets]
+        if len(set(prefixes)) == 1:
+            where = (f"{prefixes[0]} of both {names[0]} and {names[1]}" if len(names) == 2 else
+                     f"{prefixes[0]} of each of {', '.join(names[:-1])} and {names[-1]}")
+        else:
+            parts = [f"{p} of {n}" for p, n in zip(prefixes, names, strict=True)]
+            where = f"{', '.join(parts[:-1])} and {parts[-1]}"
+        if len(self._shared_subnets) < 1_000_000:
+            self._shared_subnets[text] = tuple(s.id for s in subnets)
+        return Source(SourceKind.SUBNET, ip=text, prefix=prefixes[0],
+                      note=f"{text} is in {where}: the logs cannot tell which")
+
+    def subnet_candidates(self, source: Source) -> tuple[str, ...]:
+        """The subnets a ``subnet`` source may be in: its subnet, or every subnet that holds the
+        address when several do (``Source.subnet_id`` is then "")."""
+        if source.kind is not SourceKind.SUBNET:
+            return ()
+        if source.subnet_id:
+            return (source.subnet_id,)
+        found = self._shared_subnets.get(source.ip)
+        if found is None:
+            packed = packed_ip(source.ip)
+            found = () if packed is None else tuple(
+                self._subnet_ids[i] for i in self._subnets_at(packed, source.ip))
+        return found
 
     # ------------------------------------------------------------------- path
     def registry(self, call: Call) -> Registry | None:
@@ -224,8 +316,24 @@ class Classifier:
     def path(self, call: Call, source: Source) -> PathVerdict:
         registry = self.registry(call)
         name = call.registry or call.registry_id or "the registry"
+        conflicts = self._registry_conflicts.get(registry.id, ()) if registry is not None else ()
+        if source.kind is SourceKind.CUSTOMER_PUBLIC_IP:
+            owner = self.inventory.conflicts.get(source.resource_id)
+            if owner is not None:
+                conflicts = (*conflicts, owner)
+        sparse = registry is not None and registry.id in self._without_properties
         if call.result in DENIED_RESULTS:
-            return _denied(call, source, registry)
+            if sparse and not conflicts:
+                denied = _denied(call, source, registry)
+                return denied if denied.denial != "unknown" else replace(
+                    denied, missing=(self._sparse_registry(name, registry),))
+            if not conflicts:
+                return _denied(call, source, registry)
+            denied = _denied(call, source, None)  # firewall or authorisation: from the record
+            if denied.denial != "unknown":
+                return denied
+            return replace(denied, reasons=(*denied.reasons, *_not_judged(conflicts)),
+                           missing=_consistent(conflicts))
         reasons: list[str] = [_describe_source(source)]
         if inconclusive_result(call.result):
             reasons.append(f"result {call.result}: the request failed or was throttled, which "
@@ -238,6 +346,12 @@ class Classifier:
         if source.kind is SourceKind.INVALID:
             return PathVerdict(Path.UNKNOWN, Confidence.NONE, tuple(reasons),
                                missing=("a valid caller IP address",))
+        if conflicts:
+            return PathVerdict(Path.UNKNOWN, Confidence.NONE,
+                               (*reasons, *_not_judged(conflicts)), missing=_consistent(conflicts))
+        if sparse:
+            return PathVerdict(Path.UNKNOWN, Confidence.NONE, tuple(reasons),
+                               missing=(self._sparse_registry(name, registry),))
         if registry is None or not registry.has_config:
             what = ("registry configuration for " + name +
                     " (add the registry's ARM JSON to --inventory)")
@@ -251,7 +365,11 @@ class Classifier:
                                "endpoint(s)")
                 if source.kind is SourceKind.PRIVATE_UNMAPPED:
                     confidence = Confidence.MEDIUM
-                    missing = (*missing, f"the subnet of {source.ip} (add its VNet to --inventory)")
+                    missing = (*missing, self._subnet_hint_for(source.ip))
+                elif not source.subnet_id:  # in subnets of several VNets
+                    confidence = Confidence.MEDIUM
+                    missing = (*missing, f"which of the subnets holding {source.ip} the caller is "
+                                         "in (the logs name no VNet)")
                 return PathVerdict(Path.PRIVATE_ENDPOINT, confidence, tuple(reasons), missing)
             reasons.append(f"registry {registry.name} has no approved private endpoint in the "
                            "inventory")
@@ -289,6 +407,19 @@ class Classifier:
         return PathVerdict(Path.UNKNOWN, Confidence.LOW, tuple(reasons),
                            missing=("a network rule that admits this caller",))
 
+    @staticmethod
+    def _sparse_registry(name: str, registry: Registry | None) -> str:
+        rid = registry.id if registry is not None else ""
+        return (f"registry configuration for {name}: the inventory has the registry without its "
+                f"properties (az resource list does not export them); {export_hint([rid])}")
+
+    def _subnet_hint_for(self, ip: str) -> str:
+        if self._sparse_vnets:
+            return (f"the subnet of {ip}: {len(self._sparse_vnets)} VNet(s) in --inventory have no "
+                    f"properties, so no subnets (az resource list does not export them); "
+                    f"{export_hint(self._sparse_vnets)}")
+        return f"the subnet of {ip} (add its VNet to --inventory)"
+
     # --------------------------------------------------------------- consumer
     def consumer(self, source: Source, identity: str) -> ConsumerRef:
         network: list[str] = []
@@ -296,8 +427,12 @@ class Classifier:
         if source.ip:
             network = list(self._consumers_by_ip.get(source.ip, ()))
             by = "private-ip" if source.kind is SourceKind.SUBNET else "public-ip"
-        if not network and source.kind is SourceKind.SUBNET:
-            network = list(self._consumers_by_subnet.get(source.subnet_id, ()))
+        shared = source.kind is SourceKind.SUBNET and not source.subnet_id
+        if source.kind is SourceKind.SUBNET and (shared or not network):
+            # an address in subnets of several VNets: the consumers of each, and those with
+            # that private IP in any of them, are all candidates
+            network += [c for sid in self.subnet_candidates(source)
+                        for c in self._consumers_by_subnet.get(sid, ())]
             by = "subnet"
         if not network and source.kind is SourceKind.CUSTOMER_PUBLIC_IP:
             nat = self._pip_nat.get(source.resource_id)
@@ -306,8 +441,7 @@ class Classifier:
                 network = [c for s in subnets for c in self._consumers_by_subnet.get(s, ())]
                 by = "nat-gateway"
             elif source.resource_id in self.inventory.environments:
-                network = [c.id for c in self.inventory.consumers.values()
-                           if c.environment_id == source.resource_id]
+                network = list(self._consumers_by_environment.get(source.resource_id, ()))
                 by = "public-ip"
         by_identity = (list(self._consumers_by_principal.get(identity.lower(), ()))
                        if identity else [])
@@ -325,10 +459,82 @@ class Classifier:
         else:
             return ConsumerRef.unknown()
         candidates = list(dict.fromkeys(candidates))
-        if len(candidates) == 1:
+        if len(candidates) == 1 and not (shared and by == "subnet"):
             c = self.inventory.consumers[candidates[0]]
             return ConsumerRef(c.kind, c.id, (), by)
         return ConsumerRef.unknown(tuple(sorted(candidates)), by)
+
+    def narrow_by_image(self, ref: ConsumerRef, registry: str, repository: str, tag: str,
+                        identity: str = "") -> tuple[ConsumerRef, str]:
+        """Candidates narrowed by the image each one's spec names (ACI containers, Container
+        Apps template, App Service ``DOCKER|`` images), with the sentence that says so ("" when
+        there is nothing to narrow). One candidate naming the pulled repository (and tag, when
+        both give one) while every other names other images: that consumer, by ``<by>+image``.
+        Otherwise the candidates stay, those whose specs name other images dropped when one
+        does; a consumer whose spec names no image it pulls (AKS, ACR Tasks, images not in the
+        inventory) can never be excluded. The log's digest is not compared (flows hold none):
+        a digest-pinned spec matches by repository."""
+        if len(ref.candidates) < 2 or not repository:
+            return ref, ""
+        levels = {cid: self._names_image(cid, registry, repository, tag)
+                  for cid in ref.candidates}
+        best = max(levels.values())
+        winners = [cid for cid, level in levels.items() if level == best]
+        unsure = [cid for cid, level in levels.items() if level is _Match.CANNOT_TELL]
+        image = f"{repository}:{tag}" if tag else repository
+        who = self._sharing(ref, identity)
+        cannot = ""
+        if unsure:
+            names = _names([self._name(c) for c in unsure])
+            cannot = (f"{names} pull{'s' if len(unsure) == 1 else ''} images "
+                      f"{'its spec does' if len(unsure) == 1 else 'their specs do'} not list "
+                      "(AKS, ACR Tasks, or images not in the inventory)")
+        if best is _Match.NOT:
+            return ref, f"{who}; none of their specs names image {image}: still candidates"
+        if best is _Match.CANNOT_TELL:
+            return ref, f"{who}; {cannot}: still candidates"
+        what = (f"image {image}" if best is _Match.IMAGE else
+                f"repository {repository} (by digest or without the pulled tag; the log's "
+                "digest is not compared)")
+        keep = [*winners, *(c for c in unsure if c not in winners)]
+        if len(winners) == 1 and not unsure:
+            c = self.inventory.consumers[winners[0]]
+            return (ConsumerRef(c.kind, c.id, (), f"{ref.by}+image" if ref.by else "image"),
+                    f"{who}; only {c.name}'s spec names {what}")
+        if len(winners) == 1:
+            said = f"only {self._name(winners[0])}'s spec names {what}, but {cannot}"
+        else:
+            said = (f"{_names([self._name(c) for c in winners])} "
+                    f"{'both' if len(winners) == 2 else 'all'} name {what} in their specs")
+        return ConsumerRef.unknown(tuple(sorted(keep)), ref.by), f"{who}; {said}: still candidates"
+
+    def _names_image(self, cid: str, registry: str, repository: str, tag: str) -> _Match:
+        c = self.inventory.consumers.get(cid)
+        if c is None or c.kind in _NO_IMAGES or not c.images:
+            return _Match.CANNOT_TELL
+        found = _Match.NOT
+        for image in c.images:
+            host, repo, spec_tag, digest = split_image(image)
+            same = host == registry or ("." not in registry and host.split(".", 1)[0] == registry)
+            if not same or repo != repository.lower():
+                continue
+            if tag and not digest:
+                if (spec_tag or "latest") == tag:
+                    return _Match.IMAGE
+                continue  # another tag of the same repository
+            found = _Match.REPOSITORY
+        return found
+
+    def _name(self, cid: str) -> str:
+        c = self.inventory.consumers.get(cid)
+        return c.name if c is not None else cid.rsplit("/", 1)[-1]
+
+    def _sharing(self, ref: ConsumerRef, identity: str) -> str:
+        names = _names([self._name(c) for c in ref.candidates])
+        if ref.by == "identity" and identity:
+            label = self._identity_names.get(identity.lower(), identity)
+            return f"identity {label} is shared by {names}"
+        return f"{names} are candidates (by {ref.by or 'network'})"
 
     def consumer_of(self, ref: ConsumerRef) -> Consumer | None:
         return self.inventory.consumers.get(ref.id) if ref.id else None
@@ -360,6 +566,30 @@ def tags_older_than_event(
                "service tags published after the event (pullpath service-tags update)")
     return PathVerdict(verdict.path, verdict.confidence, (*verdict.reasons[:-1], reason),
                        missing=missing, denial=verdict.denial)
+
+
+class _Match(enum.IntEnum):
+    """How far a consumer's spec names a pulled image (``narrow_by_image``), ordered."""
+
+    NOT = 0
+    """Its spec lists images, none of them this one."""
+    CANNOT_TELL = 1
+    """Its spec lists no image it pulls (AKS, ACR Tasks) or its images are not known."""
+    REPOSITORY = 2
+    """It names the repository; the tag or digest cannot be compared."""
+    IMAGE = 3
+    """It names the repository and the pulled tag."""
+
+
+_NO_IMAGES = frozenset({ConsumerKind.AKS, ConsumerKind.ACR_TASKS, ConsumerKind.UNKNOWN})
+"""Consumers whose ARM spec does not list the images they pull."""
+
+
+def _names(names: list[str]) -> str:
+    """``a and b``, ``a, b and c``; more than four: ``a, b, c, d and 3 more``."""
+    if len(names) > 4:
+        return f"{', '.join(names[:4])} and {len(names) - 4} more"
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 V4_MAYBE_UNROUTABLE = frozenset({0, 127, 169, *range(224, 256)})
@@ -435,9 +665,28 @@ def _ip_rule_match(ip: str, rules: tuple[str, ...]) -> str:
     return ""
 
 
+_REGISTRY_ID = re.compile(
+    r"/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.containerregistry/"
+    r"registries/[^/]+").match
+"""The registry a (lower-case) resource ID is or belongs to (a private endpoint connection)."""
+
+
+def _not_judged(conflicts: Iterable[ResourceConflict]) -> tuple[str, ...]:
+    return tuple(f"{c.describe()}: the audit does not judge a path that depends on it"
+                 for c in conflicts)
+
+
+def _consistent(conflicts: Iterable[ResourceConflict]) -> tuple[str, ...]:
+    return tuple(f"one consistent record of {c.what} {c.resource_id.rsplit('/', 1)[-1]} "
+                 f"(give it once in --inventory; read at {', '.join(c.locations)})"
+                 for c in conflicts)
+
+
 def _describe_source(source: Source) -> str:
     kind = source.kind
     if kind is SourceKind.SUBNET:
+        if not source.subnet_id and source.note:  # several subnets hold the address
+            return f"caller {source.note}"
         return f"caller {source.ip} is in subnet {source.subnet_id} ({source.prefix})"
     if kind is SourceKind.CUSTOMER_PUBLIC_IP:
         extra = f" ({source.note})" if source.note else ""

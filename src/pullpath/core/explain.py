@@ -184,6 +184,7 @@ class Explainer:
         self.inv = inventory
         self.kb = kb
         self.notes: list[str] = []
+        self._noted: set[str] = set()
         self._c = _Caches()
         self._pull_roles = {r.id: r for r in kb.pull_roles}
         self._registry_pes = self._index_private_endpoints()
@@ -218,7 +219,8 @@ class Explainer:
     # -- notes -------------------------------------------------------------------------------
 
     def note(self, text: str) -> None:
-        if text not in self.notes:
+        if text not in self._noted:  # a set beside the list: asked once per pair
+            self._noted.add(text)
             self.notes.append(text)
 
     # -- pairs -------------------------------------------------------------------------------

@@ -57,7 +57,8 @@ class _Pending:
 
 @dataclass
 class _Unchecked:
-    resources: list[str] = field(default_factory=list)
+    resources: dict[str, None] = field(default_factory=dict)
+    """Labels in the order met (a dict: membership is asked once per pair)."""
 
 
 class _Checker:
@@ -140,8 +141,7 @@ class _Checker:
             for name in unknown:
                 why = facts[name].why if name in facts else f"{name} is unknown"
                 entry = self.unchecked.setdefault((spec.id, why), _Unchecked())
-                if label not in entry.resources:
-                    entry.resources.append(label)
+                entry.resources.setdefault(label)
             return
         key = (spec.id, resource_id)
         pending = self.found.get(key)
@@ -212,7 +212,7 @@ class _Checker:
         findings.sort(key=lambda f: (-f.severity.rank, f.id, f.resource_id))
         notes: list[str] = []
         for (fid, why), entry in sorted(self.unchecked.items()):
-            names = entry.resources
+            names = list(entry.resources)
             shown = ", ".join(names[:5]) + (f" (+{len(names) - 5} more)" if len(names) > 5 else "")
             notes.append(f"{fid} not checked for {shown}: {why}")
         return findings, notes

@@ -24,6 +24,7 @@ expression or a container that holds no resources is recorded as an
 from __future__ import annotations
 
 import functools
+import ipaddress
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -57,6 +58,7 @@ from pullpath.domain.inventory import (
     PublicIp,
     Registry,
     RegistryCredential,
+    ResourceConflict,
     RoleAssignment,
     Subnet,
     VirtualNetwork,
@@ -68,12 +70,18 @@ __all__ = [
     "InventoryBuilder",
     "InventoryError",
     "build_inventory",
+    "export_hint",
     "image_registry",
     "inventory_from_documents",
+    "inventory_warnings",
     "is_arm_expression",
     "iter_resources",
+    "logs_hint",
+    "looks_like_inventory",
     "norm_location",
+    "split_image",
     "type_from_id",
+    "without_properties_problem",
 ]
 
 MAX_DEPTH: Final = 64
@@ -197,6 +205,39 @@ def image_registry(image: str) -> str:
     return host.lower() if _IMAGE_HOST.match(host) else ""
 
 
+def split_image(image: str) -> tuple[str, str, str, str]:
+    """(registry host, repository, tag, digest) of an image reference: host, repository and
+    digest lower-case, the tag as written; "" for a part it does not give
+    (``contosoacr.azurecr.io/orders:1.4.2``, ``host/team/app@sha256:...``, App Service
+    ``DOCKER|host/repo:tag``)."""
+    ref = image.strip()
+    if "|" in ref:
+        ref = ref.split("|", 1)[1].strip()
+    host = image_registry(ref)
+    rest = ref.split("/", 1)[1] if host else ref
+    rest, _, digest = rest.partition("@")
+    path, _, last = rest.rpartition("/")
+    name, _, tag = last.partition(":")
+    repository = f"{path}/{name}" if path else name
+    return host, repository.lower(), tag, digest.lower()
+
+
+def _usable_prefix(c: _Ctx, subnet: str, prefix: str) -> bool:
+    """Is ``prefix`` a subnet's address range pullpath can look callers up in? An invalid one
+    (``10.0.2.0/33``, garbage) or a catch-all (``0.0.0.0/0``, ``::/0``: every caller would be
+    "in" the subnet) is an inventory issue and not used."""
+    try:
+        network = ipaddress.ip_network(prefix, strict=False)
+    except ValueError:
+        c.issue(f"subnet {subnet}: addressPrefix {prefix!r} is not an IP prefix: not used")
+        return False
+    if network.prefixlen == 0:
+        c.issue(f"subnet {subnet}: addressPrefix {prefix} covers every address (a catch-all, "
+                "not a subnet's range): not used, callers are not looked up in it")
+        return False
+    return True
+
+
 def _uniq(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(v for v in values if v))
 
@@ -255,6 +296,136 @@ def _merge(old: _D, new: _D) -> _D:
         else:
             changes[f.name] = n
     return replace(old, **changes)  # type: ignore[type-var]
+
+
+_NOTHING: Final = object()
+
+_ARM_NAMES: Final = {
+    "public_network_access": "publicNetworkAccess",
+    "default_action": "networkRuleSet.defaultAction",
+    "ip_rules": "networkRuleSet.ipRules",
+    "bypass": "networkRuleBypassOptions",
+    "bypass_for_tasks": "networkRuleBypassAllowedForTasks",
+    "private_endpoint_connections": "privateEndpointConnections",
+    "data_endpoint_enabled": "dataEndpointEnabled",
+    "admin_user_enabled": "adminUserEnabled",
+    "login_server": "loginServer",
+    "replica_locations": "replications",
+    "prefixes": "addressPrefix",
+    "address_prefixes": "addressSpace.addressPrefixes",
+    "subnet_ids": "subnets",
+    "nat_gateway_id": "natGateway",
+    "ip_address": "ipAddress",
+    "status": "privateLinkServiceConnectionState.status",
+    "principal_id": "principalId",
+    "client_id": "clientId",
+    "principal_ids": "identity principalIds",
+    "client_ids": "identity clientIds",
+    "identity_ids": "identity.userAssignedIdentities",
+    "credentials": "registry credentials",
+    "private_ips": "private IPs",
+    "public_ips": "public IPs",
+    "static_ip": "staticIp",
+    "outbound_ips": "outboundIpAddresses",
+    "infrastructure_subnet_id": "vnetConfiguration.infrastructureSubnetId",
+    "environment_id": "managedEnvironmentId",
+}
+"""How conflicting fields are named in inventory issues: by the ARM property they come from."""
+
+
+def _is_blank(value: object) -> bool:
+    """Absent from a record: "", () or None."""
+    return value is None or (isinstance(value, str | tuple) and not value)
+
+
+def _blank_of(value: object) -> object:
+    if isinstance(value, str):
+        return ""
+    if isinstance(value, tuple):
+        return ()
+    return None
+
+
+def _agree(values: Iterable[object]) -> tuple[object, bool]:
+    """The one value the non-blank ``values`` agree on (``_NOTHING`` when there is none), and
+    whether they disagree. Strings compare case-insensitively (ARM names and enums are), the
+    spelling kept is the same whatever the input order."""
+    distinct: list[object] = []
+    for value in values:
+        if _is_blank(value):
+            continue
+        probe = value.casefold() if isinstance(value, str) else value
+        for i, seen in enumerate(distinct):
+            if (seen.casefold() if isinstance(seen, str) else seen) == probe:
+                if isinstance(value, str) and isinstance(seen, str) and value < seen:
+                    distinct[i] = value
+                break
+        else:
+            distinct.append(value)
+    if len(distinct) > 1:
+        return _NOTHING, True
+    return (distinct[0] if distinct else _NOTHING), False
+
+
+def _show_item(value: object) -> str:
+    if isinstance(value, PrivateEndpointConnection):
+        return f"{_last(value.private_endpoint_id or value.id)} {value.status or '(no status)'}"
+    if isinstance(value, RegistryCredential):
+        return f"{value.server or '(own registry)'} by {value.method}"
+    return _show(value)
+
+
+def _show(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        text = ", ".join(_show_item(v) for v in value)
+    else:
+        text = _show_item(value) if isinstance(
+            value, PrivateEndpointConnection | RegistryCredential) else str(value)
+    text = text or "(none)"
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def _reconcile(versions: list[tuple[str, Any]]) -> tuple[Any, list[tuple[str, str]]]:
+    """One record from every version of a resource, whatever their order: each field takes
+    the value the versions that set it agree on; a field set to different values in two
+    versions is a conflict and taken as absent (unknown). ``facts`` agree key by key.
+    Returns the record and the conflicts as (ARM name, values with their locations)."""
+    first = versions[0][1]
+    changes: dict[str, Any] = {}
+    clashes: list[tuple[str, str]] = []
+
+    def where(values: list[object]) -> str:
+        said = [f"{_show(v)} at {loc}" for (loc, _), v in zip(versions, values, strict=True)
+                if not _is_blank(v)]
+        return "; ".join(said[:4]) + (f"; +{len(said) - 4} more" if len(said) > 4 else "")
+
+    for f in fields(first):
+        name = f.name
+        if name == "facts":
+            facts = [dict(rec.facts) for _, rec in versions]
+            kept: list[tuple[str, str]] = []
+            for key in dict.fromkeys(k for d in facts for k in d):
+                values: list[object] = [d.get(key) for d in facts]
+                value, clash = _agree(values)
+                if clash:
+                    clashes.append((key, where(values)))
+                elif value is not _NOTHING:
+                    kept.append((key, str(value)))
+            changes[name] = tuple(kept)
+            continue
+        values = [getattr(rec, name) for _, rec in versions]
+        if f.type == "bool":  # a flag (system_identity): False is "not set"
+            values = [v or None for v in values]
+            value, _ = _agree(values)
+            changes[name] = value is not _NOTHING
+            continue
+        value, clash = _agree(values)
+        if clash:
+            clashes.append((_ARM_NAMES.get(name, name), where(values)))
+        changes[name] = _blank_of(getattr(first, name)) if value is _NOTHING else value
+    return replace(first, **changes), clashes
 
 
 # --------------------------------------------------------------------------------------------
@@ -382,6 +553,70 @@ def _unwrap_graph(
     issues.append(
         InventoryIssue(loc, "", f"'data' is a JSON {_kind(data)}, not resources or a table")
     )
+
+
+_SAMPLE: Final = 5
+"""Items of a document looked at to tell logs from inventory."""
+
+
+def _items(doc: object, *keys: str) -> list[object]:
+    """The first items of a list, or of the list under one of ``keys`` of an object (the
+    object itself when it has none)."""
+    if isinstance(doc, list):
+        return doc[:_SAMPLE]
+    if isinstance(doc, Mapping):
+        for key in keys:
+            value = _lookup(doc, key)
+            if isinstance(value, list):
+                return value[:_SAMPLE]
+        return [doc]
+    return []
+
+
+def _arm_resource(item: object) -> bool:
+    """An ARM resource: an ``id`` that is a resource ID and a ``type`` with a namespace."""
+    if not isinstance(item, Mapping):
+        return False
+    rid, rtype = _lookup(item, "id"), _lookup(item, "type")
+    return (isinstance(rid, str) and rid.lower().startswith(("/subscriptions/", "/providers/"))
+            and isinstance(rtype, str) and "/" in rtype)
+
+
+def looks_like_inventory(doc: object) -> bool:
+    """Is a decoded JSON document ARM resources (``az resource list``, ``az graph query``, an
+    ARM list or a single resource) rather than registry logs? For the logs reader's "did you
+    mean --inventory" hint."""
+    items = _items(doc, "value", "data")
+    return bool(items) and all(_arm_resource(i) for i in items)
+
+
+def logs_hint(doc: object) -> str:
+    """What registry logs ``doc`` holds, when it is logs rather than ARM resources (archive
+    records, ``{"records": [...]}``, a Log Analytics export or query response); "" when it is
+    not. For the inventory reader's "did you mean --logs" hint."""
+    from pullpath.core.records import RecordError, parse_record
+
+    tables = _lookup(doc, "tables") if isinstance(doc, Mapping) else None
+    if isinstance(tables, list):
+        for table in tables[:_SAMPLE]:
+            columns = _lookup(table, "columns") if isinstance(table, Mapping) else None
+            names = {_nk(c["name"]) for c in columns if isinstance(c, Mapping)
+                     and isinstance(c.get("name"), str)} if isinstance(columns, list) else set()
+            if "operationname" in names and names & {"calleripaddress", "loginserver"}:
+                return "a Log Analytics query response of registry events"
+        return ""
+    items = _items(doc, "records")
+    if not items or any(_arm_resource(i) for i in items):
+        return ""
+    found: list[str] = []
+    for item in items:
+        try:
+            found.append(parse_record(item).table.value)
+        except RecordError:
+            continue
+    if not found:
+        return ""
+    return f"registry log records ({', '.join(dict.fromkeys(found))})"
 
 
 # --------------------------------------------------------------------------------------------
@@ -527,15 +762,49 @@ class InventoryBuilder:
         """ACR task agent pool id -> its subnet ("" when it has none)."""
         self._finished = False
         self._sparse = False
+        self._location = ""
+        self._origin: dict[int, dict[str, str]] = defaultdict(dict)
+        """Where each table's records were first read: by ``id(table)``, then resource ID."""
+        self._versions: dict[tuple[int, str], _Versions] = {}
+        self._sparse_ids: dict[str, str] = {}
+        """Resources read without their properties (``az resource list``), with where."""
+        self._full_ids: set[str] = set()
+        inv = self._inv
+        self._what = {id(table): what for table, what in (
+            (inv.vnets, "VNet"), (inv.subnets, "subnet"),
+            (inv.private_endpoints, "private endpoint"), (inv.nics, "network interface"),
+            (inv.public_ips, "public IP"), (inv.nat_gateways, "NAT gateway"),
+            (inv.registries, "registry"), (inv.identities, "managed identity"),
+            (inv.consumers, "consumer"), (inv.environments, "Container Apps environment"),
+            (inv.role_assignments, "role assignment"),
+            (inv.diagnostic_settings, "diagnostic setting"),
+        )}
 
     # -- input -------------------------------------------------------------------------------
 
-    def _put(self, table: dict[str, _D], key: str, value: _D) -> None:
-        """Store a resource's record. The same resource read twice: a full record replaces the
-        earlier one (they are snapshots; mixing them would describe a state that never was),
-        a sparse one (``az resource list``: no properties) only fills the blanks."""
-        old = table.get(key)
-        table[key] = value if old is None or not self._sparse else _merge(value, old)
+    def _put(self, table: dict[str, _D], key: str, value: _D, where: str = "") -> None:
+        """Store a resource's record. The same resource read again (resource IDs compare
+        case-insensitively) is kept as one more version: :meth:`finish` merges the versions
+        field by field whatever their order (a version without a setting, such as
+        ``az resource list`` output, fills only the blanks) and reports settings they give
+        different values as a conflict (``Inventory.conflicts``)."""
+        location = f"{self._location} ({where.rstrip('.')})" if where else self._location
+        if self._sparse:
+            self._sparse_ids.setdefault(key, location)
+        else:
+            self._full_ids.add(key)
+        origin = self._origin[id(table)]
+        first = origin.get(key)
+        if first is None:  # a fragment (an identity seen by its consumers) is replaced
+            table[key] = value
+            origin[key] = location
+            return
+        versions = self._versions.get((id(table), key))
+        if versions is None:
+            what = self._what.get(id(table), "private endpoint connection")
+            versions = _Versions(what, table, [(first, table[key])])
+            self._versions[(id(table), key)] = versions
+        versions.records.append((location, value))
 
     def add_issue(self, location: str, problem: str, resource_id: str = "") -> None:
         self._inv.issues.append(InventoryIssue(location, resource_id, problem))
@@ -564,6 +833,11 @@ class InventoryBuilder:
             op = doc.get("operationId")
             if isinstance(op, str):
                 self.note_source_name(op)
+        logs = logs_hint(doc)
+        if logs:
+            self.add_issue(location, f"{logs}, not ARM resources: not read as inventory (did "
+                                     "you mean --logs?)")
+            return
         for loc, res in iter_resources(doc, location, self._inv.issues):
             self.add_resource(loc, res)
 
@@ -594,6 +868,7 @@ class InventoryBuilder:
             return
         handler = self._handler(rtype)
         self._sparse = not _has_properties(res)
+        self._location = location
         if handler is None:
             self._inv.ignored_types[rtype] += 1
             return
@@ -659,7 +934,8 @@ class InventoryBuilder:
                 c.issue(f"subnet without id or name at {where.rstrip('.') or 'subnet'}: not read")
                 return ""
             sid = f"{vnet_id}/subnets/{name.lower()}"
-        prefixes = _uniq([c.s(sub, "addressPrefix", where), *c.strs(sub, "addressPrefixes", where)])
+        given = _uniq([c.s(sub, "addressPrefix", where), *c.strs(sub, "addressPrefixes", where)])
+        prefixes = tuple(p for p in given if _usable_prefix(c, name or _last(sid), p))
         delegations = _uniq(c.s(d, "serviceName", w) for w, d in c.objs(sub, "delegations", where))
         self._put(
             self._inv.subnets,
@@ -672,6 +948,7 @@ class InventoryBuilder:
                 delegations=delegations,
                 nat_gateway_id=c.ref(sub, "natGateway", where),
             ),
+            where,
         )
         return sid
 
@@ -807,7 +1084,7 @@ class InventoryBuilder:
 
     def _registry_pec(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
         registry_id = _parent(rid, "privateendpointconnections")
-        self._pecs[registry_id][rid] = self._pec(c, res, "")
+        self._put(self._pecs[registry_id], rid, self._pec(c, res, ""))
 
     def _task_agent_pool(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
         self._task_pools[rid] = norm_id(c.s(res, "virtualNetworkSubnetResourceId"))
@@ -907,8 +1184,6 @@ class InventoryBuilder:
         else:
             self._task(c, res, rid, parts, ident)
         creds: list[RegistryCredential] = []
-        if not self._sparse:  # this record replaces an earlier one: so do its pending creds
-            self._pending_creds = [pc for pc in self._pending_creds if pc.consumer_id != rid]
         for server, identity, username in parts.creds:
             cred, client_id = self._credential(server, identity, username)
             if client_id:
@@ -1235,6 +1510,8 @@ class InventoryBuilder:
             raise RuntimeError("InventoryBuilder.finish() called twice")
         self._finished = True
         inv = self._inv
+        self._reconcile_versions(inv)
+        self._note_sparse(inv)
         self._link_network(inv)
         self._link_registries(inv)
         self._link_consumers(inv)
@@ -1250,11 +1527,50 @@ class InventoryBuilder:
             )
         return inv
 
+    def _reconcile_versions(self, inv: Inventory) -> None:
+        """Every resource read more than once becomes one record (``_reconcile``); versions
+        that set a field to different values are an inventory issue naming every location."""
+        for (_, key), versions in self._versions.items():
+            merged, clashes = _reconcile(versions.records)
+            versions.table[key] = merged
+            if not clashes:
+                inv.duplicates_merged += len(versions.records) - 1
+                continue
+            conflict = ResourceConflict(
+                resource_id=key,
+                what=versions.what,
+                fields=tuple(name for name, _ in clashes),
+                locations=tuple(loc for loc, _ in versions.records),
+                detail="; ".join(f"{name}: {said}" for name, said in clashes[:3])
+                + (f"; +{len(clashes) - 3} more setting(s)" if len(clashes) > 3 else ""),
+                versions=tuple(rec for _, rec in versions.records),
+            )
+            inv.conflicts[key] = conflict
+            consequence = _CONSEQUENCE.get(versions.what, _TAKEN_AS_UNKNOWN)
+            inv.issues.append(InventoryIssue(versions.records[0][0], key,
+                                             f"{conflict.describe()}: {consequence}"))
+            if versions.table is inv.consumers and "registry credentials" in conflict.fields:
+                self._pending_creds = [pc for pc in self._pending_creds if pc.consumer_id != key]
+
+    def _note_sparse(self, inv: Inventory) -> None:
+        """Resources given only without their properties: one issue for all, with the commands
+        that export them whole."""
+        sparse = [rid for rid in self._sparse_ids if rid not in self._full_ids]
+        inv.without_properties = tuple(sparse)
+        if sparse:
+            inv.issues.append(InventoryIssue(self._sparse_ids[sparse[0]], "",
+                                             without_properties_problem(sparse)))
+
     @staticmethod
     def _link_network(inv: Inventory) -> None:
+        # every pass is linear: children are indexed by their parent's id first
+        children: dict[str, list[str]] = defaultdict(list)
+        for subnet in inv.subnets.values():
+            children[subnet.vnet_id].append(subnet.id)
         for vid, vnet in list(inv.vnets.items()):
-            children = [s.id for s in inv.subnets.values() if s.vnet_id == vid]
-            inv.vnets[vid] = replace(vnet, subnet_ids=_uniq([*vnet.subnet_ids, *children]))
+            listed = children.get(vid)
+            if listed:
+                inv.vnets[vid] = replace(vnet, subnet_ids=_uniq([*vnet.subnet_ids, *listed]))
         for nat in inv.nat_gateways.values():
             for sid in nat.subnet_ids:
                 sub = inv.subnets.get(sid)
@@ -1268,12 +1584,18 @@ class InventoryBuilder:
             parent = inv.vnets.get(sub.vnet_id)
             if parent is not None and not sub.location:
                 inv.subnets[sid] = replace(sub, location=parent.location)
+        pe_nics: dict[str, list[str]] = defaultdict(list)
+        for nic in inv.nics.values():
+            if nic.private_endpoint_id:
+                pe_nics[nic.private_endpoint_id].append(nic.id)
+        position = {nid: i for i, nid in enumerate(inv.nics)}
         for pid, pe in list(inv.private_endpoints.items()):
+            # the NICs it names and the NICs that name it, in inventory order
+            nic_ids = {*pe_nics.get(pid, ()), *(n for n in pe.nic_ids if n in inv.nics)}
             nic_ips = [
                 cfg.private_ip
-                for nic in inv.nics.values()
-                if nic.id in pe.nic_ids or nic.private_endpoint_id == pid
-                for cfg in nic.ip_configurations
+                for nid in sorted(nic_ids, key=position.__getitem__)
+                for cfg in inv.nics[nid].ip_configurations
             ]
             if nic_ips:
                 inv.private_endpoints[pid] = replace(
@@ -1380,6 +1702,29 @@ class InventoryBuilder:
 
 
 @dataclass
+class _Versions:
+    """The records of one resource read more than once, with where each was read."""
+
+    what: str
+    table: dict[str, Any]
+    records: list[tuple[str, Any]]
+
+
+_TAKEN_AS_UNKNOWN: Final = "those settings are taken as unknown (export the resource once)"
+_NOT_JUDGED: Final = ("the paths of its flows are not judged (unknown) until the inventory "
+                      "gives it once")
+_CONSEQUENCE: Final = {
+    "registry": _NOT_JUDGED,
+    "private endpoint connection": "the paths of its registry's flows are not judged (unknown) "
+                                   "until the inventory gives it once",
+    "public IP": "the paths of flows from its addresses are not judged (unknown) until the "
+                 "inventory gives it once",
+    "Container Apps environment": "the paths of flows from its addresses are not judged "
+                                  "(unknown) until the inventory gives it once",
+}
+
+
+@dataclass
 class _ConsumerParts:
     subnet_ids: list[str] = field(default_factory=list)
     private_ips: list[str] = field(default_factory=list)
@@ -1400,6 +1745,38 @@ def _merge_put(table: dict[str, _D], key: str, value: _D) -> None:
     """Fragments of one thing from several places (an identity seen by its consumers)."""
     old = table.get(key)
     table[key] = value if old is None else _merge(old, value)
+
+
+def export_hint(resource_ids: Iterable[str]) -> str:
+    """The commands that export resources with their properties (``az resource list`` gives
+    none): ``az resource show --ids`` for the first few, or Resource Graph."""
+    ids = list(dict.fromkeys(resource_ids))
+    shown = " ".join(ids[:3]) + (" ..." if len(ids) > 3 else "")
+    return (f"export with `az graph query -q \"Resources | where id in~ (...)\"` (README: Getting "
+            f"the inputs out of Azure) or `az resource show --ids {shown}`")
+
+
+def without_properties_problem(resource_ids: list[str]) -> str:
+    """The inventory issue for resources read only without their properties."""
+    n = len(resource_ids)
+    return (f"{n} resource{'s have' if n != 1 else ' has'} no properties (az resource list does "
+            "not export them), so their network settings and images are unknown: "
+            + export_hint(resource_ids))
+
+
+def inventory_warnings(inv: Inventory) -> list[str]:
+    """What a report should say up front about the inventory: resources without their
+    properties and resources given more than once with different settings."""
+    out: list[str] = []
+    if inv.without_properties:
+        out.append(without_properties_problem(list(inv.without_properties)))
+    conflicts = list(inv.conflicts.values())
+    for c in conflicts[:5]:
+        out.append(f"{c.describe()}: {_CONSEQUENCE.get(c.what, _TAKEN_AS_UNKNOWN)}")
+    if len(conflicts) > 5:
+        out.append(f"{len(conflicts) - 5} more resource(s) are given more than once with "
+                   "different settings (see the inventory issues)")
+    return out
 
 
 # --------------------------------------------------------------------------------------------

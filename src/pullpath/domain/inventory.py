@@ -317,6 +317,32 @@ class InventoryIssue:
     problem: str
 
 
+@dataclass(frozen=True, slots=True)
+class ResourceConflict:
+    """One resource given more than once (IDs compare case-insensitively) with settings that
+    differ: the settings in ``fields`` are taken as unknown, and what depends on them is not
+    judged (a registry's paths are ``unknown``)."""
+
+    resource_id: str
+    what: str
+    """The kind of resource, as a reader says it (``registry``, ``public IP``...)."""
+    fields: tuple[str, ...]
+    """The settings that differ, by their ARM names (``publicNetworkAccess``)."""
+    locations: tuple[str, ...]
+    """Where each version was read, in input order."""
+    detail: str
+    """The values per location, in words."""
+    versions: tuple[object, ...] = ()
+    """The records as read (``Registry``, ``PublicIp``...), in input order: lookups that must
+    not miss any version (a public IP's addresses) read them."""
+
+    def describe(self) -> str:
+        """``registry acr1 is given 2 times with different publicNetworkAccess (...)``."""
+        name = self.resource_id.rsplit("/", 1)[-1]
+        return (f"{self.what} {name} is given {len(self.locations)} times with different "
+                f"{', '.join(self.fields)} ({self.detail})")
+
+
 @dataclass
 class Inventory:
     """Everything read from inventory inputs, indexed by lower-case resource ID."""
@@ -343,6 +369,17 @@ class Inventory:
     role_assignments_present: bool = False
     """True when the input carried a role-assignment list at all (even an empty one)."""
     diagnostic_settings_present: bool = False
+    conflicts: dict[str, ResourceConflict] = field(default_factory=dict)
+    """Resources given more than once with settings that differ, by resource ID."""
+    without_properties: tuple[str, ...] = ()
+    """Resources read only without their properties (``az resource list`` output): their
+    settings are unknown."""
+    duplicates_merged: int = 0
+    """Records of a resource read before that agreed with it (or only filled its blanks), merged
+    without a word."""
+    _registry_lookup: tuple[tuple[int, int], dict[str, Registry], dict[str, Registry]] | None = (
+        field(default=None, repr=False, compare=False)
+    )
 
     @property
     def empty(self) -> bool:
@@ -352,13 +389,31 @@ class Inventory:
         """The registry with this login server. A registry whose ARM JSON lacks ``loginServer``
         matches by name: a login server is always ``<name>.<cloud suffix>``."""
         ls = login_server.lower()
-        by_name = None
+        by_server, by_name = self._registry_index()
+        found = by_server.get(ls) or by_name.get(ls.split(".", 1)[0])
+        if found is not None and self.registries.get(found.id) is not found:
+            self._registry_lookup = None  # a registry was replaced since: index again
+            by_server, by_name = self._registry_index()
+            found = by_server.get(ls) or by_name.get(ls.split(".", 1)[0])
+        return found
+
+    def _registry_index(self) -> tuple[dict[str, Registry], dict[str, Registry]]:
+        """Registries by login server (the first with it) and, for those without one, by
+        name (the last with it), as a scan in order would find them; rebuilt when
+        ``registries`` changed."""
+        stamp = (id(self.registries), len(self.registries))
+        cached = self._registry_lookup
+        if cached is not None and cached[0] == stamp:
+            return cached[1], cached[2]
+        by_server: dict[str, Registry] = {}
+        by_name: dict[str, Registry] = {}
         for r in self.registries.values():
-            if r.login_server == ls:
-                return r
-            if not r.login_server and r.name and ls.split(".", 1)[0] == r.name.lower():
-                by_name = r
-        return by_name
+            if r.login_server:
+                by_server.setdefault(r.login_server, r)
+            elif r.name:
+                by_name[r.name.lower()] = r
+        self._registry_lookup = (stamp, by_server, by_name)
+        return by_server, by_name
 
     def registry_for(self, login_server: str, resource_id: str = "") -> Registry | None:
         if resource_id:

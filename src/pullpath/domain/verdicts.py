@@ -230,3 +230,7 @@ class InventoryInfo:
     ignored_types: tuple[tuple[str, int], ...] = ()
     issues: tuple[tuple[str, str, str], ...] = ()
     """(location, resource id, problem)."""
+    duplicates_merged: int = 0
+    """Records of resources given more than once that agreed, merged (conflicts are issues)."""
+    without_properties: int = 0
+    """Resources given only without their properties (``az resource list``)."""

@@ -184,6 +184,8 @@ def inventory_doc(info: InventoryInfo) -> dict[str, Any]:
         "consumers": info.consumers,
         "subnets": info.subnets,
         "ignored_types": dict(info.ignored_types),
+        "duplicates_merged": info.duplicates_merged,
+        "without_properties": info.without_properties,
         "issues": [
             {"location": safe_text(loc), "resource_id": safe_text(rid), "problem": safe_text(p)}
             for loc, rid, p in info.issues

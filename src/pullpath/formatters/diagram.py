@@ -18,7 +18,8 @@ event count, thicker with more events; a flow whose path disagrees with the know
 expectation makes its edge dashed with a red "≠ expected X". Rows grow to fit their labels and
 the picture is a scaled ``viewBox``, so it stays legible from 1 to hundreds of consumers (a
 subnet with more than ``MAX_PER_SUBNET`` consumers folds the rest into one "+N more" node, and
-says so).
+says so). Past ``MAX_DRAWN_REGISTRIES`` registries or ``MAX_DRAWN_CONSUMERS`` consumers the
+diagram is a summary by consumer kind and path (``Diagram.summary`` says so).
 
 Rendering: :func:`diagram_svg` (an SVG fragment through a Jinja2 template with autoescape) and
 :func:`diagram_mermaid` (a Mermaid ``flowchart LR`` for Markdown).
@@ -68,6 +69,11 @@ ALWAYS_SOURCES = ("azure-platform", "internet")
 VIA_KINDS = frozenset({"azure-platform", "internet", "customer-public-ip"})
 
 MAX_PER_SUBNET = 40
+MAX_DRAWN_REGISTRIES = 200
+MAX_DRAWN_CONSUMERS = 1000
+"""Past either, the diagram is a summary: one node per consumer kind, one for all the
+registries, one edge per kind and path (a layout of thousands of registries takes many seconds
+and is not readable); the report says so and its tables still list every flow."""
 
 # layout constants (SVG user units ~ CSS px at scale 1)
 M = 16.0
@@ -174,6 +180,9 @@ class Diagram:
     notes: tuple[str, ...]
     predicted: bool
     """True when the edges are predictions (explain), not observations."""
+    summary: str = ""
+    """Set when the diagram sums up too many registries or consumers to draw one by one: the
+    sentence that says so (also in ``notes``)."""
 
     def edges_by_path(self) -> dict[str, int]:
         return dict(Counter(e.path for e in self.edges))
@@ -224,6 +233,8 @@ class _Registry:
     key: str
     label: str
     net: Mapping[str, Any] | None
+    lines: tuple[str, ...] = ()
+    """A summary node's own state lines (``_summarise``)."""
 
 
 class _Gather:
@@ -251,6 +262,8 @@ class _Gather:
         self.sources: dict[str, _Source] = {}
         self.registries: dict[str, _Registry] = {}
         self.predicted = False
+        self.summary = False
+        """True once ``_summarise`` replaced the nodes by one per consumer kind."""
         self.notes: list[str] = []
 
     # registries -------------------------------------------------------------------
@@ -327,7 +340,7 @@ class _Gather:
             node.table_label = node.table_label or consumer_label(consumer, src)
             if src_kind in VIA_KINDS:
                 via = self.source(src_kind)
-        elif src_kind == "subnet" and src.get("subnet_id"):
+        elif src_kind == "subnet":  # no subnet id: the address is in subnets of several VNets
             start = self.unattributed_in(_s(src.get("subnet_id")), ip, candidates)
             self.unattributed[_s(src.get("subnet_id")).lower()].events += count
         else:
@@ -432,6 +445,8 @@ def _port_label_pe(pe: Mapping[str, Any], subnets: Mapping[str, Mapping[str, Any
 def _registry_state(reg: _Registry) -> tuple[list[str], dict[str, bool | None]]:
     """Lines describing the firewall, and which ways in are configured open."""
     net = reg.net
+    if reg.lines:
+        return list(reg.lines), {"trusted-service": None, "firewall-rule": None, "public": None}
     if net is None:
         return (["network configuration not in this report"],
                 {"trusted-service": None, "firewall-rule": None, "public": None})
@@ -644,7 +659,7 @@ class _Layout:
             y += PAD
             self.groups.insert(index, Box(
                 "group:outside", "outside", M, gtop, COL_A_W, y - gtop,
-                "no VNet, or its subnet is not known", (),
+                "consumers, by kind" if g.summary else "no VNet, or its subnet is not known", (),
                 tooltip="consumers with no subnet in the inventory (not in a VNet, or not "
                         "inventoried)"))
             y += 14
@@ -695,7 +710,8 @@ class _Layout:
             used = used_paths.get(key, set())
             if "private-endpoint" in used and not pes:
                 ports.append(_Port(f"port:{key}:private-endpoint", "private-endpoint",
-                                   PORT_TEXT["private-endpoint"], "", PORT_H))
+                                   "private endpoints" if reg.lines
+                                   else PORT_TEXT["private-endpoint"], "", PORT_H))
             for path in ("trusted-service", "firewall-rule", "public", "denied", "unknown"):
                 on = configured.get(path)
                 if path not in used and not on:
@@ -838,6 +854,7 @@ def _start_points(box: Box, accs: list[_Acc]) -> tuple[list[float], list[Label]]
 def build_diagram(doc: Mapping[str, Any], network: Mapping[str, Any] | None = None) -> Diagram:
     """Lay out the diagram for a report document (deterministic: same input, same picture)."""
     g = _gather(doc, network)
+    summary = _summarise(g)
     lay = _Layout(g)
     a_bottom = lay.column_a()
     b_x = M + (COL_A_W + GAP_AB if lay.has_a else 0.0)
@@ -954,6 +971,7 @@ def build_diagram(doc: Mapping[str, Any], network: Mapping[str, Any] | None = No
         edges=tuple(edges),
         notes=tuple(lay.notes),
         predicted=g.predicted,
+        summary=summary,
     )
 
 
@@ -967,21 +985,75 @@ def _pe_vnet(g: _Gather, registry: str, pe_node: str) -> str:
     return ""
 
 
+def _summarise(g: _Gather) -> str:
+    """Past ``MAX_DRAWN_REGISTRIES`` registries or ``MAX_DRAWN_CONSUMERS`` consumers: one node
+    per consumer kind (and one for unattributed callers in subnets), one node for all the
+    registries, their edges summed by path; returns the sentence that says so ("" when the
+    diagram is drawn in full). Linear in the flows."""
+    registries = len(g.registries)
+    consumers = len(g.consumers) + len(g.unattributed)
+    if registries <= MAX_DRAWN_REGISTRIES and consumers <= MAX_DRAWN_CONSUMERS:
+        return ""
+    kinds: dict[str, _Consumer] = {}
+    node_of: dict[str, str] = {}
+    for c in [*g.consumers.values(), *g.unattributed.values()]:
+        kind = "unattributed" if c.id.startswith("unattributed:") else c.kind
+        node = kinds.get(kind)
+        if node is None:  # the badge says the kind
+            name = "unattributed callers in subnets" if kind == "unattributed" else "consumers"
+            node_id = ("unattributed:(all)" if kind == "unattributed"
+                       else f"consumer:(kind){kind}")
+            node = kinds[kind] = _Consumer(node_id, "", kind, name)
+        node.events += c.events
+        node_of[c.id] = node.id
+    counts = Counter(node_of.values())
+    for node in kinds.values():
+        if not node.id.startswith("unattributed:"):
+            node.name = f"{counts[node.id]:,} {node.name}"
+    key = "registry:(all)"
+    nets = [r.net for r in g.registries.values()]
+    known = [n for n in nets if n is not None]
+    closed = sum(1 for n in known if _s(n.get("public_network_access")).lower() == "disabled"
+                 or _s(n.get("default_action")).lower() == "deny")
+    with_pe = sum(1 for n in known if _l(n.get("private_endpoints")))
+    lines = (f"{closed:,} restricted, {len(known) - closed:,} open to all networks",
+             f"{with_pe:,} with private endpoint(s)",
+             f"{len(nets) - len(known):,} without configuration in this report")
+    g.registries = {key: _Registry(key, f"{registries:,} registries", None, lines)}
+    old = list(g.accs.values())
+    g.accs = {}
+    for acc in old:
+        _absorb(g.add(node_of.get(acc.source, acc.source), key, acc.path), acc)
+    g.consumers = {n.id: n for n in kinds.values() if not n.id.startswith("unattributed:")}
+    g.unattributed = {n.id: n for n in kinds.values() if n.id.startswith("unattributed:")}
+    said = (f"{registries:,} registries and {consumers:,} consumers are too many to draw one by "
+            f"one (more than {MAX_DRAWN_REGISTRIES} registries or {MAX_DRAWN_CONSUMERS} "
+            "consumers): this diagram sums them up, one node per consumer kind and one edge per "
+            "path; the tables list every flow.")
+    g.notes.append(said)
+    g.summary = True
+    return said
+
+
 def _fold(g: _Gather, members: set[str], into: str) -> None:
     """Merge the edges of ``members`` into edges of node ``into`` (same registry and path)."""
     for acc in [a for a in g.accs.values() if a.source in members]:
         del g.accs[(acc.source, acc.registry, acc.path)]
-        target = g.add(into, acc.registry, acc.path)
-        target.count += acc.count
-        target.flows += acc.flows
-        target.expected |= acc.expected
-        target.rules |= acc.rules
-        target.disagrees = target.disagrees or acc.disagrees
-        target.predicted = acc.predicted
-        target.via.update(acc.via)
-        target.vnets.update(acc.vnets)
-        target.table_consumers |= acc.table_consumers
-        target.table_registries |= acc.table_registries
+        _absorb(g.add(into, acc.registry, acc.path), acc)
+
+
+def _absorb(target: _Acc, acc: _Acc) -> None:
+    """Add ``acc``'s events, flows and marks to ``target`` (edges merged into one)."""
+    target.count += acc.count
+    target.flows += acc.flows
+    target.expected |= acc.expected
+    target.rules |= acc.rules
+    target.disagrees = target.disagrees or acc.disagrees
+    target.predicted = acc.predicted
+    target.via.update(acc.via)
+    target.vnets.update(acc.vnets)
+    target.table_consumers |= acc.table_consumers
+    target.table_registries |= acc.table_registries
 
 
 # --------------------------------------------------------------------------- mermaid

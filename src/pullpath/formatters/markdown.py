@@ -254,7 +254,9 @@ def _inputs(view: ReportView) -> list[str]:
     return out
 
 
-def render_markdown(view: ReportView, mermaid: str, *, max_rows: int = MAX_ROWS) -> str:
+def render_markdown(view: ReportView, mermaid: str, *, max_rows: int = MAX_ROWS,
+                    diagram_note: str = "") -> str:
+    """``diagram_note``: said above the diagram (``Diagram.summary``: it sums up)."""
     out = [f"# {md_text(view.title)}", ""]
     if view.headline:
         out += [md_text(view.headline), ""]
@@ -264,7 +266,10 @@ def render_markdown(view: ReportView, mermaid: str, *, max_rows: int = MAX_ROWS)
         meta.append("registries: " + ", ".join(md_code(r, table=False)
                                                for r in view.registries[:10]))
     out += [" · ".join(m for m in meta if m), ""]
-    out += ["## Path diagram", "", *_fenced(mermaid, "mermaid"), ""]
+    out += ["## Path diagram", ""]
+    if diagram_note:
+        out += [f"*{md_text(diagram_note)}*", ""]
+    out += [*_fenced(mermaid, "mermaid"), ""]
     unit = view.summary_unit
     out += ["## Summary by path", ""]
     kinds = ["Pulls", "Logins", "Other"] if view.has_requests else []
@@ -307,7 +312,8 @@ def report_markdown(doc: Mapping[str, Any], *, network: Mapping[str, Any] | None
 
 def _markdown(doc: Mapping[str, Any], network: Mapping[str, Any] | None,
               max_rows: int = MAX_ROWS) -> str:
-    return render_markdown(build_view(doc), diagram_mermaid(build_diagram(doc, network)),
+    diagram = build_diagram(doc, network)
+    return render_markdown(build_view(doc), diagram_mermaid(diagram), diagram_note=diagram.summary,
                            max_rows=max_rows)
 
 

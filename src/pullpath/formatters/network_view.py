@@ -37,12 +37,10 @@ def _vnet_of(subnet_id: str) -> str:
     return subnet_id[:idx] if idx >= 0 else ""
 
 
-def _registry_doc(inv: Inventory, reg: Registry) -> dict[str, Any]:
+def _registry_doc(inv: Inventory, reg: Registry, targeting: set[str]) -> dict[str, Any]:
+    """``targeting``: the private endpoints whose connections name the registry."""
     status_by_pe = {c.private_endpoint_id: c.status for c in reg.private_endpoint_connections}
-    pe_ids = set(status_by_pe)
-    for candidate in inv.private_endpoints.values():
-        if reg.id in candidate.target_ids:
-            pe_ids.add(candidate.id)
+    pe_ids = set(status_by_pe) | targeting
     endpoints: list[dict[str, Any]] = []
     for pe_id in sorted(pe_ids):
         pe = inv.private_endpoints.get(pe_id)
@@ -76,7 +74,12 @@ def _registry_doc(inv: Inventory, reg: Registry) -> dict[str, Any]:
 
 def network_view(inv: Inventory) -> dict[str, Any]:
     """The ``network`` section for an inventory (pure, deterministic)."""
-    registries = [_registry_doc(inv, r) for _, r in sorted(inv.registries.items())]
+    targeting: dict[str, set[str]] = {}  # registry -> private endpoints: one pass, not one each
+    for pe in inv.private_endpoints.values():
+        for target in pe.target_ids:
+            targeting.setdefault(target, set()).add(pe.id)
+    registries = [_registry_doc(inv, r, targeting.get(r.id, set()))
+                  for _, r in sorted(inv.registries.items())]
     vnets = [
         {"id": v.id, "name": safe_text(v.name), "address_prefixes": list(v.address_prefixes)}
         for _, v in sorted(inv.vnets.items())

@@ -114,6 +114,8 @@ def source_label(source: Mapping[str, Any]) -> str:
         return f"{kind} {_s(source.get('service_tag'))}"
     if source.get("subnet_id"):
         return f"{kind} {last_segment(_s(source.get('subnet_id')))}"
+    if kind == "subnet" and source.get("prefix"):  # the prefix of subnets in several VNets
+        return f"subnet {_s(source.get('prefix'))} (several VNets)"
     if source.get("resource_id"):
         return f"{kind} {last_segment(_s(source.get('resource_id')))}"
     return kind

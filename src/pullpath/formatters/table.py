@@ -45,6 +45,8 @@ def source_text(flow: Flow) -> str:
         return f"{s.kind.value} {s.service_tag}"
     if s.subnet_id:
         return f"{s.kind.value} {s.subnet_id.rsplit('/', 1)[-1]}"
+    if s.kind.value == "subnet" and s.prefix:  # the prefix of subnets in several VNets
+        return f"subnet {s.prefix} (several VNets)"
     return s.kind.value
 
 
@@ -187,6 +189,8 @@ def accounting_text(report: AuditReport) -> Text:
         text.append(f"\nInventory: {inv.resources} resources from {len(inv.files)} file(s): "
                     f"{inv.registries} registries, {inv.consumers} consumers, "
                     f"{inv.subnets} subnets")
+        if inv.duplicates_merged:
+            text.append(f"; {inv.duplicates_merged} duplicate record(s) merged")
         if inv.issues:
             text.append(f"; {len(inv.issues)} issue(s)", style="yellow")
     else:

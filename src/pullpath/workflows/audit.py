@@ -18,6 +18,7 @@ from pullpath.core.audit import (
     build_flows,
 )
 from pullpath.core.classify import Classifier
+from pullpath.core.inventory_parse import inventory_warnings
 from pullpath.domain.events import PullEvent, ReadStats
 from pullpath.domain.inventory import Inventory
 from pullpath.domain.verdicts import Expectation, Flow, InventoryInfo, TagsInfo
@@ -106,6 +107,8 @@ def inventory_info(inv: Inventory) -> InventoryInfo:
         subnets=len(inv.subnets),
         ignored_types=tuple(sorted(inv.ignored_types.items())),
         issues=tuple((i.location, i.resource_id, i.problem) for i in inv.issues),
+        duplicates_merged=inv.duplicates_merged,
+        without_properties=len(inv.without_properties),
     )
 
 
@@ -200,6 +203,7 @@ def finish(
                                       max_groups=max_flow_groups(),
                                       max_judged=max_judge_keys(), judgements=judgements)
     result.warnings.extend(warnings)
+    result.warnings.extend(inventory_warnings(inventory))
     if inventory.empty:
         result.warnings.append(
             "no inventory given: consumers cannot be attributed and paths that need the "

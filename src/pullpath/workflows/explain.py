@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pullpath.core.explain import explainer_for
 from pullpath.core.findings import check_findings
+from pullpath.core.inventory_parse import inventory_warnings
 from pullpath.domain.explain import ExplainReport, KnowledgeBase
 from pullpath.domain.inventory import Inventory
 from pullpath.formatters.network_view import network_view
@@ -41,10 +42,8 @@ def explain_inventory(inventory: Inventory, kb: KnowledgeBase | None = None) -> 
     explainer = explainer_for(inventory, kb)
     pairs = explainer.predictions()
     findings, unchecked = check_findings(explainer)
-    notes = _input_notes(inventory)
-    for note in [*explainer.notes, *unchecked]:
-        if note not in notes:
-            notes.append(note)
+    notes = list(dict.fromkeys([*inventory_warnings(inventory), *_input_notes(inventory),
+                                *explainer.notes, *unchecked]))
     return ExplainReport(
         pairs=list(pairs),
         findings=findings,
