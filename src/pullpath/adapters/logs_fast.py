@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from pullpath.adapters.logs_files import MAX_LINE_BYTES, _loads, _snippet
+from pullpath.adapters.logs_files import MAX_LINE_BYTES, _loads, _snippet, nul_line
 from pullpath.core.audit import (
     Aggregator,
     CallerKeys,
@@ -256,7 +256,7 @@ class FastScanner:
     # ------------------------------------------------------------------ reading
 
     def json_lines(self, head: bytes, stream: IO[bytes] | io.RawIOBase, name: str,
-                   stats: ReadStats) -> None:
+                   stats: ReadStats) -> int:
         if self._buffer is None:
             self._buffer = bytearray(_BUFFER)
         buf = self._buffer
@@ -298,9 +298,10 @@ class FastScanner:
                 if not got:
                     break
             if filled and not skipping:  # the last line, without a newline
-                self._lines([bytes(buf[:filled])], number, True, name, stats)
+                number = self._lines([bytes(buf[:filled])], number, True, name, stats)
         finally:
             view.release()
+        return number
 
     def _buffered(self, data: memoryview, number: int, name: str,
                   stats: ReadStats) -> tuple[int, int]:
@@ -394,6 +395,17 @@ class FastScanner:
                     record = _undecodable(line, not final, number, name, stats)
                     if record is _GENERAL:
                         continue
+                    if type(record) is _Intact:  # a line with NUL bytes: its intact records
+                        for intact in record:
+                            try:
+                                event = parse_record(intact)
+                            except RecordError as exc:
+                                stats.count_skip(Skip(Location(name, number), exc.reason,
+                                                      exc.detail))
+                                continue
+                            sink.general.add(event)
+                            n_read += 1
+                        continue
                 if type(record) is dict and len(line) <= _SHAPE_LINE_MAX:
                     shape = get_shape(tuple(record))
                     if shape is None and tuple(record) not in shapes:
@@ -470,16 +482,23 @@ class FastScanner:
         return number
 
 
+class _Intact(list[dict[str, object]]):
+    """The intact records of a line with NUL bytes (``logs_files.nul_line``)."""
+
+
 def _undecodable(line: bytes, ended: bool, number: int, name: str,
                  stats: ReadStats) -> object:
     """What ``_read_json_lines`` makes of a line orjson refused: nothing for a blank line, the
-    record the fallback decoder reads, or a counted skip (``_GENERAL`` means nothing to add)."""
+    record the fallback decoder reads, the intact records of a line with NUL bytes
+    (``_Intact``), or a counted skip (``_GENERAL`` means nothing to add)."""
     line = line.rstrip(b"\r\n")
     if not line.strip():
         return _GENERAL
     try:
         return _loads(line)
     except orjson.JSONDecodeError:
+        if b"\x00" in line:
+            return _Intact(nul_line(line, Location(name, number), stats))
         if ended:
             stats.count_skip(Skip(Location(name, number), "invalid-json", _snippet(line)))
         else:

@@ -85,12 +85,27 @@ class ReadStats:
     """The first few skips with their locations (bounded: see ``MAX_EXAMPLES``)."""
     ignored: Counter[str] = field(default_factory=Counter)
     """Inputs that were not logs at all (e.g. a directory entry that is not a file)."""
+    duplicates: Counter[str] = field(default_factory=Counter)
+    """Per file: events dropped because an earlier input already held them (same correlation
+    ID, operation and time). Not in ``records_seen``: records seen = events read + events
+    skipped, and duplicates are counted apart."""
+    local_time_files: list[str] = field(default_factory=list)
+    """Files whose times are in the exporting browser's local time, offset unknown (a portal
+    CSV headed ``TimeGenerated [Local Time]``): read as UTC, with a warning."""
 
     MAX_EXAMPLES = 20
 
     @property
     def events_skipped(self) -> int:
         return sum(self.skipped.values())
+
+    @property
+    def duplicates_dropped(self) -> int:
+        return sum(self.duplicates.values())
+
+    def count_duplicates(self, file: str, n: int = 1) -> None:
+        self.file_stats(file)
+        self.duplicates[file] += n
 
     def file_stats(self, file: str) -> dict[str, int]:
         stats = self.per_file.get(file)
@@ -125,6 +140,9 @@ class ReadStats:
         self.events_read += other.events_read
         self.skipped.update(other.skipped)
         self.ignored.update(other.ignored)
+        self.duplicates.update(other.duplicates)
+        self.local_time_files.extend(f for f in other.local_time_files
+                                     if f not in self.local_time_files)
         for f, s in other.per_file.items():
             mine = self.file_stats(f)
             for k, v in s.items():
