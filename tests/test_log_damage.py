@@ -26,6 +26,7 @@ import sys
 import zipfile
 import zlib
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,10 @@ from pullpath.adapters.logs_files import SNIFF_BYTES, read_events
 from pullpath.adapters.servicetags_files import load_service_tags
 from pullpath.domain.events import ReadStats, Skip
 from pullpath.domain.inventory import Inventory
-from pullpath.workflows.audit import audit_events
+from pullpath.formatters.audit_doc import stats_doc
+from pullpath.formatters.markdown import audit_markdown
+from pullpath.formatters.table import accounting_text
+from pullpath.workflows.audit import audit_events, run_audit
 from tests.hostile import LA_COLUMNS, la_row, record
 
 Read = Callable[[list[Path]], ReadStats]
@@ -322,3 +326,139 @@ def test_local_time_export_is_read_with_a_warning(tmp_path: Path) -> None:
         if warned:
             assert "offset unknown" in warnings[0]
             assert str(local) in warnings[0]
+
+
+# --------------------------------------------------------------------------- duplicates
+
+def _export(lines: list[bytes], shift_hours: int = 0) -> bytes:
+    """A portal CSV export of the events of ``lines``, times in the portal's form (shifted
+    by ``shift_hours``: an export in local time)."""
+    header = "TimeGenerated [Local Time]" if shift_hours else "TimeGenerated [UTC]"
+    rows = []
+    for line in lines:
+        rec = json.loads(line)
+        when = datetime.fromisoformat(rec["time"]) + timedelta(hours=shift_hours)
+        rec["time"] = when.strftime("%m/%d/%Y, %I:%M:%S.%f")[:-3] + when.strftime(" %p")
+        row = la_row(rec)
+        rows.append([row[c] for c in LA_COLUMNS])
+    return _csv([header, *LA_COLUMNS[1:]], rows)
+
+
+def _timed(lines: list[bytes]) -> list[bytes]:
+    """The lines with distinct times, one minute apart."""
+    out = []
+    for i, line in enumerate(lines):
+        rec = json.loads(line)
+        rec["time"] = f"2025-01-30T{10 + i // 60:02d}:{i % 60:02d}:15.1931730Z"
+        out.append(json.dumps(rec).encode())
+    return out
+
+
+@pytest.mark.parametrize("archive_first", [True, False], ids=["archive-first", "export-first"])
+def test_archive_and_export_of_the_same_events_count_once(tmp_path: Path, route: Read,
+                                                          archive_first: bool) -> None:
+    """Records 10-29 of the archive exported again from Log Analytics, with 5 events the
+    archive does not have: 45 events, 20 duplicates dropped, all from the input given
+    second (whichever it is)."""
+    lines = _timed(archive(45))
+    logs = tmp_path / "archive"
+    (logs / "h=10").mkdir(parents=True)
+    (logs / "h=10" / "PT1H.json").write_bytes(joined(lines[:20]))
+    (logs / "h=11").mkdir()
+    (logs / "h=11" / "PT1H.json.gz").write_bytes(gzip.compress(joined(lines[20:40]), mtime=0))
+    export = tmp_path / "export.csv"
+    export.write_bytes(_export(lines[10:30] + lines[40:]))
+    paths = [logs, export] if archive_first else [export, logs]
+    stats = route(paths)
+    assert stats.events_read == 45
+    assert stats.duplicates_dropped == 20
+    if archive_first:
+        assert dict(stats.duplicates) == {str(export): 20}
+    else:
+        assert dict(stats.duplicates) == {str(logs / "h=10" / "PT1H.json"): 10,
+                                          str(logs / "h=11" / "PT1H.json.gz"): 10}
+    assert stats.events_skipped == 0
+
+
+def test_a_local_time_export_still_matches_the_archive(tmp_path: Path, route: Read) -> None:
+    """Times compared modulo 15 minutes: an export in the browser's local time (here UTC+1)
+    matches the archive's events."""
+    lines = _timed(archive(30))
+    (tmp_path / "PT1H.json").write_bytes(joined(lines))
+    export = tmp_path / "export.csv"
+    export.write_bytes(_export(lines, shift_hours=1))
+    stats = route([tmp_path / "PT1H.json", export])
+    assert (stats.events_read, stats.duplicates_dropped) == (30, 30)
+    assert stats.local_time_files == [str(export)]
+
+
+def test_duplicates_are_only_dropped_across_inputs(tmp_path: Path, route: Read) -> None:
+    """The same event twice within one input (here two files of one folder, and one file
+    twice over) is not pullpath's to judge: both count. Events without a correlation ID are
+    never dropped, across inputs neither."""
+    lines = archive(10)
+    nameless = []
+    for i, value in enumerate(["<nil>", "", "  ", None]):
+        rec = json.loads(lines[i])
+        if value is None:
+            del rec["correlationId"]
+        else:
+            rec["correlationId"] = value
+        nameless.append(json.dumps(rec).encode())
+    one = tmp_path / "one"
+    one.mkdir()
+    (one / "a.json").write_bytes(joined(lines + lines))
+    (one / "b.json").write_bytes(joined(lines))
+    other = tmp_path / "other.json"
+    other.write_bytes(joined(nameless))
+    again = tmp_path / "again.json"
+    again.write_bytes(joined(nameless))
+    stats = route([one, other, again])
+    assert stats.events_read == 30 + 4 + 4
+    assert stats.duplicates_dropped == 0
+
+
+CORRELATION_IDS = ["0A1B2C3D-aaaa-bbbb-cccc-0123456789AB", " spaced-id ", "UPPER-ID",
+                   "ümlaut-ID", "\u212aelvin-id", "with\\u0041escape", 12345, "x" * 3000]
+
+
+def test_correlation_ids_compare_as_pullpath_reads_them(tmp_path: Path, route: Read) -> None:
+    """An archive line's correlation ID, as the compiled scanner meets it (case, spaces,
+    non-ASCII, JSON escapes, a number, an over-long value), matches the same event in an
+    export written the way Log Analytics shows it: one duplicate per event, whichever input
+    comes first."""
+    lines = []
+    for i, cid in enumerate(CORRELATION_IDS):
+        rec = json.loads(archive(i + 1)[i])
+        rec["time"] = f"2025-01-30T10:{i:02d}:15.1931730Z"
+        rec["correlationId"] = cid
+        lines.append(json.dumps(rec).encode().replace(b"with\\\\u0041", b"with\\u0041"))
+    exported = []
+    for line in lines:
+        rec = json.loads(line)
+        value = rec["correlationId"]
+        rec["correlationId"] = str(value).strip().upper() if isinstance(value, str) else value
+        exported.append(json.dumps(rec).encode())
+    archive_file = tmp_path / "PT1H.json"
+    archive_file.write_bytes(joined(lines))
+    export = tmp_path / "export.csv"
+    export.write_bytes(_export(exported))
+    for paths in ([archive_file, export], [export, archive_file]):
+        stats = route(paths)
+        assert (stats.events_read, stats.duplicates_dropped) == (len(lines), len(lines))
+
+
+def test_the_report_says_how_many_duplicates_it_dropped(tmp_path: Path) -> None:
+    lines = _timed(archive(12))
+    (tmp_path / "PT1H.json").write_bytes(joined(lines))
+    export = tmp_path / "export.csv"
+    export.write_bytes(_export(lines[:5]))
+    report = run_audit([tmp_path / "PT1H.json", export])
+    doc = stats_doc(report)
+    assert (doc["events_read"], doc["duplicates_dropped"]) == (12, 5)
+    assert doc["duplicates_per_file"] == {str(export): 5}
+    assert "5 duplicate event(s) dropped" in accounting_text(report).plain
+    assert "Duplicates dropped: 5" in audit_markdown(report)
+    single = run_audit([tmp_path / "PT1H.json"])
+    assert stats_doc(single)["duplicates_dropped"] == 0
+    assert "duplicate" not in accounting_text(single).plain

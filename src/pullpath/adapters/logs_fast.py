@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from pullpath.adapters.logs_files import MAX_LINE_BYTES, _loads, _snippet, nul_line
+from pullpath.adapters.logs_files import MAX_LINE_BYTES, Duplicates, _loads, _snippet, nul_line
 from pullpath.core.audit import (
     Aggregator,
     CallerKeys,
@@ -48,6 +48,8 @@ from pullpath.core.audit import (
 from pullpath.core.records import (
     RecordError,
     clean,
+    event_fingerprint,
+    fields_fingerprint,
     flatten_record,
     parse_record,
     read_result,
@@ -239,6 +241,17 @@ class FastScanner:
         """Compiled groups whose lines are skips."""
         self.overflow_events = 0
         self._buffer: bytearray | None = None
+        self.duplicates: Duplicates | None = None
+        """The duplicates to drop in the files read now (``set_input``)."""
+
+    def set_input(self, duplicates: Duplicates | None) -> None:
+        """The files read from now on are of the input whose duplicates ``duplicates`` drops
+        (after its ``start_input``; None: no duplicates are looked for)."""
+        self.duplicates = duplicates
+        if self.compiled is not None:
+            self.compiled.set_duplicates(
+                None if duplicates is None else duplicates.seen_bytes,
+                duplicates is not None and duplicates.collect)
 
     def add(self, event: PullEvent) -> None:
         self.sink.general.add(event)
@@ -347,9 +360,19 @@ class FastScanner:
         n_read = lines - len(errors) - len(fallbacks)
         if n_read:
             stats.count_read(name, n_read)
+        if self.duplicates is not None and self.duplicates.collect:
+            self._collect(errors)
         if errors or fallbacks:
             self._special(data, ids, errors, fallbacks, number, name, stats)
         return number + lines
+
+    def _collect(self, errors: list[int]) -> None:
+        """Remember the fingerprints of the events the compiled tier counted (not those of
+        its skips, ``errors``, nor of the lines it left to Python, which remembers those)."""
+        fps = np.frombuffer(cast("Scanner", self.compiled).fingerprints(), dtype=np.uint64)
+        if errors:
+            fps = np.delete(fps, errors)
+        cast("Duplicates", self.duplicates).add_many(fps[fps != 0])  # a fallback's is 0
 
     def _special(self, data: memoryview, ids: npt.NDArray[np.int32], errors: list[int],
                  fallbacks: list[tuple[int, int, int]], number: int, name: str,
@@ -381,6 +404,7 @@ class FastScanner:
         get_shape = shapes.get
         groups_get = sink.groups.get
         callers = sink.callers
+        duplicates = self.duplicates
         n_read = 0
         try:
             for line in lines:
@@ -402,6 +426,10 @@ class FastScanner:
                             except RecordError as exc:
                                 stats.count_skip(Skip(Location(name, number), exc.reason,
                                                       exc.detail))
+                                continue
+                            if duplicates is not None and duplicates.dropped(
+                                    event_fingerprint(event)):
+                                stats.count_duplicates(name)
                                 continue
                             sink.general.add(event)
                             n_read += 1
@@ -453,6 +481,10 @@ class FastScanner:
                                             stats.count_skip(Skip(Location(name, number),
                                                                   exc.reason, exc.detail))
                                             continue
+                                if duplicates is not None and duplicates.dropped(
+                                        fields_fingerprint(flatten_record(record), when)):
+                                    stats.count_duplicates(name)
+                                    continue
                                 entry[0] += 1
                                 n_read += 1
                                 if when is not None:
@@ -473,6 +505,9 @@ class FastScanner:
                     event = parse_record(record)
                 except RecordError as exc:
                     stats.count_skip(Skip(Location(name, number), exc.reason, exc.detail))
+                    continue
+                if duplicates is not None and duplicates.dropped(event_fingerprint(event)):
+                    stats.count_duplicates(name)
                     continue
                 sink.general.add(event)
                 n_read += 1

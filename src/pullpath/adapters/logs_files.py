@@ -21,13 +21,16 @@ import os
 import re
 import stat
 import zlib
+from array import array
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol, cast
 
+import numpy as np
+import numpy.typing as npt
 import orjson
 
-from pullpath.core.records import RecordError, norm_key, parse_record
+from pullpath.core.records import RecordError, event_fingerprint, norm_key, parse_record
 from pullpath.domain.events import Location, PullEvent, ReadStats, Skip
 
 MAX_LINE_BYTES = 4 * 1024 * 1024
@@ -59,21 +62,33 @@ def iter_log_files(paths: Sequence[Path], stats: ReadStats) -> Iterator[Path]:
     """Files named, and files below directories named (recursive, sorted, loops avoided)."""
     seen: set[str] = set()
     for path in paths:
-        try:
-            exists = path.exists()
-        except OSError as exc:  # e.g. a name too long
-            raise LogInputError(f"{path}: {exc.strerror or exc}") from None
-        if not exists:
-            if path.is_symlink():
-                raise LogInputError(f"{path}: a symbolic link to nothing (broken or a loop)")
-            raise LogInputError(f"{path}: no such file or directory")
-        if path.is_dir():
-            yield from _walk(path, seen, stats)
-        else:
-            real = os.path.realpath(path)
-            if real not in seen:
-                seen.add(real)
-                yield path
+        yield from _input_files(path, seen, stats)
+
+
+def log_inputs(paths: Sequence[Path], stats: ReadStats) -> list[list[Path]]:
+    """The files of each path given (an input; ``iter_log_files`` in groups): a file below
+    two of the paths belongs to the first. Raises ``LogInputError`` for a path that does not
+    exist, before anything is read."""
+    seen: set[str] = set()
+    return [list(_input_files(path, seen, stats)) for path in paths]
+
+
+def _input_files(path: Path, seen: set[str], stats: ReadStats) -> Iterator[Path]:
+    try:
+        exists = path.exists()
+    except OSError as exc:  # e.g. a name too long
+        raise LogInputError(f"{path}: {exc.strerror or exc}") from None
+    if not exists:
+        if path.is_symlink():
+            raise LogInputError(f"{path}: a symbolic link to nothing (broken or a loop)")
+        raise LogInputError(f"{path}: no such file or directory")
+    if path.is_dir():
+        yield from _walk(path, seen, stats)
+    else:
+        real = os.path.realpath(path)
+        if real not in seen:
+            seen.add(real)
+            yield path
 
 
 def _walk(root: Path, seen: set[str], stats: ReadStats) -> Iterator[Path]:
@@ -131,9 +146,86 @@ def read_warnings(stats: ReadStats) -> list[str]:
 
 
 def read_events(paths: Sequence[Path], stats: ReadStats) -> Iterator[PullEvent]:
-    """All events in all files below ``paths``; skips are counted in ``stats``."""
-    for path in iter_log_files(paths, stats):
-        yield from read_file(path, stats)
+    """All events in all files below ``paths``; skips are counted in ``stats``. With more
+    than one path, an event an earlier path already held is dropped (``Duplicates``)."""
+    inputs = log_inputs(paths, stats)
+    duplicates = Duplicates() if len(inputs) > 1 else None
+    for index, files in enumerate(inputs):
+        if duplicates is not None:
+            duplicates.start_input(collect=index < len(inputs) - 1)
+        for path in files:
+            for event in read_file(path, stats):
+                if duplicates is None or not duplicates.dropped_event(event, str(path), stats):
+                    yield event
+
+
+class Duplicates:
+    """The events of the inputs (the paths given) read so far, to drop an event that an
+    earlier input already held: the archive and a Log Analytics export of the same hours
+    given together are counted once (``ReadStats.duplicates``).
+
+    Events are compared by ``core.records.fingerprint`` (correlation ID, operation, time);
+    events without a correlation ID are never dropped, nor is an event whose copy is in the
+    same input (one input is one source: the same request logged twice there is not
+    pullpath's to judge). Memory: 8 bytes per event with a correlation ID of every input but
+    the last, kept sorted (``seen``); with one input nothing is made at all.
+
+    ``start_input`` before each input; the readers call ``dropped`` (or ``dropped_event``)
+    per event, and the compiled scanner checks ``seen_bytes`` and hands its fingerprints to
+    ``add_many``."""
+
+    def __init__(self) -> None:
+        self.seen: npt.NDArray[np.uint64] = np.empty(0, dtype=np.uint64)
+        self.seen_bytes: bytes | None = None
+        """``seen`` as bytes (None when empty), for the compiled scanner."""
+        self.collect = False
+        self._one: array[int] = array("Q")
+        self._many: list[npt.NDArray[np.uint64]] = []
+
+    def start_input(self, *, collect: bool) -> None:
+        """Before the next input: the previous one's events join ``seen``. ``collect``:
+        remember this input's events (not needed for the last)."""
+        parts = [self.seen, *self._many]
+        if self._one:
+            parts.append(np.frombuffer(self._one, dtype=np.uint64))
+        if len(parts) > 1:
+            seen = np.concatenate(parts)
+            seen.sort()  # (np.unique hashes: many times slower on 64-bit hashes)
+            if len(seen) > 1:
+                seen = seen[np.concatenate(([True], seen[1:] != seen[:-1]))]
+            self.seen = seen
+            self.seen_bytes = seen.tobytes() if len(seen) else None
+        self._one, self._many = array("Q"), []
+        self.collect = collect
+
+    def dropped(self, fp: int) -> bool:
+        """Is the event of fingerprint ``fp`` one an earlier input held? (If not and
+        collecting, it is remembered.)"""
+        if not fp:
+            return False
+        seen = self.seen
+        if len(seen):
+            i = int(np.searchsorted(seen, np.uint64(fp)))
+            if i < len(seen) and int(seen[i]) == fp:
+                return True
+        if self.collect:
+            self._one.append(fp)
+        return False
+
+    def dropped_event(self, event: PullEvent, name: str, stats: ReadStats) -> bool:
+        """``dropped`` for an event already counted as read in ``name``: a duplicate moves
+        from read to ``stats.duplicates``."""
+        if not self.dropped(event_fingerprint(event)):
+            return False
+        stats.uncount_read(name)
+        stats.count_duplicates(name)
+        return True
+
+    def add_many(self, fps: npt.NDArray[np.uint64]) -> None:
+        """Fingerprints of events of this input (the compiled scanner's), none of them in
+        ``seen``."""
+        if self.collect and len(fps):
+            self._many.append(fps)
 
 
 _GZIP_FEED = 16 * 1024
@@ -357,14 +449,21 @@ class LineSink(Protocol):
 
     def add(self, event: PullEvent) -> None: ...
 
+    @property
+    def duplicates(self) -> Duplicates | None:
+        """The duplicates to drop in the file being read (None: none)."""
+
 
 def scan_file(path: Path, stats: ReadStats, sink: LineSink) -> None:
     """Count the events of one file into ``sink`` with exactly the accounting of
     :func:`read_file`: JSON lines go to ``sink.json_lines`` whole, other formats event by
-    event to ``sink.add``."""
+    event to ``sink.add`` (but those ``sink.duplicates`` drops)."""
     add = sink.add
+    duplicates = sink.duplicates
+    name = str(path)
     for event in _read_file(path, stats, sink):
-        add(event)
+        if duplicates is None or not duplicates.dropped_event(event, name, stats):
+            add(event)
 
 
 def _read_file(path: Path, stats: ReadStats, scan: LineSink | None) -> Iterator[PullEvent]:

@@ -107,6 +107,14 @@ class ReadStats:
         self.file_stats(file)
         self.duplicates[file] += n
 
+    def uncount_read(self, file: str, n: int = 1) -> None:
+        """Take back ``count_read`` (an event found to be a duplicate after it was read)."""
+        self.records_seen -= n
+        self.events_read -= n
+        stats = self.file_stats(file)
+        stats["records"] -= n
+        stats["events_read"] -= n
+
     def file_stats(self, file: str) -> dict[str, int]:
         stats = self.per_file.get(file)
         if stats is None:

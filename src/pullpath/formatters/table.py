@@ -145,6 +145,9 @@ def accounting_text(report: AuditReport) -> Text:
     tags = report.tags
     text = Text()
     text.append(f"Read {st.events_read} events from {len(st.files)} file(s)", style="bold")
+    if st.duplicates_dropped:
+        text.append(f"; {st.duplicates_dropped} duplicate event(s) dropped (already read from "
+                    "an earlier --logs path)", style="bold")
     if st.events_skipped:
         text.append(f"; skipped {st.events_skipped} of {st.records_seen} records: ",
                     style="bold yellow")
