@@ -119,16 +119,23 @@ def test_nul_run_between_records_keeps_all_40(tmp_path: Path, route: Read) -> No
     assert skips(stats) == [(21, "nul-bytes")]
 
 
-def test_record_overwritten_by_nuls_keeps_the_other_39(tmp_path: Path, route: Read) -> None:
-    """NULs over record 21 (its bytes zeroed, its newline kept, as a file system leaves a
-    block it had not written): 39 records kept, line 21 one ``nul-bytes`` skip."""
+@pytest.mark.parametrize(("index", "damage"), [
+    # NULs over record 21 (its bytes zeroed, its newline kept, as a file system leaves a
+    # block it had not written)
+    (20, lambda line: b"\x00" * len(line)),
+    # a few NULs inside record 5
+    (4, lambda line: line[:100] + b"\x00\x00\x00" + line[103:]),
+], ids=["record-overwritten", "inside-a-record"])
+def test_nuls_over_a_record_cost_that_record(tmp_path: Path, route: Read, index: int,
+                                             damage: Callable[[bytes], bytes]) -> None:
+    """The other 39 records are kept; the damaged line is one ``nul-bytes`` skip."""
     lines = archive(40)
-    lines[20] = b"\x00" * len(lines[20])
+    lines[index] = damage(lines[index])
     path = tmp_path / "PT1H.json"
     path.write_bytes(joined(lines))
     stats = route([path])
     assert stats.events_read == 39
-    assert skips(stats) == [(21, "nul-bytes")]
+    assert skips(stats) == [(index + 1, "nul-bytes")]
 
 
 def test_nul_padding_longer_than_the_sniff_window(tmp_path: Path, route: Read) -> None:
@@ -140,16 +147,6 @@ def test_nul_padding_longer_than_the_sniff_window(tmp_path: Path, route: Read) -
     stats = route([path])
     assert stats.events_read == 40
     assert skips(stats) == [(1, "nul-bytes"), (41, "nul-bytes")]
-
-
-def test_nul_bytes_inside_a_record_cost_that_record(tmp_path: Path, route: Read) -> None:
-    lines = archive(40)
-    lines[4] = lines[4][:100] + b"\x00\x00\x00" + lines[4][103:]
-    path = tmp_path / "PT1H.json"
-    path.write_bytes(joined(lines))
-    stats = route([path])
-    assert stats.events_read == 39
-    assert skips(stats) == [(5, "nul-bytes")]
 
 
 def test_nul_padding_in_a_csv_export(tmp_path: Path, route: Read) -> None:

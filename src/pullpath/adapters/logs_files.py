@@ -8,7 +8,10 @@ Supported (plain or gzip, detected by magic bytes, not by name):
   and CSV with the table's PascalCase column names (portal exports too).
 
 Every record is accounted for in ``ReadStats``: read, or skipped with a reason and location.
-A bad record never stops the rest of the file from being read.
+A bad record never stops the rest of the file from being read, and damage costs only the
+damaged part: NUL bytes are judged line by line, a damaged gzip file keeps every whole line
+before the damage, and an event an earlier input (path) held is counted once
+(``Duplicates``). docs/log-reading.md has the rules.
 """
 
 from __future__ import annotations
@@ -193,8 +196,10 @@ class Duplicates:
             seen.sort()  # (np.unique hashes: many times slower on 64-bit hashes)
             if len(seen) > 1:
                 seen = seen[np.concatenate(([True], seen[1:] != seen[:-1]))]
-            self.seen = seen
             self.seen_bytes = seen.tobytes() if len(seen) else None
+            del seen
+            # one copy held: the compiled scanner reads the bytes, Python a view of them
+            self.seen = np.frombuffer(self.seen_bytes or b"", dtype=np.uint64)
         self._one, self._many = array("Q"), []
         self.collect = collect
 
@@ -399,9 +404,8 @@ class _CappedGzip(io.RawIOBase):
         if len(data) - cut > _HOLD_MAX:
             cut = len(data)  # an unfinished line that long: out as it comes
         self._held = data[cut:]
-        if cut:
-            ready = memoryview(data)[:cut]
-            self._ready = ready if not self._ready else memoryview(self._ready.tobytes() + ready)
+        if cut:  # (``readinto`` steps only once what was ready is taken)
+            self._ready = memoryview(data)[:cut]
 
     def close(self) -> None:
         try:
@@ -541,7 +545,7 @@ def _read_stream(stream: IO[bytes], name: str, stats: ReadStats,
         head = body.read(SNIFF_BYTES) or b""
         stream = cast(IO[bytes], body)
     first = head.lstrip(_BLANK_OR_NUL)[:1]
-    if first == b"{" or not first:  # not first: nothing but NULs so far (JSON lines padded)
+    if first == b"{" or (not first and b"\x00" in head):  # nothing but NULs: JSON lines
         return (yield from _read_json_lines_or_document(head, stream, name, stats, scan))
     if first == b"[":
         return (yield from _read_document(_Chain(head, stream), name, stats))
