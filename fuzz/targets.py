@@ -308,6 +308,8 @@ def accounting(stats: ReadStats) -> dict[str, object]:
         "per_file": {f: dict(v) for f, v in stats.per_file.items()},
         "examples": list(stats.examples),
         "ignored": dict(stats.ignored),
+        "duplicates": dict(stats.duplicates),
+        "local_time_files": list(stats.local_time_files),
     }
 
 

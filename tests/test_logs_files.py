@@ -351,7 +351,7 @@ def test_gzip_detected_by_content_not_name(tmp_path: Path) -> None:
     disguised = tmp_path / "PT1H.json"  # gzip content, plain name
     disguised.write_bytes(gzip.compress(lines(records)))
     plain = tmp_path / "other.json.gz"  # plain content, .gz name
-    plain.write_bytes(lines(records))
+    plain.write_bytes(lines([variant(i) for i in range(3, 6)]))  # not duplicates of the first
     _, stats = read(disguised, plain)
     assert stats.events_read == 6
     assert stats.events_skipped == 0

@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from pullpath.adapters.logs_files import MAX_LINE_BYTES, _loads, _snippet
+from pullpath.adapters.logs_files import MAX_LINE_BYTES, Duplicates, _loads, _snippet, nul_line
 from pullpath.core.audit import (
     Aggregator,
     CallerKeys,
@@ -48,6 +48,8 @@ from pullpath.core.audit import (
 from pullpath.core.records import (
     RecordError,
     clean,
+    event_fingerprint,
+    fields_fingerprint,
     flatten_record,
     parse_record,
     read_result,
@@ -239,6 +241,17 @@ class FastScanner:
         """Compiled groups whose lines are skips."""
         self.overflow_events = 0
         self._buffer: bytearray | None = None
+        self.duplicates: Duplicates | None = None
+        """The duplicates to drop in the files read now (``set_input``)."""
+
+    def set_input(self, duplicates: Duplicates | None) -> None:
+        """The files read from now on are of the input whose duplicates ``duplicates`` drops
+        (after its ``start_input``; None: no duplicates are looked for)."""
+        self.duplicates = duplicates
+        if self.compiled is not None:
+            self.compiled.set_duplicates(
+                None if duplicates is None else duplicates.seen_bytes,
+                duplicates is not None and duplicates.collect)
 
     def add(self, event: PullEvent) -> None:
         self.sink.general.add(event)
@@ -256,7 +269,7 @@ class FastScanner:
     # ------------------------------------------------------------------ reading
 
     def json_lines(self, head: bytes, stream: IO[bytes] | io.RawIOBase, name: str,
-                   stats: ReadStats) -> None:
+                   stats: ReadStats) -> int:
         if self._buffer is None:
             self._buffer = bytearray(_BUFFER)
         buf = self._buffer
@@ -298,9 +311,10 @@ class FastScanner:
                 if not got:
                     break
             if filled and not skipping:  # the last line, without a newline
-                self._lines([bytes(buf[:filled])], number, True, name, stats)
+                number = self._lines([bytes(buf[:filled])], number, True, name, stats)
         finally:
             view.release()
+        return number
 
     def _buffered(self, data: memoryview, number: int, name: str,
                   stats: ReadStats) -> tuple[int, int]:
@@ -346,9 +360,19 @@ class FastScanner:
         n_read = lines - len(errors) - len(fallbacks)
         if n_read:
             stats.count_read(name, n_read)
+        if self.duplicates is not None and self.duplicates.collect:
+            self._collect(errors)
         if errors or fallbacks:
             self._special(data, ids, errors, fallbacks, number, name, stats)
         return number + lines
+
+    def _collect(self, errors: list[int]) -> None:
+        """Remember the fingerprints of the events the compiled tier counted (not those of
+        its skips, ``errors``, nor of the lines it left to Python, which remembers those)."""
+        fps = np.frombuffer(cast("Scanner", self.compiled).fingerprints(), dtype=np.uint64)
+        if errors:
+            fps = np.delete(fps, errors)
+        cast("Duplicates", self.duplicates).add_many(fps[fps != 0])  # a fallback's is 0
 
     def _special(self, data: memoryview, ids: npt.NDArray[np.int32], errors: list[int],
                  fallbacks: list[tuple[int, int, int]], number: int, name: str,
@@ -380,6 +404,7 @@ class FastScanner:
         get_shape = shapes.get
         groups_get = sink.groups.get
         callers = sink.callers
+        duplicates = self.duplicates
         n_read = 0
         try:
             for line in lines:
@@ -393,6 +418,21 @@ class FastScanner:
                 except decode_error:
                     record = _undecodable(line, not final, number, name, stats)
                     if record is _GENERAL:
+                        continue
+                    if type(record) is _Intact:  # a line with NUL bytes: its intact records
+                        for intact in record:
+                            try:
+                                event = parse_record(intact)
+                            except RecordError as exc:
+                                stats.count_skip(Skip(Location(name, number), exc.reason,
+                                                      exc.detail))
+                                continue
+                            if duplicates is not None and duplicates.dropped(
+                                    event_fingerprint(event)):
+                                stats.count_duplicates(name)
+                                continue
+                            sink.general.add(event)
+                            n_read += 1
                         continue
                 if type(record) is dict and len(line) <= _SHAPE_LINE_MAX:
                     shape = get_shape(tuple(record))
@@ -441,6 +481,10 @@ class FastScanner:
                                             stats.count_skip(Skip(Location(name, number),
                                                                   exc.reason, exc.detail))
                                             continue
+                                if duplicates is not None and duplicates.dropped(
+                                        fields_fingerprint(flatten_record(record), when)):
+                                    stats.count_duplicates(name)
+                                    continue
                                 entry[0] += 1
                                 n_read += 1
                                 if when is not None:
@@ -462,6 +506,9 @@ class FastScanner:
                 except RecordError as exc:
                     stats.count_skip(Skip(Location(name, number), exc.reason, exc.detail))
                     continue
+                if duplicates is not None and duplicates.dropped(event_fingerprint(event)):
+                    stats.count_duplicates(name)
+                    continue
                 sink.general.add(event)
                 n_read += 1
         finally:
@@ -470,16 +517,23 @@ class FastScanner:
         return number
 
 
+class _Intact(list[dict[str, object]]):
+    """The intact records of a line with NUL bytes (``logs_files.nul_line``)."""
+
+
 def _undecodable(line: bytes, ended: bool, number: int, name: str,
                  stats: ReadStats) -> object:
     """What ``_read_json_lines`` makes of a line orjson refused: nothing for a blank line, the
-    record the fallback decoder reads, or a counted skip (``_GENERAL`` means nothing to add)."""
+    record the fallback decoder reads, the intact records of a line with NUL bytes
+    (``_Intact``), or a counted skip (``_GENERAL`` means nothing to add)."""
     line = line.rstrip(b"\r\n")
     if not line.strip():
         return _GENERAL
     try:
         return _loads(line)
     except orjson.JSONDecodeError:
+        if b"\x00" in line:
+            return _Intact(nul_line(line, Location(name, number), stats))
         if ended:
             stats.count_skip(Skip(Location(name, number), "invalid-json", _snippet(line)))
         else:

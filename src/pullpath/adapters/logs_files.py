@@ -8,27 +8,32 @@ Supported (plain or gzip, detected by magic bytes, not by name):
   and CSV with the table's PascalCase column names (portal exports too).
 
 Every record is accounted for in ``ReadStats``: read, or skipped with a reason and location.
-A bad record never stops the rest of the file from being read.
+A bad record never stops the rest of the file from being read, and damage costs only the
+damaged part: NUL bytes are judged line by line, a damaged gzip file keeps every whole line
+before the damage, and an event an earlier input (path) held is counted once
+(``Duplicates``). docs/log-reading.md has the rules.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
-import gzip
 import io
 import json
 import os
 import re
 import stat
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from array import array
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Protocol, cast
+from typing import IO, Any, Protocol, cast
 
+import numpy as np
+import numpy.typing as npt
 import orjson
 
-from pullpath.core.records import RecordError, norm_key, parse_record
+from pullpath.core.records import RecordError, event_fingerprint, norm_key, parse_record
 from pullpath.domain.events import Location, PullEvent, ReadStats, Skip
 
 MAX_LINE_BYTES = 4 * 1024 * 1024
@@ -46,6 +51,9 @@ its compressed size is a bomb (``decompressed-too-large``). Real registry logs c
 _RATIO_FLOOR = 64 * 1024 * 1024
 SNIFF_BYTES = 64 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
+LOCAL_TIME_KEY = "timegenerated[localtime]"
+"""``TimeGenerated [Local Time]`` (``norm_key``): the portal's CSV export header when it shows
+times in the browser's time zone (``TimeGenerated [UTC]`` otherwise)."""
 _CSV_REQUIRED = {"operationname", "calleripaddress", "timegenerated", "category", "type"}
 
 
@@ -57,21 +65,33 @@ def iter_log_files(paths: Sequence[Path], stats: ReadStats) -> Iterator[Path]:
     """Files named, and files below directories named (recursive, sorted, loops avoided)."""
     seen: set[str] = set()
     for path in paths:
-        try:
-            exists = path.exists()
-        except OSError as exc:  # e.g. a name too long
-            raise LogInputError(f"{path}: {exc.strerror or exc}") from None
-        if not exists:
-            if path.is_symlink():
-                raise LogInputError(f"{path}: a symbolic link to nothing (broken or a loop)")
-            raise LogInputError(f"{path}: no such file or directory")
-        if path.is_dir():
-            yield from _walk(path, seen, stats)
-        else:
-            real = os.path.realpath(path)
-            if real not in seen:
-                seen.add(real)
-                yield path
+        yield from _input_files(path, seen, stats)
+
+
+def log_inputs(paths: Sequence[Path], stats: ReadStats) -> list[list[Path]]:
+    """The files of each path given (an input; ``iter_log_files`` in groups): a file below
+    two of the paths belongs to the first. Raises ``LogInputError`` for a path that does not
+    exist, before anything is read."""
+    seen: set[str] = set()
+    return [list(_input_files(path, seen, stats)) for path in paths]
+
+
+def _input_files(path: Path, seen: set[str], stats: ReadStats) -> Iterator[Path]:
+    try:
+        exists = path.exists()
+    except OSError as exc:  # e.g. a name too long
+        raise LogInputError(f"{path}: {exc.strerror or exc}") from None
+    if not exists:
+        if path.is_symlink():
+            raise LogInputError(f"{path}: a symbolic link to nothing (broken or a loop)")
+        raise LogInputError(f"{path}: no such file or directory")
+    if path.is_dir():
+        yield from _walk(path, seen, stats)
+    else:
+        real = os.path.realpath(path)
+        if real not in seen:
+            seen.add(real)
+            yield path
 
 
 def _walk(root: Path, seen: set[str], stats: ReadStats) -> Iterator[Path]:
@@ -114,28 +134,143 @@ def _walk(root: Path, seen: set[str], stats: ReadStats) -> Iterator[Path]:
         stack.extend(reversed(subdirs))
 
 
+def read_warnings(stats: ReadStats) -> list[str]:
+    """What a report must say about how the logs were read (beyond the skips it counts)."""
+    out: list[str] = []
+    files = stats.local_time_files
+    if files:
+        more = f" and {len(files) - 1} more" if len(files) > 1 else ""
+        out.append(
+            "times read as local time of the exporting browser, offset unknown; first/last "
+            f"seen may be shifted: {files[0]}{more} (a portal CSV headed 'TimeGenerated "
+            "[Local Time]'); export with times in UTC, or with 'az monitor log-analytics "
+            "query', to read the true times")
+    return out
+
+
 def read_events(paths: Sequence[Path], stats: ReadStats) -> Iterator[PullEvent]:
-    """All events in all files below ``paths``; skips are counted in ``stats``."""
-    for path in iter_log_files(paths, stats):
-        yield from read_file(path, stats)
+    """All events in all files below ``paths``; skips are counted in ``stats``. With more
+    than one path, an event an earlier path already held is dropped (``Duplicates``)."""
+    inputs = log_inputs(paths, stats)
+    duplicates = Duplicates() if len(inputs) > 1 else None
+    for index, files in enumerate(inputs):
+        if duplicates is not None:
+            duplicates.start_input(collect=index < len(inputs) - 1)
+        for path in files:
+            for event in read_file(path, stats):
+                if duplicates is None or not duplicates.dropped_event(event, str(path), stats):
+                    yield event
 
 
-_GZIP_CHUNK = 64 * 1024
+class Duplicates:
+    """The events of the inputs (the paths given) read so far, to drop an event that an
+    earlier input already held: the archive and a Log Analytics export of the same hours
+    given together are counted once (``ReadStats.duplicates``).
+
+    Events are compared by ``core.records.fingerprint`` (correlation ID, operation, time);
+    events without a correlation ID are never dropped, nor is an event whose copy is in the
+    same input (one input is one source: the same request logged twice there is not
+    pullpath's to judge). Memory: 8 bytes per event with a correlation ID of every input but
+    the last, kept sorted (``seen``); with one input nothing is made at all.
+
+    ``start_input`` before each input; the readers call ``dropped`` (or ``dropped_event``)
+    per event, and the compiled scanner checks ``seen_bytes`` and hands its fingerprints to
+    ``add_many``."""
+
+    def __init__(self) -> None:
+        self.seen: npt.NDArray[np.uint64] = np.empty(0, dtype=np.uint64)
+        self.seen_bytes: bytes | None = None
+        """``seen`` as bytes (None when empty), for the compiled scanner."""
+        self.collect = False
+        self._one: array[int] = array("Q")
+        self._many: list[npt.NDArray[np.uint64]] = []
+
+    def start_input(self, *, collect: bool) -> None:
+        """Before the next input: the previous one's events join ``seen``. ``collect``:
+        remember this input's events (not needed for the last)."""
+        parts = [self.seen, *self._many]
+        if self._one:
+            parts.append(np.frombuffer(self._one, dtype=np.uint64))
+        if len(parts) > 1:
+            seen = np.concatenate(parts)
+            seen.sort()  # (np.unique hashes: many times slower on 64-bit hashes)
+            if len(seen) > 1:
+                seen = seen[np.concatenate(([True], seen[1:] != seen[:-1]))]
+            self.seen_bytes = seen.tobytes() if len(seen) else None
+            del seen
+            # one copy held: the compiled scanner reads the bytes, Python a view of them
+            self.seen = np.frombuffer(self.seen_bytes or b"", dtype=np.uint64)
+        self._one, self._many = array("Q"), []
+        self.collect = collect
+
+    def dropped(self, fp: int) -> bool:
+        """Is the event of fingerprint ``fp`` one an earlier input held? (If not and
+        collecting, it is remembered.)"""
+        if not fp:
+            return False
+        seen = self.seen
+        if len(seen):
+            i = int(np.searchsorted(seen, np.uint64(fp)))
+            if i < len(seen) and int(seen[i]) == fp:
+                return True
+        if self.collect:
+            self._one.append(fp)
+        return False
+
+    def dropped_event(self, event: PullEvent, name: str, stats: ReadStats) -> bool:
+        """``dropped`` for an event already counted as read in ``name``: a duplicate moves
+        from read to ``stats.duplicates``."""
+        if not self.dropped(event_fingerprint(event)):
+            return False
+        stats.uncount_read(name)
+        stats.count_duplicates(name)
+        return True
+
+    def add_many(self, fps: npt.NDArray[np.uint64]) -> None:
+        """Fingerprints of events of this input (the compiled scanner's), none of them in
+        ``seen``."""
+        if self.collect and len(fps):
+            self._many.append(fps)
+
+
+_GZIP_FEED = 16 * 1024
+"""Compressed bytes given to zlib at a time: on damage, the bytes inflated before it are found
+by feeding that piece again one byte at a time, from a copy of the state before it."""
+_GZIP_STEP = 256 * 1024
+"""Decompressed bytes asked of zlib at a time (a bomb never inflates more at once)."""
+_HOLD_MAX = MAX_LINE_BYTES
+"""The unfinished last line held back by ``_CappedGzip`` at most (longer: released as it
+comes; a line that long is skipped as ``line-too-long`` anyway)."""
 
 
 class _CappedGzip(io.RawIOBase):
-    """The decompressed bytes of a gzip file, refusing to inflate past the limits: more than
-    ``MAX_DECOMPRESSED_BYTES`` in all, or (past ``_RATIO_FLOOR``) more than
-    ``MAX_COMPRESSION_RATIO`` times the compressed bytes consumed: a bomb is never inflated
-    whole. A damaged stream or a limit ends it like its end, with ``failure`` (reason,
-    detail) set for the reader to count once the bytes before it are read.
+    """The decompressed bytes of a gzip file (one or more members), streamed, that keep every
+    whole line before damage and refuse to inflate past the limits.
 
-    It inflates in fixed chunks whatever size is asked: every reader (the event-by-event one
+    - Damage (a bad header or deflate data, a failed CRC-32 or length check, the file ending
+      inside a member, trailing bytes that are not a gzip member) ends the bytes after the last
+      whole line inflated before it: the unfinished line is held back (up to ``_HOLD_MAX``)
+      until its newline comes, and dropped at damage. ``failure`` says what and where (the
+      compressed byte), for the reader to count once, at the line after those before it.
+      NUL bytes after a member are padding (as ``gzip`` reads them), not damage.
+    - More than ``MAX_DECOMPRESSED_BYTES`` in all, or (past ``_RATIO_FLOOR``) more than
+      ``MAX_COMPRESSION_RATIO`` times the compressed bytes consumed, ends it the same way
+      (``decompressed-too-large``): a bomb is never inflated whole.
+
+    It inflates in fixed steps whatever size is asked: every reader (the event-by-event one
     and the fast route, with their different buffers) gets the same bytes before a failure."""
 
     def __init__(self, raw: IO[bytes]) -> None:
         self._raw = raw
-        self._gzip = gzip.GzipFile(fileobj=raw, mode="rb")
+        self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip framing, CRC checked
+        self._member = 1
+        self._input = b""
+        """Compressed bytes read but not yet given to ``_inflate`` (a next member's start)."""
+        self._read = 0
+        """Compressed bytes read from ``raw``."""
+        self._ready = memoryview(b"")
+        self._held = b""
+        self._done = False
         self.produced = 0
         self.failure: tuple[str, str] | None = None
 
@@ -143,34 +278,139 @@ class _CappedGzip(io.RawIOBase):
         return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        if self.failure is not None:
-            return 0
-        try:
-            n = self._gzip.readinto(memoryview(buffer)[:_GZIP_CHUNK])
-        except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
-            self.failure = ("corrupt-compressed-file", str(exc)[:200])
-            return 0
-        self.produced += n
-        if self.produced > MAX_DECOMPRESSED_BYTES:
-            self.failure = ("decompressed-too-large",
-                            f"inflates to more than {MAX_DECOMPRESSED_BYTES >> 20} MiB; "
-                            "decompress it yourself if it is a real log (plain files have no "
-                            "size limit)")
-            return 0
-        if self.produced > _RATIO_FLOOR:
-            consumed = max(self._raw.tell(), 1)
-            if self.produced > MAX_COMPRESSION_RATIO * consumed:
-                self.failure = ("decompressed-too-large",
-                                f"inflates more than {MAX_COMPRESSION_RATIO}:1 (a gzip bomb?); "
-                                "decompress it yourself if it is a real log")
+        while not self._ready:
+            if self._done:
                 return 0
+            self._step()
+        n = min(len(buffer), len(self._ready))
+        buffer[:n] = self._ready[:n]
+        self._ready = self._ready[n:]
         return n
+
+    # ------------------------------------------------------------------ inflating
+
+    def _pending(self) -> int:
+        """Compressed bytes read but not consumed yet."""
+        z = self._inflate
+        return len(self._input) + len(z.unconsumed_tail) + len(z.unused_data)
+
+    def _fail(self, reason: str, detail: str) -> None:
+        self.failure = (reason, f"{detail}; the whole lines before it are kept")
+        self._held = b""
+        self._done = True
+
+    def _end(self) -> None:
+        """The clean end: the last line (without a newline) goes out too."""
+        self._done = True
+        if self._held:
+            self._ready = memoryview(self._held)
+            self._held = b""
+
+    def _more_input(self) -> bytes:
+        if self._input:
+            data, self._input = self._input, b""
+            return data
+        data = self._raw.read(_GZIP_FEED)
+        self._read += len(data)
+        return data
+
+    def _step(self) -> None:
+        z = self._inflate
+        if z.eof:
+            self._next_member()
+            return
+        data = z.unconsumed_tail or self._more_input()
+        if not data:
+            self._fail("corrupt-compressed-file",
+                       f"truncated: the file ends inside gzip member {self._member} "
+                       f"(at compressed byte {self._read:,})")
+            return
+        at = self._read - len(data)  # where ``data`` starts in the file (it ends there)
+        saved = z.copy()
+        try:
+            out = z.decompress(data, _GZIP_STEP)
+        except zlib.error as exc:
+            self._salvage(saved, data, at, exc)
+            return
+        if out:
+            self._accept(out)
+
+    def _salvage(self, saved: Any, data: bytes, at: int, exc: zlib.error) -> None:
+        """Damage inside ``data`` (at compressed byte ``at``): inflate it again one byte at a
+        time from ``saved`` (the state before it) to keep every byte before the damage."""
+        out: list[bytes] = []
+        where = at
+        for i in range(len(data)):
+            try:
+                out.append(saved.decompress(data[i : i + 1]))
+            except zlib.error:
+                where = at + i
+                break
+        if any(out):
+            self._accept(b"".join(out))
+        message = str(exc).partition(": ")[2] or str(exc)
+        if "data check" in message or "length check" in message:
+            what = (f"the CRC-32 or length check at the end of gzip member {self._member} "
+                    f"failed (compressed byte {where:,}); the lines inflated before it may "
+                    "hold the damage")
+        else:
+            what = (f"damaged gzip data in member {self._member} at compressed byte "
+                    f"{where:,} ({message[:80]})")
+        if not self._done:
+            self._fail("corrupt-compressed-file", what)
+
+    def _next_member(self) -> None:
+        """After a member: the end of the file, NUL padding, another member, or damage."""
+        rest = self._inflate.unused_data
+        while True:
+            rest = rest.lstrip(b"\x00")
+            if len(rest) >= 2 or (rest and rest[:1] != _GZIP_MAGIC[:1]):
+                break
+            more = self._raw.read(_GZIP_FEED)
+            self._read += len(more)
+            if not more:
+                if rest:
+                    break
+                self._end()
+                return
+            rest += more
+        at = self._read - len(rest)
+        if rest[:2] != _GZIP_MAGIC:
+            self._fail("corrupt-compressed-file",
+                       f"trailing bytes after gzip member {self._member} at compressed byte "
+                       f"{at:,} are not gzip data")
+            return
+        self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self._member += 1
+        self._input = rest
+
+    def _accept(self, out: bytes) -> None:
+        """Give out ``out`` up to its last newline (the rest is held), within the limits."""
+        self.produced += len(out)
+        if self.produced > MAX_DECOMPRESSED_BYTES:
+            self._fail("decompressed-too-large",
+                       f"inflates to more than {MAX_DECOMPRESSED_BYTES >> 20} MiB; decompress "
+                       "it yourself if it is a real log (plain files have no size limit)")
+            return
+        if self.produced > _RATIO_FLOOR:
+            consumed = max(self._read - self._pending(), 1)
+            if self.produced > MAX_COMPRESSION_RATIO * consumed:
+                self._fail("decompressed-too-large",
+                           f"inflates more than {MAX_COMPRESSION_RATIO}:1 (a gzip bomb?); "
+                           "decompress it yourself if it is a real log")
+                return
+        data = self._held + out if self._held else out
+        cut = data.rfind(b"\n") + 1
+        if len(data) - cut > _HOLD_MAX:
+            cut = len(data)  # an unfinished line that long: out as it comes
+        self._held = data[cut:]
+        if cut:  # (``readinto`` steps only once what was ready is taken)
+            self._ready = memoryview(data)[:cut]
 
     def close(self) -> None:
         try:
-            self._gzip.close()
-        finally:
             self._raw.close()
+        finally:
             super().close()
 
 
@@ -208,18 +448,26 @@ class LineSink(Protocol):
     the events of other formats one by one."""
 
     def json_lines(self, head: bytes, stream: IO[bytes] | io.RawIOBase, name: str,
-                   stats: ReadStats) -> None: ...
+                   stats: ReadStats) -> int:
+        """Count the lines; returns the number of the last one."""
 
     def add(self, event: PullEvent) -> None: ...
+
+    @property
+    def duplicates(self) -> Duplicates | None:
+        """The duplicates to drop in the file being read (None: none)."""
 
 
 def scan_file(path: Path, stats: ReadStats, sink: LineSink) -> None:
     """Count the events of one file into ``sink`` with exactly the accounting of
     :func:`read_file`: JSON lines go to ``sink.json_lines`` whole, other formats event by
-    event to ``sink.add``."""
+    event to ``sink.add`` (but those ``sink.duplicates`` drops)."""
     add = sink.add
+    duplicates = sink.duplicates
+    name = str(path)
     for event in _read_file(path, stats, sink):
-        add(event)
+        if duplicates is None or not duplicates.dropped_event(event, name, stats):
+            add(event)
 
 
 def _read_file(path: Path, stats: ReadStats, scan: LineSink | None) -> Iterator[PullEvent]:
@@ -235,13 +483,16 @@ def _read_file(path: Path, stats: ReadStats, scan: LineSink | None) -> Iterator[
         stats.count_skip(Skip(Location(name), "unreadable-file", exc.strerror or str(exc)))
         return
     with stream:
+        last: int | None = None
         try:
-            yield from _read_stream(stream, name, stats, scan)
+            last = yield from _read_stream(stream, name, stats, scan)
         except OSError as exc:  # reading a plain file failed
             stats.count_skip(Skip(Location(name), "unreadable-file", str(exc)[:200]))
-        failure = _gzip_failure(stream)
-        if failure is not None:
-            stats.count_skip(Skip(Location(name), *failure))
+        raw = getattr(stream, "raw", None)
+        if isinstance(raw, _CappedGzip) and raw.failure is not None:
+            # counted once, at its place: the line after the whole lines inflated before it
+            line = None if last is None else last + 1
+            stats.count_skip(Skip(Location(name, line), *raw.failure))
 
 
 def _gzip_failure(stream: IO[bytes]) -> tuple[str, str] | None:
@@ -258,23 +509,34 @@ def read_stream(stream: IO[bytes], name: str, stats: ReadStats) -> Iterator[Pull
     yield from _read_stream(stream, name, stats)
 
 
+Read = Generator[PullEvent, None, int | None]
+"""The events of a stream, then the number of its last line read (None: not read by lines)."""
+
+
 def _read_stream(stream: IO[bytes], name: str, stats: ReadStats,
-                 scan: LineSink | None = None) -> Iterator[PullEvent]:
+                 scan: LineSink | None = None) -> Read:
     head = stream.read(SNIFF_BYTES)
     if not head:
         if _gzip_failure(stream) is None:  # else counted as a skip by the caller
             stats.ignored["empty-file"] += 1
-        return
+        return None
     encoding = "utf-8"
     if head.startswith(codecs.BOM_UTF8):
         head = head[len(codecs.BOM_UTF8) :]
     elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encoding = "utf-16"
+    packed = _packed_kind(head)
+    if packed:
+        stats.count_skip(Skip(Location(name), "unsupported-compression", packed))
+        return None
     if encoding == "utf-8" and b"\x00" in head:
-        encoding = _utf16_without_bom(head)
-        if not encoding:
-            stats.count_skip(Skip(Location(name), "not-text", "the file contains NUL bytes"))
-            return
+        encoding = _utf16_without_bom(head) or "utf-8"
+        binary = _binary_kind(head) if encoding == "utf-8" else None
+        if binary is not None:  # one skip for the file, not one per "line" of it
+            stats.count_skip(Skip(Location(name), "not-text", binary))
+            return None
+        # text with NUL bytes (a crashed writer's padding): judged line by line
+        head = _past_padding(head, stream)
     if encoding != "utf-8":
         text = io.TextIOWrapper(
             io.BufferedReader(_Chain(head, stream)), encoding=encoding, errors="replace"
@@ -282,13 +544,78 @@ def _read_stream(stream: IO[bytes], name: str, stats: ReadStats,
         body = _Chain(b"", _Reencode(text))
         head = body.read(SNIFF_BYTES) or b""
         stream = cast(IO[bytes], body)
-    first = head.lstrip()[:1]
-    if first == b"{":
-        yield from _read_json_lines_or_document(head, stream, name, stats, scan)
-    elif first == b"[":
-        yield from _read_document(_Chain(head, stream), name, stats)
-    else:
-        yield from _read_csv(_Chain(head, stream), name, stats)
+    first = head.lstrip(_BLANK_OR_NUL)[:1]
+    if first == b"{" or (not first and b"\x00" in head):  # nothing but NULs: JSON lines
+        return (yield from _read_json_lines_or_document(head, stream, name, stats, scan))
+    if first == b"[":
+        return (yield from _read_document(_Chain(head, stream), name, stats))
+    return (yield from _read_csv(_Chain(head, stream), name, stats))
+
+
+_BLANK_OR_NUL = b" \t\r\n\x0b\x0c\x00"
+
+# Formats named by their first bytes (magic numbers, as each format's specification fixes
+# them), never read: pullpath reads plain and gzip files only.
+_PACKED = (
+    (b"PK\x03\x04", "a zip archive: unzip it first"),
+    (b"PK\x05\x06", "an empty zip archive"),
+    (b"\xfd7zXZ\x00", "xz-compressed: decompress it first (unxz)"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed: decompress it first (unzstd)"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive: extract it first (7z x)"),
+)
+_BZIP2 = re.compile(rb"\ABZh[1-9](?:1AY&SY|\x17rE8P\x90)")
+"""A bzip2 stream: "BZh", the block size, then a block's or the end's magic number."""
+_BINARY = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF-", "a PDF document"),
+    (b"\x7fELF", "an ELF executable"),
+    (b"MZ", "a Windows executable"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+)
+_CONTROL = bytes([*range(1, 9), 0x0B, *range(0x0E, 0x20), 0x7F])
+"""Control bytes that text logs never hold raw (JSON escapes them; tab, CR, LF, FF may be)."""
+
+
+def _packed_kind(head: bytes) -> str:
+    """What compressed or archive format ``head`` starts, with how to unpack it ("" if none)."""
+    if _BZIP2.match(head):
+        return "bzip2-compressed: decompress it first (bunzip2)"
+    for magic, kind in _PACKED:
+        if head.startswith(magic):
+            return kind
+    return ""
+
+
+def _binary_kind(head: bytes) -> str | None:
+    """Why ``head`` (holding NUL bytes) is binary data rather than text with NUL damage (None:
+    text). Binary when it starts with a known binary format's magic number, or when more than
+    1 in 20 of its other bytes are control bytes or invalid UTF-8. NUL runs alone (a crashed
+    writer pads with them) are damage, judged line by line."""
+    for magic, kind in _BINARY:
+        if head.startswith(magic):
+            return f"binary data ({kind}), not a log"
+    sample = head.replace(b"\x00", b"")
+    if not sample:
+        return None
+    odd = len(sample) - len(sample.translate(None, _CONTROL))
+    odd += sample.decode("utf-8", errors="replace").count("\ufffd")
+    if odd * 20 > len(sample):
+        return "binary data (NUL and control bytes), not a log"
+    return None
+
+
+def _past_padding(head: bytes, stream: IO[bytes]) -> bytes:
+    """``head``, read on while it holds nothing but NULs and blanks (up to ``MAX_LINE_BYTES``
+    more): the format is judged from the first bytes after the padding."""
+    more = bytearray(head)
+    while len(more) < MAX_LINE_BYTES and not more.strip(_BLANK_OR_NUL):
+        chunk = stream.read(SNIFF_BYTES)
+        if not chunk:
+            break
+        more += chunk
+    return bytes(more)
 
 
 def _utf16_without_bom(head: bytes) -> str:
@@ -385,6 +712,7 @@ _SNIFF_LINES = 8
 def _is_record_line(line: bytes) -> bool:
     """A line that is a whole JSON object on its own, not a wrapper: JSON-lines evidence.
     Indented lines never count (inside a pretty-printed document)."""
+    line = line.strip(b"\x00")  # NUL padding around a record does not hide it
     if not line.startswith(b"{"):
         return False
     try:
@@ -409,7 +737,7 @@ def _looks_like_json_lines(head: bytes, whole: bool) -> bool:
     pieces = head.split(b"\n")
     if not whole:
         pieces = pieces[:-1]  # cut by the sniff window
-    lines = [p.strip(b"\r") for p in pieces if p.strip()][:_SNIFF_LINES]
+    lines = [p.strip(b"\r") for p in pieces if p.strip(_BLANK_OR_NUL)][:_SNIFF_LINES]
     if not lines:
         return True  # one line longer than the sniff window: a long record line
     return any(_is_record_line(line) for line in lines)
@@ -418,16 +746,14 @@ def _looks_like_json_lines(head: bytes, whole: bool) -> bool:
 def _read_json_lines_or_document(
     head: bytes, stream: IO[bytes] | io.RawIOBase, name: str, stats: ReadStats,
     scan: LineSink | None = None,
-) -> Iterator[PullEvent]:
+) -> Read:
     extra = stream.read(1)  # is the head the whole file?
-    head = head.lstrip() + extra
+    head += extra  # leading blank lines kept: line numbers count from the file's first byte
     if _looks_like_json_lines(head, whole=not extra):
         if scan is not None:
-            scan.json_lines(head, stream, name, stats)
-            return
-        yield from _read_json_lines(head, stream, name, stats)
-    else:
-        yield from _read_document(_Chain(head, stream), name, stats)
+            return scan.json_lines(head, stream, name, stats)
+        return (yield from _read_json_lines(head, stream, name, stats))
+    return (yield from _read_document(_Chain(head, stream), name, stats))
 
 
 def _loads(data: bytes | bytearray) -> object:
@@ -449,8 +775,9 @@ def _loads(data: bytes | bytearray) -> object:
 
 def _read_json_lines(
     head: bytes, stream: IO[bytes] | io.RawIOBase, name: str, stats: ReadStats
-) -> Iterator[PullEvent]:
+) -> Generator[PullEvent, None, int]:
     pending: tuple[int, bytes] | None = None
+    number = 0
     for number, line, ended in _lines(head, stream):
         if pending is not None:
             # a previous undecodable line turned out not to be the last: plain invalid JSON
@@ -466,6 +793,11 @@ def _read_json_lines(
         try:
             record = _loads(line)
         except orjson.JSONDecodeError:
+            if b"\x00" in line:
+                where = Location(name, number)
+                for intact in nul_line(line, where, stats):
+                    yield from _emit(intact, where, stats)
+                continue
             if not ended:
                 stats.count_skip(
                     Skip(Location(name, number), "truncated-line", "last line ends mid-record")
@@ -476,6 +808,32 @@ def _read_json_lines(
         yield from _emit(record, Location(name, number), stats)
     if pending is not None:
         stats.count_skip(Skip(Location(name, pending[0]), "invalid-json", _snippet(pending[1])))
+    return number
+
+
+_NUL_RUN = re.compile(rb"\x00+")
+
+
+def nul_line(line: bytes, where: Location, stats: ReadStats) -> list[dict[str, object]]:
+    """The intact records of a JSON line holding NUL bytes, which a crashed writer leaves (a
+    run of NULs between records, or over a record): each stretch between NUL runs that
+    decodes to a JSON object on its own. The rest of the line (the NULs, and what they cut)
+    is counted once, as a ``nul-bytes`` skip, before the records; decoding them is the
+    caller's (one reading for both routes, ``adapters.logs_fast`` included)."""
+    records: list[dict[str, object]] = []
+    for piece in _NUL_RUN.split(line):
+        piece = piece.strip()
+        if piece.startswith(b"{"):
+            try:
+                value = _loads(piece)
+            except (orjson.JSONDecodeError, RecursionError):
+                continue
+            if isinstance(value, dict):
+                records.append(value)
+    kept = f"the {len(records)} intact record(s) on it read" if records else "no intact record"
+    stats.count_skip(Skip(where, "nul-bytes", f"{line.count(0):,} NUL byte(s) in the line "
+                                             f"(a crashed writer's padding?); {kept}"))
+    return records
 
 
 def _snippet(line: bytes) -> str:
@@ -494,7 +852,7 @@ def _emit(record: object, where: Location, stats: ReadStats) -> Iterator[PullEve
 
 def _read_document(
     stream: io.RawIOBase | IO[bytes], name: str, stats: ReadStats
-) -> Iterator[PullEvent]:
+) -> Read:
     data = bytearray()
     while True:  # a raw stream's read() may return less than asked: loop to the end
         chunk = stream.read(1024 * 1024)
@@ -510,22 +868,33 @@ def _read_document(
                     "export as JSON lines instead",
                 )
             )
-            return
+            return None
+    if b"\x00" in data:
+        inner = data.strip(_BLANK_OR_NUL)
+        if b"\x00" not in inner:  # NUL padding around the document: counted, then read
+            stats.count_skip(Skip(Location(name), "nul-bytes",
+                                  f"{len(data) - len(inner):,} NUL or blank byte(s) around "
+                                  "the document (a crashed writer's padding?)"))
+            data = inner
     try:
         doc = _loads(data)
     except orjson.JSONDecodeError as exc:
         if _has_record_lines(data):
             # JSON lines after all (their first lines were damaged): read them line by line
-            yield from _read_json_lines(bytes(data), io.BytesIO(), name, stats)
-            return
-        reason = "too-deeply-nested" if "depth" in str(exc) else "invalid-json"
-        stats.count_skip(Skip(Location(name), reason, str(exc)[:200]))
-        return
+            return (yield from _read_json_lines(bytes(data), io.BytesIO(), name, stats))
+        if b"\x00" in data:
+            reason, detail = "nul-bytes", f"NUL bytes inside the JSON document ({exc})"
+        else:
+            reason = "too-deeply-nested" if "depth" in str(exc) else "invalid-json"
+            detail = str(exc)
+        stats.count_skip(Skip(Location(name), reason, detail[:200]))
+        return None
     except RecursionError:
         stats.count_skip(Skip(Location(name), "too-deeply-nested", "JSON nesting too deep"))
-        return
+        return None
     del data
     yield from _records_of_document(doc, name, stats)
+    return None
 
 
 def _has_record_lines(data: bytearray, max_lines: int = 10_000) -> bool:
@@ -537,7 +906,7 @@ def _has_record_lines(data: bytearray, max_lines: int = 10_000) -> bool:
     opened = 0
     for _ in range(max_lines):
         end = data.find(b"\n", start)
-        line = bytes(data[start : end if end >= 0 else len(data)]).rstrip()
+        line = bytes(data[start : end if end >= 0 else len(data)]).rstrip().strip(b"\x00")
         if line:
             if not line.startswith(b"{"):
                 opened = -(1 << 30)
@@ -610,7 +979,7 @@ def _records_of_query_response(
             yield from _emit(record, Location(name, index), stats)
 
 
-def _read_csv(stream: io.RawIOBase | IO[bytes], name: str, stats: ReadStats) -> Iterator[PullEvent]:
+def _read_csv(stream: io.RawIOBase | IO[bytes], name: str, stats: ReadStats) -> Read:
     text = io.TextIOWrapper(
         io.BufferedReader(cast(io.RawIOBase, stream), buffer_size=1024 * 1024),
         encoding="utf-8",
@@ -623,10 +992,10 @@ def _read_csv(stream: io.RawIOBase | IO[bytes], name: str, stats: ReadStats) -> 
         header = next(reader)
     except StopIteration:
         stats.ignored["empty-file"] += 1
-        return
+        return reader.line_num
     except csv.Error as exc:
         stats.count_skip(Skip(Location(name, 1), "unrecognised-format", str(exc)[:200]))
-        return
+        return reader.line_num
     keys = [norm_key(h) for h in header]
     if not (_CSV_REQUIRED & set(keys)):
         stats.count_skip(
@@ -637,12 +1006,17 @@ def _read_csv(stream: io.RawIOBase | IO[bytes], name: str, stats: ReadStats) -> 
                 "CallerIpAddress, TimeGenerated)",
             )
         )
-        return
+        return reader.line_num
+    if LOCAL_TIME_KEY in keys and "timegenerated" not in keys:
+        # the portal's export in the browser's local time: read (as UTC), with a warning
+        header = list(header)
+        header[keys.index(LOCAL_TIME_KEY)] = "TimeGenerated"
+        stats.local_time_files.append(name)
     while True:
         try:
             row = next(reader)
         except StopIteration:
-            return
+            return reader.line_num
         except csv.Error as exc:
             stats.count_skip(Skip(Location(name, reader.line_num), "malformed-row", str(exc)[:200]))
             continue
@@ -655,11 +1029,6 @@ def _read_csv(stream: io.RawIOBase | IO[bytes], name: str, stats: ReadStats) -> 
             )
             continue
         yield from _emit(dict(zip(header, row, strict=True)), where, stats)
-
-
-def _guard_nul(lines: Iterable[str]) -> Iterator[str]:
-    for line in lines:
-        yield line.replace("\x00", "") if "\x00" in line else line
 
 
 def _csv_lines(text: io.TextIOWrapper, name: str, stats: ReadStats) -> Iterator[str]:
@@ -682,4 +1051,14 @@ def _csv_lines(text: io.TextIOWrapper, name: str, stats: ReadStats) -> Iterator[
             )
             yield "\n"
             continue
-        yield line.replace("\x00", "") if "\x00" in line else line
+        if "\x00" in line:  # as in JSON lines: padding around a row is counted, the row read
+            body = line.rstrip("\r\n")
+            inner = body.strip("\x00")
+            damaged = "\x00" in inner
+            kept = "the row on it dropped" if damaged else "the row on it read"
+            stats.count_skip(Skip(Location(name, number), "nul-bytes",
+                                  f"{line.count(chr(0)):,} NUL character(s) in the line (a "
+                                  f"crashed writer's padding?); {kept}"))
+            yield "\n" if damaged else inner + line[len(body):]
+            continue
+        yield line

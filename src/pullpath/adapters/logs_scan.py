@@ -6,7 +6,9 @@ one file at a time (largest first), each thread with its own groups, merged at t
 compiled tier and zlib work without the interpreter lock, so threads scan in parallel. The
 accounting is exactly that of reading the files in order one by one: every file's
 ``ReadStats`` is merged back in file order. Memory grows with distinct groups only, never with
-events.
+events; with more than one path given, the paths are read one after the other, and each
+event's fingerprint (8 bytes) is kept to drop an event a later path holds again
+(``logs_files.Duplicates``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pullpath.adapters.logs_fast import FastScanner, Resolutions, compiled_installed
-from pullpath.adapters.logs_files import iter_log_files, scan_file
+from pullpath.adapters.logs_files import Duplicates, log_inputs, scan_file
 from pullpath.core.audit import Aggregator, GroupKey, RawGroups
 from pullpath.domain.events import ReadStats
 
@@ -114,16 +116,30 @@ class LogScan:
                  progress: ProgressFn | None = None) -> None:
         start = time.monotonic()
         self.stats = stats
-        self.files = list(iter_log_files(paths, stats))
-        self.sizes = [_size(f) for f in self.files]
+        self.inputs = [[(f, _size(f)) for f in files] for files in log_inputs(paths, stats)]
+        """Per path given: its files with their sizes."""
+        self.files = [f for files in self.inputs for f, _ in files]
+        self.sizes = [size for files in self.inputs for _, size in files]
         n = default_workers() if workers is None else max(1, workers)
         n = min(n, len(self.files))
         if n > 1 and sum(self.sizes) < PARALLEL_MIN_BYTES:
             n = 1
         self.workers = n
+        self.duplicates = Duplicates() if len(self.inputs) > 1 else None
         self._meter = _Meter(len(self.files), sum(self.sizes), start, progress)
-        self._pool = _Workers(self.files, self.sizes, n) if n > 1 else None
+        self._pool = self._start(0) if n > 1 else None
         self._done = False
+
+    def _start(self, index: int) -> _Workers | None:
+        """Start the workers on the files of input ``index`` (None: it has none)."""
+        if self.duplicates is not None:
+            self.duplicates.start_input(collect=index < len(self.inputs) - 1)
+        files = self.inputs[index]
+        if not files:
+            return None
+        return _Workers([f for f, _ in files], [size for _, size in files],
+                        min(self.workers, len(files)), self.duplicates,
+                        (self._meter.files_done, self._meter.bytes_done))
 
     def result(self, on_groups: GroupsFn | None = None) -> Aggregator:
         """Wait for the scan (or run it here, without workers) and return its groups.
@@ -133,9 +149,21 @@ class LogScan:
         the logs are still read."""
         try:
             with gc_paused():
-                if self._pool is None:
-                    return _scan_here(self.files, self.sizes, self.stats, self._meter)
-                return self._pool.collect(self.stats, self._meter, on_groups)
+                if self.workers <= 1:
+                    return _scan_here(self.inputs, self.stats, self._meter, self.duplicates)
+                if len(self.inputs) == 1:
+                    assert self._pool is not None
+                    return self._pool.collect(self.stats, self._meter, on_groups)
+                aggregator = Aggregator()
+                for index in range(len(self.inputs)):  # one after the other (duplicates)
+                    if index:
+                        self._pool = self._start(index)
+                    if self._pool is not None:
+                        part = self._pool.collect(self.stats, self._meter, on_groups)
+                        self._pool.stop()
+                        aggregator.merge(part)
+                        aggregator.add_overflow(part.overflow_events)
+                return aggregator
         finally:
             self.close()
 
@@ -189,17 +217,22 @@ class _Meter:
                                        stats.events_skipped, now - self.start, done=True))
 
 
-def _scan_here(files: list[Path], sizes: list[int], stats: ReadStats, meter: _Meter) -> Aggregator:
+def _scan_here(inputs: list[list[tuple[Path, int]]], stats: ReadStats, meter: _Meter,
+               duplicates: Duplicates | None) -> Aggregator:
     def tick() -> None:
         meter.show(stats.events_read, stats.events_skipped)
 
     shared = Resolutions()
     scanner = FastScanner(RawGroups(), tick if meter.progress is not None else None, shared)
-    for path, size in zip(files, sizes, strict=True):
-        scan_file(path, stats, scanner)
-        meter.files_done += 1
-        meter.bytes_done += size
-        meter.show(stats.events_read, stats.events_skipped)
+    for index, files in enumerate(inputs):
+        if duplicates is not None:
+            duplicates.start_input(collect=index < len(inputs) - 1)
+            scanner.set_input(duplicates)
+        for path, size in files:
+            scan_file(path, stats, scanner)
+            meter.files_done += 1
+            meter.bytes_done += size
+            meter.show(stats.events_read, stats.events_skipped)
     aggregator = scanner.finish()
     shared.add_to(aggregator)
     return aggregator
@@ -213,8 +246,12 @@ class _Workers:
     the next file until none is left, with its own scanner; every file's ``ReadStats`` is kept
     for the merge in file order."""
 
-    def __init__(self, files: list[Path], sizes: list[int], n: int) -> None:
+    def __init__(self, files: list[Path], sizes: list[int], n: int,
+                 duplicates: Duplicates | None = None, done: tuple[int, int] = (0, 0)) -> None:
         self.files = files
+        self.duplicates = duplicates
+        self.done = done
+        """Files and bytes of the inputs read before (progress counts on from there)."""
         self.sizes = sizes
         self.order = sorted(range(len(files)), key=lambda i: -sizes[i])
         self.lock = threading.Lock()
@@ -246,6 +283,8 @@ class _Workers:
     def _work(self) -> None:
         try:
             scanner = FastScanner(RawGroups(), shared=self.shared)
+            if self.duplicates is not None:
+                scanner.set_input(self.duplicates)
             while (index := self._take()) is not None:
                 stats = ReadStats()
                 scan_file(self.files[index], stats, scanner)
@@ -271,9 +310,11 @@ class _Workers:
                 if on_groups is not None:
                     on_groups(self.shared.new_groups())
                 with self.lock:
-                    meter.files_done, meter.bytes_done = self.files_done, self.bytes_done
+                    meter.files_done = self.done[0] + self.files_done
+                    meter.bytes_done = self.done[1] + self.bytes_done
                     events, skipped = self.events, self.skipped
-                meter.show(events, skipped)
+                # ``stats`` holds the inputs read before (merged at the end of each)
+                meter.show(stats.events_read + events, stats.events_skipped + skipped)
         if self.errors:
             raise self.errors[0]
         aggregator = Aggregator()

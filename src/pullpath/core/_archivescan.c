@@ -37,6 +37,14 @@
  * it first, so Python resolves each template and each group once and never sees a raw key.
  * A scanner keeps its own table of the keys it has met (no lock per line) and consults the
  * catalog, under the catalog's own lock, only for a key new to itself.
+ *
+ * Duplicates across inputs (set_duplicates): each line's fingerprint is made here exactly as
+ * core.records.fingerprint makes it from the event (hash() of the same bytes: the correlation
+ * ID and operation lower-cased, the time's second modulo 900). A line whose fingerprint is
+ * among the earlier inputs' (a sorted array) falls back, for Python to judge and count; so
+ * does one whose values this module cannot lower-case as Python does (not ASCII, escapes, a
+ * correlation ID that is not a string). The fingerprints of the lines scanned are kept for
+ * Python to collect (fingerprints()).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -82,7 +90,8 @@ typedef struct {
     int len;
     uint32_t bit;
     int slot; /* -1: not deciding (value validated, not kept); -2: time; -3: properties;
-                 -4: a key parse_record ignores (the archive's unmapped keys: no bit) */
+                 -4: a key parse_record ignores (the archive's unmapped keys: no bit);
+                 -5: the correlation ID (not deciding; kept for fingerprints) */
 } KeySpec;
 
 /* length, first and last byte: one integer compare finds the candidate key */
@@ -101,7 +110,7 @@ static const KeySpec TOP_KEYS[] = {
     {"resultDescription", 17, B_RESULT_DESC, S_RESULT_DESC},
     {"durationMs", 10, 0, -4},
     {"callerIpAddress", 15, B_CALLER, S_CALLER},
-    {"correlationId", 13, B_CORRELATION, -1},
+    {"correlationId", 13, B_CORRELATION, -5},
     {"properties", 10, B_PROPERTIES, -3},
     {"RegionStamp", 11, 0, -4},
     {NULL, 0, 0, 0},
@@ -144,6 +153,9 @@ typedef struct {
     uint32_t len[N_SLOTS];
     const unsigned char *time;
     uint32_t time_len;
+    const unsigned char *cid; /* the correlation ID's bytes when cid_plain */
+    uint32_t cid_len;
+    int cid_plain; /* a JSON string without escapes */
 } Fields;
 
 static inline void skip_ws(Cursor *c) {
@@ -476,6 +488,14 @@ static int parse_members(Cursor *c, const KeySpec *keys, Fields *f, int depth) {
                     return 0;
             } else if (spec->slot == -1) {
                 if (!parse_value(c, depth + 1)) return 0;
+            } else if (spec->slot == -5) {
+                f->cid_plain = 0;
+                if (c->p < c->end && *c->p == '"') {
+                    if (!parse_string(c, &f->cid, &f->cid_len, &esc)) return 0;
+                    f->cid_plain = !esc;
+                } else if (!parse_value(c, depth + 1)) {
+                    return 0;
+                }
             } else {
                 const unsigned char *v;
                 uint32_t vl;
@@ -502,6 +522,8 @@ static int parse_line(const unsigned char *p, const unsigned char *end, Fields *
     f->mask = 0;
     memset(f->len, 0, sizeof f->len);
     f->time_len = 0;
+    f->cid_len = 0;
+    f->cid_plain = 0;
     skip_ws(&c);
     if (c.p >= c.end || *c.p != '{' || !parse_members(&c, TOP_KEYS, f, 1)) return 0;
     skip_ws(&c);
@@ -560,6 +582,77 @@ static int parse_time(const unsigned char *s, uint32_t n, int64_t *out) {
     int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
     *out = secs * 1000000 + micros;
     return 1;
+}
+
+/* ------------------------------------------------------------------------ duplicates */
+
+#define FINGERPRINT_PERIOD 900 /* core.records.FINGERPRINT_PERIOD */
+#define FINGERPRINT_BYTES (2 * MAX_VALUE + 32)
+
+/* `n` bytes at `s`, spaces trimmed (clean()'s strip: raw JSON strings hold no other ASCII
+ * whitespace), lower-cased into `out`; returns the length, or -1 when not ASCII (Python
+ * lower-cases other letters its own way). */
+static int lower_trimmed(const unsigned char *s, uint32_t n, unsigned char *out) {
+    while (n && *s == ' ') {
+        s++;
+        n--;
+    }
+    while (n && s[n - 1] == ' ') n--;
+    for (uint32_t i = 0; i < n; i++) {
+        unsigned char ch = s[i];
+        if (ch >= 0x80) return -1;
+        out[i] = ch >= 'A' && ch <= 'Z' ? ch + 32 : ch;
+    }
+    return (int)n;
+}
+
+/* core.records.NIL_VALUES: a placeholder is no value (clean() gives "") */
+static int is_nil(const unsigned char *s, int n) {
+    static const char *const nils[] = {"<nil>", "<null>", "null", "none", "n/a", "-", NULL};
+    for (int i = 0; nils[i]; i++)
+        if ((int)strlen(nils[i]) == n && memcmp(s, nils[i], (size_t)n) == 0) return 1;
+    return 0;
+}
+
+/* The line's core.records.fingerprint into *out (0: no correlation ID); 0 when Python must
+ * make it. `buf` holds FINGERPRINT_BYTES. */
+static int line_fingerprint(const Fields *f, int timed, int64_t when, unsigned char *buf,
+                            uint64_t *out) {
+    *out = 0;
+    if (!(f->mask & B_CORRELATION)) return 1;
+    if (!f->cid_plain || f->cid_len > MAX_VALUE) return 0;
+    int n = lower_trimmed(f->cid, f->cid_len, buf);
+    if (n < 0) return 0;
+    if (n == 0 || is_nil(buf, n)) return 1;
+    buf[n++] = 0x1f;
+    int op = 0;
+    if (f->mask & B_OPERATION) {
+        op = lower_trimmed(f->val[S_OPERATION], f->len[S_OPERATION], buf + n);
+        if (op < 0) return 0;
+        if (is_nil(buf + n, op)) op = 0;
+    }
+    n += op;
+    buf[n++] = 0x1f;
+    if (timed) {
+        int64_t secs = when >= 0 ? when / 1000000 : -((-when + 999999) / 1000000);
+        int64_t r = secs % FINGERPRINT_PERIOD;
+        n += snprintf((char *)buf + n, 24, "%lld", (long long)(r < 0 ? r + FINGERPRINT_PERIOD : r));
+    } else {
+        buf[n++] = '-';
+    }
+    uint64_t h = (uint64_t)_Py_HashBytes(buf, n);
+    *out = h ? h : 1;
+    return 1;
+}
+
+static int in_sorted(const uint64_t *a, Py_ssize_t n, uint64_t x) {
+    Py_ssize_t lo = 0, hi = n;
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (a[mid] < x) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && a[lo] == x;
 }
 
 /* ------------------------------------------------------------------------ callers */
@@ -954,6 +1047,14 @@ typedef struct {
     int32_t *line_groups;
     size_t line_groups_cap;
     unsigned char *scratch;
+    /* duplicates across inputs (set_duplicates) */
+    PyObject *seen_obj; /* bytes: the earlier inputs' fingerprints, sorted */
+    const uint64_t *seen;
+    Py_ssize_t n_seen;
+    int collect;
+    uint64_t *fps; /* per line of the last scan, when collecting */
+    size_t fps_cap, n_fps;
+    unsigned char *fpbuf;
 } Scanner;
 
 #define SCRATCH_BYTES (4 + N_SLOTS * (4 + MAX_VALUE))
@@ -995,10 +1096,12 @@ static int host_verdict(Scanner *sc, uint32_t addr) {
 /* The group of one line (>= 0: the scanner's own id), LINE_FALLBACK or LINE_OVERFLOW; -3 on
  * memory exhaustion. */
 static int32_t scan_line(Scanner *sc, const unsigned char *p, const unsigned char *end,
-                         Py_ssize_t line, Py_ssize_t start, int64_t *pending_host) {
+                         Py_ssize_t line, Py_ssize_t start, int64_t *pending_host,
+                         uint64_t *fp) {
     Fields f;
     int64_t when = 0;
     *pending_host = -1;
+    *fp = 0;
     if (!parse_line(p, end, &f)) return LINE_FALLBACK;
     int timed = (f.mask & B_TIME) != 0;
     if (timed && !parse_time(f.time, f.time_len, &when)) return LINE_FALLBACK;
@@ -1014,6 +1117,13 @@ static int32_t scan_line(Scanner *sc, const unsigned char *p, const unsigned cha
         if (verdict == 1) {
             f.len[S_CALLER] = host_len;
             f.mask |= B_CALLER_PORT;
+        }
+    }
+    if (sc->seen_obj != NULL || sc->collect) {
+        if (!line_fingerprint(&f, timed, when, sc->fpbuf, fp)) return LINE_FALLBACK;
+        if (*fp && in_sorted(sc->seen, sc->n_seen, *fp)) {
+            *fp = 0;
+            return LINE_FALLBACK; /* perhaps a duplicate: Python judges it */
         }
     }
     uint32_t template_len = 0;
@@ -1081,6 +1191,9 @@ static void Scanner_dealloc(Scanner *sc) {
     PyMem_RawFree(sc->fallbacks);
     PyMem_RawFree(sc->line_groups);
     PyMem_RawFree(sc->scratch);
+    PyMem_RawFree(sc->fps);
+    PyMem_RawFree(sc->fpbuf);
+    Py_XDECREF(sc->seen_obj);
     Py_XDECREF(sc->catalog);
     Py_TYPE(sc)->tp_free((PyObject *)sc);
 }
@@ -1120,7 +1233,8 @@ static int Scanner_init(Scanner *sc, PyObject *args, PyObject *kwds) {
     sc->max_groups = (size_t)max_groups;
     sc->max_line = (size_t)max_line;
     sc->scratch = PyMem_RawMalloc(SCRATCH_BYTES);
-    if (!sc->scratch || !table_init(&sc->groups_index, 1024)
+    sc->fpbuf = PyMem_RawMalloc(FINGERPRINT_BYTES);
+    if (!sc->scratch || !sc->fpbuf || !table_init(&sc->groups_index, 1024)
         || !table_init(&sc->hosts, 256)) {
         PyErr_NoMemory();
         return -1;
@@ -1174,13 +1288,16 @@ static PyObject *Scanner_scan(Scanner *sc, PyObject *arg) {
         if (nl == NULL) break;
         const unsigned char *stop = nl;
         int64_t host = -1;
+        uint64_t fp = 0;
         if (!grow((void **)&sc->line_groups, &sc->line_groups_cap, (size_t)lines + 1,
-                  sizeof(int32_t))) {
+                  sizeof(int32_t))
+            || (sc->collect
+                && !grow((void **)&sc->fps, &sc->fps_cap, (size_t)lines + 1, sizeof(uint64_t)))) {
             failed = 1;
             break;
         }
         int32_t gid = (size_t)(stop - p) > sc->max_line
-                          ? LINE_FALLBACK : scan_line(sc, p, stop, lines, p - base, &host);
+                          ? LINE_FALLBACK : scan_line(sc, p, stop, lines, p - base, &host, &fp);
         if (gid == -3) {
             failed = 1;
             break;
@@ -1200,11 +1317,13 @@ static PyObject *Scanner_scan(Scanner *sc, PyObject *arg) {
             fb->start = p - base;
             fb->end = stop - base;
         }
+        if (sc->collect) sc->fps[lines] = gid == LINE_FALLBACK ? 0 : fp;
         sc->line_groups[lines++] = gid >= 0 ? sc->groups[gid].global_id : gid;
         p = nl + 1;
     }
     Py_END_ALLOW_THREADS
     sc->busy = 0;
+    sc->n_fps = sc->collect ? (size_t)lines : 0;
     PyObject *result = NULL, *groups = NULL, *news = NULL, *fallbacks = NULL;
     if (failed) {
         PyErr_NoMemory();
@@ -1331,6 +1450,48 @@ static PyObject *Scanner_groups(Scanner *sc, PyObject *Py_UNUSED(ignored)) {
     return out;
 }
 
+PyDoc_STRVAR(set_duplicates_doc,
+"set_duplicates(seen, collect)\n\n"
+"For the lines scanned from now on: seen (bytes of native uint64, sorted, or None) holds the\n"
+"fingerprints of the earlier inputs' events (core.records.fingerprint): a line whose\n"
+"fingerprint is among them falls back. collect: keep each line's fingerprint for\n"
+"fingerprints(). With neither, no fingerprint is made.");
+
+static PyObject *Scanner_set_duplicates(Scanner *sc, PyObject *args) {
+    PyObject *seen;
+    int collect;
+    if (!PyArg_ParseTuple(args, "Op", &seen, &collect)) return NULL;
+    if (seen != Py_None && !PyBytes_Check(seen)) {
+        PyErr_SetString(PyExc_TypeError, "seen must be bytes or None");
+        return NULL;
+    }
+    if (sc->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "Scanner used by two threads at once");
+        return NULL;
+    }
+    Py_ssize_t n = seen == Py_None ? 0 : PyBytes_GET_SIZE(seen);
+    if (n % (Py_ssize_t)sizeof(uint64_t)) {
+        PyErr_SetString(PyExc_ValueError, "seen must hold whole uint64 values");
+        return NULL;
+    }
+    Py_XSETREF(sc->seen_obj, seen == Py_None ? NULL : Py_NewRef(seen));
+    sc->seen = sc->seen_obj ? (const uint64_t *)PyBytes_AS_STRING(sc->seen_obj) : NULL;
+    sc->n_seen = n / (Py_ssize_t)sizeof(uint64_t);
+    sc->collect = collect;
+    sc->n_fps = 0;
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(fingerprints_doc,
+"fingerprints() -> bytes\n\n"
+"When collecting (set_duplicates): per line of the last scan, its fingerprint as a native\n"
+"uint64 (0: no correlation ID, or a line that fell back).");
+
+static PyObject *Scanner_fingerprints(Scanner *sc, PyObject *Py_UNUSED(ignored)) {
+    return PyBytes_FromStringAndSize((const char *)sc->fps,
+                                     (Py_ssize_t)(sc->n_fps * sizeof(uint64_t)));
+}
+
 static PyObject *Scanner_len(Scanner *sc, void *Py_UNUSED(closure)) {
     return PyLong_FromSize_t(sc->n_groups);
 }
@@ -1339,6 +1500,8 @@ static PyMethodDef Scanner_methods[] = {
     {"scan", (PyCFunction)Scanner_scan, METH_O, scan_doc},
     {"set_host", (PyCFunction)Scanner_set_host, METH_VARARGS, set_host_doc},
     {"groups", (PyCFunction)Scanner_groups, METH_NOARGS, groups_doc},
+    {"set_duplicates", (PyCFunction)Scanner_set_duplicates, METH_VARARGS, set_duplicates_doc},
+    {"fingerprints", (PyCFunction)Scanner_fingerprints, METH_NOARGS, fingerprints_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from typing import TypeVar
 
@@ -317,6 +317,45 @@ def parse_fields(fields: Mapping[str, object]) -> PullEvent:
         correlation_id=clean(fields.get("correlation_id")),
         resource_id=clean(fields.get("resource_id")).rstrip("/").lower(),
     )
+
+
+# --------------------------------------------------------------------------- duplicates
+# The same event given twice (the archive and a Log Analytics export of the same hours) is
+# counted once: events are compared by a 64-bit fingerprint of their correlation ID,
+# operation and time. The compiled scanner (``_archivescan.c``, ``event_fingerprint``) makes
+# the same fingerprint from a line's raw bytes: any change here must be made there too
+# (tests/test_log_damage.py holds the two to the same duplicates).
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
+FINGERPRINT_PERIOD = 900
+"""Seconds: times are compared modulo 15 minutes, so an export in the browser's local time
+(``TimeGenerated [Local Time]``, offset unknown) still matches the archive: every UTC offset
+in use is a whole number of quarter hours."""
+
+
+def fingerprint(correlation_id: str, operation: str, time: datetime | None) -> int:
+    """An event's identity across inputs: a non-zero 64-bit hash (``hash`` of bytes: one
+    process's runs agree, no two processes need to) of its correlation ID and operation
+    (case ignored) and its time's second modulo ``FINGERPRINT_PERIOD``; 0 for an event
+    without a correlation ID, which is never a duplicate. Values as ``parse_fields`` gives
+    them (``clean``)."""
+    if not correlation_id:
+        return 0
+    when = b"-" if time is None else b"%d" % ((time - _EPOCH) // _SECOND % FINGERPRINT_PERIOD)
+    data = b"\x1f".join((correlation_id.lower().encode("utf-8"),
+                         operation.lower().encode("utf-8"), when))
+    return (hash(data) & 0xFFFF_FFFF_FFFF_FFFF) or 1
+
+
+def event_fingerprint(event: PullEvent) -> int:
+    return fingerprint(event.correlation_id, event.operation, event.time)
+
+
+def fields_fingerprint(fields: Mapping[str, object], time: datetime | None) -> int:
+    """``event_fingerprint`` of the event ``parse_fields(fields)`` makes, with its time."""
+    return fingerprint(clean(fields.get("correlation_id")), clean(fields.get("operation")),
+                       time)
 
 
 # --------------------------------------------------------------------------- record shapes

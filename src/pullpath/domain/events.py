@@ -79,6 +79,7 @@ PARTIAL_RESULTS = "partial-query-result"
 WHOLE_INPUT_SKIPS = frozenset({
     "unreadable-file", "not-a-regular-file", "corrupt-compressed-file",
     "decompressed-too-large", "document-too-large", "too-deeply-nested", "unrecognised-format",
+    "not-text", "unsupported-compression", "inventory-not-logs",
 })
 """Skip reasons that cost a whole input, or the rest of it from the damage on, not one record:
 ``ReadStats.count_skip`` counts them (and any skip without a line) in ``inputs_lost``."""
@@ -103,6 +104,13 @@ class ReadStats:
     inputs_lost: Counter[str] = field(default_factory=Counter)
     """Skips, by reason, that lost a whole input (or its rest) rather than one record
     (``WHOLE_INPUT_SKIPS``, or a skip without a line)."""
+    duplicates: Counter[str] = field(default_factory=Counter)
+    """Per file: events dropped because an earlier input already held them (same correlation
+    ID, operation and time). Not in ``records_seen``: records seen = events read + events
+    skipped, and duplicates are counted apart."""
+    local_time_files: list[str] = field(default_factory=list)
+    """Files whose times are in the exporting browser's local time, offset unknown (a portal
+    CSV headed ``TimeGenerated [Local Time]``): read as UTC, with a warning."""
 
     MAX_EXAMPLES = 20
 
@@ -118,6 +126,22 @@ class ReadStats:
             if kind in UNREAD_INPUTS or kind == PARTIAL_RESULTS:
                 out[kind] += n
         return dict(sorted(out.items()))
+
+    @property
+    def duplicates_dropped(self) -> int:
+        return sum(self.duplicates.values())
+
+    def count_duplicates(self, file: str, n: int = 1) -> None:
+        self.file_stats(file)
+        self.duplicates[file] += n
+
+    def uncount_read(self, file: str, n: int = 1) -> None:
+        """Take back ``count_read`` (an event found to be a duplicate after it was read)."""
+        self.records_seen -= n
+        self.events_read -= n
+        stats = self.file_stats(file)
+        stats["records"] -= n
+        stats["events_read"] -= n
 
     def file_stats(self, file: str) -> dict[str, int]:
         stats = self.per_file.get(file)
@@ -155,6 +179,9 @@ class ReadStats:
         self.skipped.update(other.skipped)
         self.ignored.update(other.ignored)
         self.inputs_lost.update(other.inputs_lost)
+        self.duplicates.update(other.duplicates)
+        self.local_time_files.extend(f for f in other.local_time_files
+                                     if f not in self.local_time_files)
         for f, s in other.per_file.items():
             mine = self.file_stats(f)
             for k, v in s.items():

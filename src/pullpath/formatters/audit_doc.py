@@ -160,6 +160,8 @@ def stats_doc(report: AuditReport) -> dict[str, Any]:
             for s in st.examples
         ],
         "ignored": dict(sorted(st.ignored.items())),
+        "duplicates_dropped": st.duplicates_dropped,
+        "duplicates_per_file": {safe_text(name): n for name, n in sorted(st.duplicates.items())},
         "sources": [safe_text(x) for x in report.log_sources],
         "not_read": st.inputs_not_read(),
     }

@@ -208,6 +208,9 @@ def _inputs(view: ReportView) -> list[str]:
         out.append(f"- Registry log events: {inp.events_read or 0:,} read, "
                    f"{inp.events_skipped or 0:,} skipped, of {inp.records_seen or 0:,} records "
                    f"in {len(inp.log_files):,} file(s)")
+        if inp.duplicates_dropped:
+            out.append(f"- Duplicates dropped: {inp.duplicates_dropped:,} (events an earlier "
+                       "log path already held)")
         if inp.skipped:
             out.append("- Skipped, by reason: " + ", ".join(f"{md_text(k)} {n:,}"
                                                            for k, n in inp.skipped))

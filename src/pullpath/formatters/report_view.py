@@ -265,6 +265,7 @@ class Inputs:
     records_seen: int | None = None
     events_read: int | None = None
     events_skipped: int | None = None
+    duplicates_dropped: int = 0
     skipped: tuple[tuple[str, int], ...] = ()
     skipped_examples: tuple[SkipExample, ...] = ()
     ignored: tuple[tuple[str, int], ...] = ()
@@ -593,6 +594,7 @@ def inputs_of(doc: Mapping[str, Any]) -> Inputs:
         records_seen=_i(inp.get("records_seen")) if "records_seen" in inp else None,
         events_read=_i(inp.get("events_read")) if "events_read" in inp else None,
         events_skipped=_i(inp.get("events_skipped")) if "events_skipped" in inp else None,
+        duplicates_dropped=_i(inp.get("duplicates_dropped")),
         skipped=tuple((_s(k), _i(v)) for k, v in sorted(_d(inp.get("skipped")).items())),
         skipped_examples=examples,
         ignored=tuple((_s(k), _i(v)) for k, v in sorted(_d(inp.get("ignored")).items())),

@@ -161,6 +161,9 @@ def accounting_text(report: AuditReport) -> Text:
                     f"{requests.get('other', 0)} other operations")
         if report.result.unclassified_events:
             text.append(f", {report.result.unclassified_events} unclassified", style="bold yellow")
+    if st.duplicates_dropped:
+        text.append(f"; {st.duplicates_dropped} duplicate event(s) dropped (already read from "
+                    "an earlier --logs path)", style="bold")
     if st.events_skipped:
         text.append(f"; skipped {st.events_skipped} of {st.records_seen} records: ",
                     style="bold yellow")

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pullpath.adapters.logs_files import read_warnings
 from pullpath.adapters.logs_scan import LogScan, ScanProgress, gc_paused
 from pullpath.core.audit import (
     MAX_FLOW_GROUPS,
@@ -204,6 +205,7 @@ def finish(
                                       max_judged=max_judge_keys(), judgements=judgements)
     result.warnings.extend(warnings)
     result.warnings.extend(inventory_warnings(inventory))
+    result.warnings.extend(read_warnings(stats))
     if inventory.empty:
         result.warnings.append(
             "no inventory given: consumers cannot be attributed and paths that need the "
