@@ -189,7 +189,10 @@ def _drop_none(value: Any) -> Any:
 def check_against_model(r: EvaluatedResource) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
     """(what the template sends, what the SDK model reads back, problems)."""
     cls = model_class(r.type)
-    body = {k: v for k, v in r.body.items() if k not in TEMPLATE_ONLY}
+    # an empty "properties" (the deployment schema requires one for identities and DNS zones)
+    # is no property at all: the SDK models leave it out
+    body = {k: v for k, v in r.body.items()
+            if k not in TEMPLATE_ONLY and not (k == "properties" and v == {})}
     problems: list[str] = []
     if not hasattr(cls, "_attribute_map"):  # typespec-generated models
         back = project_new_style(cls(body), r.type, problems)

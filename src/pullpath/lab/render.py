@@ -262,7 +262,9 @@ def _resource(rtype: str, name: str, **fields: Any) -> dict[str, Any]:
     return out
 
 
-def _tags_variable() -> dict[str, Any]:
+def _tags() -> dict[str, Any]:
+    """Every taggable resource's tags: an object (deploymentTemplate.json's resourceBase wants
+    ``tags`` to be one, so not a ``[variables('tags')]`` expression)."""
     return {
         LAB_TAG: _param("runId"),
         CREATED_BY_TAG[0]: CREATED_BY_TAG[1],
@@ -270,7 +272,6 @@ def _tags_variable() -> dict[str, Any]:
     }
 
 
-TAGS = "[variables('tags')]"
 LOCATION = _param("location")
 
 
@@ -294,7 +295,7 @@ def _registry(s: Scenario, *, bypass: bool) -> dict[str, Any]:
     reg = s.registry
     return _resource(
         "Microsoft.ContainerRegistry/registries", _param("registryName"),
-        location=LOCATION, tags=TAGS, sku={"name": reg.sku},
+        location=LOCATION, tags=_tags(), sku={"name": reg.sku},
         properties={
             "adminUserEnabled": False,
             "anonymousPullEnabled": False,
@@ -326,7 +327,7 @@ def _base_template(s: Scenario) -> dict[str, Any]:
     }
     resources.append(_resource(
         "Microsoft.OperationalInsights/workspaces", _param("workspaceName"),
-        location=LOCATION, tags=TAGS,
+        location=LOCATION, tags=_tags(),
         properties={"sku": {"name": "PerGB2018"}, "retentionInDays": 30},
     ))
     reg = s.registry
@@ -352,7 +353,7 @@ def _base_template(s: Scenario) -> dict[str, Any]:
         subnets.append({"name": sub.name, "properties": props})
     resources.append(_resource(
         "Microsoft.Network/virtualNetworks", _param("vnetName"),
-        location=LOCATION, tags=TAGS,
+        location=LOCATION, tags=_tags(),
         properties={"addressSpace": {"addressPrefixes": [s.vnet_prefix]}, "subnets": subnets},
     ))
     for c in s.consumers:
@@ -361,7 +362,7 @@ def _base_template(s: Scenario) -> dict[str, Any]:
         identity_id = _identity_id(c.key)
         resources.append(_resource(
             "Microsoft.ManagedIdentity/userAssignedIdentities", _param(f"{c.key}IdentityName"),
-            location=LOCATION, tags=TAGS,
+            location=LOCATION, tags=_tags(), properties={},  # the deployment schema requires it
         ))
         resources.append(_resource(
             "Microsoft.Authorization/roleAssignments", f"[{_role_assignment_name(c.key)}]",
@@ -382,7 +383,7 @@ def _base_template(s: Scenario) -> dict[str, Any]:
         params["privateEndpointName"] = _string_param("The registry's private endpoint.")
         resources.append(_resource(
             "Microsoft.Network/privateEndpoints", _param("privateEndpointName"),
-            location=LOCATION, tags=TAGS,
+            location=LOCATION, tags=_tags(),
             properties={
                 "subnet": {"id": _subnet_id(reg.private_endpoint_subnet)},
                 "privateLinkServiceConnections": [{
@@ -394,12 +395,12 @@ def _base_template(s: Scenario) -> dict[str, Any]:
         ))
         resources.append(_resource(
             "Microsoft.Network/privateDnsZones", PRIVATE_DNS_ZONE,
-            location="global", tags=TAGS,
+            location="global", tags=_tags(), properties={},  # the deployment schema requires it
         ))
         resources.append(_resource(
             "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
             f"[format('{{0}}/{{1}}', '{PRIVATE_DNS_ZONE}', parameters('vnetName'))]",
-            location="global", tags=TAGS,
+            location="global", tags=_tags(),
             properties={"registrationEnabled": False, "virtualNetwork": {"id": VNET_ID}},
             dependsOn=[ZONE_ID, VNET_ID],
         ))
@@ -418,7 +419,7 @@ def _base_template(s: Scenario) -> dict[str, Any]:
         params["environmentName"] = _string_param("Container Apps environment (custom VNet).")
         resources.append(_resource(
             "Microsoft.App/managedEnvironments", _param("environmentName"),
-            location=LOCATION, tags=TAGS,
+            location=LOCATION, tags=_tags(),
             properties={
                 "vnetConfiguration": {"infrastructureSubnetId": _subnet_id(aca[0].subnet),
                                       "internal": False},
@@ -433,7 +434,6 @@ def _base_template(s: Scenario) -> dict[str, Any]:
         "contentVersion": "1.0.0.0",
         "metadata": {"pullpath": {"scenario": s.ident, "step": "base"}},
         "parameters": params,
-        "variables": {"tags": _tags_variable()},
         "resources": resources,
         "outputs": outputs,
     }
@@ -472,7 +472,6 @@ def _consumers_template(s: Scenario) -> dict[str, Any]:
         "contentVersion": "1.0.0.0",
         "metadata": {"pullpath": {"scenario": s.ident, "step": "consumers"}},
         "parameters": params,
-        "variables": {"tags": _tags_variable()},
         "resources": resources,
         "outputs": outputs,
     }
@@ -506,7 +505,7 @@ def _aci(c: ConsumerSpec) -> dict[str, Any]:
                               "ports": [{"port": CONTAINER_PORT, "protocol": "TCP"}]}
     return _resource(
         "Microsoft.ContainerInstance/containerGroups", _param(f"{c.key}Name"),
-        location=LOCATION, tags=TAGS,
+        location=LOCATION, tags=_tags(),
         identity={"type": "UserAssigned", "userAssignedIdentities": {identity_id: {}}},
         properties=props,
     )
@@ -516,7 +515,7 @@ def _aca(c: ConsumerSpec) -> dict[str, Any]:
     identity_id = _identity_id(c.key)
     return _resource(
         "Microsoft.App/containerApps", _param(f"{c.key}Name"),
-        location=LOCATION, tags=TAGS,
+        location=LOCATION, tags=_tags(),
         identity={"type": "UserAssigned", "userAssignedIdentities": {identity_id: {}}},
         properties={
             "environmentId": ENV_ID,
