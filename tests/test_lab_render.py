@@ -459,10 +459,14 @@ def test_the_field_report_is_one_registry_one_vnet_aci_and_aca() -> None:
     assert cg.body["identity"]["type"] == app_.body["identity"]["type"] == "UserAssigned"
     # the claims are stated up front: ACI documented private-endpoint, reported trusted-service
     aci, aca = lab.scenario.consumers
-    assert aci.expect.documented and aci.expect.documented.path.value == "private-endpoint"
-    assert aci.expect.reported and aci.expect.reported.path.value == "trusted-service"
-    assert aca.expect.documented and aca.expect.documented.path.value == "private-endpoint"
-    assert aca.expect.reported and aca.expect.reported.path.value == "private-endpoint"
+    assert aci.expect.documented
+    assert aci.expect.documented.path.value == "private-endpoint"
+    assert aci.expect.reported
+    assert aci.expect.reported.path.value == "trusted-service"
+    assert aca.expect.documented
+    assert aca.expect.documented.path.value == "private-endpoint"
+    assert aca.expect.reported
+    assert aca.expect.reported.path.value == "private-endpoint"
 
 
 def test_aca_private_endpoint_dns_and_environment() -> None:
