@@ -494,8 +494,10 @@ def test_authorization_failures_are_told_from_firewall_denials(
 # ----------------------------------------------------------------------------- the CLI
 
 
-def test_lab_run_cli_records_measured_sources(azure: FakeAzure, tmp_path: FsPath,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def cli_azure(azure: FakeAzure, monkeypatch: pytest.MonkeyPatch) -> FakeAzure:
+    """The CLI's own runner (real endpoints from the environment, TLS verified against the
+    loopback server's certificate) pointed at the fake."""
     monkeypatch.setattr(credentials, "make_credential", lambda tenant=None: FakeCredential())
     monkeypatch.setenv("PULLPATH_ARM_ENDPOINT", azure.server.url)
     monkeypatch.setenv("PULLPATH_LOGS_ENDPOINT", azure.server.url)
@@ -503,6 +505,35 @@ def test_lab_run_cli_records_measured_sources(azure: FakeAzure, tmp_path: FsPath
     monkeypatch.setenv("PULLPATH_LRO_POLLING_INTERVAL", "0")
     azure.refused_attempts = {}
     azure.role_reads_before_listed = 0
+    return azure
+
+
+def test_lab_trigger_waits_for_delivery_and_collect_waits_for_pulls_after_it(
+        cli_azure: FakeAzure, tags: TagIndex) -> None:
+    azure = cli_azure
+    runner = runner_for(azure)
+    scenario = load_scenario("field-report")
+    runner.create_resource_group_for(scenario, location="japaneast", run_id=RUN)
+    runner.up(scenario, location="japaneast", run_id=RUN, group_exists=True, waits=WAITS)
+    result = CliRunner().invoke(app, ["lab", "trigger", "--run-id", RUN, "--subscription", SUB,
+                                      "--poll", "0", "--delivery-timeout", "60"])
+    assert result.exit_code == 0, result.output
+    reqs = azure.server.requests
+    assert first(reqs, "POST", r"/v1/workspaces/[^/]+/query") < \
+        first(reqs, "POST", r".*/containerGroups/[^/]+/stop")
+    assert "the diagnostic setting delivers" in result.stderr
+    asked = result.stdout.strip()
+    result = CliRunner().invoke(app, ["lab", "collect", "--run-id", RUN, "--subscription", SUB,
+                                      "--after", asked, "--first-delay", "0", "--max-delay",
+                                      "0", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert "waiting for a pull by" in result.stderr
+    doc = json.loads(result.stdout)
+    assert [c["agreement"] for c in doc["consumers"]] == ["agrees", "agrees"]
+
+
+def test_lab_run_cli_records_measured_sources(cli_azure: FakeAzure, tmp_path: FsPath) -> None:
+    azure = cli_azure
     record = tmp_path / "measured.yaml"
     result = CliRunner().invoke(app, [
         "lab", "run", "--run-id", RUN, "--subscription", SUB, "--poll", "0",

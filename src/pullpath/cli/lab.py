@@ -429,7 +429,7 @@ def up_cmd(
     typer.echo(rid)
     stderr.print(f"lab {literal(rid)} is up in {literal(state.resource_group)}; next: "
                  f"`pullpath lab trigger "
-                 f"--run-id {rid}`, `pullpath lab collect --run-id {rid}`, "
+                 f"--run-id {rid}`, `pullpath lab collect --run-id {rid} --after TIME`, "
                  f"`pullpath lab down --run-id {rid}`")
 
 
@@ -437,16 +437,22 @@ def up_cmd(
 def trigger_cmd(
     run_id: str = _RUN_ID,
     trigger: str = _TRIGGER,
+    delivery_timeout: float = _DELIVERY_TIMEOUT,
+    poll: float = _POLL,
     subscription: str | None = _SUBSCRIPTION,
     tenant: str | None = _TENANT,
 ) -> None:
-    """Make every consumer pull again (default: stop then start, as in the field report).
-    Prints the time it was asked: `lab collect --since` it."""
+    """Make every consumer pull again (default: stop then start, as in the field report),
+    once the diagnostic setting is proven to deliver (the consumers' first pulls are in the
+    workspace). Prints the time it was asked: give it to `lab collect --after`."""
     rid = _run_id(run_id)
     mode = _trigger_mode(trigger)
+    waits = _waits(poll, 0.0, delivery_timeout)
     runner = _runner(subscription, tenant)
     try:
         state = runner.state(rid)
+        if state.consumer_ids:
+            runner.wait_for_delivery(state, since=_group_start(state), waits=waits)
         asked = runner.trigger(state, mode=mode)
     except _lab_errors() as exc:
         fail(str(exc))
@@ -457,8 +463,11 @@ def trigger_cmd(
 def collect_cmd(
     run_id: str = _RUN_ID,
     since: datetime | None = typer.Option(None, "--since",
-                                          help="Events from this UTC time (default: when the "
-                                               "lab was created)."),
+                                          help="Events from this UTC time (default: a day "
+                                               "ago)."),
+    after: datetime | None = typer.Option(None, "--after",
+                                          help="Wait for each consumer's pull after this UTC "
+                                               "time (the time `lab trigger` printed)."),
     collect_timeout: float = typer.Option(1800.0, "--collect-timeout",
                                           help="Give up waiting after this many seconds."),
     first_delay: float = typer.Option(60.0, "--first-delay", help="Seconds before poll 2."),
@@ -479,9 +488,8 @@ def collect_cmd(
     runner = _runner(subscription, tenant)
     try:
         state = runner.state(rid)
-        start = since.replace(tzinfo=UTC) if since and since.tzinfo is None else since
-        report = observe(runner, state, since=start or _group_start(state), settings=settings,
-                         tags=tags)
+        report = observe(runner, state, since=_utc(since) or _group_start(state),
+                         settings=settings, tags=tags, after=_utc(after))
     except _lab_errors() as exc:
         fail(str(exc))
     _emit_report(report, fmt, output)
@@ -504,6 +512,10 @@ def _write_record(report: Any, path: Path) -> None:
     stderr.print(f"recorded {len(entries)} observation(s) in {literal(str(path))}"
                  + (f"; {skipped} consumer(s) settled on no path and were not recorded"
                     if skipped else ""))
+
+
+def _utc(when: datetime | None) -> datetime | None:
+    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
 
 
 def _group_start(state: Any) -> datetime:
