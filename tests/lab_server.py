@@ -101,6 +101,8 @@ class LoopbackServer:
         self._ops = itertools.count(1)
         self._tmp = tempfile.TemporaryDirectory()
         cert, key = _self_signed(Path(self._tmp.name))
+        self.cert_path = cert
+        """The server's self-signed certificate (a CA bundle for clients that verify)."""
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(cert, key)
         server = self

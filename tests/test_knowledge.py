@@ -317,3 +317,18 @@ def test_every_finding_has_a_page_in_sync() -> None:
             assert url in text
     pages = {p.stem for p in DOCS.glob("PP*.md")}
     assert pages == {f.id for f in kb.findings}
+
+
+def test_every_lab_reference_names_a_bundled_scenario_or_variant() -> None:
+    """A behaviour's ``lab:`` says which lab run re-measures it: ``scenario`` or
+    ``scenario:variant`` of the bundled scenarios (``pullpath lab run --variant``)."""
+    from pullpath.lab.scenarios import list_scenarios, load_scenario
+
+    runnable = set(list_scenarios())
+    runnable |= {f"{name}:{v}" for name in list_scenarios() for v in load_scenario(name).variants}
+    from pullpath.knowledge.loader import default_knowledge
+
+    kb = default_knowledge()
+    named = {ref for b in kb.behaviours for ref in b.lab}
+    assert named, "no behaviour names a lab run"
+    assert named <= runnable, sorted(named - runnable)

@@ -30,7 +30,9 @@ from pullpath.lab.render import (
 )
 from pullpath.lab.scenarios import ScenarioError, list_scenarios, load_scenario, parse_scenario
 
-SCENARIOS = list_scenarios()
+SCENARIOS = [ident for name in list_scenarios()
+             for ident in (name, *(f"{name}:{v}" for v in load_scenario(name).variants))]
+"""Every bundled scenario and every variant of it."""
 RUN = "k3v9x2ab"
 # a copy of the official example, with its provenance in tests/data/lab/PROVENANCE.md
 DIAG_EXAMPLE = Path(__file__).resolve().parent / "data" / "lab" / "getDiagnosticSetting.json"
@@ -77,6 +79,10 @@ MODELS: dict[str, tuple[str, str, str]] = {
 NO_TAGS = {"Microsoft.Authorization/roleAssignments", "Microsoft.Insights/diagnosticSettings",
            "Microsoft.Network/privateEndpoints/privateDnsZoneGroups"}
 TEMPLATE_ONLY = {"type", "apiVersion", "name", "dependsOn", "scope", "condition", "comments"}
+
+
+FIELD_REPORT = (Path(__file__).resolve().parents[1]
+                / "src/pullpath/lab/scenarios/field-report.yaml")
 
 
 def lab_for(name: str) -> RenderedLab:
@@ -184,7 +190,10 @@ def _drop_none(value: Any) -> Any:
 def check_against_model(r: EvaluatedResource) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
     """(what the template sends, what the SDK model reads back, problems)."""
     cls = model_class(r.type)
-    body = {k: v for k, v in r.body.items() if k not in TEMPLATE_ONLY}
+    # an empty "properties" (the deployment schema requires one for identities and DNS zones)
+    # is no property at all: the SDK models leave it out
+    body = {k: v for k, v in r.body.items()
+            if k not in TEMPLATE_ONLY and not (k == "properties" and v == {})}
     problems: list[str] = []
     if not hasattr(cls, "_attribute_map"):  # typespec-generated models
         back = project_new_style(cls(body), r.type, problems)
@@ -209,7 +218,7 @@ def test_every_resource_round_trips_through_the_sdk_model(name: str) -> None:
 
 
 def test_the_round_trip_check_catches_a_misspelt_property() -> None:
-    lab = lab_for("aci-vnet-trusted")
+    lab = lab_for("field-report")
     registry = next(r for r in all_resources(lab)
                     if r.type == "Microsoft.ContainerRegistry/registries")
     body = json.loads(json.dumps(registry.body))
@@ -221,14 +230,14 @@ def test_the_round_trip_check_catches_a_misspelt_property() -> None:
 
 
 def test_the_required_check_catches_a_missing_property() -> None:
-    lab = lab_for("aci-vnet-trusted")
+    lab = lab_for("field-report")
     cg = next(r for r in all_resources(lab)
               if r.type == "Microsoft.ContainerInstance/containerGroups")
     body = json.loads(json.dumps(cg.body))
     del body["properties"]["osType"]
     bad = EvaluatedResource(cg.id, cg.type, cg.name, cg.api_version, body, (), ())
     assert check_against_model(bad)[2]
-    env = next(r for r in all_resources(lab_for("aca-vnet-private-endpoint"))
+    env = next(r for r in all_resources(lab)
                if r.type == "Microsoft.App/containerApps")
     body = json.loads(json.dumps(env.body))
     del body["location"]
@@ -323,8 +332,9 @@ def test_parameters_are_all_used_and_all_given(name: str) -> None:
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_outputs_are_the_ones_the_runner_reads(name: str) -> None:
     lab = lab_for(name)
-    assert set(lab.base_template["outputs"]) == {"registryId", "registryLoginServer",
-                                                 "workspaceCustomerId"}
+    assert set(lab.base_template["outputs"]) == {
+        "registryId", "registryLoginServer", "workspaceCustomerId",
+        *(f"{c.key}RoleAssignmentId" for c in lab.scenario.consumers)}
     assert set(lab.consumers_template["outputs"]) == {f"{c.key}Id"
                                                       for c in lab.scenario.consumers}
     _, _consumers, outputs = would_be_resources(lab)
@@ -332,6 +342,7 @@ def test_outputs_are_the_ones_the_runner_reads(name: str) -> None:
     src = (Path(__file__).resolve().parents[1] / "src/pullpath/lab/runner.py").read_text()
     for key in ("registryId", "registryLoginServer", "workspaceCustomerId"):
         assert f'"{key}"' in src
+    assert 'f"{c.key}RoleAssignmentId"' in src
     assert '"{c.key}Id"' in src.replace("f\"{c.key}Id\"", '"{c.key}Id"')
 
 
@@ -372,17 +383,28 @@ def test_no_admin_user_no_password_and_random_names(name: str) -> None:
     assert other.names.registry != lab.names.registry
 
 
-def test_role_assignment_is_acr_pull_for_the_user_assigned_identity() -> None:
-    lab = lab_for("aci-vnet-trusted")
-    (ra,) = [r for r in all_resources(lab) if r.type == "Microsoft.Authorization/roleAssignments"]
-    assert ra.body["properties"]["roleDefinitionId"].endswith(
-        f"/roleDefinitions/{ACR_PULL_ROLE_ID}")
-    assert ra.scope.endswith(f"/registries/pplab{RUN}")
-    assert ra.body["properties"]["principalType"] == "ServicePrincipal"
+def test_each_consumer_has_its_own_identity_with_acr_pull() -> None:
+    """One identity per consumer: the registry log's Identity then tells ACI's pull from a
+    Microsoft address apart from the app's (a shared identity would match both)."""
+    lab = lab_for("field-report")
+    assignments = [r for r in all_resources(lab)
+                   if r.type == "Microsoft.Authorization/roleAssignments"]
+    identities = {r.id for r in all_resources(lab)
+                  if r.type == "Microsoft.ManagedIdentity/userAssignedIdentities"}
+    assert len(assignments) == len(identities) == 2
+    for ra in assignments:
+        assert ra.body["properties"]["roleDefinitionId"].endswith(
+            f"/roleDefinitions/{ACR_PULL_ROLE_ID}")
+        assert ra.scope.endswith(f"/registries/pplab{RUN}")
+        assert ra.body["properties"]["principalType"] == "ServicePrincipal"
+    consumers = [r for r in all_resources(lab) if r.type in (
+        "Microsoft.ContainerInstance/containerGroups", "Microsoft.App/containerApps")]
+    used = {next(iter(r.body["identity"]["userAssignedIdentities"])) for r in consumers}
+    assert used == identities
 
 
 def test_aci_is_linux_1_cpu_2_gb_in_the_delegated_subnet_with_the_identity() -> None:
-    lab = lab_for("aci-vnet-trusted")
+    lab = lab_for("field-report")
     (cg,) = [r for r in all_resources(lab)
              if r.type == "Microsoft.ContainerInstance/containerGroups"]
     props = cg.body["properties"]
@@ -394,13 +416,62 @@ def test_aci_is_linux_1_cpu_2_gb_in_the_delegated_subnet_with_the_identity() -> 
                                                   "identity": uami}]
     assert props["subnetIds"][0]["id"].endswith("/subnets/aci")
     vnet = next(r for r in all_resources(lab) if r.type == "Microsoft.Network/virtualNetworks")
-    (aci_subnet,) = vnet.body["properties"]["subnets"]
-    assert aci_subnet["properties"]["delegations"][0]["properties"]["serviceName"] == \
+    subnets = {sub["name"]: sub["properties"] for sub in vnet.body["properties"]["subnets"]}
+    assert subnets["aci"]["delegations"][0]["properties"]["serviceName"] == \
         "Microsoft.ContainerInstance/containerGroups"
 
 
+def test_the_field_report_is_one_registry_one_vnet_aci_and_aca() -> None:
+    """The report's setup point by point: one resource group and region (japaneast), a
+    Premium registry with public access disabled and trusted services allowed, allLogs to a
+    new workspace, one VNet with a private-endpoint subnet, an ACI-delegated subnet and the
+    Container Apps subnet 10.0.2.0/24 (workload profiles), the private endpoint with the
+    privatelink zone, its VNet link and zone group, ACI and ACA pulling with user-assigned
+    identities."""
+    lab = lab_for("field-report")
+    assert lab.location == "japaneast"
+    by_type: dict[str, list[EvaluatedResource]] = {}
+    for r in all_resources(lab):
+        by_type.setdefault(r.type, []).append(r)
+        assert f"/resourceGroups/rg-pullpath-lab-{RUN}/" in r.id
+    (reg,) = {r.id: r for r in by_type["Microsoft.ContainerRegistry/registries"]}.values()
+    assert reg.body["sku"] == {"name": "Premium"}
+    assert reg.body["properties"]["publicNetworkAccess"] == "Disabled"
+    assert reg.body["properties"]["networkRuleBypassOptions"] == "AzureServices"
+    (diag,) = by_type["Microsoft.Insights/diagnosticSettings"]
+    assert diag.body["properties"]["logs"] == [{"categoryGroup": "allLogs", "enabled": True}]
+    (vnet,) = by_type["Microsoft.Network/virtualNetworks"]
+    subnets = {sub["name"]: sub["properties"] for sub in vnet.body["properties"]["subnets"]}
+    assert subnets["aca"]["addressPrefix"] == "10.0.2.0/24"
+    assert subnets["aca"]["delegations"][0]["properties"]["serviceName"] == \
+        "Microsoft.App/environments"
+    assert "delegations" not in subnets["pe"]
+    (pe,) = by_type["Microsoft.Network/privateEndpoints"]
+    assert pe.body["properties"]["subnet"]["id"].endswith("/subnets/pe")
+    assert [z.name for z in by_type["Microsoft.Network/privateDnsZones"]] == \
+        ["privatelink.azurecr.io"]
+    assert by_type["Microsoft.Network/privateDnsZones/virtualNetworkLinks"]
+    assert by_type["Microsoft.Network/privateEndpoints/privateDnsZoneGroups"]
+    (env,) = by_type["Microsoft.App/managedEnvironments"]
+    assert env.body["properties"]["workloadProfiles"] == [
+        {"name": "Consumption", "workloadProfileType": "Consumption"}]
+    (cg,) = by_type["Microsoft.ContainerInstance/containerGroups"]
+    (app_,) = by_type["Microsoft.App/containerApps"]
+    assert cg.body["identity"]["type"] == app_.body["identity"]["type"] == "UserAssigned"
+    # the claims are stated up front: ACI documented private-endpoint, reported trusted-service
+    aci, aca = lab.scenario.consumers
+    assert aci.expect.documented
+    assert aci.expect.documented.path.value == "private-endpoint"
+    assert aci.expect.reported
+    assert aci.expect.reported.path.value == "trusted-service"
+    assert aca.expect.documented
+    assert aca.expect.documented.path.value == "private-endpoint"
+    assert aca.expect.reported
+    assert aca.expect.reported.path.value == "private-endpoint"
+
+
 def test_aca_private_endpoint_dns_and_environment() -> None:
-    lab = lab_for("aca-vnet-private-endpoint")
+    lab = lab_for("field-report")
     by_type = {r.type: r for r in all_resources(lab)}
     pe = by_type["Microsoft.Network/privateEndpoints"]
     conn = pe.body["properties"]["privateLinkServiceConnections"][0]["properties"]
@@ -418,20 +489,58 @@ def test_aca_private_endpoint_dns_and_environment() -> None:
     assert env.body["properties"]["workloadProfiles"][0]["workloadProfileType"] == "Consumption"
     app_ = by_type["Microsoft.App/containerApps"]
     assert app_.body["properties"]["configuration"]["registries"][0]["identity"].endswith(
-        f"/userAssignedIdentities/id-pplab-{RUN}")
+        f"/userAssignedIdentities/id-pplab-{RUN}-app")
 
 
-def test_trusted_off_and_system_identity_variants() -> None:
-    off = lab_for("aci-vnet-trusted-off")
-    reg = next(r for r in all_resources(off) if r.type == "Microsoft.ContainerRegistry/registries")
-    assert reg.body["properties"]["networkRuleBypassOptions"] == "None"
-    sami = lab_for("aci-vnet-system-identity")
-    (cg,) = [r for r in all_resources(sami)
+def test_trusted_off_imports_with_the_bypass_then_switches_it_off_before_the_consumers(
+        ) -> None:
+    lab = lab_for("field-report:trusted-off")
+    base, consumers, _ = would_be_resources(lab)
+    (first,) = [r for r in base if r.type == "Microsoft.ContainerRegistry/registries"]
+    (final,) = [r for r in consumers if r.type == "Microsoft.ContainerRegistry/registries"]
+    assert first.body["properties"]["networkRuleBypassOptions"] == "AzureServices"
+    assert final.body["properties"]["networkRuleBypassOptions"] == "None"
+    assert {k: v for k, v in final.body.items() if k != "properties"} == \
+        {k: v for k, v in first.body.items() if k != "properties"}
+    for r in consumers:
+        if r is not final:
+            assert final.id in r.depends_on, f"{r.type} must wait for the bypass switch"
+    (registry,) = would_be_inventory(lab).registries.values()
+    assert registry.bypass == "None"
+
+
+def test_aci_no_vnet_and_aca_no_private_endpoint_variants() -> None:
+    no_vnet = lab_for("field-report:aci-no-vnet")
+    (cg,) = [r for r in all_resources(no_vnet)
              if r.type == "Microsoft.ContainerInstance/containerGroups"]
-    assert cg.body["identity"] == {"type": "SystemAssigned"}
-    assert sami.scenario.consumers[0].expect.failure_codes == ("InvalidImageRegistryIdentity",)
-    assert not [r for r in all_resources(sami)
-                if r.type == "Microsoft.ManagedIdentity/userAssignedIdentities"]
+    assert "subnetIds" not in cg.body["properties"]
+    assert "ipAddress" not in cg.body["properties"]
+    no_pe = lab_for("field-report:aca-no-private-endpoint")
+    types = {r.type for r in all_resources(no_pe)}
+    assert not types & {"Microsoft.Network/privateEndpoints", "Microsoft.Network/privateDnsZones",
+                        "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
+                        "Microsoft.Network/privateEndpoints/privateDnsZoneGroups"}
+    assert "Microsoft.App/containerApps" in types
+
+
+def test_the_system_identity_variant_is_dropped_with_its_reason() -> None:
+    s = load_scenario("field-report")
+    (dropped,) = s.dropped_variants
+    assert dropped[0] == "aci-system-identity"
+    assert "The identity for the private registry." in dropped[1]
+    with pytest.raises(ScenarioError, match="not built"):
+        load_scenario("field-report:aci-system-identity")
+    for ident in SCENARIOS:
+        assert all(c.identity == "user-assigned" for c in load_scenario(ident).consumers)
+
+
+def test_a_system_assigned_consumer_is_refused_with_the_reason() -> None:
+    import yaml
+
+    doc = yaml.safe_load(FIELD_REPORT.read_text())
+    doc["consumers"][0]["identity"] = "system-assigned"
+    with pytest.raises(ScenarioError, match="documents no way to name a system-assigned"):
+        parse_scenario(yaml.safe_dump(doc), source="edited.yaml")
 
 
 # ------------------------------------------------------------------ scenarios
@@ -448,8 +557,7 @@ def test_trusted_off_and_system_identity_variants() -> None:
 def test_scenario_errors_say_which_field(edit: Any, message: str) -> None:
     import yaml
 
-    src = Path(__file__).resolve().parents[1] / "src/pullpath/lab/scenarios/aci-vnet-trusted.yaml"
-    doc = yaml.safe_load(src.read_text())
+    doc = yaml.safe_load(FIELD_REPORT.read_text())
     edit(doc)
     with pytest.raises(ScenarioError, match=message):
         parse_scenario(yaml.safe_dump(doc), source="edited.yaml")
@@ -458,17 +566,15 @@ def test_scenario_errors_say_which_field(edit: Any, message: str) -> None:
 def test_aca_subnet_must_be_27_or_larger() -> None:
     import yaml
 
-    src = (Path(__file__).resolve().parents[1]
-           / "src/pullpath/lab/scenarios/aca-vnet-private-endpoint.yaml")
-    doc = yaml.safe_load(src.read_text())
+    doc = yaml.safe_load(FIELD_REPORT.read_text())
     doc["network"]["subnets"]["aca"]["prefix"] = "10.0.2.0/28"
     with pytest.raises(ScenarioError, match="/27"):
         parse_scenario(yaml.safe_dump(doc), source="edited.yaml")
 
 
 def test_every_scenario_says_what_it_expects_and_why() -> None:
-    assert {"aci-vnet-trusted", "aca-vnet-private-endpoint", "aci-vnet-system-identity",
-            "aci-vnet-trusted-off"} <= set(SCENARIOS)
+    assert {"field-report", "field-report:trusted-off", "field-report:aci-no-vnet",
+            "field-report:aca-no-private-endpoint"} <= set(SCENARIOS)
     for name in SCENARIOS:
         s = load_scenario(name)
         for c in s.consumers:
@@ -481,8 +587,7 @@ def test_every_scenario_says_what_it_expects_and_why() -> None:
 
 def test_plan_runs_offline_and_writes_everything(tmp_path: Path) -> None:
     out = tmp_path / "plan"
-    result = CliRunner().invoke(app, ["lab", "plan", "aca-vnet-private-endpoint", "--run-id",
-                                      RUN, "--output-dir", str(out)])
+    result = CliRunner().invoke(app, ["lab", "plan", "--run-id", RUN, "--output-dir", str(out)])
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} == {
         "base.template.json", "base.parameters.json", "consumers.template.json",
@@ -490,21 +595,24 @@ def test_plan_runs_offline_and_writes_everything(tmp_path: Path) -> None:
     plan = json.loads((out / "plan.json").read_text())
     assert plan["schema"] == "pullpath.lab.plan/v1"
     assert plan["cost"]["per_hour"] > 0
-    assert plan["prediction"][0]["path"] == "private-endpoint"
+    assert plan["scenario"]["name"] == "field-report"  # the default
+    assert [p["path"] for p in plan["prediction"]] == ["trusted-service", "private-endpoint"]
+    assert [e["documented"]["path"] for e in plan["expected"]] == ["private-endpoint"] * 2
     base = json.loads((out / "base.template.json").read_text())
     params = json.loads((out / "base.parameters.json").read_text())["parameters"]
     assert set(params) == set(base["parameters"])
     assert "Estimated cost" in result.stdout
-    assert "Prediction:" in result.stdout
+    assert "documented private-endpoint, reported trusted-service" in result.stdout
 
 
 def test_plan_json_carries_templates_and_script() -> None:
-    result = CliRunner().invoke(app, ["lab", "plan", "aci-vnet-trusted", "--run-id", RUN,
-                                      "--format", "json"])
+    result = CliRunner().invoke(app, ["lab", "plan", "field-report", "--variant", "trusted-off",
+                                      "--run-id", RUN, "--format", "json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["templates"]["base"]["resources"]
     assert "az container create" in doc["az_cli_script"]
+    assert doc["scenario"]["variant"] == "trusted-off"
 
 
 def test_plan_unknown_scenario_is_a_usage_error() -> None:
@@ -520,20 +628,29 @@ def test_down_with_a_bad_run_id_is_refused_before_any_call() -> None:
     assert "not a lab run ID" in result.output
 
 
-def test_az_script_matches_the_design_style() -> None:
-    script = az_cli_script(lab_for("aci-vnet-trusted"))
-    assert ('--acr-identity "$USERID" --assign-identity "$USERID" --vnet "$VNET" --subnet aci '
-            "--os-type Linux --cpu 1 --memory 2") in script
-    assert "--public-network-enabled false --allow-trusted-services true" in script
-    assert "az acr import" in script
-    assert script.index("az acr import") < script.index(
-        "az container create")
+def test_az_script_matches_the_report_style() -> None:
+    script = az_cli_script(lab_for("field-report"))
+    assert ('--acr-identity "$ACI_USERID" --assign-identity "$ACI_USERID" --vnet "$VNET" '
+            "--subnet aci --ip-address Private --os-type Linux --cpu 1 --memory 2") in script
+    assert "--public-network-enabled false --default-action Deny --allow-trusted-services true" \
+        in script
+    assert script.index("az acr import") < script.index("az container create")
     assert "--admin-enabled false" in script
     assert "pullpath-lab=$RUN_ID" in script
+    assert "az monitor log-analytics query" not in script  # needs an extension: az rest instead
+    create = next(line for line in script.splitlines() if "az container create" in line)
+    assert "--tags" not in create  # az container create has no --tags: az tag update after it
+
+
+def test_az_script_switches_the_bypass_off_after_the_import() -> None:
+    script = az_cli_script(lab_for("field-report:trusted-off"))
+    assert "--allow-trusted-services true" in script  # for the import
+    off = script.index("az acr update -n \"$ACR\" --allow-trusted-services false")
+    assert script.index("az acr import") < off < script.index("az container create")
 
 
 def test_cost_estimate_has_sources_and_covers_billable_resources() -> None:
-    cost = estimate(lab_for("aca-vnet-private-endpoint"))
+    cost = estimate(lab_for("field-report"))
     keys = {line.price.key for line in cost.lines}
     assert {"acr-premium", "private-endpoint", "aca-consumption-vcpu"} <= keys
     assert all(line.price.source for line in cost.lines)
@@ -542,30 +659,21 @@ def test_cost_estimate_has_sources_and_covers_billable_resources() -> None:
 
 
 def test_would_be_inventory_attributes_the_consumers() -> None:
-    inv = would_be_inventory(lab_for("aca-vnet-private-endpoint"))
+    inv = would_be_inventory(lab_for("field-report"))
     (registry,) = inv.registries.values()
     assert registry.restricted
     assert registry.approved_private_endpoint_ids
-    (app_,) = inv.consumers.values()
-    assert app_.subnet_ids
-    assert app_.subnet_ids[0].endswith("/subnets/aca")
+    subnets = sorted(c.subnet_ids[0].rsplit("/", 1)[-1] for c in inv.consumers.values())
+    assert subnets == ["aca", "aci"]
 
 
 @pytest.mark.skipif(not explain_available(),
-                    reason="explain (issue 3) has not landed: pullpath.workflows.explain."
-                           "explain_inventory is not importable yet")
-@pytest.mark.parametrize("name", ["aci-vnet-trusted", "aca-vnet-private-endpoint"])
-def test_predict_for_scenario_uses_explain(name: str) -> None:
+                    reason="explain is not importable: pullpath.workflows.explain."
+                           "explain_inventory")
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_predict_for_scenario_uses_explain_and_matches_the_expectation(name: str) -> None:
     lab = lab_for(name)
-    (pred,) = predict_for_scenario(lab)
-    assert pred.source == "explain"
-    assert pred.path is lab.scenario.consumers[0].expect.path
-
-
-def test_prediction_falls_back_to_the_scenario_and_says_so() -> None:
-    lab = lab_for("aci-vnet-trusted")
-    (pred,) = predict_for_scenario(lab)
-    if pred.source == "scenario":
-        assert pred.rule == "aci-vnet-pull-path"
-    assert pred.path.value == "trusted-service"
-
+    for pred, c in zip(predict_for_scenario(lab), lab.scenario.consumers, strict=True):
+        assert pred.source == "explain"
+        assert pred.path is c.expect.path, c.key
+        assert pred.rule == c.expect.knowledge, c.key

@@ -148,7 +148,7 @@ def test_demo_and_lab_refuse_their_own_inputs(tmp_path: Path) -> None:
     finally:  # never leave the repository's data changed, even when this test fails
         bundled.write_bytes(before)
     scenario = tmp_path / "plan.json"
-    shutil.copy(SCENARIOS / "aci-vnet-trusted.yaml", scenario)
+    shutil.copy(SCENARIOS / "field-report.yaml", scenario)
     original = scenario.read_bytes()
     proc = pullpath("lab", "plan", scenario, "--output-dir", tmp_path)
     assert proc.returncode == 2

@@ -41,7 +41,26 @@ lab_app = typer.Typer(
 
 PLAN_SCHEMA = "pullpath.lab.plan/v1"
 
-_LOCATION = typer.Option("japaneast", "--location", "-l", help="Azure region of the lab.")
+_LOCATION = typer.Option("japaneast", "--location", "-l",
+                         help="Azure region of the lab (the field report's: japaneast).")
+_SCENARIO = typer.Argument("field-report",
+                           help="A bundled scenario name (default: field-report, the 2024-11-25 "
+                                "field report), NAME:VARIANT, or a scenario YAML file.")
+_VARIANT = typer.Option(None, "--variant",
+                        help="One of the scenario's variants (`pullpath lab scenarios` lists "
+                             "them), e.g. trusted-off.")
+_TRIGGER = typer.Option("stop-start", "--trigger",
+                        help="How consumers pull again: stop-start (as in the field report), "
+                             "restart (ACI restart, Container App revision restart) or "
+                             "new-revision (ACI stop-start, a new Container App revision).")
+_ROLE_TIMEOUT = typer.Option(900.0, "--role-timeout",
+                             help="Seconds a new AcrPull assignment may take to be listed and "
+                                  "effective; a consumer refused for its identity within it is "
+                                  "deployed again.")
+_DELIVERY_TIMEOUT = typer.Option(1800.0, "--delivery-timeout",
+                                 help="Seconds the diagnostic setting may take to deliver the "
+                                      "consumers' first pulls before the trigger.")
+_POLL = typer.Option(30.0, "--poll", help="Seconds between two checks of every wait.")
 _SUBSCRIPTION = typer.Option(None, "--subscription", "-s",
                              help="Subscription ID or name (default: AZURE_SUBSCRIPTION_ID or "
                                   "the Azure CLI's default).")
@@ -59,13 +78,35 @@ def register(app: typer.Typer) -> None:
 # ------------------------------------------------------------------------------ helpers
 
 
-def _scenario(name: str) -> Any:
+_TIME_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%z",
+                 "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.%f%z"]
+"""What --since and --after read: the click defaults, and ISO 8601 with fractions and a zone
+(``Z`` too), as `lab trigger` prints its time."""
+
+
+def _scenario(name: str, variant: str | None = None) -> Any:
     from pullpath.lab.scenarios import ScenarioError, load_scenario
 
     try:
-        return load_scenario(name)
+        return load_scenario(name, variant)
     except ScenarioError as exc:
-        fail(str(exc), hint="`pullpath lab scenarios` lists the bundled scenarios")
+        fail(str(exc), hint="`pullpath lab scenarios` lists the bundled scenarios and variants")
+
+
+def _waits(poll: float, role_timeout: float, delivery_timeout: float) -> Any:
+    from pullpath.lab.runner import Waits
+
+    if poll < 0 or role_timeout < 0 or delivery_timeout <= 0:
+        fail("--poll and --role-timeout must be >= 0 and --delivery-timeout > 0")
+    return Waits(poll=poll, role_timeout=role_timeout, delivery_timeout=delivery_timeout)
+
+
+def _trigger_mode(value: str) -> str:
+    from pullpath.lab.runner import TRIGGERS
+
+    if value not in TRIGGERS:
+        fail(f"--trigger {value!r} is not a trigger", hint=f"one of {', '.join(TRIGGERS)}")
+    return value
 
 
 def _run_id(value: str | None) -> str:
@@ -91,7 +132,9 @@ def _progress() -> Any:
 
 def _runner(subscription: str | None, tenant: str | None) -> Any:
     """A runner on the real Azure endpoints with DefaultAzureCredential (never prints a
-    token). ``PULLPATH_ARM_ENDPOINT`` / ``PULLPATH_LOGS_ENDPOINT`` select other clouds."""
+    token). ``PULLPATH_ARM_ENDPOINT`` / ``PULLPATH_LOGS_ENDPOINT`` select other clouds;
+    ``PULLPATH_LRO_POLLING_INTERVAL`` the seconds between polls of a long-running operation
+    that names no Retry-After (the SDK's default: 30)."""
     from pullpath.lab.runner import AzureTarget, LabRunner
 
     try:
@@ -113,11 +156,17 @@ def _runner(subscription: str | None, tenant: str | None) -> Any:
             credential = make_credential(tenant)
         except CredentialError as exc:
             fail(str(exc))
+    polling = os.environ.get("PULLPATH_LRO_POLLING_INTERVAL", "").strip()
+    try:
+        interval = float(polling) if polling else None
+    except ValueError:
+        fail(f"PULLPATH_LRO_POLLING_INTERVAL={polling!r} is not a number of seconds")
     target = AzureTarget(
         credential=credential,
         subscription_id=sub,
         arm_endpoint=os.environ.get("PULLPATH_ARM_ENDPOINT", "https://management.azure.com"),
         logs_endpoint=os.environ.get("PULLPATH_LOGS_ENDPOINT", "https://api.loganalytics.io"),
+        lro_polling_interval=interval,
     )
     return LabRunner(target, progress=_progress())
 
@@ -182,17 +231,24 @@ def scenarios_cmd() -> None:
     from pullpath.lab.scenarios import list_scenarios, load_scenario
 
     for name in list_scenarios():
-        s = load_scenario(name)
-        expects = ", ".join(f"{c.key}: {c.expect.path.value}"
-                            + (f" (deployment {c.expect.deployment})"
-                               if c.expect.deployment != "succeeds" else "")
-                            for c in s.consumers)
-        typer.echo(f"{name}\t{s.title}\texpects {expects}")
+        base = load_scenario(name)
+        for variant in ("", *base.variants):
+            s = load_scenario(name, variant or None)
+            expects = ", ".join(f"{c.key}: {c.expect.path.value}"
+                                + (f" (deployment {c.expect.deployment})"
+                                   if c.expect.deployment != "succeeds" else "")
+                                + (f", documented {c.expect.documented.path.value}"
+                                   if c.expect.documented else "")
+                                for c in s.consumers)
+            typer.echo(f"{s.ident}\t{s.title}\texpects {expects}")
+        for dropped, reason in base.dropped_variants:
+            typer.echo(f"{name}:{dropped}\tnot built\t{reason}")
 
 
 @lab_app.command("plan")
 def plan_cmd(
-    scenario: str = typer.Argument(..., help="A bundled scenario name or a scenario YAML file."),
+    scenario: str = _SCENARIO,
+    variant: str | None = _VARIANT,
     location: str = _LOCATION,
     run_id: str | None = typer.Option(None, "--run-id", help="Run ID to plan names with "
                                       "(default: a new random one)."),
@@ -209,7 +265,7 @@ def plan_cmd(
     from pullpath.lab.render import lab_names, render, would_be_resources
 
     fmt = output_format(format_name, None, "lab plan", get_args(PlainFormat))
-    s = _scenario(scenario)
+    s = _scenario(scenario, variant)
     rid = _run_id(run_id)
     lab = render(s, lab_names(s, rid), location)
     base, consumers, outputs = would_be_resources(lab)
@@ -218,14 +274,15 @@ def plan_cmd(
     script = az_cli_script(lab)
     doc: dict[str, Any] = {
         "schema": PLAN_SCHEMA,
-        "scenario": {"name": s.name, "title": s.title, "question": s.question},
+        "scenario": {"name": s.name, "variant": s.variant, "title": s.title,
+                     "question": s.question, "report": s.report,
+                     "variants": list(s.variants),
+                     "dropped_variants": [{"name": k, "reason": v}
+                                          for k, v in s.dropped_variants]},
         "run_id": rid,
         "location": location,
         "resource_group": lab.names.resource_group,
-        "steps": ["create tagged resource group", f"deploy {lab.names.base_deployment}",
-                  f"import {s.image.source_registry}/{s.image.source_image} as {s.image.target}",
-                  f"deploy {lab.names.consumers_deployment}", "trigger pulls",
-                  "collect registry events", "audit and compare", "delete resource group"],
+        "steps": _plan_steps(s, lab),
         "resources": [{"step": step, "type": r.type, "name": r.name, "api_version": r.api_version}
                       for step, group in (("base", base), ("consumers", consumers))
                       for r in group],
@@ -241,7 +298,9 @@ def plan_cmd(
         "expected": [{"consumer": c.key, "path": c.expect.path.value,
                       "deployment": c.expect.deployment,
                       "failure_codes": list(c.expect.failure_codes),
-                      "knowledge": c.expect.knowledge, "why": c.expect.why}
+                      "knowledge": c.expect.knowledge, "why": c.expect.why,
+                      "documented": _claim_doc(c.expect.documented),
+                      "reported": _claim_doc(c.expect.reported)}
                      for c in s.consumers],
         "knowledge": [{"id": k.id, "statement": k.statement, "source": k.source,
                        "as_of": k.as_of} for k in s.knowledge],
@@ -274,8 +333,25 @@ def plan_cmd(
             full["az_cli_script"] = script
         write_output(json.dumps(full, indent=2) + "\n", None)
         return
-    lines = [f"pullpath lab plan {s.name} (run {rid}, {location}): {s.title}", "",
-             "Resources:"]
+    lines = [f"pullpath lab plan {s.ident} (run {rid}, {location}): {s.title}", ""]
+    if s.report:
+        lines += [f"Rebuilds: {s.report}", ""]
+    lines += ["Claims, stated before the run:"]
+    for p, c in zip(predictions, s.consumers, strict=True):
+        documented = c.expect.documented
+        reported = c.expect.reported
+        lines.append(f"  {c.key} ({c.kind}): documented "
+                     f"{documented.path.value if documented else '(no claim)'}"
+                     + (f", reported {reported.path.value} ({reported.as_of})" if reported else "")
+                     + f", predicted {p.path.value} [{p.source}; {p.rule}]"
+                     + (f"; deployment {c.expect.deployment}"
+                        if c.expect.deployment != "succeeds" else ""))
+    if s.variants and not s.variant:
+        lines.append(f"  variants (--variant): {', '.join(s.variants)}")
+    for dropped, reason in s.dropped_variants:
+        lines.append(f"  not built: {dropped}: {reason}")
+    lines += ["", "Steps:", *(f"  {i}. {step}" for i, step in enumerate(doc["steps"], 1)),
+              "", "Resources:"]
     for r in doc["resources"]:
         lines.append(f"  [{r['step']}] {r['type']} {r['name']} (api {r['api_version']})")
     lines += ["", f"Estimated cost while it exists: {cost.currency} {cost.per_hour:.3f}/hour "
@@ -286,16 +362,40 @@ def plan_cmd(
     if cost.unverified:
         lines.append("  * rate not verified against the pricing page: see the source in "
                      "plan.json / prices.yaml")
-    lines += ["", "Prediction:"]
-    for p, c in zip(predictions, s.consumers, strict=True):
-        lines.append(f"  {c.key} ({c.kind}): {p.path.value} [{p.source}; rule {p.rule}]"
-                     + (f"; deployment {c.expect.deployment}" if c.expect.deployment != "succeeds"
-                        else ""))
     if output_dir is None:
         lines += ["", "--- base.template.json ---", json.dumps(lab.base_template, indent=2),
                   "", "--- consumers.template.json ---",
                   json.dumps(lab.consumers_template, indent=2), "", "--- deploy.sh ---", script]
     write_output("\n".join(lines) + "\n", None)
+
+
+def _claim_doc(claim: Any) -> dict[str, Any] | None:
+    if claim is None:
+        return None
+    return {"path": claim.path.value, "source": claim.source, "as_of": claim.as_of,
+            "says": claim.says}
+
+
+def _plan_steps(s: Any, lab: Any) -> list[str]:
+    from pullpath.lab.render import switches_bypass_after_import
+
+    img = s.image
+    steps = [
+        "create the resource group (refused if it exists; tagged only once ARM answers 201)",
+        f"deploy {lab.names.base_deployment}",
+        f"import {img.source_registry}/{img.source_image} as {img.target}",
+        "wait until every AcrPull assignment is listed on the registry",
+        f"deploy {lab.names.consumers_deployment}"
+        + (" (first the registry's bypass switched off)" if switches_bypass_after_import(s)
+           else "")
+        + "; a consumer refused for its identity within the role timeout is deployed again",
+        "wait until the diagnostic setting delivers the consumers' first pulls",
+        "trigger: stop then start each consumer (--trigger)",
+        "collect: wait for each consumer's pull after the trigger",
+        "audit and compare with the documentation and the prediction",
+        "delete the resource group",
+    ]
+    return steps
 
 
 def _parameters_file(values: dict[str, Any]) -> dict[str, Any]:
@@ -309,24 +409,29 @@ def _parameters_file(values: dict[str, Any]) -> dict[str, Any]:
 
 @lab_app.command("up")
 def up_cmd(
-    scenario: str = typer.Argument(..., help="A bundled scenario name or a scenario YAML file."),
+    scenario: str = _SCENARIO,
+    variant: str | None = _VARIANT,
     location: str = _LOCATION,
     run_id: str | None = typer.Option(None, "--run-id", help="Default: a new random one."),
+    role_timeout: float = _ROLE_TIMEOUT,
+    poll: float = _POLL,
     subscription: str | None = _SUBSCRIPTION,
     tenant: str | None = _TENANT,
     keep_on_failure: bool = typer.Option(False, "--keep-on-failure",
                                          help="Keep the resource group when a step fails."),
 ) -> None:
-    """Create the lab: tagged resource group, base deployment, image import, consumers."""
-    s = _scenario(scenario)
+    """Create the lab: tagged resource group, base deployment, image import, the wait for the
+    AcrPull assignments, consumers."""
+    s = _scenario(scenario, variant)
     rid = _run_id(run_id)
+    waits = _waits(poll, role_timeout, 1.0)
     runner = _runner(subscription, tenant)
     lab_error = _lab_errors()
     created = False
     try:
         runner.create_resource_group_for(s, location=location, run_id=rid)
         created = True
-        state = runner.up(s, location=location, run_id=rid, group_exists=True)
+        state = runner.up(s, location=location, run_id=rid, group_exists=True, waits=waits)
     except lab_error as exc:
         if created and not keep_on_failure:
             runner.say("tearing down after the failure")
@@ -345,25 +450,31 @@ def up_cmd(
     typer.echo(rid)
     stderr.print(f"lab {literal(rid)} is up in {literal(state.resource_group)}; next: "
                  f"`pullpath lab trigger "
-                 f"--run-id {rid}`, `pullpath lab collect --run-id {rid}`, "
+                 f"--run-id {rid}`, `pullpath lab collect --run-id {rid} --after TIME`, "
                  f"`pullpath lab down --run-id {rid}`")
 
 
 @lab_app.command("trigger")
 def trigger_cmd(
     run_id: str = _RUN_ID,
-    stop_start: bool = typer.Option(False, "--stop-start",
-                                    help="Stop and start ACI container groups instead of "
-                                         "restarting them."),
+    trigger: str = _TRIGGER,
+    delivery_timeout: float = _DELIVERY_TIMEOUT,
+    poll: float = _POLL,
     subscription: str | None = _SUBSCRIPTION,
     tenant: str | None = _TENANT,
 ) -> None:
-    """Make every consumer pull again: restart ACI container groups, new ACA revisions."""
+    """Make every consumer pull again (default: stop then start, as in the field report),
+    once the diagnostic setting is proven to deliver (the consumers' first pulls are in the
+    workspace). Prints the time it was asked: give it to `lab collect --after`."""
     rid = _run_id(run_id)
+    mode = _trigger_mode(trigger)
+    waits = _waits(poll, 0.0, delivery_timeout)
     runner = _runner(subscription, tenant)
     try:
         state = runner.state(rid)
-        asked = runner.trigger(state, stop_start=stop_start)
+        if state.consumer_ids:
+            runner.wait_for_delivery(state, since=_group_start(state), waits=waits)
+        asked = runner.trigger(state, mode=mode)
     except _lab_errors() as exc:
         fail(str(exc))
     typer.echo(asked.isoformat().replace("+00:00", "Z"))
@@ -372,9 +483,12 @@ def trigger_cmd(
 @lab_app.command("collect")
 def collect_cmd(
     run_id: str = _RUN_ID,
-    since: datetime | None = typer.Option(None, "--since",
-                                          help="Events from this UTC time (default: when the "
-                                               "lab was created)."),
+    since: datetime | None = typer.Option(None, "--since", formats=_TIME_FORMATS,
+                                          help="Events from this UTC time (default: a day "
+                                               "ago)."),
+    after: datetime | None = typer.Option(None, "--after", formats=_TIME_FORMATS,
+                                          help="Wait for each consumer's pull after this UTC "
+                                               "time (the time `lab trigger` printed)."),
     collect_timeout: float = typer.Option(1800.0, "--collect-timeout",
                                           help="Give up waiting after this many seconds."),
     first_delay: float = typer.Option(60.0, "--first-delay", help="Seconds before poll 2."),
@@ -397,12 +511,35 @@ def collect_cmd(
     runner = _runner(subscription, tenant)
     try:
         state = runner.state(rid)
-        start = since.replace(tzinfo=UTC) if since and since.tzinfo is None else since
-        report = observe(runner, state, since=start or _group_start(state), settings=settings,
-                         tags=tags)
+        report = observe(runner, state, since=_utc(since) or _group_start(state),
+                         settings=settings, tags=tags, after=_utc(after))
     except _lab_errors() as exc:
         fail(str(exc))
     _emit_report(report, fmt, output)
+
+
+def _write_record(report: Any, path: Path) -> None:
+    import yaml
+
+    from pullpath.lab.report import measured_sources
+
+    entries = measured_sources(report)
+    header = (f"# pullpath lab run {report.run_id} ({report.scenario.ident}, {report.location}),"
+              f" {report.started.astimezone(UTC):%Y-%m-%d}: measured sources for the knowledge "
+              "base.\n# Add each `source` to the `sources` of its `behaviour` in "
+              "src/pullpath/knowledge/behaviours.yaml.\n")
+    text = header + (yaml.safe_dump(entries, sort_keys=False, allow_unicode=True, width=100)
+                     if entries else "[]\n")
+    write_output(text, path)
+    skipped = len(report.consumers) - len(entries)
+    stderr.print(f"recorded {len(entries)} observation(s) in {literal(str(path))}"
+                 + (f"; {skipped} consumer(s) settled on no path and were not recorded"
+                    if skipped else ""))
+
+
+
+def _utc(when: datetime | None) -> datetime | None:
+    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
 
 
 def _group_start(state: Any) -> datetime:
@@ -459,12 +596,15 @@ def list_cmd(
 
 @lab_app.command("run")
 def run_cmd(
-    scenario: str = typer.Argument(..., help="A bundled scenario name or a scenario YAML file."),
+    scenario: str = _SCENARIO,
+    variant: str | None = _VARIANT,
     location: str = _LOCATION,
     run_id: str | None = typer.Option(None, "--run-id", help="Default: a new random one."),
     keep: bool = typer.Option(False, "--keep", help="Do not delete the lab at the end."),
-    stop_start: bool = typer.Option(False, "--stop-start",
-                                    help="Stop/start ACI instead of restart."),
+    trigger: str = _TRIGGER,
+    role_timeout: float = _ROLE_TIMEOUT,
+    delivery_timeout: float = _DELIVERY_TIMEOUT,
+    poll: float = _POLL,
     collect_timeout: float = typer.Option(1800.0, "--collect-timeout",
                                           help="Give up waiting for events after N seconds."),
     first_delay: float = typer.Option(60.0, "--first-delay", help="Seconds before poll 2."),
@@ -479,28 +619,41 @@ def run_cmd(
     allow_partial: bool = typer.Option(False, "--allow-partial",
                                        help="With --fail-on-disagreement: pass although some "
                                             "consumers were not observed or inconclusive."),
+    record: Path | None = typer.Option(None, "--record",
+                                       help="Write the run's observations to FILE as "
+                                            "`measured` knowledge-base sources (YAML), ready "
+                                            "to add to src/pullpath/knowledge/."),
     subscription: str | None = _SUBSCRIPTION,
     tenant: str | None = _TENANT,
     format_name: ReportFormat | None = _REPORT_FORMAT,
     output: Path | None = _OUTPUT,
 ) -> None:
-    """All of it: up, trigger, collect, report; the resource group is deleted at the end
-    (also after a failure or Ctrl-C) unless --keep."""
+    """All of it, with honest waits: up (waits until the AcrPull assignments are listed and
+    retries consumers the registry refuses while they propagate), waits until the diagnostic
+    setting delivers, triggers (stop then start), collects the pulls after the trigger,
+    reports; the resource group is deleted at the end (also after a failure or Ctrl-C) unless
+    --keep."""
     from pullpath.lab.session import run_lab
 
     fmt = output_format(format_name, output, "lab run", REPORT_FORMATS)
-    guard_outputs([("--output", output)], [("--service-tags", service_tags),
-                                           ("scenario", _scenario_file(scenario))])
-    s = _scenario(scenario)
+    guard_outputs([("--output", output), ("--record", record)],
+                  [("--service-tags", service_tags), ("scenario", _scenario_file(scenario))])
+    s = _scenario(scenario, variant)
     rid = _run_id(run_id)
+    mode = _trigger_mode(trigger)
     settings = _poll(first_delay, max_delay, collect_timeout)
+    waits = _waits(poll, role_timeout, delivery_timeout)
+    if record is not None and record.exists() and record.is_dir():
+        fail(f"--record {record} is a directory", hint="give a file name, e.g. measured.yaml")
     tags = _tags(service_tags)
     runner = _runner(subscription, tenant)
-    stderr.print(f"lab run {literal(rid)}: scenario {literal(s.name)} in {literal(location)}")
+    stderr.print(f"lab run {literal(rid)}: {literal(s.ident)} in {literal(location)}")
     outcome = run_lab(runner, s, location=location, run_id=rid, settings=settings, tags=tags,
-                      keep=keep, stop_start=stop_start)
+                      keep=keep, trigger=mode, waits=waits)
     if outcome.report is not None:
         _emit_report(outcome.report, fmt, output)
+        if record is not None:
+            _write_record(outcome.report, record)
     if outcome.teardown_error:
         fail(f"teardown of run {rid} failed: {outcome.teardown_error}",
              hint=f"run `pullpath lab down --run-id {rid}`")

@@ -3,11 +3,19 @@
 A lab is deployed in two steps so that the test image exists before any consumer starts:
 
 1. ``base``: Log Analytics workspace, registry (+ diagnostic setting ``allLogs`` to the
-   workspace), VNet and subnets, user-assigned identity with ``AcrPull`` on the registry,
-   private endpoint + ``privatelink.azurecr.io`` zone + VNet link + DNS zone group, and the
-   Container Apps environment, when the scenario has them;
-2. the image import (``registries.begin_import_image``, an ARM call: see :mod:`.runner`);
-3. ``consumers``: the ACI container groups and Container Apps that pull the image.
+   workspace), VNet and subnets, one user-assigned identity per consumer with ``AcrPull`` on
+   the registry, private endpoint + ``privatelink.azurecr.io`` zone + VNet link + DNS zone
+   group, and the Container Apps environment, when the scenario has them;
+2. the image import (``registries.begin_import_image``, an ARM call: see :mod:`.runner`).
+   Importing into a registry whose public access is disabled needs its trusted-services
+   bypass, so a scenario that wants the bypass off gets a registry with it on in ``base``;
+3. ``consumers``: the registry again with its final network settings (only when the bypass
+   must be switched off after the import), then the ACI container groups and Container Apps
+   that pull the image.
+
+Each consumer has an identity of its own so that the registry log's ``Identity`` tells the
+consumers apart: with one shared identity, a pull from a Microsoft address could be either
+consumer's.
 
 Every name carries the run ID (a random suffix); every resource type that supports tags is
 tagged ``pullpath-lab: <run-id>`` and ``created-by: pullpath``. Role assignments, diagnostic
@@ -96,7 +104,8 @@ class LabNames:
     registry: str
     workspace: str
     vnet: str
-    identity: str
+    identities: tuple[tuple[str, str], ...]
+    """(consumer key, user-assigned identity name)."""
     private_endpoint: str
     environment: str
     consumers: tuple[tuple[str, str], ...]
@@ -107,6 +116,9 @@ class LabNames:
 
     def consumer(self, key: str) -> str:
         return dict(self.consumers)[key]
+
+    def identity(self, key: str) -> str:
+        return dict(self.identities)[key]
 
 
 def lab_names(scenario: Scenario, run_id: str) -> LabNames:
@@ -122,7 +134,7 @@ def lab_names(scenario: Scenario, run_id: str) -> LabNames:
         registry=f"pplab{run_id}",
         workspace=f"log-pplab-{run_id}",
         vnet=f"vnet-pplab-{run_id}",
-        identity=f"id-pplab-{run_id}",
+        identities=tuple((c.key, f"id-pplab-{run_id}-{c.key}") for c in scenario.consumers),
         private_endpoint=f"pe-pplab-{run_id}",
         environment=f"cae-pplab-{run_id}",
         consumers=consumers,
@@ -145,13 +157,13 @@ class RenderedLab:
         values: dict[str, Any] = {
             "location": self.location,
             "runId": n.run_id,
-            "scenario": self.scenario.name,
+            "scenario": self.scenario.ident,
             "registryName": n.registry,
             "workspaceName": n.workspace,
             "vnetName": n.vnet,
         }
-        if _uses_user_identity(self.scenario):
-            values["identityName"] = n.identity
+        for key, name in n.identities:
+            values[f"{key}IdentityName"] = name
         if self.scenario.registry.private_endpoint_subnet:
             values["privateEndpointName"] = n.private_endpoint
         if _has_aca(self.scenario):
@@ -165,14 +177,16 @@ class RenderedLab:
         values: dict[str, Any] = {
             "location": self.location,
             "runId": n.run_id,
-            "scenario": self.scenario.name,
+            "scenario": self.scenario.ident,
             "registryLoginServer": registry_login_server,
             "image": self.scenario.image.target,
         }
-        if _has_aci(self.scenario):
+        if switches_bypass_after_import(self.scenario):
+            values["registryName"] = n.registry
+        if any(c.kind == "aci" and c.subnet for c in self.scenario.consumers):
             values["vnetName"] = n.vnet
-        if _uses_user_identity(self.scenario):
-            values["identityName"] = n.identity
+        for key, name in n.identities:
+            values[f"{key}IdentityName"] = name
         if _has_aca(self.scenario):
             values["environmentName"] = n.environment
         for key, name in n.consumers:
@@ -185,8 +199,11 @@ class RenderedLab:
         return {k: {"value": v} for k, v in values.items()}
 
 
-def _uses_user_identity(s: Scenario) -> bool:
-    return any(c.identity == "user-assigned" for c in s.consumers)
+def switches_bypass_after_import(s: Scenario) -> bool:
+    """True when the registry must be created with the trusted-services bypass for the image
+    import and switched to ``None`` before the consumers exist: importing into a registry whose
+    public access is disabled is itself a trusted-service operation."""
+    return s.registry.public_network_access == "Disabled" and not s.registry.trusted_services
 
 
 def _has_aci(s: Scenario) -> bool:
@@ -216,12 +233,19 @@ def _p(name: str) -> str:
 REGISTRY_ID = _rid("Microsoft.ContainerRegistry/registries", _p("registryName"))
 WORKSPACE_ID = _rid("Microsoft.OperationalInsights/workspaces", _p("workspaceName"))
 VNET_ID = _rid("Microsoft.Network/virtualNetworks", _p("vnetName"))
-IDENTITY_ID = _rid("Microsoft.ManagedIdentity/userAssignedIdentities", _p("identityName"))
 PE_ID = _rid("Microsoft.Network/privateEndpoints", _p("privateEndpointName"))
 ZONE_ID = _rid("Microsoft.Network/privateDnsZones", f"'{PRIVATE_DNS_ZONE}'")
 ENV_ID = _rid("Microsoft.App/managedEnvironments", _p("environmentName"))
 REGISTRY_SCOPE = ("[format('Microsoft.ContainerRegistry/registries/{0}', "
                   "parameters('registryName'))]")
+
+
+def _identity_id(key: str) -> str:
+    return _rid("Microsoft.ManagedIdentity/userAssignedIdentities", _p(f"{key}IdentityName"))
+
+
+def _role_assignment_name(key: str) -> str:
+    return f"guid({REGISTRY_ID[1:-1]}, {_identity_id(key)[1:-1]}, '{ACR_PULL_ROLE_ID}')"
 
 
 def _subnet_id(subnet: str) -> str:
@@ -238,7 +262,9 @@ def _resource(rtype: str, name: str, **fields: Any) -> dict[str, Any]:
     return out
 
 
-def _tags_variable() -> dict[str, Any]:
+def _tags() -> dict[str, Any]:
+    """Every taggable resource's tags: an object (deploymentTemplate.json's resourceBase wants
+    ``tags`` to be one, so not a ``[variables('tags')]`` expression)."""
     return {
         LAB_TAG: _param("runId"),
         CREATED_BY_TAG[0]: CREATED_BY_TAG[1],
@@ -246,7 +272,6 @@ def _tags_variable() -> dict[str, Any]:
     }
 
 
-TAGS = "[variables('tags')]"
 LOCATION = _param("location")
 
 
@@ -266,6 +291,25 @@ def _common_parameters() -> dict[str, Any]:
     }
 
 
+def _registry(s: Scenario, *, bypass: bool) -> dict[str, Any]:
+    reg = s.registry
+    return _resource(
+        "Microsoft.ContainerRegistry/registries", _param("registryName"),
+        location=LOCATION, tags=_tags(), sku={"name": reg.sku},
+        properties={
+            "adminUserEnabled": False,
+            "anonymousPullEnabled": False,
+            "publicNetworkAccess": reg.public_network_access,
+            "networkRuleBypassOptions": "AzureServices" if bypass else "None",
+            "networkRuleSet": {
+                "defaultAction": "Deny" if reg.public_network_access == "Disabled" else "Allow",
+                "ipRules": [],
+            },
+            "dataEndpointEnabled": False,
+        },
+    )
+
+
 def _base_template(s: Scenario) -> dict[str, Any]:
     params = _common_parameters()
     params.update({
@@ -274,27 +318,21 @@ def _base_template(s: Scenario) -> dict[str, Any]:
         "vnetName": _string_param("Virtual network of the consumers."),
     })
     resources: list[dict[str, Any]] = []
+    outputs: dict[str, Any] = {
+        "registryId": {"type": "string", "value": REGISTRY_ID},
+        "registryLoginServer": {"type": "string",
+                                "value": f"[reference({REGISTRY_ID[1:-1]}).loginServer]"},
+        "workspaceCustomerId": {"type": "string",
+                                "value": f"[reference({WORKSPACE_ID[1:-1]}).customerId]"},
+    }
     resources.append(_resource(
         "Microsoft.OperationalInsights/workspaces", _param("workspaceName"),
-        location=LOCATION, tags=TAGS,
+        location=LOCATION, tags=_tags(),
         properties={"sku": {"name": "PerGB2018"}, "retentionInDays": 30},
     ))
     reg = s.registry
-    resources.append(_resource(
-        "Microsoft.ContainerRegistry/registries", _param("registryName"),
-        location=LOCATION, tags=TAGS, sku={"name": reg.sku},
-        properties={
-            "adminUserEnabled": False,
-            "anonymousPullEnabled": False,
-            "publicNetworkAccess": reg.public_network_access,
-            "networkRuleBypassOptions": "AzureServices" if reg.trusted_services else "None",
-            "networkRuleSet": {
-                "defaultAction": "Deny" if reg.public_network_access == "Disabled" else "Allow",
-                "ipRules": [],
-            },
-            "dataEndpointEnabled": False,
-        },
-    ))
+    # the import needs the bypass while public access is disabled: see the module docstring
+    resources.append(_registry(s, bypass=reg.trusted_services or switches_bypass_after_import(s)))
     resources.append(_resource(
         "Microsoft.Insights/diagnosticSettings", "pullpath-lab",
         scope=REGISTRY_SCOPE,
@@ -315,32 +353,37 @@ def _base_template(s: Scenario) -> dict[str, Any]:
         subnets.append({"name": sub.name, "properties": props})
     resources.append(_resource(
         "Microsoft.Network/virtualNetworks", _param("vnetName"),
-        location=LOCATION, tags=TAGS,
+        location=LOCATION, tags=_tags(),
         properties={"addressSpace": {"addressPrefixes": [s.vnet_prefix]}, "subnets": subnets},
     ))
-    if _uses_user_identity(s):
-        params["identityName"] = _string_param("User-assigned identity the consumers pull with.")
+    for c in s.consumers:
+        params[f"{c.key}IdentityName"] = _string_param(
+            f"User-assigned identity consumer {c.key} pulls with.")
+        identity_id = _identity_id(c.key)
         resources.append(_resource(
-            "Microsoft.ManagedIdentity/userAssignedIdentities", _param("identityName"),
-            location=LOCATION, tags=TAGS,
+            "Microsoft.ManagedIdentity/userAssignedIdentities", _param(f"{c.key}IdentityName"),
+            location=LOCATION, tags=_tags(), properties={},  # the deployment schema requires it
         ))
         resources.append(_resource(
-            "Microsoft.Authorization/roleAssignments",
-            f"[guid({REGISTRY_ID[1:-1]}, {IDENTITY_ID[1:-1]}, '{ACR_PULL_ROLE_ID}')]",
+            "Microsoft.Authorization/roleAssignments", f"[{_role_assignment_name(c.key)}]",
             scope=REGISTRY_SCOPE,
             properties={
                 "roleDefinitionId": "[subscriptionResourceId('Microsoft.Authorization/"
                                     f"roleDefinitions', '{ACR_PULL_ROLE_ID}')]",
-                "principalId": f"[reference({IDENTITY_ID[1:-1]}).principalId]",
+                "principalId": f"[reference({identity_id[1:-1]}).principalId]",
                 "principalType": "ServicePrincipal",
             },
-            dependsOn=[REGISTRY_ID, IDENTITY_ID],
+            dependsOn=[REGISTRY_ID, identity_id],
         ))
+        outputs[f"{c.key}RoleAssignmentId"] = {
+            "type": "string",
+            "value": f"[extensionResourceId({REGISTRY_ID[1:-1]}, "
+                     f"'Microsoft.Authorization/roleAssignments', {_role_assignment_name(c.key)})]"}
     if reg.private_endpoint_subnet:
         params["privateEndpointName"] = _string_param("The registry's private endpoint.")
         resources.append(_resource(
             "Microsoft.Network/privateEndpoints", _param("privateEndpointName"),
-            location=LOCATION, tags=TAGS,
+            location=LOCATION, tags=_tags(),
             properties={
                 "subnet": {"id": _subnet_id(reg.private_endpoint_subnet)},
                 "privateLinkServiceConnections": [{
@@ -352,12 +395,12 @@ def _base_template(s: Scenario) -> dict[str, Any]:
         ))
         resources.append(_resource(
             "Microsoft.Network/privateDnsZones", PRIVATE_DNS_ZONE,
-            location="global", tags=TAGS,
+            location="global", tags=_tags(), properties={},  # the deployment schema requires it
         ))
         resources.append(_resource(
             "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
             f"[format('{{0}}/{{1}}', '{PRIVATE_DNS_ZONE}', parameters('vnetName'))]",
-            location="global", tags=TAGS,
+            location="global", tags=_tags(),
             properties={"registrationEnabled": False, "virtualNetwork": {"id": VNET_ID}},
             dependsOn=[ZONE_ID, VNET_ID],
         ))
@@ -376,7 +419,7 @@ def _base_template(s: Scenario) -> dict[str, Any]:
         params["environmentName"] = _string_param("Container Apps environment (custom VNet).")
         resources.append(_resource(
             "Microsoft.App/managedEnvironments", _param("environmentName"),
-            location=LOCATION, tags=TAGS,
+            location=LOCATION, tags=_tags(),
             properties={
                 "vnetConfiguration": {"infrastructureSubnetId": _subnet_id(aca[0].subnet),
                                       "internal": False},
@@ -389,17 +432,10 @@ def _base_template(s: Scenario) -> dict[str, Any]:
     return {
         "$schema": TEMPLATE_SCHEMA,
         "contentVersion": "1.0.0.0",
-        "metadata": {"pullpath": {"scenario": s.name, "step": "base"}},
+        "metadata": {"pullpath": {"scenario": s.ident, "step": "base"}},
         "parameters": params,
-        "variables": {"tags": _tags_variable()},
         "resources": resources,
-        "outputs": {
-            "registryId": {"type": "string", "value": REGISTRY_ID},
-            "registryLoginServer": {"type": "string",
-                                    "value": f"[reference({REGISTRY_ID[1:-1]}).loginServer]"},
-            "workspaceCustomerId": {"type": "string",
-                                    "value": f"[reference({WORKSPACE_ID[1:-1]}).customerId]"},
-        },
+        "outputs": outputs,
     }
 
 
@@ -409,25 +445,33 @@ def _consumers_template(s: Scenario) -> dict[str, Any]:
         "registryLoginServer": _string_param("Login server of the lab registry."),
         "image": _string_param("repository:tag of the imported test image."),
     })
-    if _has_aci(s):
+    resources: list[dict[str, Any]] = []
+    after: list[str] = []
+    if switches_bypass_after_import(s):
+        # the image is in: switch the bypass off before any consumer exists
+        params["registryName"] = _string_param("Registry name (its final network settings).")
+        resources.append(_registry(s, bypass=False))
+        after = [REGISTRY_ID]
+    if any(c.kind == "aci" and c.subnet for c in s.consumers):
         params["vnetName"] = _string_param("Virtual network of the container groups.")
-    if _uses_user_identity(s):
-        params["identityName"] = _string_param("User-assigned identity the consumers pull with.")
     if _has_aca(s):
         params["environmentName"] = _string_param("Container Apps environment.")
-    resources: list[dict[str, Any]] = []
     outputs: dict[str, Any] = {}
     for c in s.consumers:
+        params[f"{c.key}IdentityName"] = _string_param(
+            f"User-assigned identity consumer {c.key} pulls with.")
         params[f"{c.key}Name"] = _string_param(f"Name of consumer {c.key}.")
-        resources.append(_aci(c) if c.kind == "aci" else _aca(c))
-        rtype = resources[-1]["type"]
-        outputs[f"{c.key}Id"] = {"type": "string", "value": _rid(rtype, _p(f"{c.key}Name"))}
+        resource = _aci(c) if c.kind == "aci" else _aca(c)
+        if after:
+            resource["dependsOn"] = list(after)
+        resources.append(resource)
+        outputs[f"{c.key}Id"] = {"type": "string",
+                                 "value": _rid(resource["type"], _p(f"{c.key}Name"))}
     return {
         "$schema": TEMPLATE_SCHEMA,
         "contentVersion": "1.0.0.0",
-        "metadata": {"pullpath": {"scenario": s.name, "step": "consumers"}},
+        "metadata": {"pullpath": {"scenario": s.ident, "step": "consumers"}},
         "parameters": params,
-        "variables": {"tags": _tags_variable()},
         "resources": resources,
         "outputs": outputs,
     }
@@ -437,52 +481,49 @@ IMAGE = "[format('{0}/{1}', parameters('registryLoginServer'), parameters('image
 
 
 def _aci(c: ConsumerSpec) -> dict[str, Any]:
-    name = _param(f"{c.key}Name")
-    if c.identity == "user-assigned":
-        identity: dict[str, Any] = {"type": "UserAssigned",
-                                    "userAssignedIdentities": {IDENTITY_ID: {}}}
-        registry_identity = IDENTITY_ID
-    else:
-        # `--acr-identity [system]` of the Azure CLI: the literal "[system]", escaped as
-        # "[[system]" so that ARM does not read it as an expression
-        identity = {"type": "SystemAssigned"}
-        registry_identity = "[[system]"
+    """The report's ``az container create --acr-identity $USERID --assign-identity $USERID
+    [--vnet $VNET --subnet $SUBNET] --os-type Linux --cpu 1 --memory 2``."""
+    identity_id = _identity_id(c.key)
+    props: dict[str, Any] = {
+        "osType": "Linux",
+        "sku": "Standard",
+        "restartPolicy": "Always",
+        "containers": [{
+            "name": "pull",
+            "properties": {
+                "image": IMAGE,
+                "resources": {"requests": {"cpu": c.cpu, "memoryInGB": float(c.memory)}},
+                "ports": [{"port": CONTAINER_PORT, "protocol": "TCP"}],
+            },
+        }],
+        "imageRegistryCredentials": [{"server": _param("registryLoginServer"),
+                                      "identity": identity_id}],
+    }
+    if c.subnet:
+        props["subnetIds"] = [{"id": _subnet_id(c.subnet)}]
+        props["ipAddress"] = {"type": "Private",
+                              "ports": [{"port": CONTAINER_PORT, "protocol": "TCP"}]}
     return _resource(
-        "Microsoft.ContainerInstance/containerGroups", name,
-        location=LOCATION, tags=TAGS, identity=identity,
-        properties={
-            "osType": "Linux",
-            "sku": "Standard",
-            "restartPolicy": "Always",
-            "containers": [{
-                "name": "pull",
-                "properties": {
-                    "image": IMAGE,
-                    "resources": {"requests": {"cpu": c.cpu, "memoryInGB": float(c.memory)}},
-                    "ports": [{"port": CONTAINER_PORT, "protocol": "TCP"}],
-                },
-            }],
-            "imageRegistryCredentials": [{"server": _param("registryLoginServer"),
-                                          "identity": registry_identity}],
-            "subnetIds": [{"id": _subnet_id(c.subnet)}],
-            "ipAddress": {"type": "Private",
-                          "ports": [{"port": CONTAINER_PORT, "protocol": "TCP"}]},
-        },
+        "Microsoft.ContainerInstance/containerGroups", _param(f"{c.key}Name"),
+        location=LOCATION, tags=_tags(),
+        identity={"type": "UserAssigned", "userAssignedIdentities": {identity_id: {}}},
+        properties=props,
     )
 
 
 def _aca(c: ConsumerSpec) -> dict[str, Any]:
+    identity_id = _identity_id(c.key)
     return _resource(
         "Microsoft.App/containerApps", _param(f"{c.key}Name"),
-        location=LOCATION, tags=TAGS,
-        identity={"type": "UserAssigned", "userAssignedIdentities": {IDENTITY_ID: {}}},
+        location=LOCATION, tags=_tags(),
+        identity={"type": "UserAssigned", "userAssignedIdentities": {identity_id: {}}},
         properties={
             "environmentId": ENV_ID,
             "workloadProfileName": "Consumption",
             "configuration": {
                 "activeRevisionsMode": "Single",
                 "registries": [{"server": _param("registryLoginServer"),
-                                "identity": IDENTITY_ID}],
+                                "identity": identity_id}],
             },
             "template": {
                 "containers": [{
@@ -547,6 +588,9 @@ def would_be_inventory_documents(
     connection of a private endpoint created by the same owner (auto-approved), identities'
     principal and client IDs. Input for the would-be inventory that explain predicts from."""
     base, consumers, _ = would_be_resources(lab, subscription=subscription)
+    # a resource the consumers step deploys again (the registry with its final network
+    # settings) ends in that state: the later declaration wins
+    final = {r.id.lower(): r for r in (*base, *consumers)}
     docs: list[dict[str, Any]] = []
     pe_for: dict[str, list[str]] = {}
     for r in base:
@@ -554,7 +598,7 @@ def would_be_inventory_documents(
             for conn in r.body.get("properties", {}).get("privateLinkServiceConnections", []):
                 target = conn.get("properties", {}).get("privateLinkServiceId", "")
                 pe_for.setdefault(target.lower(), []).append(r.id)
-    for r in (*base, *consumers):
+    for r in final.values():
         doc = {k: v for k, v in r.body.items() if k not in ("apiVersion",)}
         if r.type == "Microsoft.Network/privateEndpoints":
             docs.extend(_zone_group_effects(lab, r, subscription))

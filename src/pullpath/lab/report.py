@@ -22,19 +22,28 @@ from pullpath.domain.verdicts import Flow, Path, SourceKind
 from pullpath.formatters.audit_doc import AuditReport
 from pullpath.formatters.common import iso, safe_text, term_safe
 from pullpath.lab.predict import Prediction
-from pullpath.lab.scenarios import ConsumerSpec, KnowledgeRef, Scenario
+from pullpath.lab.scenarios import Claim, ConsumerSpec, KnowledgeRef, Scenario
 
 __all__ = [
     "LAB_SCHEMA",
+    "MEASURED_URL",
     "ConsumerResult",
     "Evidence",
     "LabReport",
     "compare",
     "lab_document",
     "lab_table",
+    "measured_sources",
 ]
 
 LAB_SCHEMA = "pullpath.lab/v1"
+
+MEASURED_URL = "pullpath-lab:{run_id}"
+"""The URL of a ``measured`` knowledge-base source: the pullpath lab run that measured it."""
+
+HELD = "held"
+NOT_HELD = "did-not-hold"
+NO_CLAIM = "no-claim"
 
 AGREES = "agrees"
 DISAGREES = "disagrees"
@@ -89,6 +98,11 @@ class ConsumerResult:
     knowledge_title: str = ""
     knowledge_update: str = ""
     """The entry to update (disagreement) or the re-verification (agreement), dated today."""
+    documented: Claim | None = None
+    """What the documentation says the path is (from the scenario)."""
+    documentation: str = NO_CLAIM
+    """Whether the documentation held: ``held``, ``did-not-hold``, ``no-claim`` (it makes
+    none for this setup) or ``not-observed``."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +121,9 @@ class LabReport:
     warnings: tuple[str, ...] = ()
     torn_down: bool | None = None
     today: date = field(default_factory=lambda: datetime.now(UTC).date())
+    trigger: str = ""
+    """How the consumers were made to pull again (``stop-start``...), "" when not triggered."""
+    triggered: datetime | None = None
 
 
 def evidence_of(flow: Flow) -> Evidence:
@@ -196,9 +213,35 @@ def compare(
             observed_paths=observed_paths, deployment_errors=errors,
             evidence=evidence, agreement=agreement,
             knowledge=kb, knowledge_id=entry_id, knowledge_title=title,
-            knowledge_update=update,
+            knowledge_update=update, documented=c.expect.documented,
+            documentation=_documentation_held(c, observed, observed_paths),
         ))
     return tuple(out)
+
+
+def observed_path(result: ConsumerResult) -> Path | None:
+    """The one path a consumer's observation settled on: its pulls' single decided path, or
+    ``denied`` when its deployment failed; None when nothing was observed or the paths are
+    mixed or undecided."""
+    return _settled(result.observed, result.observed_paths)
+
+
+def _settled(observed: str, paths: tuple[Path, ...]) -> Path | None:
+    if observed == "deployment-failed":
+        return Path.DENIED
+    if len(paths) == 1 and paths[0] is not Path.UNKNOWN:
+        return paths[0]
+    return None
+
+
+def _documentation_held(c: ConsumerSpec, observed: str, paths: tuple[Path, ...]) -> str:
+    doc = c.expect.documented
+    if doc is None:
+        return NO_CLAIM
+    seen = _settled(observed, paths)
+    if seen is None:
+        return NOT_OBSERVED
+    return HELD if seen is doc.path else NOT_HELD
 
 
 def _failure_agreement(c: ConsumerSpec, pred: Prediction, errors: tuple[str, ...]) -> str:
@@ -231,7 +274,7 @@ def _update_text(scenario: Scenario, c: ConsumerSpec, pred: Prediction, entry_id
                  title: str, observed: str, evidence: tuple[Evidence, ...],
                  errors: tuple[str, ...], agreement: str, run_id: str, today: date) -> str:
     day = today.isoformat()
-    where = f"pullpath lab {scenario.name}, run {run_id}"
+    where = f"pullpath lab {scenario.ident}, run {run_id}"
     seen = observed + (f" ({', '.join(errors)})" if errors else "")
     if evidence:
         e = evidence[0]
@@ -248,17 +291,19 @@ def _update_text(scenario: Scenario, c: ConsumerSpec, pred: Prediction, entry_id
         return (
             f"CONTRADICTED knowledge entry {name}: predicted {pred.path.value}, observed {seen} "
             f"on {day} ({where}; {detail}). Edit entry {entry_id} in {home}: make it "
-            f"`expect: {path_value}` and add the measurement\n"
-            f"      - url: lab:{scenario.name}\n"
-            f"        verified: {day}\n"
+            f"`expect: {path_value}` and add the measurement (`lab run --record FILE` writes "
+            "it)\n"
+            f"      - url: {MEASURED_URL.format(run_id=run_id)}\n"
             f"        kind: measured\n"
+            f"        run_id: {run_id}\n"
+            f"        verified: {day}\n"
             f"        expect: {path_value}\n"
             f"        says: {where} observed {seen} ({detail})."
         )
     if agreement == AGREES:
         return (f"knowledge entry {name} re-verified on {day} ({where}): observed {seen} "
-                f"({detail}); set `verified: {day}` on its lab:{scenario.name} source in "
-                f"{home}.")
+                f"({detail}); add the measurement to {home} as a `measured` source "
+                f"({MEASURED_URL.format(run_id=run_id)}; `lab run --record FILE` writes it).")
     if agreement == INCONCLUSIVE:
         return (f"knowledge entry {name} not settled on {day} ({where}): the audit could not "
                 f"decide the path of {c.key}'s pulls ({detail}); see the evidence and the "
@@ -302,6 +347,10 @@ def lab_document(report: LabReport) -> dict[str, Any]:
                           "rule": c.prediction.rule, "reasons": list(c.prediction.reasons),
                           "missing": list(c.prediction.missing)},
             "expected_by_scenario": c.expected.value,
+            "documented": ({"path": c.documented.path.value, "source": c.documented.source,
+                            "as_of": c.documented.as_of, "says": c.documented.says}
+                           if c.documented else None),
+            "documentation": c.documentation,
             "observed": {"summary": c.observed,
                          "paths": [p.value for p in c.observed_paths],
                          "deployment_errors": list(c.deployment_errors),
@@ -316,7 +365,8 @@ def lab_document(report: LabReport) -> dict[str, Any]:
     tags = report.audit.tags if report.audit is not None else None
     return {
         "schema": LAB_SCHEMA,
-        "scenario": {"name": s.name, "title": s.title, "question": s.question},
+        "scenario": {"name": s.name, "variant": s.variant, "title": s.title,
+                     "question": s.question, "report": s.report},
         "run_id": report.run_id,
         "subscription": report.subscription,
         "resource_group": report.resource_group,
@@ -331,6 +381,8 @@ def lab_document(report: LabReport) -> dict[str, Any]:
                           "source": tags.source} if tags else None),
         "events": report.audit.result.summary.events if report.audit is not None else 0,
         "torn_down": report.torn_down,
+        "trigger": report.trigger,
+        "triggered": iso(report.triggered),
         "warnings": list(report.warnings),
     }
 
@@ -346,11 +398,12 @@ def lab_table(report: LabReport, *, width: int = 140) -> str:
     console = Console(file=buf, width=width, force_terminal=False, highlight=False,
                       soft_wrap=False)
     s = report.scenario
-    console.print(f"pullpath lab {term_safe(s.name)} — run {report.run_id}, "
+    console.print(f"pullpath lab {term_safe(s.ident)} — run {report.run_id}, "
                   f"{report.resource_group} ({report.location}), {report.today.isoformat()}")
     console.print(f"question: {term_safe(s.question, 400)}")
-    table = Table(title="Prediction vs observation", title_justify="left")
-    for heading in ("Consumer", "Predicted", "Observed", "Evidence", "Agreement"):
+    table = Table(title="Documentation, prediction and observation", title_justify="left")
+    for heading in ("Consumer", "Documented", "Predicted", "Observed", "Caller IPs (source)",
+                    "Docs held", "Agreement"):
         table.add_column(heading, overflow="fold")
     for c in report.consumers:
         evidence = []
@@ -363,11 +416,15 @@ def lab_table(report: LabReport, *, width: int = 140) -> str:
             evidence.append("deployment error: " + ", ".join(c.deployment_errors))
         table.add_row(  # Text, never str: logged values must not be parsed as rich markup
             Text(f"{c.kind} {term_safe(c.name, 60)}"),
+            Text(c.documented.path.value if c.documented else "-"),
             Text(f"{c.prediction.path.value} ({c.prediction.source})"),
             Text(term_safe(c.observed, 200)),
             Text("\n".join(evidence) or "-"),
+            Text(c.documentation),
             Text(c.agreement, style=_AGREEMENT_STYLE[c.agreement]),
         )
+    if report.trigger:
+        console.print(f"trigger: {report.trigger} at {iso(report.triggered)}")
     console.print(table)
     for c in report.consumers:
         console.print(f"- {term_safe(c.knowledge_update, 1000)}", markup=False)
@@ -390,3 +447,46 @@ def lab_table(report: LabReport, *, width: int = 140) -> str:
     for w in report.warnings:
         console.print(f"warning: {term_safe(w, 600)}", markup=False)
     return buf.getvalue()
+
+
+# ------------------------------------------------------------------------------ --record
+
+_KIND_LABEL = {"aci": "ACI container group", "aca": "container app"}
+
+
+def measured_sources(report: LabReport) -> list[dict[str, Any]]:
+    """The run's observations as ``measured`` knowledge-base sources, ready to add to the
+    behaviour that predicted each (``behaviour`` is None when the prediction rested on no
+    knowledge-base behaviour). A consumer whose observation did not settle on one path (no
+    pull seen, mixed or undecided paths) is left out: nothing was measured for it."""
+    run = report.run_id
+    day = report.started.astimezone(UTC).date().isoformat()
+    how = f", after a {report.trigger} trigger" if report.trigger else ""
+    out: list[dict[str, Any]] = []
+    for c in report.consumers:
+        path = observed_path(c)
+        if path is None:
+            continue
+        if c.evidence:
+            ips = "; ".join(
+                f"{e.caller_ip} ({e.source_kind}"
+                + (f", {e.service_tag}" if e.service_tag else "")
+                + (f", {e.owner.rsplit('/', 1)[-1]}" if e.owner else "")
+                + (", in the subscription" if e.belongs_to_subscription
+                   else ", no resource of the subscription") + ")"
+                for e in dict.fromkeys(c.evidence))
+            what = f"pulled from {ips}"
+        else:
+            what = ("was refused before any pull reached the registry log (deployment failed: "
+                    f"{', '.join(c.deployment_errors) or 'no error code'})")
+        says = (f"pullpath lab run {run} ({report.scenario.ident}, {report.location}{how}): "
+                f"{_KIND_LABEL.get(c.kind, c.kind)} {c.name} {what}; path {path.value}.")
+        out.append({
+            "behaviour": c.knowledge_id if _kb_title(c.knowledge_id) else None,
+            "consumer": c.kind,
+            "scenario": report.scenario.ident,
+            "source": {"url": MEASURED_URL.format(run_id=run), "kind": "measured",
+                       "run_id": run, "verified": day, "expect": path.value,
+                       "says": safe_text(says)},
+        })
+    return out

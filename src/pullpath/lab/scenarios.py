@@ -1,7 +1,10 @@
 """Lab scenarios: small declarative YAML descriptions, loaded and validated into frozen values.
 
 A scenario says what to build (registry settings, network, consumers), which test image to
-import, and, per consumer, what it expects and why (the knowledge-base entry it re-checks).
+import, and, per consumer, what it expects and why (the knowledge-base entry it re-checks),
+what the documentation claims and what the field report observed. A scenario may declare
+*variants*: named changes to the same scenario (a setting switched off, a consumer without a
+VNet) that test another claim, loaded with ``load_scenario(name, variant)`` or ``name:variant``.
 Everything a user can get wrong in a scenario file is reported as a :class:`ScenarioError`
 naming the file and the field.
 """
@@ -23,6 +26,8 @@ from pullpath.domain.verdicts import Path
 __all__ = [
     "ACA_DELEGATION",
     "ACI_DELEGATION",
+    "DEFAULT_SCENARIO",
+    "Claim",
     "ConsumerSpec",
     "Expect",
     "ImageSpec",
@@ -37,6 +42,8 @@ __all__ = [
 ]
 
 SCHEMA = "pullpath.lab.scenario/v1"
+DEFAULT_SCENARIO = "field-report"
+"""The scenario `lab plan/up/run` use when none is named: the field report of 2024-11-25."""
 ACI_DELEGATION = "Microsoft.ContainerInstance/containerGroups"
 ACA_DELEGATION = "Microsoft.App/environments"
 ACA_WORKLOAD_PROFILES_MAX_PREFIX = 27
@@ -44,6 +51,16 @@ ACA_WORKLOAD_PROFILES_MAX_PREFIX = 27
 Microsoft.App/environments (a consumption-only environment needs /23). Source:
 learn.microsoft.com/azure/container-apps/networking, "Environment selection" (checked
 2026-11-28)."""
+
+
+SYSTEM_IDENTITY_UNSUPPORTED = (
+    "a consumer pulls with a user-assigned identity. ACI documents no way to name a "
+    "system-assigned identity in imageRegistryCredentials (the API's identity is \"The identity "
+    "for the private registry.\", the Azure CLI's --acr-identity a user-assigned identity's "
+    "resource ID) and its documentation says it \"doesn't support system-assigned managed "
+    "identity-authenticated image pulls with ACR\"; a guessed form would test a misspelling, "
+    "not the service"
+)
 
 
 class ScenarioError(ValueError):
@@ -100,6 +117,20 @@ class ImageSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Claim:
+    """A claim about a consumer's path made before the lab runs: what the documentation says, or
+    what the field report observed."""
+
+    path: Path
+    source: str
+    """The documentation URL, or the report (``field report 2024-11-25``)."""
+    as_of: str
+    """The documentation's date (ms.date) or the report's date (ISO)."""
+    says: str = ""
+    """The claim in the source's words (documentation: quoted verbatim)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Expect:
     """What a consumer is expected to do, and why."""
 
@@ -114,6 +145,10 @@ class Expect:
     """ARM error codes an expected failure may carry (any when empty)."""
     source: str = ""
     """The expected source kind of the caller IP (``azure-platform``, ``subnet``...)."""
+    documented: Claim | None = None
+    """What the documentation says the path is (None: it makes no claim for this setup)."""
+    reported: Claim | None = None
+    """What the field report observed (None: the report did not cover this setup)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +158,7 @@ class ConsumerSpec:
     kind: str
     """``aci`` or ``aca``."""
     subnet: str
+    """The consumer's subnet; "" for an ACI container group outside any VNet."""
     identity: str
     """``user-assigned`` or ``system-assigned``."""
     cpu: float
@@ -144,6 +180,19 @@ class Scenario:
     knowledge: tuple[KnowledgeRef, ...]
     source: str = ""
     """Where the scenario was loaded from."""
+    variant: str = ""
+    """The variant this scenario was loaded as ("" for the scenario itself)."""
+    variants: tuple[str, ...] = ()
+    """Every variant the scenario file declares."""
+    dropped_variants: tuple[tuple[str, str], ...] = ()
+    """(name, reason): variants considered and deliberately not built, with the reason."""
+    report: str = ""
+    """The field report this scenario rebuilds: its date and what it observed."""
+
+    @property
+    def ident(self) -> str:
+        """``name`` or ``name:variant``: how a run names what it measured."""
+        return f"{self.name}:{self.variant}" if self.variant else self.name
 
     def subnet(self, name: str) -> SubnetSpec:
         for s in self.subnets:
@@ -173,23 +222,84 @@ def list_scenarios() -> list[str]:
     )
 
 
-def load_scenario(name_or_path: str) -> Scenario:
-    """A bundled scenario by name, or a scenario file by path."""
+def load_scenario(name_or_path: str, variant: str | None = None) -> Scenario:
+    """A bundled scenario by name, or a scenario file by path; ``variant`` (or a ``:variant``
+    suffix on the name) selects one of its variants."""
+    if variant is None and ":" in name_or_path and not FsPath(name_or_path).is_file():
+        name_or_path, variant = name_or_path.rsplit(":", 1)
     candidate = FsPath(name_or_path)
     if name_or_path.endswith((".yaml", ".yml")) or candidate.is_file():
         try:
             text = candidate.read_text(encoding="utf-8")
         except OSError as exc:
             raise ScenarioError(f"{name_or_path}: cannot read: {exc.strerror or exc}") from None
-        return parse_scenario(text, source=str(candidate))
+        return parse_scenario(text, source=str(candidate), variant=variant)
     entry = _scenario_dir().joinpath(f"{name_or_path}.yaml")
     if not entry.is_file():
         known = ", ".join(list_scenarios())
         raise ScenarioError(f"unknown scenario {name_or_path!r}; bundled scenarios: {known}")
-    return parse_scenario(entry.read_text(encoding="utf-8"), source=f"bundled {name_or_path}")
+    return parse_scenario(entry.read_text(encoding="utf-8"), source=f"bundled {name_or_path}",
+                          variant=variant)
 
 
-def parse_scenario(text: str, *, source: str) -> Scenario:
+def _with_variant(doc: Mapping[str, Any], variant: str, source: str) -> dict[str, Any]:
+    """The scenario document with one variant's changes applied: mappings merge key by key,
+    ``consumers`` are addressed by their key, a consumer's ``expect`` is replaced whole (so no
+    expectation of the scenario leaks into the variant's), ``knowledge`` entries are added."""
+    variants = doc.get("variants") or {}
+    dropped = doc.get("dropped_variants") or {}
+    if not isinstance(variants, Mapping) or variant not in variants:
+        if isinstance(dropped, Mapping) and variant in dropped:
+            raise ScenarioError(f"{source}: variant {variant!r} is not built: {dropped[variant]}")
+        known = ", ".join(sorted(variants)) if isinstance(variants, Mapping) else ""
+        raise ScenarioError(f"{source}: no variant {variant!r}"
+                            + (f"; its variants: {known}" if known else "; it has no variants"))
+    change = variants[variant]
+    if not isinstance(change, Mapping):
+        raise ScenarioError(f"{source}: variants.{variant} must be a mapping")
+    out = dict(doc)
+    for key, value in change.items():
+        where = f"variants.{variant}.{key}"
+        if key == "consumers":
+            if not isinstance(value, Mapping):
+                raise ScenarioError(f"{source}: {where} must map consumer keys to changes")
+            consumers = [dict(c) if isinstance(c, Mapping) else c
+                         for c in doc.get("consumers") or []]
+            by_key = {c.get("key"): c for c in consumers if isinstance(c, dict)}
+            for ckey, cchange in value.items():
+                if ckey not in by_key or not isinstance(cchange, Mapping):
+                    raise ScenarioError(f"{source}: {where}.{ckey}: no such consumer, or not a "
+                                        "mapping")
+                by_key[ckey].update(cchange)
+            out["consumers"] = consumers
+        elif key == "knowledge":
+            out["knowledge"] = [*(doc.get("knowledge") or []), *(value or [])]
+        elif isinstance(value, Mapping) and isinstance(doc.get(key), Mapping):
+            out[key] = {**doc[key], **value}
+        else:
+            out[key] = value
+    return out
+
+
+def _claim(r: _Reader, obj: Any, where: str) -> Claim | None:
+    if obj is None:
+        return None
+    if not isinstance(obj, Mapping):
+        raise ScenarioError(f"{r.source}: {where} must be a mapping (path, source, as_of, says)")
+    return Claim(path=_path_of(r, obj, "path", where), source=r.text(obj, "source", where),
+                 as_of=r.text(obj, "as_of", where), says=str(obj.get("says") or "").strip())
+
+
+def _path_of(r: _Reader, obj: Any, key: str, where: str) -> Path:
+    try:
+        return Path(r.text(obj, key, where))
+    except ValueError:
+        raise ScenarioError(
+            f"{r.source}: {where}.{key} must be one of {', '.join(p.value for p in Path)}"
+        ) from None
+
+
+def parse_scenario(text: str, *, source: str, variant: str | None = None) -> Scenario:
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -199,8 +309,18 @@ def parse_scenario(text: str, *, source: str) -> Scenario:
         raise ScenarioError(f"{source}: a scenario must be a mapping")
     if doc.get("schema") != SCHEMA:
         raise ScenarioError(f"{source}: schema must be {SCHEMA!r}, got {doc.get('schema')!r}")
+    variants = doc.get("variants") or {}
+    dropped = doc.get("dropped_variants") or {}
+    if not isinstance(variants, Mapping) or not isinstance(dropped, Mapping):
+        raise ScenarioError(f"{source}: variants and dropped_variants must be mappings")
+    for vname in (*variants, *dropped):
+        if not _is_name(str(vname)):
+            raise ScenarioError(f"{source}: variant name {vname!r} must be lower-case letters, "
+                                "digits and dashes")
+    if variant:
+        doc = _with_variant(doc, variant, source)
     name = r.text(doc, "name")
-    if not name.replace("-", "").isalnum() or not name.islower() or len(name) > 40:
+    if not _is_name(name):
         raise ScenarioError(f"{source}: name {name!r} must be lower-case letters, digits and "
                             "dashes, at most 40 characters")
     knowledge = tuple(
@@ -234,27 +354,23 @@ def parse_scenario(text: str, *, source: str) -> Scenario:
     for i, c in enumerate(r.seq(doc, "consumers")):
         where = f"consumers[{i}]"
         e = r.mapping(c, "expect", where)
-        try:
-            path = Path(r.text(e, "path", f"{where}.expect"))
-        except ValueError:
-            raise ScenarioError(
-                f"{source}: {where}.expect.path must be one of {', '.join(p.value for p in Path)}"
-            ) from None
         expect = Expect(
-            path=path,
+            path=_path_of(r, e, "path", f"{where}.expect"),
             why=r.text(e, "why", f"{where}.expect"),
             knowledge=r.text(e, "knowledge", f"{where}.expect"),
             deployment=r.choice(e, "deployment", ("succeeds", "fails", "may-fail"),
                                 f"{where}.expect", default="succeeds"),
             failure_codes=tuple(str(x) for x in e.get("failure_codes") or ()),
             source=str(e.get("source") or ""),
+            documented=_claim(r, e.get("documented"), f"{where}.expect.documented"),
+            reported=_claim(r, e.get("reported"), f"{where}.expect.reported"),
         )
         kind = r.choice(c, "kind", ("aci", "aca"), where)
         consumers.append(ConsumerSpec(
             key=r.text(c, "key", where),
             kind=kind,
-            subnet=r.text(c, "subnet", where),
-            identity=r.choice(c, "identity", ("user-assigned", "system-assigned"), where),
+            subnet=str(c.get("subnet") or "").strip(),
+            identity=str(c.get("identity", "user-assigned")),
             cpu=float(c.get("cpu", 1 if kind == "aci" else 0.25)),
             memory=str(c.get("memory", "2" if kind == "aci" else "0.5Gi")),
             expect=expect,
@@ -270,9 +386,18 @@ def parse_scenario(text: str, *, source: str) -> Scenario:
         consumers=tuple(consumers),
         knowledge=knowledge,
         source=source,
+        variant=variant or "",
+        variants=tuple(str(v) for v in variants),
+        dropped_variants=tuple((str(k), " ".join(str(v).split())) for k, v in dropped.items()),
+        report=" ".join(str(doc.get("report") or "").split()),
     )
     _validate(scenario)
     return scenario
+
+
+def _is_name(name: str) -> bool:
+    return bool(name) and name.replace("-", "").isalnum() and name.islower() and len(name) <= 40 \
+        and name.isascii()
 
 
 class _Reader:
@@ -363,30 +488,26 @@ def _validate(s: Scenario) -> None:
         if c.key in keys:
             raise ScenarioError(f"{src}: consumer key {c.key!r} is used twice")
         keys.add(c.key)
+        if c.expect.knowledge not in known_kb:
+            raise ScenarioError(f"{src}: consumer {c.key}: expect.knowledge "
+                                f"{c.expect.knowledge!r} is not in the scenario's knowledge list")
+        if c.identity != "user-assigned":
+            raise ScenarioError(f"{src}: consumer {c.key}: {SYSTEM_IDENTITY_UNSUPPORTED}")
+        if not c.subnet and c.kind == "aci":
+            _validate_aci_size(c, src)
+            continue  # a container group outside any VNet
         if c.subnet not in names:
             raise ScenarioError(f"{src}: consumer {c.key}: subnet {c.subnet!r} is not defined")
         sub = s.subnet(c.subnet)
         if c.subnet == pe:
             raise ScenarioError(f"{src}: consumer {c.key}: the registry's private endpoint must be "
                                 "on a different subnet from the consumer's")
-        if c.expect.knowledge not in known_kb:
-            raise ScenarioError(f"{src}: consumer {c.key}: expect.knowledge "
-                                f"{c.expect.knowledge!r} is not in the scenario's knowledge list")
         if c.kind == "aci":
             if sub.delegation != ACI_DELEGATION:
                 raise ScenarioError(f"{src}: consumer {c.key}: ACI subnet {sub.name} must be "
                                     f"delegated to {ACI_DELEGATION}")
-            if not 0 < c.cpu <= 4:
-                raise ScenarioError(f"{src}: consumer {c.key}: cpu must be in (0, 4]")
-            try:
-                float(c.memory)
-            except ValueError:
-                raise ScenarioError(f"{src}: consumer {c.key}: memory must be a number of GB "
-                                    "for ACI") from None
+            _validate_aci_size(c, src)
         else:
-            if c.identity != "user-assigned":
-                raise ScenarioError(f"{src}: consumer {c.key}: ACA scenarios use a user-assigned "
-                                    "identity")
             if sub.delegation != ACA_DELEGATION:
                 raise ScenarioError(f"{src}: consumer {c.key}: Container Apps subnet {sub.name} "
                                     f"must be delegated to {ACA_DELEGATION}")
@@ -398,3 +519,17 @@ def _validate(s: Scenario) -> None:
                 )
             if not c.memory.endswith("Gi"):
                 raise ScenarioError(f"{src}: consumer {c.key}: memory must look like '0.5Gi'")
+    aca_subnets = {c.subnet for c in s.consumers if c.kind == "aca"}
+    if len(aca_subnets) > 1:
+        raise ScenarioError(f"{src}: the Container Apps consumers share one environment, so one "
+                            f"subnet; got {', '.join(sorted(aca_subnets))}")
+
+
+def _validate_aci_size(c: ConsumerSpec, src: str) -> None:
+    if not 0 < c.cpu <= 4:
+        raise ScenarioError(f"{src}: consumer {c.key}: cpu must be in (0, 4]")
+    try:
+        float(c.memory)
+    except ValueError:
+        raise ScenarioError(f"{src}: consumer {c.key}: memory must be a number of GB "
+                            "for ACI") from None

@@ -1,4 +1,5 @@
-"""A whole lab run: up, trigger, collect, audit, compare, and teardown in ``finally``.
+"""A whole lab run: up (with its waits), proof that the logs are delivered, trigger, collect,
+audit, compare, and teardown in ``finally``.
 
 The observation is the existing audit (``pullpath.workflows.audit.audit_events``) of the
 collected events, with the lab's deployed resources (read back through ARM) and the
@@ -22,7 +23,14 @@ from pullpath.domain.inventory import Inventory
 from pullpath.formatters.audit_doc import AuditReport
 from pullpath.lab.predict import predict_for_scenario
 from pullpath.lab.report import LabReport, compare, evidence_of, missing_consumers
-from pullpath.lab.runner import CollectResult, LabError, LabRunner, LabState, PollSettings
+from pullpath.lab.runner import (
+    CollectResult,
+    LabError,
+    LabRunner,
+    LabState,
+    PollSettings,
+    Waits,
+)
 from pullpath.lab.scenarios import Scenario
 
 __all__ = ["LabOutcome", "observe", "run_lab"]
@@ -45,26 +53,33 @@ def observe(
     today: date | None = None,
     torn_down: bool | None = None,
     warnings: list[str] | None = None,
+    after: datetime | None = None,
+    trigger: str = "",
 ) -> LabReport:
-    """Collect the registry's events, audit them against the lab's resources and compare
-    each consumer's observed path with the prediction."""
+    """Collect the registry's events since ``since``, audit them against the lab's resources
+    and compare each consumer's observed path with the prediction. With ``after`` (the
+    trigger's time) collection waits until each deployed consumer has a pull after it."""
     docs = runner.fetch_resources(state)
     inventory = inventory_from_documents([(f"resource group {state.resource_group}", docs)])
     source = f"Log Analytics workspace {state.outputs.get('workspaceCustomerId')}"
 
     def seen(events: list[PullEvent]) -> list[str]:
-        audit = _audit(events, ReadStats(), inventory, tags, source)
+        recent = [e for e in events if after is None or (e.time is not None and e.time >= after)]
+        audit = _audit(recent, ReadStats(), inventory, tags, source)
         return missing_consumers(audit, dict(state.consumer_ids))
 
-    collected: CollectResult = runner.collect(state, since=since, settings=settings, seen=seen)
+    collected: CollectResult = runner.collect(state, since=since, settings=settings, seen=seen,
+                                              after=after)
     audit = _audit(collected.events, collected.stats, inventory, tags, source)
     return build_report(runner, state, audit, collected, today=today, torn_down=torn_down,
-                        warnings=[*(warnings or []), *collected.warnings])
+                        warnings=[*(warnings or []), *collected.warnings], trigger=trigger,
+                        triggered=after)
 
 
 def build_report(runner: LabRunner, state: LabState, audit: AuditReport | None,
                  collected: CollectResult | None, *, today: date | None = None,
-                 torn_down: bool | None = None, warnings: list[str] | None = None) -> LabReport:
+                 torn_down: bool | None = None, warnings: list[str] | None = None,
+                 trigger: str = "", triggered: datetime | None = None) -> LabReport:
     day = today or datetime.now(UTC).date()
     predictions = predict_for_scenario(state.lab)
     names = dict(state.lab.names.consumers)
@@ -93,7 +108,7 @@ def build_report(runner: LabRunner, state: LabState, audit: AuditReport | None,
         resource_group=state.resource_group, location=state.lab.location,
         started=state.started, finished=datetime.now(UTC), consumers=consumers,
         unattributed=unattributed, collect=collect, audit=audit, warnings=tuple(notes),
-        torn_down=torn_down, today=day,
+        torn_down=torn_down, today=day, trigger=trigger, triggered=triggered,
     )
 
 
@@ -133,11 +148,15 @@ def run_lab(
     settings: PollSettings,
     tags: TagIndex,
     keep: bool = False,
-    stop_start: bool = False,
+    trigger: str = "stop-start",
+    waits: Waits | None = None,
     wait_for_delete: bool = True,
 ) -> LabOutcome:
-    """up → trigger → collect → report, with teardown in ``finally`` unless ``keep``. A
-    failure or a Ctrl-C in any step still deletes the (tagged) resource group."""
+    """up (group, base, import, AcrPull wait, consumers with authorisation retries) → wait
+    until the diagnostic setting delivers the consumers' first pulls → trigger → collect the
+    pulls after the trigger → report, with teardown in ``finally`` unless ``keep``. A failure
+    or a Ctrl-C in any step still deletes the (tagged) resource group pullpath created."""
+    w = waits or Waits()
     outcome = LabOutcome(report=None)
     state: LabState | None = None
     created = False
@@ -145,11 +164,15 @@ def run_lab(
     try:
         runner.create_resource_group_for(scenario, location=location, run_id=run_id)
         created = True
-        state = runner.up(scenario, location=location, run_id=run_id, group_exists=True)
+        state = runner.up(scenario, location=location, run_id=run_id, group_exists=True,
+                          waits=w)
         since = state.started
+        after = None
         if state.consumer_ids:
-            runner.trigger(state, stop_start=stop_start)
-        outcome.report = observe(runner, state, since=since, settings=settings, tags=tags)
+            runner.wait_for_delivery(state, since=since, waits=w)
+            after = runner.trigger(state, mode=trigger)
+        outcome.report = observe(runner, state, since=since, settings=settings, tags=tags,
+                                 after=after, trigger=trigger if after else "")
     except LabError as exc:
         outcome.error = str(exc)
         runner.say(f"error: {exc}")
