@@ -4,7 +4,7 @@ bounded memory.
 
 Time is never asserted: every run has a generous subprocess timeout, only as a hang guard.
 Memory is the child's peak RSS (``os.wait4``), against generous bounds that a read of the whole
-input would exceed by far. The numbers are in the README, "Limits and hostile input".
+input would exceed by far. The numbers are in docs/limits.md, "Limits".
 """
 
 from __future__ import annotations
@@ -26,12 +26,15 @@ from typing import Any
 
 import pytest
 
+from pullpath.adapters.inventory_files import MAX_INVENTORY_BYTES
 from pullpath.adapters.logs_files import (
     MAX_COMPRESSION_RATIO,
     MAX_DECOMPRESSED_BYTES,
+    MAX_DOCUMENT_BYTES,
     MAX_LINE_BYTES,
     iter_log_files,
 )
+from pullpath.adapters.servicetags_files import MAX_SERVICE_TAG_BYTES
 from pullpath.core.records import MAX_FIELD_CHARS
 from pullpath.domain.events import ReadStats
 from tests.hostile import record
@@ -496,9 +499,22 @@ def test_exit_codes_for_bad_usage_and_unusable_input(tmp_path: Path) -> None:
     assert any("no registry events" in w for w in run.json()["warnings"])
 
 
-def test_line_limit_is_what_the_readme_says() -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    section = readme.split("## Limits and hostile input", 1)[1]
-    assert f"{MAX_LINE_BYTES // MiB} MiB" in section
-    assert f"{MAX_DECOMPRESSED_BYTES // MiB // 1024} GiB" in section
-    assert f"{MAX_COMPRESSION_RATIO}:1" in section
+def test_limits_are_what_this_page_says() -> None:
+    """docs/limits.md states each limit with the constant that sets it."""
+    page = (Path(__file__).resolve().parent.parent / "docs" / "limits.md").read_text()
+    rows = {line.split(" | ")[0].strip("| "): line
+            for line in page.split("\n## Limits\n", 1)[1].splitlines() if line.startswith("| ")}
+    expected = {
+        "one JSON line, or one physical CSV line": f"{MAX_LINE_BYTES // MiB} MiB (`MAX_LINE_BYTES`)",
+        "one logged value (repository, tag, identity...)": f"{MAX_FIELD_CHARS:,} characters",
+        "one JSON document (`{\"records\": [...]}`, a Log Analytics array or query response)":
+            f"{MAX_DOCUMENT_BYTES // MiB} MiB (`MAX_DOCUMENT_BYTES`)",
+        "a gzip file (detected by content, one or more members)":
+            f"{MAX_DECOMPRESSED_BYTES // MiB // 1024} GiB decompressed",
+        "an inventory file": f"{MAX_INVENTORY_BYTES // MiB} MiB as stored or decompressed",
+        "a service-tag file": f"{MAX_SERVICE_TAG_BYTES // MiB} MiB as stored or decompressed",
+    }
+    for row, text in expected.items():
+        assert text in rows[row], row
+    assert f"a {MAX_COMPRESSION_RATIO}:1 ratio" in rows[
+        "a gzip file (detected by content, one or more members)"]

@@ -219,7 +219,7 @@ def _damaged(kind: str, packed: bytes) -> bytes:
                                   "damaged-deflate"])
 def test_damaged_gzip_keeps_every_line_before_the_damage(tmp_path: Path, route: Read,
                                                          kind: str) -> None:
-    """The README's promise (Limits: "events before it are kept, so are those before a
+    """The promise of docs/limits.md (Limits: "events before it are kept, so are those before a
     damaged spot"): every whole line inflated before the damage is read, and the damage is
     one ``corrupt-compressed-file`` skip at the line after them."""
     lines = archive(300)

@@ -34,7 +34,7 @@ SARIF_SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 )
 INFORMATION_URI = "https://github.com/pullpath/pullpath"
-AUDIT_HELP_URI = "https://github.com/pullpath/pullpath/blob/main/README.md"
+AUDIT_HELP_URI = "https://github.com/pullpath/pullpath/blob/main/docs/formats.md#sarif"
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 
 
