@@ -2,7 +2,7 @@
 live log sources of ``pullpath audit`` (``--workspace``, ``--storage-account``).
 
 Credentials are azure-identity's ``DefaultAzureCredential`` (``--tenant`` like ``az``); retry
-and timeout settings come from ``PULLPATH_*`` environment variables (README, "Live Azure").
+and timeout settings come from ``PULLPATH_*`` environment variables (docs/live-azure.md).
 Progress goes to stderr, data to stdout or ``--output``.
 """
 

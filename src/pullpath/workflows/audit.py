@@ -163,7 +163,7 @@ _MISSING = object()
 def max_flow_groups() -> int:
     """Distinct groups shown with their repository and tag at most (the others are folded):
     ``$PULLPATH_MAX_FLOW_GROUPS`` when set (a positive integer), else ``MAX_FLOW_GROUPS``.
-    More groups take more memory and time (README, "Limits and hostile input")."""
+    More groups take more memory and time (docs/limits.md)."""
     return _positive_env("PULLPATH_MAX_FLOW_GROUPS", MAX_FLOW_GROUPS)
 
 

@@ -123,7 +123,7 @@ class ClientSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ClientSettings:
-        """Settings with ``PULLPATH_*`` overrides (see the README, section Live Azure)."""
+        """Settings with ``PULLPATH_*`` overrides (see docs/live-azure.md)."""
         env = os.environ if env is None else env
         retry = RetrySettings()
         numbers: dict[str, Any] = {}
