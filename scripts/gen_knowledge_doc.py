@@ -1,5 +1,5 @@
-"""Write the knowledge-base documentation from the YAML: docs/knowledge.md and one page per
-finding, docs/findings/PPxxx.md; and keep the JSON Schemas' lists of fact names and paths
+"""Write the knowledge-base documentation from the YAML: docs/knowledge.md, one page per
+finding, docs/findings/PPxxx.md, and their index docs/findings/README.md; and keep the JSON Schemas' lists of fact names and paths
 (src/pullpath/knowledge/schema/*.schema.json) equal to the engine's.
 
     PYTHONPATH=src python scripts/gen_knowledge_doc.py          # rewrite the pages
@@ -189,6 +189,22 @@ def _findings_index(kb: KnowledgeBase) -> str:
     return "\n".join(lines)
 
 
+FINDINGS_INTRO = """# pullpath findings
+
+Stable IDs raised by `pullpath explain` (and carried into `pullpath audit` when an
+inventory is given). Each page: what is detected, why it matters, how to fix it
+(Azure CLI and Bicep), the related built-in Azure Policy, and sources. The definitions
+live in `src/pullpath/knowledge/findings.yaml`; this page and the others here are generated
+from it by `scripts/gen_knowledge_doc.py`, and a test keeps them in sync.
+"""
+
+
+def findings_readme(kb: KnowledgeBase) -> str:
+    lines = ["| ID | severity | title |", "|---|---|---|"]
+    lines += [f"| [{f.id}]({f.id}.md) | {f.severity.value} | {f.title} |" for f in kb.findings]
+    return FINDINGS_INTRO + "\n" + "\n".join(lines) + "\n"
+
+
 def knowledge_page(kb: KnowledgeBase) -> str:
     parts = [INTRO.rstrip(), "## Facts\n\n" + _facts_table(), _roles(kb),
              "## Behaviours\n\nIn evaluation order.",
@@ -248,7 +264,7 @@ def schema_text(name: str, root: Path = ROOT) -> str:
 def render(kb: KnowledgeBase | None = None, root: Path = ROOT) -> dict[Path, str]:
     """Every generated file (path relative to the repository root) and its text."""
     kb = kb if kb is not None else load_knowledge()
-    out = {KNOWLEDGE_PAGE: knowledge_page(kb)}
+    out = {KNOWLEDGE_PAGE: knowledge_page(kb), FINDINGS_DIR / "README.md": findings_readme(kb)}
     for f in kb.findings:
         out[FINDINGS_DIR / f"{f.id}.md"] = finding_page(f)
     for name in ("behaviours", "findings"):
