@@ -276,3 +276,61 @@ def test_task_on_an_agent_pool_not_in_the_inventory_is_not_guessed() -> None:
     assert dict(task.facts)["consumer.in_vnet"] is None
     assert "PP009" not in {f.id for f in report.findings}
     assert any(n.startswith("PP009 not checked") for n in report.notes)
+
+
+# ------------------------------------------------------------------ regional endpoints
+
+
+def pull_from_regional_endpoint(w: World, region: str = "westus") -> None:
+    """The container app pulls through the regional endpoint of the registry's home region
+    (container-registry-geo-replication.md: ``docker pull myregistry.eastus.geo.azurecr.io/...``),
+    with the registry credential for that host."""
+    host = f"myregistry.{region}.geo.azurecr.io"
+    props = w.props("containerapp")
+    for c in (*props["template"]["containers"], *props["template"]["initContainers"]):
+        c["image"] = c["image"].replace("myRegistry.azurecr.io", host)
+    for r in props["configuration"]["registries"]:
+        r["server"] = host
+
+
+def add_geo_record(w: World, region: str = "westus") -> None:
+    rec = copy.deepcopy(w.res["dns-a-registry"])
+    rec["id"] = rec["id"].rsplit("/", 1)[0] + f"/myregistry.{region}.geo"
+    rec["name"] = f"myregistry.{region}.geo"
+    w.res[f"dns-a-geo-{region}"] = rec
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_pull_from_a_regional_endpoint_is_a_pull_from_the_registry(shape: str) -> None:
+    """A regional endpoint host is the registry's, not a foreign registry; the privatelink
+    zone needs its ``<registry>.<region>.geo`` record (container-registry-private-endpoints.md),
+    so without it PP007 names it and the pull is refused by the restricted registry."""
+    w = World()
+    pull_from_regional_endpoint(w)
+    report = w.explain(shape)
+    aca = [p for p in report.pairs if p.consumer.id == w.id("containerapp").lower()]
+    assert [p.login_server for p in aca] == ["myregistry.westus.geo.azurecr.io"]
+    assert aca[0].registry is not None
+    assert aca[0].registry.id == w.id("registry").lower()
+    assert aca[0].expected_path is Path.DENIED
+    pp007 = [f for f in report.findings if f.id == "PP007"
+             and f.resource_id == w.id("containerapp").lower()]
+    assert pp007
+    assert "myregistry.westus.geo" in pp007[0].detail
+    assert not any("not an Azure Container Registry" in n for n in report.notes)
+    add_geo_record(w)
+    assert w.pair("containerapp", shape).expected_path is Path.PRIVATE_ENDPOINT
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_regional_endpoints_on_the_private_endpoint_need_their_records(shape: str) -> None:
+    """A private endpoint that resolves ``myregistry.westus.geo.azurecr.io`` shows regional
+    endpoints are enabled: every consumer's zone needs the regional record too."""
+    w = World()
+    w.props("private-endpoint")["customDnsConfigs"].append(
+        {"fqdn": "myregistry.westus.geo.azurecr.io", "ipAddresses": ["10.0.4.6"]})
+    p = w.pair("containerapp", shape)
+    assert p.expected_path is Path.DENIED
+    assert any("myregistry.westus.geo" in r for r in p.reasons)
+    add_geo_record(w)
+    assert w.pair("containerapp", shape).expected_path is Path.PRIVATE_ENDPOINT

@@ -43,7 +43,9 @@ from pullpath.domain.inventory import (
     PrivateDnsZone,
     Registry,
     RegistryCredential,
+    global_login_server,
     norm_id,
+    regional_endpoint,
 )
 from pullpath.domain.verdicts import Confidence, Expectation, Flow, Path
 
@@ -79,8 +81,9 @@ _DOWN = {
 
 
 def is_acr_host(host: str) -> bool:
-    """A login server of Azure Container Registry (public, US Government or China cloud)."""
-    return bool(_ACR_HOST.match(host.lower()))
+    """A login server of Azure Container Registry (public, US Government or China cloud), or a
+    regional endpoint of one (``<registry>.<region>.geo.azurecr.io``)."""
+    return bool(_ACR_HOST.match(global_login_server(host.lower())))
 
 
 def downgrade(confidence: Confidence) -> Confidence:
@@ -153,6 +156,15 @@ def _serverless(consumer: Consumer) -> RegistryCredential | None:
         if not cred.server:
             return cred
     return None
+
+
+def _pair_key(ref: PairRef) -> tuple[str, str]:
+    """A pair's cache key: consumer and registry (a regional endpoint host apart from the
+    registry's login server: its DNS records differ)."""
+    if ref.registry is None:
+        return ref.consumer.id, ref.login_server
+    regional = regional_endpoint(ref.login_server)
+    return ref.consumer.id, ref.registry.id + (f"@{regional[1]}" if regional else "")
 
 
 def credential_for(consumer: Consumer, login_server: str) -> RegistryCredential | None:
@@ -308,7 +320,7 @@ class Explainer:
     # -- predictions -------------------------------------------------------------------------
 
     def predict(self, ref: PairRef) -> PairPrediction:
-        key = (ref.consumer.id, ref.registry.id if ref.registry else ref.login_server)
+        key = _pair_key(ref)
         cached = self._c.predictions.get(key)
         if cached is not None:
             return cached
@@ -318,7 +330,7 @@ class Explainer:
         return prediction
 
     def pair_facts(self, ref: PairRef) -> Facts:
-        key = (ref.consumer.id, ref.registry.id if ref.registry else ref.login_server)
+        key = _pair_key(ref)
         cached = self._c.pair_facts.get(key)
         if cached is not None:
             return cached
@@ -329,7 +341,7 @@ class Explainer:
             facts.update(_unknown_registry_facts(ref.login_server))
         else:
             facts.update(self.registry_facts(ref.registry))
-            facts.update(self._reach_facts(ref.consumer, ref.registry))
+            facts.update(self._reach_facts(ref.consumer, ref.registry, ref.login_server))
         self._c.pair_facts[key] = facts
         return facts
 
@@ -798,12 +810,12 @@ class Explainer:
         return Fact(False, f"no virtual network rule of registry {reg.name} names a subnet of "
                            f"{c.name}")
 
-    def _reach_facts(self, c: Consumer, reg: Registry) -> Facts:
+    def _reach_facts(self, c: Consumer, reg: Registry, host: str = "") -> Facts:
         facts: Facts = {"registry.ip_rules_cover_egress": self._ip_rule_fact(c, reg),
                         "registry.vnet_rule_covers_consumer": self._vnet_rule_fact(c, reg)}
         in_vnet = self._pe_in_vnet(c, reg)
         facts["pe.in_consumer_vnet"] = in_vnet
-        zone_present, zone_linked, records = self._dns(c, reg)
+        zone_present, zone_linked, records = self._dns(c, reg, host)
         facts["dns.zone_present"] = zone_present
         facts["dns.zone_linked"] = zone_linked
         facts["dns.records_ok"] = records
@@ -857,16 +869,45 @@ class Explainer:
         zones = [z for z in self.inv.dns_zones.values() if z.name.lower() == zone_name]
         return zone_name, zones
 
-    def record_names(self, reg: Registry) -> tuple[list[str], bool]:
+    def record_names(self, reg: Registry, host: str = "") -> tuple[list[str], bool]:
         """The A records the privatelink zone needs for the registry, and whether the list is
-        complete (the registry's region is known)."""
+        complete (the registry's region is known): the registry, the data endpoint of every
+        region and, where regional endpoints are in use (the registry's private endpoints
+        resolve ``<registry>.<region>.geo`` names, or ``host`` is one), the regional endpoint
+        of every region (of ``host``'s region at least)."""
         label = reg.login_server.split(".", 1)[0] if reg.login_server else reg.name.lower()
-        regions = [r for r in (reg.location, *reg.replica_locations, *reg.data_endpoint_regions)
-                   if r]
-        names = [label] + [f"{label}.{r}.data" for r in dict.fromkeys(regions)]
+        regions = list(dict.fromkeys(
+            r for r in (reg.location, *reg.replica_locations, *reg.data_endpoint_regions) if r))
+        names = [label] + [f"{label}.{r}.data" for r in regions]
+        geo = self.regional_endpoint_regions(reg)
+        if geo:
+            names += [f"{label}.{r}.geo" for r in dict.fromkeys([*regions, *geo])]
+        regional = regional_endpoint(host) if host else None
+        if regional is not None and f"{label}.{regional[1]}.geo" not in names:
+            names.append(f"{label}.{regional[1]}.geo")
         return names, bool(reg.location)
 
-    def _dns(self, c: Consumer, reg: Registry) -> tuple[Fact, Fact, Fact]:
+    def regional_endpoint_regions(self, reg: Registry) -> list[str]:
+        """Regions whose regional endpoint (``<registry>.<region>.geo.azurecr.io``) the
+        registry's private endpoints resolve (their DNS configurations or NIC FQDNs): regional
+        endpoints are enabled on the registry."""
+        out: list[str] = []
+        for pid in self.registry_pes(reg):
+            pe = self.inv.private_endpoints.get(pid)
+            if pe is None:
+                continue
+            fqdns = [fqdn for fqdn, _ in pe.dns_records]
+            for nic_id in pe.nic_ids:
+                nic = self.inv.nics.get(nic_id)
+                if nic is not None:
+                    fqdns += [f for cfg in nic.ip_configurations for f in cfg.fqdns]
+            for fqdn in fqdns:
+                regional = regional_endpoint(fqdn)
+                if regional is not None and regional[0] == reg.login_server.lower():
+                    out.append(regional[1])
+        return list(dict.fromkeys(out))
+
+    def _dns(self, c: Consumer, reg: Registry, host: str = "") -> tuple[Fact, Fact, Fact]:
         zone_name, zones = self.zones(reg)
         vnets = self.consumer_vnets(c)
         if not zones:
@@ -900,7 +941,7 @@ class Explainer:
                                 "inventory")
         candidates = linked_zones or zones
         present_records = {name.lower() for z in candidates for name, _ in z.a_records}
-        needed, complete = self.record_names(reg)
+        needed, complete = self.record_names(reg, host)
         if not present_records:
             records = Fact(None, f"the A records of zone {zone_name} are not in the inventory")
         else:
