@@ -334,3 +334,35 @@ def test_regional_endpoints_on_the_private_endpoint_need_their_records(shape: st
     assert any("myregistry.westus.geo" in r for r in p.reasons)
     add_geo_record(w)
     assert w.pair("containerapp", shape).expected_path is Path.PRIVATE_ENDPOINT
+
+
+# ------------------------------------------------------------------ callers that are not consumers
+
+
+def ml_workspace(w: World) -> None:
+    """The Workspace get example (Microsoft.MachineLearningServices 2025-06-01), its
+    containerRegistry pointed at the derived registry."""
+    ws = _example("WorkspaceGet.json")
+    ws["properties"]["containerRegistry"] = w.id("registry")
+    w.res["workspace"] = ws
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_machine_learning_workspace_needs_the_registry_bypass(shape: str) -> None:
+    """No consumer needs the trusted-services bypass (PP013) until a Machine Learning
+    workspace, a trusted service that is not a consumer, uses the registry."""
+    w = World().only("containerapp")
+    assert "PP013" in w.finding_ids(shape)
+    ml_workspace(w)
+    report = w.explain(shape)
+    assert "PP013" not in {f.id for f in report.findings}
+    note = next(n for n in report.notes if "workspace testworkspace" in n)
+    assert "allows trusted services" in note
+
+
+def test_a_workspace_behind_a_registry_without_the_bypass_is_refused() -> None:
+    w = World().only("containerapp")
+    w.props("registry")["networkRuleBypassOptions"] = "None"
+    ml_workspace(w)
+    note = next(n for n in w.explain().notes if "workspace testworkspace" in n)
+    assert "does not allow trusted services, so the workspace's pulls are refused" in note

@@ -272,8 +272,60 @@ class Explainer:
         for host, users in sorted(skipped.items()):
             self.note(f"images from {host} (not an Azure Container Registry) are not explained: "
                       f"{', '.join(sorted(users))}")
+        self._note_platform_callers()
         self._c.refs = refs
         return refs
+
+    # -- callers that are not consumers ------------------------------------------------------
+
+    def platform_users(self, registry: Registry) -> list[str]:
+        """The services of the inventory that use ``registry`` without being consumers
+        (``Inventory.platform_callers``: a Machine Learning workspace), as "<caller> <name>"."""
+        names = {c.evidence: c.name for c in self.kb.callers if c.evidence}
+        return sorted(f"{names.get(p.evidence, p.evidence)} workspace {p.name}"
+                      for p in self.inv.platform_callers.values()
+                      if registry.id in p.registry_ids and p.evidence in names)
+
+    def _note_platform_callers(self) -> None:
+        """A note per Machine Learning workspace (a trusted service, not a consumer): which
+        registry it uses and whether that registry's bypass lets it pull."""
+        callers = {c.evidence: c for c in self.kb.callers if c.evidence}
+        for pid in sorted(self.inv.platform_callers):
+            p = self.inv.platform_callers[pid]
+            caller = callers.get(p.evidence)
+            if caller is None:
+                continue
+            who = f"{caller.name} workspace {p.name}"
+            if not p.registry_ids:
+                self.note(f"{who}: its container registry is not in the inventory "
+                          "(containerRegistry not set)")
+                continue
+            for rid in p.registry_ids:
+                reg = self.inv.registries.get(rid)
+                if reg is None:
+                    self.note(f"{who} uses registry {name_of(rid)}, which is not in the "
+                              "inventory")
+                    continue
+                facts = self.registry_facts(reg)
+                restricted = facts["registry.restricted"].value
+                trusted = facts["registry.trusted_services"].value
+                identity = ("" if p.managed_identity else
+                            " (and the workspace has no managed identity in the inventory)"
+                            if p.managed_identity is False else "")
+                if restricted is True and trusted is False:
+                    state = (f"registry {reg.name} is restricted and does not allow trusted "
+                             f"services, so the workspace's pulls are refused{identity}; allow "
+                             "trusted services on it")
+                elif restricted is True and trusted is True:
+                    state = (f"registry {reg.name} is restricted and allows trusted services: "
+                             "the workspace pulls by that bypass, with its managed identity "
+                             f"holding a pull role{identity}")
+                elif restricted is False:
+                    state = f"registry {reg.name} is open to all networks"
+                else:
+                    state = f"whether registry {reg.name} lets it pass is not in the inventory"
+                self.note(f"{who} uses registry {reg.name} (its containerRegistry), as "
+                          f"{caller.name}, a trusted service that is not a consumer: {state}")
 
     def _note_no_pairs(self, consumer: Consumer) -> None:
         if consumer.kind is ConsumerKind.AKS:

@@ -13,12 +13,15 @@ import re
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from pullpath.domain.inventory import PlatformCaller
+
 __all__ = [
     "Reader",
     "aks_egress_ip_ids",
     "aks_settings",
     "data_endpoint_regions",
     "environment_settings",
+    "ml_workspace",
     "registry_settings",
     "task_pool_subnet",
     "task_settings",
@@ -161,3 +164,18 @@ def task_pool_subnet(facts: dict[str, str], registry_id: str,
         return []  # the pool is not in the inventory: in_vnet stays unknown
     facts["in_vnet"] = "true" if subnet else "false"
     return [subnet] if subnet else []
+
+
+def ml_workspace(c: Reader, res: Mapping[Any, object], rid: str) -> PlatformCaller:
+    """An Azure Machine Learning workspace (``Microsoft.MachineLearningServices/workspaces``):
+    the registry its ``containerRegistry`` names (a resource ID) and whether it has a managed
+    identity (``identity.type``)."""
+    registry = c.s(res, "containerRegistry").strip().rstrip("/").lower()
+    kind = c.s(res, "identity.type").lower()
+    return PlatformCaller(
+        id=rid,
+        name=c.s(res, "name") or rid.rsplit("/", 1)[-1],
+        evidence="ml-workspace",
+        registry_ids=(registry,) if registry else (),
+        managed_identity=(None if not kind else kind not in ("none", "")),
+    )
