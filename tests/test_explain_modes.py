@@ -366,3 +366,24 @@ def test_a_workspace_behind_a_registry_without_the_bypass_is_refused() -> None:
     ml_workspace(w)
     note = next(n for n in w.explain().notes if "workspace testworkspace" in n)
     assert "does not allow trusted services, so the workspace's pulls are refused" in note
+
+
+# ------------------------------------------------------------------ AKS virtual nodes
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_virtual_nodes_cannot_pull_from_a_registry_with_a_private_endpoint(shape: str) -> None:
+    """addonProfiles.aciConnectorLinux (the virtual nodes add-on, as in the cluster examples of
+    the AKS REST API): pods on virtual nodes run in ACI, with no managed identity, so PP017;
+    the nodes' own prediction is unchanged."""
+    w = World()
+    assert "PP017" not in w.finding_ids(shape)
+    w.props("aks")["addonProfiles"] = {"aciConnectorLinux": {
+        "enabled": True, "config": {"SubnetName": "snet-aci"}}}
+    report = w.explain(shape)
+    pp017 = [f for f in report.findings if f.id == "PP017"]
+    assert [f.resource_id for f in pp017] == [w.id("aks").lower()]
+    assert "virtual nodes" in pp017[0].detail
+    aks = next(p for p in report.pairs if p.consumer.id == w.id("aks").lower())
+    assert aks.expected_path is Path.PRIVATE_ENDPOINT
+    assert dict(aks.facts)["consumer.virtual_nodes"] is True

@@ -461,7 +461,16 @@ class Explainer:
                      f"{label} pulls its bootstrap images directly (artifact source Direct)")
                 if isolated in ("true", "false") else
                 Fact(None, f"the bootstrap artifact source of {label} is not in the inventory"))
+            virtual = c.fact("virtual_nodes")
+            facts["consumer.virtual_nodes"] = (
+                Fact(virtual == "true",
+                     f"{label} has the virtual nodes add-on enabled (aciConnectorLinux): pods on "
+                     "virtual nodes run in Azure Container Instances" if virtual == "true" else
+                     f"{label} has the virtual nodes add-on disabled")
+                if virtual in ("true", "false") else
+                Fact(None, f"whether {label} has virtual nodes is not in the inventory"))
         else:
+            facts["consumer.virtual_nodes"] = Fact(None, "virtual nodes apply to AKS only")
             facts["consumer.outbound_type"] = Fact(None, "the outbound type applies to AKS only")
             facts["consumer.network_isolated"] = Fact(None, "network isolation applies to AKS "
                                                             "only")

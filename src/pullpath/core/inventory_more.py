@@ -110,12 +110,20 @@ def zone_link_count(c: Reader, res: Mapping[Any, object]) -> int | None:
 
 def aks_settings(c: Reader, res: Mapping[Any, object]) -> dict[str, str]:
     """Consumer facts of an AKS cluster beyond its subnets and kubelet identity: whether it is
-    network isolated (``bootstrapProfile.artifactSource`` Cache) and the private registry it
-    bootstraps from (``bootstrapProfile.containerRegistryId``, a plain resource ID)."""
+    network isolated (``bootstrapProfile.artifactSource`` Cache), the private registry it
+    bootstraps from (``bootstrapProfile.containerRegistryId``, a plain resource ID) and whether
+    the virtual nodes add-on is enabled (``addonProfiles.aciConnectorLinux.enabled``)."""
     facts: dict[str, str] = {}
     source = c.s(res, "bootstrapProfile.artifactSource")
     if source.lower() in ("cache", "direct"):
         facts["network_isolated"] = "true" if source.lower() == "cache" else "false"
+    # the virtual nodes add-on: pods scheduled on virtual nodes run in ACI (virtual-nodes.md)
+    virtual = c.b(res, "addonProfiles.aciConnectorLinux.enabled")
+    if virtual is None and c.get(res, "addonProfiles.aciConnectorLinux") is None and any(
+            c.get(res, key) is not None for key in ("agentPoolProfiles", "networkProfile")):
+        virtual = False  # the cluster's properties are read and name no such add-on
+    if virtual is not None:
+        facts["virtual_nodes"] = "true" if virtual else "false"
     registry = c.s(res, "bootstrapProfile.containerRegistryId")
     if registry:
         facts["bootstrap_registry"] = registry.strip().rstrip("/").lower()

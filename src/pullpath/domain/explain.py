@@ -71,6 +71,9 @@ FACTS: tuple[FactSpec, ...] = (
     FactSpec("consumer.network_isolated", FactType.BOOL,
              "AKS bootstrapProfile.artifactSource is Cache: a network isolated cluster, which "
              "pulls its bootstrap images from a private registry."),
+    FactSpec("consumer.virtual_nodes", FactType.BOOL,
+             "AKS: the virtual nodes add-on is enabled (addonProfiles.aciConnectorLinux): pods "
+             "scheduled on virtual nodes run in Azure Container Instances."),
     FactSpec("consumer.environment_type", FactType.ENUM,
              "Container Apps: the managed environment is a workload profiles environment or a "
              "consumption-only (legacy) one.", ("workload-profiles", "consumption-only")),
