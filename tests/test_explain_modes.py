@@ -114,25 +114,49 @@ def test_outbound_type_block_still_uses_a_reachable_private_endpoint(shape: str)
     assert w.pair("aks", shape).expected_path is Path.PRIVATE_ENDPOINT
 
 
+def rehome(body: dict[str, Any], subscription: str, group: str) -> dict[str, Any]:
+    """``body`` with every ID of the example's subscription and resource group moved into the
+    derived world's (``SUB``)."""
+    text = json.dumps(body)
+    for rg in (f"/subscriptions/{subscription}/resourceGroups/{group}",
+               f"/subscriptions/{subscription}/resourcegroups/{group}"):
+        text = text.replace(rg + "/", SUB + "/")
+    out: dict[str, Any] = json.loads(text)
+    return out
+
+
 @pytest.mark.parametrize("shape", SHAPES)
 def test_managed_nat_gateway_egress_is_matched_against_ip_rules(shape: str) -> None:
-    """natGatewayProfile as in ManagedClustersCreate_ManagedNATGateway (2026-02-01)."""
+    """The cluster's networkProfile is ManagedClustersCreate_ManagedNATGateway's (2026-02-01)
+    200 response: outbound type managedNATGateway, two effective outbound IPs (public IP
+    resources of the node resource group, here with addresses of their own)."""
     w = World()
+    example = _example("ManagedClustersCreate_ManagedNATGateway.json")
+    profile = example["properties"]["networkProfile"]
     props = w.props("aks")["networkProfile"]
-    pip_id = w.id("aks-outbound-ip")
-    props["outboundType"] = "managedNATGateway"
+    props["outboundType"] = profile["outboundType"]
     props.pop("loadBalancerProfile", None)
-    props["natGatewayProfile"] = {"effectiveOutboundIPs": [{"id": pip_id}],
-                                  "managedOutboundIPProfile": {"count": 1},
-                                  "idleTimeoutInMinutes": 4}
-    ip = w.props("aks-outbound-ip")["ipAddress"]
+    props["natGatewayProfile"] = profile["natGatewayProfile"]
+    ips = []
+    for i, ref in enumerate(profile["natGatewayProfile"]["effectiveOutboundIPs"]):
+        pip = copy.deepcopy(w.res["aks-outbound-ip"])
+        pip["id"] = ref["id"]
+        pip["name"] = ref["id"].rsplit("/", 1)[-1]
+        pip["properties"]["ipAddress"] = f"20.30.40.{60 + i}"
+        w.res[pip["name"]] = pip
+        ips.append(pip["properties"]["ipAddress"])
+    w.drop("aks-outbound-ip")
     w.props("registry")["publicNetworkAccess"] = "Enabled"
-    w.props("registry")["networkRuleSet"]["ipRules"] = [{"action": "Allow", "value": ip}]
+    w.props("registry")["networkRuleSet"]["ipRules"] = [{"action": "Allow", "value": ip}
+                                                        for ip in ips]
     w.props("registry")["privateEndpointConnections"] = []
     w.drop("private-endpoint")
     p = w.pair("aks", shape)
     assert (p.rule, p.expected_path) == ("KB-REG-002", Path.FIREWALL_RULE)
-    assert any("managednatgateway" in r.lower() or ip in r for r in p.reasons)
+    assert any(all(ip in r for ip in ips) for r in p.reasons)
+    # one of the two addresses outside the rules: no longer admitted
+    w.props("registry")["networkRuleSet"]["ipRules"] = [{"action": "Allow", "value": ips[0]}]
+    assert w.pair("aks", shape).expected_path is Path.DENIED
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -197,22 +221,24 @@ def test_nat_gateway_egress_only_in_a_workload_profiles_environment(
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_container_apps_job_is_a_consumer_like_an_app(shape: str) -> None:
-    """A Microsoft.App/jobs resource (the app's template and registries, environmentId)."""
+    """Job_Get (Microsoft.App 2026-01-01), re-homed: its environment is the derived one, its
+    images come from the registry and ``configuration.registries`` names the registry with the
+    job's user-assigned identity (the example's ``myidentity``, the derived world's too)."""
     w = World()
-    job = copy.deepcopy(w.res["containerapp"])
-    job["type"] = "Microsoft.App/jobs"
-    job["id"] = f"{SUB}/providers/Microsoft.App/jobs/nightly"
-    job["name"] = "nightly"
+    job = rehome(_example("Job_Get.json"), "34adfa4f-cedf-4dc0-ba29-b6d1a69ab345", "rg")
     props = job["properties"]
-    props["environmentId"] = props.pop("managedEnvironmentId")
-    props["configuration"] = {"triggerType": "Manual", "replicaTimeout": 10,
-                              "registries": props["configuration"]["registries"]}
+    props["environmentId"] = w.id("environment")
+    for c in (*props["template"]["containers"], *props["template"]["initContainers"]):
+        c["image"] = c["image"].replace("repo/", "myRegistry.azurecr.io/")
+    props["configuration"]["registries"] = [{"server": "myRegistry.azurecr.io",
+                                             "identity": w.id("identity")}]
     w.res["job"] = job
     w.res.pop("containerapp")
     report = w.explain(shape)
     p = next(p for p in report.pairs if p.consumer.id == job["id"].lower())
     assert (p.consumer.kind.value, p.rule, p.expected_path) == (
         "aca", "KB-ACA-001", Path.PRIVATE_ENDPOINT)
+    assert p.credential == "user-assigned-identity"
 
 
 # ------------------------------------------------------------------ Functions, geo-replication
