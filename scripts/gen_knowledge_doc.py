@@ -172,9 +172,11 @@ def _callers(kb: KnowledgeBase) -> str:
         "that registry (a Machine Learning workspace only when the inventory shows one using "
         "the registry) and say that the log does not tell which: no UserAgent, Identity or "
         "OperationName value is documented for them. A pull from a Microsoft address that is "
-        "not attributed and did not pass by the bypass names the callers that are not trusted "
-        "services. `explain` counts a Machine Learning workspace that uses a registry as a "
-        "user of its bypass (PP013 is not raised) and notes it.",
+        "not attributed and did not pass by the bypass (public or refused) names every caller, "
+        "trusted or not. A log Identity that is a managed identity of a Machine Learning "
+        "workspace in the inventory names that workspace instead (consistent with it; only "
+        "consumers are attributed). `explain` counts a Machine Learning workspace that uses a "
+        "registry as a user of its bypass (PP013 is not raised) and notes it.",
         "",
         "| caller | trusted service | managed identity | shown in the inventory by |",
         "|---|---|---|---|",

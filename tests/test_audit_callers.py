@@ -121,3 +121,18 @@ def test_a_workspace_resource_is_read_with_its_registry() -> None:
     (ws,) = inv.platform_callers.values()
     assert (ws.name, ws.registry_ids, ws.managed_identity) == (
         "testworkspace", (reg.lower(),), True)
+
+
+def test_the_identity_of_a_workspace_is_named_not_attributed(tmp_path: Path) -> None:
+    """The log's Identity is the workspace's system-assigned principal (the example's
+    identity.principalId): the reason names the workspace, the consumer stays unattributed."""
+    sc = scenario(ml=True)
+    principal = workspace("")["identity"]["principalId"]
+    ip = address_only_in("AzureCloud.japaneast")
+    sc.event("acr1", ip=ip, identity=principal)
+    flow = audit_flow(tmp_path, sc, ip)
+    assert not flow["consumer"]["id"]
+    reasons = [r for r in flow["reasons"] if "testworkspace" in r]
+    assert len(reasons) == 1
+    assert reasons[0].startswith(f"identity {principal} is a managed identity of Azure Machine "
+                                 "Learning workspace testworkspace")

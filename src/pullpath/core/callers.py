@@ -38,18 +38,36 @@ class CallerHints:
         self.callers = tuple(callers)
         self._cache: dict[tuple[str, bool], str] = {}
 
-    def reason(self, registry: Registry, path: Path) -> str:
+    def reason(self, registry: Registry, path: Path, identity: str = "") -> str:
         """Possible callers of an unattributed pull from a Microsoft address at ``registry``
         that took ``path`` ("" when there is nothing to say: no callers known, or a path on
-        which they say nothing)."""
+        which they say nothing). An ``identity`` that is the managed identity of a service of
+        the inventory (a Machine Learning workspace) says so instead."""
         if not self.callers or path not in (Path.TRUSTED_SERVICE, Path.PUBLIC, Path.DENIED):
             return ""
+        owner = self._identity_owner(identity)
+        if owner:
+            return owner
         bypass = path is Path.TRUSTED_SERVICE
         key = (registry.id, bypass)
         found = self._cache.get(key)
         if found is None:
             found = self._cache[key] = self._reason(registry, bypass)
         return found
+
+    def _identity_owner(self, identity: str) -> str:
+        ident = identity.strip().lower()
+        if not ident:
+            return ""
+        names = {c.evidence: c.name for c in self.callers if c.evidence}
+        owners = sorted(f"{names[p.evidence]} {_EVIDENCE_WHAT.get(p.evidence, p.evidence)} "
+                        f"{p.name}" for p in self.inv.platform_callers.values()
+                        if ident in p.principal_ids and p.evidence in names)
+        if not owners:
+            return ""
+        return (f"identity {identity} is a managed identity of {' and '.join(owners)}: the pull "
+                "is consistent with it (pullpath attributes consumers only; the log does not "
+                "name the service)")
 
     def _reason(self, registry: Registry, bypass: bool) -> str:
         possible: list[str] = []

@@ -329,7 +329,8 @@ class Classifier:
         if call.identity and call.identity.lower() in self._consumers_by_principal:
             return verdict  # the identity names a consumer: ``consumer`` attributes it
         registry = self.registry(call)
-        hint = self._hints.reason(registry, verdict.path) if registry is not None else ""
+        hint = (self._hints.reason(registry, verdict.path, call.identity)
+                if registry is not None else "")
         return replace(verdict, reasons=(*verdict.reasons, hint)) if hint else verdict
 
     def _path(self, call: Call, source: Source) -> PathVerdict:

@@ -180,10 +180,16 @@ def ml_workspace(c: Reader, res: Mapping[Any, object], rid: str) -> PlatformCall
     identity (``identity.type``)."""
     registry = c.s(res, "containerRegistry").strip().rstrip("/").lower()
     kind = c.s(res, "identity.type").lower()
+    ids = [c.s(res, "identity.principalId")]
+    uamis = c.get(res, "identity.userAssignedIdentities")
+    for uami in uamis.values() if isinstance(uamis, Mapping) else ():
+        ids += [c.s(uami, "principalId"), c.s(uami, "clientId")] if isinstance(
+            uami, Mapping) else []
     return PlatformCaller(
         id=rid,
         name=c.s(res, "name") or rid.rsplit("/", 1)[-1],
         evidence="ml-workspace",
         registry_ids=(registry,) if registry else (),
         managed_identity=(None if not kind else kind not in ("none", "")),
+        principal_ids=_uniq([i.strip().lower() for i in ids]),
     )

@@ -322,6 +322,9 @@ class PlatformCaller:
     """The registries it uses (lower-case resource IDs)."""
     managed_identity: bool | None = None
     """It has a managed identity (None: not in the inventory)."""
+    principal_ids: tuple[str, ...] = ()
+    """Principal and client IDs of its managed identities (lower-case), as a log's Identity
+    may carry them."""
 
 
 @dataclass(frozen=True, slots=True)
