@@ -162,6 +162,39 @@ def _roles(kb: KnowledgeBase) -> str:
     return "\n".join(lines)
 
 
+def _callers(kb: KnowledgeBase) -> str:
+    lines = [
+        "## Callers that are not consumers",
+        "",
+        "Services that pull from a registry without being a consumer pullpath attributes. When "
+        "the audit cannot attribute a pull that passed a restricted registry by the "
+        "trusted-services bypass, its reasons name the trusted callers that are possible for "
+        "that registry (a Machine Learning workspace only when the inventory shows one using "
+        "the registry) and say that the log does not tell which: no UserAgent, Identity or "
+        "OperationName value is documented for them. A pull from a Microsoft address that is "
+        "not attributed and did not pass by the bypass (public or refused) names every caller, "
+        "trusted or not. A log Identity that is a managed identity of a Machine Learning "
+        "workspace in the inventory names that workspace instead (consistent with it; only "
+        "consumers are attributed). `explain` counts a Machine Learning workspace that uses a "
+        "registry as a user of its bypass (PP013 is not raised) and notes it.",
+        "",
+        "| caller | trusted service | managed identity | shown in the inventory by |",
+        "|---|---|---|---|",
+    ]
+    for c in kb.callers:
+        lines.append(f"| {c.name} (`{c.id}`) | {'yes' if c.trusted else 'no'} | "
+                     f"{'required' if c.identity == 'managed-identity' else 'not used'} | "
+                     f"{_EVIDENCE_WORDS.get(c.evidence, c.evidence) or 'nothing'} |")
+    for c in kb.callers:
+        lines += ["", f"### {c.name}", "", c.note, "", "Sources:", ""]
+        lines += [_source_line(s) for s in c.sources]
+    return "\n".join(lines)
+
+
+_EVIDENCE_WORDS = {"ml-workspace": "a Machine Learning workspace whose `containerRegistry` "
+                                   "names the registry"}
+
+
 def _behaviour(b: Behaviour) -> str:
     lines = [
         f"### {b.id}: {b.title}",
@@ -208,7 +241,7 @@ def findings_readme(kb: KnowledgeBase) -> str:
 def knowledge_page(kb: KnowledgeBase) -> str:
     parts = [INTRO.rstrip(), "## Facts\n\n" + _facts_table(), _roles(kb),
              "## Behaviours\n\nIn evaluation order.",
-             *(_behaviour(b) for b in kb.behaviours), _findings_index(kb)]
+             *(_behaviour(b) for b in kb.behaviours), _callers(kb), _findings_index(kb)]
     return "\n\n".join(parts) + "\n"
 
 

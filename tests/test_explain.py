@@ -3,14 +3,19 @@ inventories derived from the official REST API examples, in the REST and the SDK
 
 from __future__ import annotations
 
+import copy
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path as FsPath
 
 import pytest
 
 from pullpath.domain.verdicts import Confidence, Path
 from pullpath.knowledge.loader import default_knowledge
 from tests.explain_world import SHAPES, World
+
+EXAMPLES = FsPath(__file__).resolve().parent / "data" / "explain" / "examples"
 
 Edit = Callable[[World], None]
 
@@ -85,15 +90,15 @@ def web_windows(w: World) -> None:
 
 
 def task_on_vnet_pool(w: World) -> None:
-    """The task runs on a dedicated agent pool in snet-aks (a registries/agentPools resource
-    in the REST shape; no official example is stored)."""
-    reg = w.id("registry")
-    w.res["agent-pool"] = {
-        "id": f"{reg}/agentPools/mypool", "name": "mypool", "location": "westus",
-        "type": "Microsoft.ContainerRegistry/registries/agentPools",
-        "properties": {"count": 1, "tier": "S2", "os": "Linux",
-                       "virtualNetworkSubnetResourceId": f"{w.id('vnet')}/subnets/snet-aks"}}
-    w.props("task")["agentPoolName"] = "mypool"
+    """The task runs on a dedicated agent pool in snet-aks: AgentPoolsGet (2019-06-01-preview,
+    tests/data/explain/examples), its 200 body under the derived registry, with the API's
+    ``virtualNetworkSubnetResourceId`` (absent from the example) naming snet-aks."""
+    doc = json.loads((EXAMPLES / "AgentPoolsGet.json").read_text(encoding="utf-8"))
+    pool = copy.deepcopy(doc["responses"]["200"]["body"])
+    pool["id"] = f"{w.id('registry')}/agentPools/{pool['name']}"
+    pool["properties"]["virtualNetworkSubnetResourceId"] = f"{w.id('vnet')}/subnets/snet-aks"
+    w.res["agent-pool"] = pool
+    w.props("task")["agentPoolName"] = pool["name"]
 
 
 def task_user_identity(w: World) -> None:

@@ -114,25 +114,49 @@ def test_outbound_type_block_still_uses_a_reachable_private_endpoint(shape: str)
     assert w.pair("aks", shape).expected_path is Path.PRIVATE_ENDPOINT
 
 
+def rehome(body: dict[str, Any], subscription: str, group: str) -> dict[str, Any]:
+    """``body`` with every ID of the example's subscription and resource group moved into the
+    derived world's (``SUB``)."""
+    text = json.dumps(body)
+    for rg in (f"/subscriptions/{subscription}/resourceGroups/{group}",
+               f"/subscriptions/{subscription}/resourcegroups/{group}"):
+        text = text.replace(rg + "/", SUB + "/")
+    out: dict[str, Any] = json.loads(text)
+    return out
+
+
 @pytest.mark.parametrize("shape", SHAPES)
 def test_managed_nat_gateway_egress_is_matched_against_ip_rules(shape: str) -> None:
-    """natGatewayProfile as in ManagedClustersCreate_ManagedNATGateway (2026-02-01)."""
+    """The cluster's networkProfile is ManagedClustersCreate_ManagedNATGateway's (2026-02-01)
+    200 response: outbound type managedNATGateway, two effective outbound IPs (public IP
+    resources of the node resource group, here with addresses of their own)."""
     w = World()
+    example = _example("ManagedClustersCreate_ManagedNATGateway.json")
+    profile = example["properties"]["networkProfile"]
     props = w.props("aks")["networkProfile"]
-    pip_id = w.id("aks-outbound-ip")
-    props["outboundType"] = "managedNATGateway"
+    props["outboundType"] = profile["outboundType"]
     props.pop("loadBalancerProfile", None)
-    props["natGatewayProfile"] = {"effectiveOutboundIPs": [{"id": pip_id}],
-                                  "managedOutboundIPProfile": {"count": 1},
-                                  "idleTimeoutInMinutes": 4}
-    ip = w.props("aks-outbound-ip")["ipAddress"]
+    props["natGatewayProfile"] = profile["natGatewayProfile"]
+    ips = []
+    for i, ref in enumerate(profile["natGatewayProfile"]["effectiveOutboundIPs"]):
+        pip = copy.deepcopy(w.res["aks-outbound-ip"])
+        pip["id"] = ref["id"]
+        pip["name"] = ref["id"].rsplit("/", 1)[-1]
+        pip["properties"]["ipAddress"] = f"20.30.40.{60 + i}"
+        w.res[pip["name"]] = pip
+        ips.append(pip["properties"]["ipAddress"])
+    w.drop("aks-outbound-ip")
     w.props("registry")["publicNetworkAccess"] = "Enabled"
-    w.props("registry")["networkRuleSet"]["ipRules"] = [{"action": "Allow", "value": ip}]
+    w.props("registry")["networkRuleSet"]["ipRules"] = [{"action": "Allow", "value": ip}
+                                                        for ip in ips]
     w.props("registry")["privateEndpointConnections"] = []
     w.drop("private-endpoint")
     p = w.pair("aks", shape)
     assert (p.rule, p.expected_path) == ("KB-REG-002", Path.FIREWALL_RULE)
-    assert any("managednatgateway" in r.lower() or ip in r for r in p.reasons)
+    assert any(all(ip in r for ip in ips) for r in p.reasons)
+    # one of the two addresses outside the rules: no longer admitted
+    w.props("registry")["networkRuleSet"]["ipRules"] = [{"action": "Allow", "value": ips[0]}]
+    assert w.pair("aks", shape).expected_path is Path.DENIED
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -197,22 +221,24 @@ def test_nat_gateway_egress_only_in_a_workload_profiles_environment(
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_container_apps_job_is_a_consumer_like_an_app(shape: str) -> None:
-    """A Microsoft.App/jobs resource (the app's template and registries, environmentId)."""
+    """Job_Get (Microsoft.App 2026-01-01), re-homed: its environment is the derived one, its
+    images come from the registry and ``configuration.registries`` names the registry with the
+    job's user-assigned identity (the example's ``myidentity``, the derived world's too)."""
     w = World()
-    job = copy.deepcopy(w.res["containerapp"])
-    job["type"] = "Microsoft.App/jobs"
-    job["id"] = f"{SUB}/providers/Microsoft.App/jobs/nightly"
-    job["name"] = "nightly"
+    job = rehome(_example("Job_Get.json"), "34adfa4f-cedf-4dc0-ba29-b6d1a69ab345", "rg")
     props = job["properties"]
-    props["environmentId"] = props.pop("managedEnvironmentId")
-    props["configuration"] = {"triggerType": "Manual", "replicaTimeout": 10,
-                              "registries": props["configuration"]["registries"]}
+    props["environmentId"] = w.id("environment")
+    for c in (*props["template"]["containers"], *props["template"]["initContainers"]):
+        c["image"] = c["image"].replace("repo/", "myRegistry.azurecr.io/")
+    props["configuration"]["registries"] = [{"server": "myRegistry.azurecr.io",
+                                             "identity": w.id("identity")}]
     w.res["job"] = job
     w.res.pop("containerapp")
     report = w.explain(shape)
     p = next(p for p in report.pairs if p.consumer.id == job["id"].lower())
     assert (p.consumer.kind.value, p.rule, p.expected_path) == (
         "aca", "KB-ACA-001", Path.PRIVATE_ENDPOINT)
+    assert p.credential == "user-assigned-identity"
 
 
 # ------------------------------------------------------------------ Functions, geo-replication
@@ -276,3 +302,114 @@ def test_task_on_an_agent_pool_not_in_the_inventory_is_not_guessed() -> None:
     assert dict(task.facts)["consumer.in_vnet"] is None
     assert "PP009" not in {f.id for f in report.findings}
     assert any(n.startswith("PP009 not checked") for n in report.notes)
+
+
+# ------------------------------------------------------------------ regional endpoints
+
+
+def pull_from_regional_endpoint(w: World, region: str = "westus") -> None:
+    """The container app pulls through the regional endpoint of the registry's home region
+    (container-registry-geo-replication.md: ``docker pull myregistry.eastus.geo.azurecr.io/...``),
+    with the registry credential for that host."""
+    host = f"myregistry.{region}.geo.azurecr.io"
+    props = w.props("containerapp")
+    for c in (*props["template"]["containers"], *props["template"]["initContainers"]):
+        c["image"] = c["image"].replace("myRegistry.azurecr.io", host)
+    for r in props["configuration"]["registries"]:
+        r["server"] = host
+
+
+def add_geo_record(w: World, region: str = "westus") -> None:
+    rec = copy.deepcopy(w.res["dns-a-registry"])
+    rec["id"] = rec["id"].rsplit("/", 1)[0] + f"/myregistry.{region}.geo"
+    rec["name"] = f"myregistry.{region}.geo"
+    w.res[f"dns-a-geo-{region}"] = rec
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_pull_from_a_regional_endpoint_is_a_pull_from_the_registry(shape: str) -> None:
+    """A regional endpoint host is the registry's, not a foreign registry; the privatelink
+    zone needs its ``<registry>.<region>.geo`` record (container-registry-private-endpoints.md),
+    so without it PP007 names it and the pull is refused by the restricted registry."""
+    w = World()
+    pull_from_regional_endpoint(w)
+    report = w.explain(shape)
+    aca = [p for p in report.pairs if p.consumer.id == w.id("containerapp").lower()]
+    assert [p.login_server for p in aca] == ["myregistry.westus.geo.azurecr.io"]
+    assert aca[0].registry is not None
+    assert aca[0].registry.id == w.id("registry").lower()
+    assert aca[0].expected_path is Path.DENIED
+    pp007 = [f for f in report.findings if f.id == "PP007"
+             and f.resource_id == w.id("containerapp").lower()]
+    assert pp007
+    assert "myregistry.westus.geo" in pp007[0].detail
+    assert not any("not an Azure Container Registry" in n for n in report.notes)
+    add_geo_record(w)
+    assert w.pair("containerapp", shape).expected_path is Path.PRIVATE_ENDPOINT
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_regional_endpoints_on_the_private_endpoint_need_their_records(shape: str) -> None:
+    """A private endpoint that resolves ``myregistry.westus.geo.azurecr.io`` shows regional
+    endpoints are enabled: every consumer's zone needs the regional record too."""
+    w = World()
+    w.props("private-endpoint")["customDnsConfigs"].append(
+        {"fqdn": "myregistry.westus.geo.azurecr.io", "ipAddresses": ["10.0.4.6"]})
+    p = w.pair("containerapp", shape)
+    assert p.expected_path is Path.DENIED
+    assert any("myregistry.westus.geo" in r for r in p.reasons)
+    add_geo_record(w)
+    assert w.pair("containerapp", shape).expected_path is Path.PRIVATE_ENDPOINT
+
+
+# ------------------------------------------------------------------ callers that are not consumers
+
+
+def ml_workspace(w: World) -> None:
+    """The Workspace get example (Microsoft.MachineLearningServices 2025-06-01), its
+    containerRegistry pointed at the derived registry."""
+    ws = _example("WorkspaceGet.json")
+    ws["properties"]["containerRegistry"] = w.id("registry")
+    w.res["workspace"] = ws
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_machine_learning_workspace_needs_the_registry_bypass(shape: str) -> None:
+    """No consumer needs the trusted-services bypass (PP013) until a Machine Learning
+    workspace, a trusted service that is not a consumer, uses the registry."""
+    w = World().only("containerapp")
+    assert "PP013" in w.finding_ids(shape)
+    ml_workspace(w)
+    report = w.explain(shape)
+    assert "PP013" not in {f.id for f in report.findings}
+    note = next(n for n in report.notes if "workspace testworkspace" in n)
+    assert "allows trusted services" in note
+
+
+def test_a_workspace_behind_a_registry_without_the_bypass_is_refused() -> None:
+    w = World().only("containerapp")
+    w.props("registry")["networkRuleBypassOptions"] = "None"
+    ml_workspace(w)
+    note = next(n for n in w.explain().notes if "workspace testworkspace" in n)
+    assert "does not allow trusted services, so the workspace's pulls are refused" in note
+
+
+# ------------------------------------------------------------------ AKS virtual nodes
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_virtual_nodes_cannot_pull_from_a_registry_with_a_private_endpoint(shape: str) -> None:
+    """addonProfiles.aciConnectorLinux (the virtual nodes add-on, as in the cluster examples of
+    the AKS REST API): pods on virtual nodes run in ACI, with no managed identity, so PP017;
+    the nodes' own prediction is unchanged."""
+    w = World()
+    assert "PP017" not in w.finding_ids(shape)
+    w.props("aks")["addonProfiles"] = {"aciConnectorLinux": {
+        "enabled": True, "config": {"SubnetName": "snet-aci"}}}
+    report = w.explain(shape)
+    pp017 = [f for f in report.findings if f.id == "PP017"]
+    assert [f.resource_id for f in pp017] == [w.id("aks").lower()]
+    assert "virtual nodes" in pp017[0].detail
+    aks = next(p for p in report.pairs if p.consumer.id == w.id("aks").lower())
+    assert aks.expected_path is Path.PRIVATE_ENDPOINT
+    assert dict(aks.facts)["consumer.virtual_nodes"] is True

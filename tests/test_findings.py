@@ -81,6 +81,13 @@ def diag_without_pull_logs(w: World) -> None:
         {"category": "ContainerRegistryLoginEvents", "enabled": True}]
 
 
+def virtual_nodes(enabled: bool) -> Edit:
+    """The AKS virtual nodes add-on (addonProfiles.aciConnectorLinux)."""
+    def edit(w: World) -> None:
+        w.props("aks")["addonProfiles"] = {"aciConnectorLinux": {"enabled": enabled}}
+    return edit
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
@@ -116,6 +123,7 @@ CASES = [
          service_endpoint_registry("snet-aks"), "registry"),
     Case("PP016", service_endpoint_registry("snet-aca", "snet-app"),
          service_endpoint_registry("snet-aks"), "containerapp,webapp"),
+    Case("PP017", virtual_nodes(True), both(virtual_nodes(True), pe_pending), "aks"),
 ]
 
 

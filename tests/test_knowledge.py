@@ -16,6 +16,7 @@ from pullpath.knowledge.loader import (
     KnowledgeError,
     load_knowledge,
     parse_behaviours,
+    parse_callers,
     parse_findings,
 )
 
@@ -241,6 +242,31 @@ def test_malformed_pull_roles_are_refused(role: dict[str, object]) -> None:
     assert isinstance(roles, dict)
     roles["roles"] = [role]
     _refused(doc, "pull_roles")
+
+
+def test_callers_that_are_not_consumers_load() -> None:
+    callers = {c.id: c for c in load_knowledge().callers}
+    assert set(callers) == {"acr-import", "defender", "machine-learning", "azure-pipelines"}
+    assert [c.trusted for c in callers.values()] == [True, True, True, False]
+    assert callers["machine-learning"].identity == "managed-identity"
+
+
+@pytest.mark.parametrize(("edit", "words"), [
+    ({"identity": "token"}, ("callers.defender", "identity")),
+    ({"evidence": "defender-plan"}, ("callers.defender", "evidence")),
+    ({"trusted": "yes"}, ("callers.defender", "trusted")),
+    ({"signature": "x"}, ("unknown key", "signature")),
+    ({"sources": []}, ("sources",)),
+])
+def test_malformed_callers_are_refused(edit: dict[str, object], words: tuple[str, ...]) -> None:
+    doc = _behaviours_doc()
+    callers = doc["callers"]
+    assert isinstance(callers, list)
+    callers[1].update(edit)
+    with pytest.raises(KnowledgeError) as err:
+        parse_callers(yaml.safe_dump(doc), "kb.yaml")
+    for word in words:
+        assert word in str(err.value), str(err.value)
 
 
 def test_bad_url_is_refused() -> None:

@@ -116,6 +116,8 @@ def all_sources() -> list[tuple[str, KbSource]]:
         found.extend((b.id, s) for s in b.sources)
     for f in kb.findings:
         found.extend((f.id, s) for s in f.sources)
+    for c in kb.callers:
+        found.extend((f"callers.{c.id}", s) for s in c.sources)
     return found
 
 

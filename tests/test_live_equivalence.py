@@ -22,11 +22,10 @@ from pullpath.adapters.inventory_files import read_inventory
 from pullpath.adapters.logs_files import read_events
 from pullpath.adapters.servicetags_files import load_service_tags
 from pullpath.core.audit import Aggregator
-from pullpath.core.classify import Classifier
 from pullpath.core.kql import RESULT_COLUMNS, TimeWindow
 from pullpath.domain.events import ReadStats
 from pullpath.formatters.audit_doc import audit_document
-from pullpath.workflows.audit import audit_events, finish
+from pullpath.workflows.audit import audit_events, classifier_for, finish
 from pullpath.workflows.live import audit_workspace
 from tests.live_events import COLUMNS, LogAnalyticsEngine, generate_events, summarise
 from tests.live_server import (
@@ -77,7 +76,7 @@ def test_rows_give_the_same_flows_as_raw_events(tmp_path: Path, inventory, tags,
     row_stats = ReadStats()
     aggregator = Aggregator()
     add_rows(rows, COLUMNS, aggregator, row_stats, "workspace")
-    by_rows = finish(Classifier(inventory, tags), aggregator, row_stats, inventory=inventory,
+    by_rows = finish(classifier_for(inventory, tags), aggregator, row_stats, inventory=inventory,
                      tags=tags)
 
     a, b = comparable(audit_document(by_file)), comparable(audit_document(by_rows))

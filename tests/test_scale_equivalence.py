@@ -39,7 +39,7 @@ from pullpath.core.classify import Classifier
 from pullpath.core.explain import explainer_for
 from pullpath.core.records import RecordError, parse_record
 from pullpath.domain.events import ReadStats
-from pullpath.workflows.audit import run_audit
+from pullpath.workflows.audit import classifier_for, run_audit
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def reference(mixed: Dataset) -> AuditResult:
     inventory = read_inventory([mixed.inventory])
     stats = ReadStats()
     return audit_events_reference(
-        Classifier(inventory, load_service_tags()), read_events([mixed.logs], stats), stats,
+        classifier_for(inventory, load_service_tags()), read_events([mixed.logs], stats), stats,
         expect=explainer_for(inventory).expectation,
     )
 

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from socket import inet_ntoa
 from typing import TYPE_CHECKING, NamedTuple
 
+from pullpath.core.callers import CallerHints
 from pullpath.core.inventory_parse import export_hint, split_image
 from pullpath.core.ipindex import (
     PrefixIndex,
@@ -46,7 +47,10 @@ from pullpath.domain.verdicts import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from pullpath.core.servicetags import TagIndex, TagMatch
+    from pullpath.domain.explain import TrustedCaller
 
 DENIED_RESULTS = frozenset({"401", "403"})
 
@@ -79,10 +83,15 @@ class Call(NamedTuple):
 class Classifier:
     """Answers source, path and consumer questions against one inventory and tag index."""
 
-    def __init__(self, inventory: Inventory | None, tags: TagIndex | None) -> None:
+    def __init__(self, inventory: Inventory | None, tags: TagIndex | None,
+                 callers: Sequence[TrustedCaller] = ()) -> None:
+        """``callers``: the knowledge base's callers that are not consumers; a pull from a
+        Microsoft address that no identity ties to a consumer names those possible for its
+        registry and path (``CallerHints``)."""
         self.inventory = inventory if inventory is not None else Inventory()
         self.tags = tags
         inv = self.inventory
+        self._hints = CallerHints(inv, callers)
         self._subnet_ids = sorted(inv.subnets)
         self._subnets = PrefixIndex.build(
             (prefix, i)
@@ -314,6 +323,17 @@ class Classifier:
             return found
 
     def path(self, call: Call, source: Source) -> PathVerdict:
+        verdict = self._path(call, source)
+        if source.kind is not SourceKind.AZURE_PLATFORM or not self._hints.callers:
+            return verdict
+        if call.identity and call.identity.lower() in self._consumers_by_principal:
+            return verdict  # the identity names a consumer: ``consumer`` attributes it
+        registry = self.registry(call)
+        hint = (self._hints.reason(registry, verdict.path, call.identity)
+                if registry is not None else "")
+        return replace(verdict, reasons=(*verdict.reasons, hint)) if hint else verdict
+
+    def _path(self, call: Call, source: Source) -> PathVerdict:
         registry = self.registry(call)
         name = call.registry or call.registry_id or "the registry"
         conflicts = self._registry_conflicts.get(registry.id, ()) if registry is not None else ()

@@ -43,7 +43,9 @@ from pullpath.domain.inventory import (
     PrivateDnsZone,
     Registry,
     RegistryCredential,
+    global_login_server,
     norm_id,
+    regional_endpoint,
 )
 from pullpath.domain.verdicts import Confidence, Expectation, Flow, Path
 
@@ -79,8 +81,9 @@ _DOWN = {
 
 
 def is_acr_host(host: str) -> bool:
-    """A login server of Azure Container Registry (public, US Government or China cloud)."""
-    return bool(_ACR_HOST.match(host.lower()))
+    """A login server of Azure Container Registry (public, US Government or China cloud), or a
+    regional endpoint of one (``<registry>.<region>.geo.azurecr.io``)."""
+    return bool(_ACR_HOST.match(global_login_server(host.lower())))
 
 
 def downgrade(confidence: Confidence) -> Confidence:
@@ -153,6 +156,15 @@ def _serverless(consumer: Consumer) -> RegistryCredential | None:
         if not cred.server:
             return cred
     return None
+
+
+def _pair_key(ref: PairRef) -> tuple[str, str]:
+    """A pair's cache key: consumer and registry (a regional endpoint host apart from the
+    registry's login server: its DNS records differ)."""
+    if ref.registry is None:
+        return ref.consumer.id, ref.login_server
+    regional = regional_endpoint(ref.login_server)
+    return ref.consumer.id, ref.registry.id + (f"@{regional[1]}" if regional else "")
 
 
 def credential_for(consumer: Consumer, login_server: str) -> RegistryCredential | None:
@@ -260,8 +272,60 @@ class Explainer:
         for host, users in sorted(skipped.items()):
             self.note(f"images from {host} (not an Azure Container Registry) are not explained: "
                       f"{', '.join(sorted(users))}")
+        self._note_platform_callers()
         self._c.refs = refs
         return refs
+
+    # -- callers that are not consumers ------------------------------------------------------
+
+    def platform_users(self, registry: Registry) -> list[str]:
+        """The services of the inventory that use ``registry`` without being consumers
+        (``Inventory.platform_callers``: a Machine Learning workspace), as "<caller> <name>"."""
+        names = {c.evidence: c.name for c in self.kb.callers if c.evidence}
+        return sorted(f"{names.get(p.evidence, p.evidence)} workspace {p.name}"
+                      for p in self.inv.platform_callers.values()
+                      if registry.id in p.registry_ids and p.evidence in names)
+
+    def _note_platform_callers(self) -> None:
+        """A note per Machine Learning workspace (a trusted service, not a consumer): which
+        registry it uses and whether that registry's bypass lets it pull."""
+        callers = {c.evidence: c for c in self.kb.callers if c.evidence}
+        for pid in sorted(self.inv.platform_callers):
+            p = self.inv.platform_callers[pid]
+            caller = callers.get(p.evidence)
+            if caller is None:
+                continue
+            who = f"{caller.name} workspace {p.name}"
+            if not p.registry_ids:
+                self.note(f"{who}: its container registry is not in the inventory "
+                          "(containerRegistry not set)")
+                continue
+            for rid in p.registry_ids:
+                reg = self.inv.registries.get(rid)
+                if reg is None:
+                    self.note(f"{who} uses registry {name_of(rid)}, which is not in the "
+                              "inventory")
+                    continue
+                facts = self.registry_facts(reg)
+                restricted = facts["registry.restricted"].value
+                trusted = facts["registry.trusted_services"].value
+                identity = ("" if p.managed_identity else
+                            " (and the workspace has no managed identity in the inventory)"
+                            if p.managed_identity is False else "")
+                if restricted is True and trusted is False:
+                    state = (f"registry {reg.name} is restricted and does not allow trusted "
+                             f"services, so the workspace's pulls are refused{identity}; allow "
+                             "trusted services on it")
+                elif restricted is True and trusted is True:
+                    state = (f"registry {reg.name} is restricted and allows trusted services: "
+                             "the workspace pulls by that bypass, with its managed identity "
+                             f"holding a pull role{identity}")
+                elif restricted is False:
+                    state = f"registry {reg.name} is open to all networks"
+                else:
+                    state = f"whether registry {reg.name} lets it pass is not in the inventory"
+                self.note(f"{who} uses registry {reg.name} (its containerRegistry), as "
+                          f"{caller.name}, a trusted service that is not a consumer: {state}")
 
     def _note_no_pairs(self, consumer: Consumer) -> None:
         if consumer.kind is ConsumerKind.AKS:
@@ -308,7 +372,7 @@ class Explainer:
     # -- predictions -------------------------------------------------------------------------
 
     def predict(self, ref: PairRef) -> PairPrediction:
-        key = (ref.consumer.id, ref.registry.id if ref.registry else ref.login_server)
+        key = _pair_key(ref)
         cached = self._c.predictions.get(key)
         if cached is not None:
             return cached
@@ -318,7 +382,7 @@ class Explainer:
         return prediction
 
     def pair_facts(self, ref: PairRef) -> Facts:
-        key = (ref.consumer.id, ref.registry.id if ref.registry else ref.login_server)
+        key = _pair_key(ref)
         cached = self._c.pair_facts.get(key)
         if cached is not None:
             return cached
@@ -329,7 +393,7 @@ class Explainer:
             facts.update(_unknown_registry_facts(ref.login_server))
         else:
             facts.update(self.registry_facts(ref.registry))
-            facts.update(self._reach_facts(ref.consumer, ref.registry))
+            facts.update(self._reach_facts(ref.consumer, ref.registry, ref.login_server))
         self._c.pair_facts[key] = facts
         return facts
 
@@ -397,7 +461,16 @@ class Explainer:
                      f"{label} pulls its bootstrap images directly (artifact source Direct)")
                 if isolated in ("true", "false") else
                 Fact(None, f"the bootstrap artifact source of {label} is not in the inventory"))
+            virtual = c.fact("virtual_nodes")
+            facts["consumer.virtual_nodes"] = (
+                Fact(virtual == "true",
+                     f"{label} has the virtual nodes add-on enabled (aciConnectorLinux): pods on "
+                     "virtual nodes run in Azure Container Instances" if virtual == "true" else
+                     f"{label} has the virtual nodes add-on disabled")
+                if virtual in ("true", "false") else
+                Fact(None, f"whether {label} has virtual nodes is not in the inventory"))
         else:
+            facts["consumer.virtual_nodes"] = Fact(None, "virtual nodes apply to AKS only")
             facts["consumer.outbound_type"] = Fact(None, "the outbound type applies to AKS only")
             facts["consumer.network_isolated"] = Fact(None, "network isolation applies to AKS "
                                                             "only")
@@ -798,12 +871,12 @@ class Explainer:
         return Fact(False, f"no virtual network rule of registry {reg.name} names a subnet of "
                            f"{c.name}")
 
-    def _reach_facts(self, c: Consumer, reg: Registry) -> Facts:
+    def _reach_facts(self, c: Consumer, reg: Registry, host: str = "") -> Facts:
         facts: Facts = {"registry.ip_rules_cover_egress": self._ip_rule_fact(c, reg),
                         "registry.vnet_rule_covers_consumer": self._vnet_rule_fact(c, reg)}
         in_vnet = self._pe_in_vnet(c, reg)
         facts["pe.in_consumer_vnet"] = in_vnet
-        zone_present, zone_linked, records = self._dns(c, reg)
+        zone_present, zone_linked, records = self._dns(c, reg, host)
         facts["dns.zone_present"] = zone_present
         facts["dns.zone_linked"] = zone_linked
         facts["dns.records_ok"] = records
@@ -857,16 +930,45 @@ class Explainer:
         zones = [z for z in self.inv.dns_zones.values() if z.name.lower() == zone_name]
         return zone_name, zones
 
-    def record_names(self, reg: Registry) -> tuple[list[str], bool]:
+    def record_names(self, reg: Registry, host: str = "") -> tuple[list[str], bool]:
         """The A records the privatelink zone needs for the registry, and whether the list is
-        complete (the registry's region is known)."""
+        complete (the registry's region is known): the registry, the data endpoint of every
+        region and, where regional endpoints are in use (the registry's private endpoints
+        resolve ``<registry>.<region>.geo`` names, or ``host`` is one), the regional endpoint
+        of every region (of ``host``'s region at least)."""
         label = reg.login_server.split(".", 1)[0] if reg.login_server else reg.name.lower()
-        regions = [r for r in (reg.location, *reg.replica_locations, *reg.data_endpoint_regions)
-                   if r]
-        names = [label] + [f"{label}.{r}.data" for r in dict.fromkeys(regions)]
+        regions = list(dict.fromkeys(
+            r for r in (reg.location, *reg.replica_locations, *reg.data_endpoint_regions) if r))
+        names = [label] + [f"{label}.{r}.data" for r in regions]
+        geo = self.regional_endpoint_regions(reg)
+        if geo:
+            names += [f"{label}.{r}.geo" for r in dict.fromkeys([*regions, *geo])]
+        regional = regional_endpoint(host) if host else None
+        if regional is not None and f"{label}.{regional[1]}.geo" not in names:
+            names.append(f"{label}.{regional[1]}.geo")
         return names, bool(reg.location)
 
-    def _dns(self, c: Consumer, reg: Registry) -> tuple[Fact, Fact, Fact]:
+    def regional_endpoint_regions(self, reg: Registry) -> list[str]:
+        """Regions whose regional endpoint (``<registry>.<region>.geo.azurecr.io``) the
+        registry's private endpoints resolve (their DNS configurations or NIC FQDNs): regional
+        endpoints are enabled on the registry."""
+        out: list[str] = []
+        for pid in self.registry_pes(reg):
+            pe = self.inv.private_endpoints.get(pid)
+            if pe is None:
+                continue
+            fqdns = [fqdn for fqdn, _ in pe.dns_records]
+            for nic_id in pe.nic_ids:
+                nic = self.inv.nics.get(nic_id)
+                if nic is not None:
+                    fqdns += [f for cfg in nic.ip_configurations for f in cfg.fqdns]
+            for fqdn in fqdns:
+                regional = regional_endpoint(fqdn)
+                if regional is not None and regional[0] == reg.login_server.lower():
+                    out.append(regional[1])
+        return list(dict.fromkeys(out))
+
+    def _dns(self, c: Consumer, reg: Registry, host: str = "") -> tuple[Fact, Fact, Fact]:
         zone_name, zones = self.zones(reg)
         vnets = self.consumer_vnets(c)
         if not zones:
@@ -900,7 +1002,7 @@ class Explainer:
                                 "inventory")
         candidates = linked_zones or zones
         present_records = {name.lower() for z in candidates for name, _ in z.a_records}
-        needed, complete = self.record_names(reg)
+        needed, complete = self.record_names(reg, host)
         if not present_records:
             records = Fact(None, f"the A records of zone {zone_name} are not in the inventory")
         else:

@@ -10,7 +10,7 @@ checked, so silence never means "clean" when the inventory lacked the evidence.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pullpath.core.explain import (
@@ -187,7 +187,7 @@ class _Checker:
             reg = self.inv.registries[rid]
             preds = by_registry.get(rid, [])
             facts = dict(self.ex.registry_facts(reg))
-            facts.update(_aggregates(reg, preds))
+            facts.update(_aggregates(reg, preds, self.ex.platform_users(reg)))
             ctx = self._registry_pe_context(reg, self._registry_context(reg, reg.login_server))
             related = [p.consumer.id for p in preds]
             for spec in specs:
@@ -218,8 +218,17 @@ class _Checker:
         return findings, notes
 
 
-def _aggregates(reg: Registry, preds: list[PairPrediction]) -> Facts:
+def _aggregates(reg: Registry, preds: list[PairPrediction],
+                platform: Sequence[str] = ()) -> Facts:
+    """``registry.all_consumers_private`` and ``registry.trusted_needed`` from the pairs'
+    predictions and ``platform``, the services of the inventory that use the registry by its
+    bypass without being consumers (a Machine Learning workspace)."""
     n = reg.name
+    if not preds and platform:
+        return {"registry.all_consumers_private": Fact(False, f"no consumer of registry {n} is "
+                                                              "in the inventory"),
+                "registry.trusted_needed": Fact(True, f"{', '.join(platform)} use(s) the "
+                                                      f"trusted-services bypass of {n}")}
     if not preds:
         none = f"no consumer of registry {n} is in the inventory"
         return {"registry.all_consumers_private": Fact(False, none),
@@ -236,7 +245,7 @@ def _aggregates(reg: Registry, preds: list[PairPrediction]) -> Facts:
     else:
         private = Fact(True, f"every consumer of {n} in the inventory ({names}) is expected to "
                              "pull through a private endpoint")
-    needing: list[str] = []
+    needing: list[str] = list(platform)
     unsure: list[str] = []
     for p in preds:
         kind = p.consumer.kind

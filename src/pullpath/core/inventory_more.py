@@ -13,12 +13,15 @@ import re
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from pullpath.domain.inventory import PlatformCaller
+
 __all__ = [
     "Reader",
     "aks_egress_ip_ids",
     "aks_settings",
     "data_endpoint_regions",
     "environment_settings",
+    "ml_workspace",
     "registry_settings",
     "task_pool_subnet",
     "task_settings",
@@ -107,12 +110,20 @@ def zone_link_count(c: Reader, res: Mapping[Any, object]) -> int | None:
 
 def aks_settings(c: Reader, res: Mapping[Any, object]) -> dict[str, str]:
     """Consumer facts of an AKS cluster beyond its subnets and kubelet identity: whether it is
-    network isolated (``bootstrapProfile.artifactSource`` Cache) and the private registry it
-    bootstraps from (``bootstrapProfile.containerRegistryId``, a plain resource ID)."""
+    network isolated (``bootstrapProfile.artifactSource`` Cache), the private registry it
+    bootstraps from (``bootstrapProfile.containerRegistryId``, a plain resource ID) and whether
+    the virtual nodes add-on is enabled (``addonProfiles.aciConnectorLinux.enabled``)."""
     facts: dict[str, str] = {}
     source = c.s(res, "bootstrapProfile.artifactSource")
     if source.lower() in ("cache", "direct"):
         facts["network_isolated"] = "true" if source.lower() == "cache" else "false"
+    # the virtual nodes add-on: pods scheduled on virtual nodes run in ACI (virtual-nodes.md)
+    virtual = c.b(res, "addonProfiles.aciConnectorLinux.enabled")
+    if virtual is None and c.get(res, "addonProfiles.aciConnectorLinux") is None and any(
+            c.get(res, key) is not None for key in ("agentPoolProfiles", "networkProfile")):
+        virtual = False  # the cluster's properties are read and name no such add-on
+    if virtual is not None:
+        facts["virtual_nodes"] = "true" if virtual else "false"
     registry = c.s(res, "bootstrapProfile.containerRegistryId")
     if registry:
         facts["bootstrap_registry"] = registry.strip().rstrip("/").lower()
@@ -161,3 +172,24 @@ def task_pool_subnet(facts: dict[str, str], registry_id: str,
         return []  # the pool is not in the inventory: in_vnet stays unknown
     facts["in_vnet"] = "true" if subnet else "false"
     return [subnet] if subnet else []
+
+
+def ml_workspace(c: Reader, res: Mapping[Any, object], rid: str) -> PlatformCaller:
+    """An Azure Machine Learning workspace (``Microsoft.MachineLearningServices/workspaces``):
+    the registry its ``containerRegistry`` names (a resource ID) and whether it has a managed
+    identity (``identity.type``)."""
+    registry = c.s(res, "containerRegistry").strip().rstrip("/").lower()
+    kind = c.s(res, "identity.type").lower()
+    ids = [c.s(res, "identity.principalId")]
+    uamis = c.get(res, "identity.userAssignedIdentities")
+    for uami in uamis.values() if isinstance(uamis, Mapping) else ():
+        ids += [c.s(uami, "principalId"), c.s(uami, "clientId")] if isinstance(
+            uami, Mapping) else []
+    return PlatformCaller(
+        id=rid,
+        name=c.s(res, "name") or rid.rsplit("/", 1)[-1],
+        evidence="ml-workspace",
+        registry_ids=(registry,) if registry else (),
+        managed_identity=(None if not kind else kind not in ("none", "")),
+        principal_ids=_uniq([i.strip().lower() for i in ids]),
+    )

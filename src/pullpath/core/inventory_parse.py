@@ -35,6 +35,7 @@ from pullpath.core.inventory_more import (
     aks_egress_ip_ids,
     aks_settings,
     environment_settings,
+    ml_workspace,
     registry_settings,
     task_pool_subnet,
     task_settings,
@@ -897,6 +898,7 @@ class InventoryBuilder:
             "microsoft.network/privatednszones": self._dns_zone,
             "microsoft.network/privatednszones/a": self._dns_a_record,
             "microsoft.network/privatednszones/virtualnetworklinks": self._dns_link,
+            "microsoft.machinelearningservices/workspaces": self._ml_workspace,
         }
         if rtype in table:
             return table[rtype]
@@ -1088,6 +1090,9 @@ class InventoryBuilder:
 
     def _task_agent_pool(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
         self._task_pools[rid] = norm_id(c.s(res, "virtualNetworkSubnetResourceId"))
+
+    def _ml_workspace(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
+        self._inv.platform_callers[rid] = ml_workspace(c, res, rid)
 
     def _replication(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
         location = norm_location(c.s(res, "location"))

@@ -71,6 +71,9 @@ FACTS: tuple[FactSpec, ...] = (
     FactSpec("consumer.network_isolated", FactType.BOOL,
              "AKS bootstrapProfile.artifactSource is Cache: a network isolated cluster, which "
              "pulls its bootstrap images from a private registry."),
+    FactSpec("consumer.virtual_nodes", FactType.BOOL,
+             "AKS: the virtual nodes add-on is enabled (addonProfiles.aciConnectorLinux): pods "
+             "scheduled on virtual nodes run in Azure Container Instances."),
     FactSpec("consumer.environment_type", FactType.ENUM,
              "Container Apps: the managed environment is a workload profiles environment or a "
              "consumption-only (legacy) one.", ("workload-profiles", "consumption-only")),
@@ -148,7 +151,8 @@ FACTS: tuple[FactSpec, ...] = (
     FactSpec("dns.zone_linked", FactType.BOOL,
              "The privatelink.azurecr.io zone is linked to the consumer's VNet."),
     FactSpec("dns.records_ok", FactType.BOOL,
-             "The zone has A records for <registry> and <registry>.<region>.data (every region)."),
+             "The zone has A records for <registry> and <registry>.<region>.data (every region) "
+             "and, where regional endpoints are in use, <registry>.<region>.geo."),
     FactSpec("dns.ok", FactType.BOOL, "Zone present, linked and complete."),
     FactSpec("pe.reachable", FactType.BOOL,
              "A private endpoint is in the consumer's VNet and its DNS resolves there."),
@@ -315,12 +319,40 @@ class PullRole:
     unknown."""
 
 
+CALLER_IDENTITIES = ("managed-identity", "none")
+"""How a trusted caller authenticates to a network-restricted registry (the trusted-services
+table's "Configure managed identity with RBAC role": Yes / No)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedCaller:
+    """A service that pulls from registries without being a consumer pullpath attributes (ACR
+    import, Microsoft Defender for Cloud scanning, Azure Machine Learning, Microsoft-hosted
+    Azure Pipelines agents): what the audit may name as a possible caller, never as the
+    caller."""
+
+    id: str
+    name: str
+    trusted: bool
+    """In the trusted-services table: it may pass a restricted registry's bypass."""
+    identity: str
+    """One of CALLER_IDENTITIES."""
+    evidence: str
+    """What in the inventory shows it uses a registry (``ml-workspace``), or "" when nothing
+    does."""
+    note: str
+    """One sentence for reports: how it reaches a registry and what the log shows of it."""
+    sources: tuple[KbSource, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class KnowledgeBase:
     behaviours: tuple[Behaviour, ...]
     findings: tuple[FindingSpec, ...]
     pull_roles: tuple[PullRole, ...]
     pull_roles_sources: tuple[KbSource, ...] = ()
+    callers: tuple[TrustedCaller, ...] = ()
+    """Callers that are not consumers, in the order reports list them."""
     origin: tuple[str, ...] = ()
     """Where the entries were loaded from."""
 

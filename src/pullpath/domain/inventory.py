@@ -7,6 +7,7 @@ them. Values are frozen; the ``Inventory`` container is built once and then only
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -309,6 +310,24 @@ class PrivateDnsZone:
 
 
 @dataclass(frozen=True, slots=True)
+class PlatformCaller:
+    """A resource through which an Azure service, not a consumer, pulls from registries (an
+    Azure Machine Learning workspace and the registry it names)."""
+
+    id: str
+    name: str
+    evidence: str
+    """The kind of evidence, as ``TrustedCaller.evidence`` names it (``ml-workspace``)."""
+    registry_ids: tuple[str, ...]
+    """The registries it uses (lower-case resource IDs)."""
+    managed_identity: bool | None = None
+    """It has a managed identity (None: not in the inventory)."""
+    principal_ids: tuple[str, ...] = ()
+    """Principal and client IDs of its managed identities (lower-case), as a log's Identity
+    may carry them."""
+
+
+@dataclass(frozen=True, slots=True)
 class InventoryIssue:
     """Something in the inventory pullpath could not use, with where it was."""
 
@@ -343,6 +362,22 @@ class ResourceConflict:
                 f"{', '.join(self.fields)} ({self.detail})")
 
 
+_REGIONAL_HOST = re.compile(r"^([a-z0-9][a-z0-9-]*)\.([a-z0-9]+)\.geo\.(azurecr\.(?:io|us|cn))$")
+
+
+def regional_endpoint(host: str) -> tuple[str, str] | None:
+    """(global login server, region) of a registry's regional endpoint
+    (``<registry>.<region>.geo.azurecr.io``, a login server for one geo-replica), else None."""
+    m = _REGIONAL_HOST.match(host.strip().lower())
+    return (f"{m.group(1)}.{m.group(3)}", m.group(2)) if m else None
+
+
+def global_login_server(host: str) -> str:
+    """The registry's login server for a regional endpoint host; any other host unchanged."""
+    regional = regional_endpoint(host)
+    return regional[0] if regional is not None else host
+
+
 @dataclass
 class Inventory:
     """Everything read from inventory inputs, indexed by lower-case resource ID."""
@@ -360,6 +395,8 @@ class Inventory:
     role_assignments: dict[str, RoleAssignment] = field(default_factory=dict)
     diagnostic_settings: dict[str, DiagnosticSetting] = field(default_factory=dict)
     dns_zones: dict[str, PrivateDnsZone] = field(default_factory=dict)
+    platform_callers: dict[str, PlatformCaller] = field(default_factory=dict)
+    """Resources of services that pull without being consumers (Machine Learning workspaces)."""
     files: list[str] = field(default_factory=list)
     skipped_files: list[str] = field(default_factory=list)
     """Files in scanned directories that were not read (not ``*.json`` / ``*.json.gz``)."""
@@ -388,7 +425,7 @@ class Inventory:
     def registry_by_login_server(self, login_server: str) -> Registry | None:
         """The registry with this login server. A registry whose ARM JSON lacks ``loginServer``
         matches by name: a login server is always ``<name>.<cloud suffix>``."""
-        ls = login_server.lower()
+        ls = global_login_server(login_server.lower())
         by_server, by_name = self._registry_index()
         found = by_server.get(ls) or by_name.get(ls.split(".", 1)[0])
         if found is not None and self.registries.get(found.id) is not found:

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from pullpath.domain.explain import (
+    CALLER_IDENTITIES,
     DENIALS,
     FACT_SPECS,
     ROLE_MODES,
@@ -32,6 +33,7 @@ from pullpath.domain.explain import (
     PullRole,
     Severity,
     SourceKind,
+    TrustedCaller,
 )
 from pullpath.domain.verdicts import Confidence
 from pullpath.domain.verdicts import Path as NetPath
@@ -43,6 +45,7 @@ __all__ = [
     "default_knowledge",
     "load_knowledge",
     "parse_behaviours",
+    "parse_callers",
     "parse_findings",
 ]
 
@@ -55,6 +58,9 @@ _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 _DATE = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _CONSUMERS = ("aci", "aca", "aks", "appservice", "acr-tasks", "any")
+_CALLER_ID = re.compile(r"^[a-z][a-z0-9-]*$")
+CALLER_EVIDENCE = ("", "ml-workspace")
+"""What in an inventory can show that a caller uses a registry ("" for nothing)."""
 
 
 class KnowledgeError(ValueError):
@@ -280,13 +286,58 @@ def _schema(doc: Mapping[str, Any], w: _Where, expected: str) -> None:
         raise w.fail(f"schema must be {expected!r}, got {doc.get('schema')!r}")
 
 
+def parse_callers(text: str, origin: str = "behaviours.yaml") -> tuple[TrustedCaller, ...]:
+    """The callers that are not consumers (``callers`` of ``behaviours.yaml``, optional)."""
+    return _callers(_load_yaml(text, origin), _Where(origin))
+
+
+def _callers(doc: Mapping[str, Any], w: _Where) -> tuple[TrustedCaller, ...]:
+    entries = doc.get("callers")
+    if entries is None:
+        return ()
+    if not isinstance(entries, list):
+        raise w.at("callers").fail("callers must be a list")
+    out: list[TrustedCaller] = []
+    seen: set[str] = set()
+    for i, item in enumerate(entries):
+        iw = w.at(f"callers[{i}]")
+        entry = _mapping(item, iw, "a caller")
+        _keys(entry, iw, "a caller",
+              ("id", "name", "trusted", "identity", "evidence", "note", "sources"))
+        cid = _text(entry, "id", iw)
+        iw = w.at(f"callers.{cid}")
+        if not _CALLER_ID.match(cid) or cid in seen:
+            raise iw.fail(f"id must be a unique lower-case name like acr-import, got {cid!r}")
+        seen.add(cid)
+        if not isinstance(entry["trusted"], bool):
+            raise iw.fail("trusted must be true or false")
+        if entry["identity"] not in CALLER_IDENTITIES:
+            raise iw.fail(f"identity must be one of {', '.join(CALLER_IDENTITIES)}, got "
+                          f"{entry['identity']!r}")
+        evidence = entry["evidence"] if entry["evidence"] is not None else ""
+        if evidence not in CALLER_EVIDENCE:
+            raise iw.fail(f"evidence must be one of {', '.join(repr(e) for e in CALLER_EVIDENCE)}"
+                          f", got {evidence!r}")
+        out.append(TrustedCaller(
+            id=cid, name=_text(entry, "name", iw), trusted=entry["trusted"],
+            identity=entry["identity"], evidence=evidence,
+            note=" ".join(_text(entry, "note", iw).split()),
+            sources=_sources(entry["sources"], iw)))
+    return tuple(out)
+
+
 def parse_behaviours(
     text: str, origin: str = "behaviours.yaml"
 ) -> tuple[tuple[Behaviour, ...], tuple[PullRole, ...], tuple[KbSource, ...]]:
     """Behaviours, pull roles and the roles' sources from the text of ``behaviours.yaml``."""
-    doc = _load_yaml(text, origin)
+    return _parse_behaviours(_load_yaml(text, origin), origin)
+
+
+def _parse_behaviours(
+    doc: Mapping[str, Any], origin: str
+) -> tuple[tuple[Behaviour, ...], tuple[PullRole, ...], tuple[KbSource, ...]]:
     w = _Where(origin)
-    _keys(doc, w, "the document", ("schema", "pull_roles", "behaviours"))
+    _keys(doc, w, "the document", ("schema", "pull_roles", "behaviours"), ("callers",))
     _schema(doc, w, BEHAVIOURS_SCHEMA)
     roles_doc = _mapping(doc["pull_roles"], w.at("pull_roles"), "pull_roles")
     rw = w.at("pull_roles")
@@ -474,12 +525,14 @@ def load_knowledge(behaviours: Path | None = None, findings: Path | None = None)
         f_text, f_origin = here.joinpath("findings.yaml").read_text("utf-8"), "findings.yaml"
     else:
         f_text, f_origin = _read(findings), str(findings)
-    rules, roles, role_sources = parse_behaviours(b_text, b_origin)
+    b_doc = _load_yaml(b_text, b_origin)
+    rules, roles, role_sources = _parse_behaviours(b_doc, b_origin)
     return KnowledgeBase(
         behaviours=rules,
         findings=parse_findings(f_text, f_origin),
         pull_roles=roles,
         pull_roles_sources=role_sources,
+        callers=_callers(b_doc, _Where(b_origin)),
         origin=(b_origin, f_origin),
     )
 

@@ -121,6 +121,16 @@ def load_inventory(paths: Sequence[Path]) -> Inventory:
     return read_inventory(paths)
 
 
+def classifier_for(inventory: Inventory, tags: TagIndex | None) -> Classifier:
+    """The audit's classifier: with an inventory, the knowledge base's callers that are not
+    consumers name the possible callers of unattributed pulls from Microsoft addresses."""
+    if inventory.empty:
+        return Classifier(inventory, tags)
+    from pullpath.knowledge.loader import default_knowledge
+
+    return Classifier(inventory, tags, default_knowledge().callers)
+
+
 def audit_events(
     events: Iterable[PullEvent],
     stats: ReadStats,
@@ -129,7 +139,7 @@ def audit_events(
     tags: TagIndex,
     log_sources: Sequence[str] = (),
 ) -> AuditReport:
-    classifier = Classifier(inventory, tags)
+    classifier = classifier_for(inventory, tags)
     aggregator = Aggregator().add_all(events)
     return finish(classifier, aggregator, stats, inventory=inventory, tags=tags,
                   log_sources=log_sources)
@@ -260,7 +270,7 @@ def run_audit(
             if choose_tags is not None:
                 service_tags = choose_tags(service_tags, cloud)
             tags = _load_tags(service_tags, auto, warnings)
-            classifier = Classifier(inventory, tags)
+            classifier = classifier_for(inventory, tags)
             if not inventory.empty:
                 default_knowledge()  # loaded once per process: now rather than after the scan
             _import_finish()
@@ -274,7 +284,7 @@ def run_audit(
                 again = choose_tags(None, logs_cloud)
                 if again != service_tags:  # another file: judge the groups again with it
                     tags = _load_tags(again, auto, warnings)
-                    classifier, judgements = Classifier(inventory, tags), None
+                    classifier, judgements = classifier_for(inventory, tags), None
         return finish(classifier, aggregator, stats, inventory=inventory, tags=tags,
                       log_sources=[str(p) for p in logs], warnings=[*scan.warnings(), *warnings],
                       judgements=judgements)

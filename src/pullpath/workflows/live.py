@@ -44,7 +44,6 @@ from pullpath.adapters.servicetags_files import (
     verify_weekly,
 )
 from pullpath.core.audit import Aggregator
-from pullpath.core.classify import Classifier
 from pullpath.core.inventory_parse import inventory_from_documents
 from pullpath.core.kql import MAX_RESULT_ROWS, RegistryFilter, TimeWindow
 from pullpath.core.servicetags import (
@@ -57,7 +56,7 @@ from pullpath.domain.events import ReadStats
 from pullpath.domain.inventory import Inventory, norm_id
 from pullpath.formatters.audit_doc import AuditReport
 from pullpath.knowledge.clouds import Cloud
-from pullpath.workflows.audit import finish
+from pullpath.workflows.audit import classifier_for, finish
 
 __all__ = [
     "INVENTORY_SOURCE",
@@ -117,7 +116,7 @@ def audit_workspace(
         + (f", {outcome.bisections} window split(s)" if outcome.bisections else "")
     )
     return finish(
-        Classifier(inventory, tags), aggregator, stats, inventory=inventory, tags=tags,
+        classifier_for(inventory, tags), aggregator, stats, inventory=inventory, tags=tags,
         log_sources=[source], warnings=warnings,
     )
 
@@ -152,7 +151,7 @@ def audit_storage(
         f"{hours.label()} (whole hours): {read} blob(s)"
     )
     return finish(
-        Classifier(inventory, tags), aggregator, stats, inventory=inventory, tags=tags,
+        classifier_for(inventory, tags), aggregator, stats, inventory=inventory, tags=tags,
         log_sources=[source], warnings=warnings,
     )
 
