@@ -103,8 +103,7 @@ def flow_docs(flows: Sequence[Flow]) -> list[dict[str, Any]]:
     Flows share their source, verdict, consumer and expectation objects (one set per judged
     group): each set is rendered once (``flow_tail_doc``) and its parts shared by every flow
     document that shows it (never modify a flow document in place). Times are formatted in
-    one batch (``iso_many``). ``formatters._flowjson`` writes this list's JSON in C: a change
-    to the keys before ``source`` must be made there too (the tests compare the two)."""
+    one batch (``iso_many``)."""
     n = len(flows)
     times = iso_many([*map(_FIRST_SEEN, flows), *map(_LAST_SEEN, flows)])
     # (source, verdict, consumer, expectation) by identity -> their rendering; the objects are
@@ -191,50 +190,39 @@ def inventory_doc(info: InventoryInfo) -> dict[str, Any]:
     }
 
 
-def sections_before_flows(report: AuditReport) -> dict[str, Any]:
-    """The document's keys before ``flows``, in order (``audit_document``)."""
+def summary_doc(result: AuditResult) -> dict[str, Any]:
+    summary = result.summary
+    return {
+        "events": summary.events,
+        "unclassified_events": result.unclassified_events,
+        "flows": len(result.flows),
+        "by_path": dict(summary.by_path),
+        "by_source": dict(sorted(summary.by_source.items())),
+        "disagreements": summary.disagreements,
+        "newest_event": iso(result.newest_event),
+        "pulls": summary.requests.get("pulls", 0),
+        "logins": summary.requests.get("logins", 0),
+        "other_operations": summary.requests.get("other", 0),
+        "by_path_requests": {path: dict(counts)
+                             for path, counts in summary.by_path_requests.items()},
+        "folded_events": result.folded_events,
+        "folded_flows": result.folded_flows,
+    }
+
+
+def audit_document(report: AuditReport) -> dict[str, Any]:
+    """The whole ``pullpath.audit/v1`` document (keys in this order)."""
+    result = report.result
     return {
         "schema": AUDIT_SCHEMA,
         "pullpath_version": __version__,
         "service_tags": tags_doc(report.tags),
         "input": stats_doc(report),
         "inventory": inventory_doc(report.inventory),
-    }
-
-
-def sections_after_flows(report: AuditReport) -> dict[str, Any]:
-    """The document's keys after ``flows``, in order (``audit_document``)."""
-    result = report.result
-    summary = result.summary
-    return {
-        "summary": {
-            "events": summary.events,
-            "unclassified_events": result.unclassified_events,
-            "flows": len(result.flows),
-            "by_path": dict(summary.by_path),
-            "by_source": dict(sorted(summary.by_source.items())),
-            "disagreements": summary.disagreements,
-            "newest_event": iso(result.newest_event),
-            "pulls": summary.requests.get("pulls", 0),
-            "logins": summary.requests.get("logins", 0),
-            "other_operations": summary.requests.get("other", 0),
-            "by_path_requests": {path: dict(counts)
-                                 for path, counts in summary.by_path_requests.items()},
-            "folded_events": result.folded_events,
-            "folded_flows": result.folded_flows,
-        },
+        "flows": flow_docs(result.flows),
+        "summary": summary_doc(result),
         "findings": report.findings,
         "network": report.network,
         "warnings": [safe_text(w) for w in result.warnings],
         "missing": list(result.missing),
-    }
-
-
-def audit_document(report: AuditReport) -> dict[str, Any]:
-    """The whole ``pullpath.audit/v1`` document (``simple.audit_json_bytes`` writes the same
-    JSON from its three parts, the flows array in C)."""
-    return {
-        **sections_before_flows(report),
-        "flows": flow_docs(report.result.flows),
-        **sections_after_flows(report),
     }
