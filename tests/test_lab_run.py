@@ -12,7 +12,8 @@ from pullpath.adapters.servicetags_files import load_service_tags
 from pullpath.cli.lab import disagreement_problems
 from pullpath.core.servicetags import TagIndex
 from pullpath.domain.verdicts import Path
-from pullpath.lab.report import lab_document, lab_table
+from pullpath.formatters.lab_doc import lab_document
+from pullpath.formatters.lab_table import lab_table
 from pullpath.lab.runner import AzureTarget, LabError, LabRefused, LabRunner, PollSettings
 from pullpath.lab.scenarios import load_scenario
 from pullpath.lab.session import run_lab

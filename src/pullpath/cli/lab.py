@@ -15,6 +15,7 @@ from pullpath.cli.common import (
     EXIT_FAIL_ON,
     FORMAT_HELP,
     Format,
+    emit_report,
     fail,
     guard_outputs,
     literal,
@@ -25,7 +26,7 @@ from pullpath.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from pullpath.lab.report import LabReport
+    from pullpath.domain.report import LabReport
 
 lab_app = typer.Typer(
     name="lab",
@@ -152,19 +153,10 @@ def _scenario_file(scenario: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def _emit_report(report: Any, fmt: Format, output: Path | None) -> None:
-    from pullpath.formatters.registry import lab_renderer
-    from pullpath.lab.report import lab_document, lab_table
+def _emit_report(report: LabReport, fmt: Format, output: Path | None) -> None:
+    from pullpath.formatters.registry import LAB_RENDERERS
 
-    if fmt is Format.JSON:
-        text = json.dumps(lab_document(report), indent=2, ensure_ascii=False, default=str) + "\n"
-    elif fmt is Format.TABLE:
-        text = lab_table(report)
-    else:
-        render = lab_renderer(fmt.value)
-        assert render is not None
-        text = render(report)
-    write_output(text, output)
+    emit_report("lab", report, LAB_RENDERERS, fmt, output)
 
 
 def _lab_errors() -> Any:

@@ -7,44 +7,24 @@ Every other audit format (CSV, Markdown, HTML, SARIF) is derived from this docum
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
 
 from pullpath import __version__
-from pullpath.core.audit import AuditResult
+from pullpath.domain.report import AuditReport
 from pullpath.domain.verdicts import (
+    AuditResult,
     ConsumerRef,
     Expectation,
     Flow,
-    InventoryInfo,
     PathVerdict,
     Source,
     TagsInfo,
 )
 from pullpath.formatters.common import iso, iso_many, safe_text
+from pullpath.formatters.sections import finding_doc, inventory_doc, network_doc
 
 AUDIT_SCHEMA = "pullpath.audit/v1"
-
-
-@dataclass
-class AuditReport:
-    """Everything an audit output shows."""
-
-    result: AuditResult
-    tags: TagsInfo
-    inventory: InventoryInfo = field(default_factory=InventoryInfo)
-    log_sources: tuple[str, ...] = ()
-    """Human descriptions of where the logs came from (files, workspace, storage account)."""
-    findings: list[dict[str, Any]] = field(default_factory=list)
-    """Findings from the knowledge base (explain), when an inventory was given."""
-    network: dict[str, Any] | None = None
-    """The inventory's network around the registries (``network_view``), for diagrams."""
-
-
-def flow_doc(flow: Flow) -> dict[str, Any]:
-    """One flow of the document (``flow_docs`` does many at once, faster)."""
-    return flow_docs([flow])[0]
 
 
 def source_doc(s: Source) -> dict[str, Any]:
@@ -175,21 +155,6 @@ def tags_doc(tags: TagsInfo) -> dict[str, Any]:
     }
 
 
-def inventory_doc(info: InventoryInfo) -> dict[str, Any]:
-    return {
-        "files": [safe_text(f) for f in info.files],
-        "resources": info.resources,
-        "registries": info.registries,
-        "consumers": info.consumers,
-        "subnets": info.subnets,
-        "ignored_types": dict(info.ignored_types),
-        "issues": [
-            {"location": safe_text(loc), "resource_id": safe_text(rid), "problem": safe_text(p)}
-            for loc, rid, p in info.issues
-        ],
-    }
-
-
 def summary_doc(result: AuditResult) -> dict[str, Any]:
     summary = result.summary
     return {
@@ -221,8 +186,8 @@ def audit_document(report: AuditReport) -> dict[str, Any]:
         "inventory": inventory_doc(report.inventory),
         "flows": flow_docs(result.flows),
         "summary": summary_doc(result),
-        "findings": report.findings,
-        "network": report.network,
+        "findings": [finding_doc(f) for f in report.findings],
+        "network": network_doc(report.network) if report.network is not None else None,
         "warnings": [safe_text(w) for w in result.warnings],
         "missing": list(result.missing),
     }

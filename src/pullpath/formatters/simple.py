@@ -9,7 +9,8 @@ from typing import Any
 
 import orjson
 
-from pullpath.formatters.audit_doc import AuditReport, audit_document
+from pullpath.domain.report import AuditReport
+from pullpath.formatters.audit_doc import audit_document
 from pullpath.formatters.common import _CSV_TRIGGERS, csv_safe, safe_text
 
 CSV_COLUMNS = (

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from pullpath.domain.report import KnowledgeRef
 from pullpath.domain.verdicts import Path
 
 __all__ = [
@@ -48,19 +49,6 @@ learn.microsoft.com/azure/container-apps/networking, "Environment selection" (ch
 
 class ScenarioError(ValueError):
     """A scenario that cannot be used, with the file and the field in the message."""
-
-
-@dataclass(frozen=True, slots=True)
-class KnowledgeRef:
-    """A knowledge-base entry a scenario re-checks."""
-
-    id: str
-    statement: str
-    """What the entry says today."""
-    source: str
-    """Documentation URL or measurement it rests on."""
-    as_of: str
-    """When it was last verified (ISO date)."""
 
 
 @dataclass(frozen=True, slots=True)
