@@ -46,7 +46,7 @@ from pullpath.core.records import RecordError, parse_record, parse_time
 from pullpath.core.servicetags import ServiceTagError, TagIndex, parse_service_tags
 from pullpath.domain.events import PullEvent, ReadStats
 from pullpath.domain.inventory import Inventory
-from pullpath.formatters.audit_doc import AuditReport
+from pullpath.domain.report import AuditReport
 
 __all__ = [
     "ASK_ALL",
@@ -135,7 +135,8 @@ def check_outputs(report: AuditReport) -> dict[str, str]:
     reader. Returns the rendered texts by format name."""
     from rich.console import Console
 
-    from pullpath.formatters import registry
+    from pullpath.formatters.html import audit_html
+    from pullpath.formatters.markdown import audit_markdown
     from pullpath.formatters.simple import audit_csv, audit_json
     from pullpath.formatters.table import render_audit
 
@@ -165,10 +166,7 @@ def check_outputs(report: AuditReport) -> dict[str, str]:
     check(not _CONTROL.search(bare), "control character in terminal output")
     out["table"] = text
 
-    for fmt in ("markdown", "html"):
-        renderer = registry.audit_renderer(fmt)
-        if renderer is None:
-            continue
+    for fmt, renderer in (("markdown", audit_markdown), ("html", audit_html)):
         text = renderer(report)
         text.encode("utf-8")
         out[fmt] = text

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from pullpath.core.inventory_parse import inventory_from_documents
-from pullpath.domain.explain import ExplainReport, KnowledgeBase, PairPrediction
+from pullpath.domain.explain import KnowledgeBase, PairPrediction
 from pullpath.domain.inventory import Inventory
+from pullpath.domain.report import ExplainReport
 from pullpath.workflows.explain import explain_inventory
 
 DATA = Path(__file__).resolve().parent / "data" / "explain"

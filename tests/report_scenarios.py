@@ -17,6 +17,7 @@ from typing import Any
 from pullpath.adapters.servicetags_files import load_service_tags
 from pullpath.core.audit import Aggregator, build_flows
 from pullpath.core.classify import Classifier
+from pullpath.core.network import network_view
 from pullpath.core.servicetags import TagIndex
 from pullpath.domain.events import PullEvent, ReadStats, Table
 from pullpath.domain.inventory import (
@@ -31,10 +32,10 @@ from pullpath.domain.inventory import (
     Subnet,
     VirtualNetwork,
 )
+from pullpath.domain.report import AuditReport
 from pullpath.domain.verdicts import Expectation, Flow, InventoryInfo
 from pullpath.domain.verdicts import Path as NetPath
-from pullpath.formatters.audit_doc import AuditReport
-from pullpath.formatters.network_view import network_view
+from pullpath.formatters.sections import network_doc
 from pullpath.workflows.audit import tags_info
 
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000050/resourcegroups/rg-big/providers"
@@ -235,7 +236,7 @@ def big_scenario() -> Scenario:
         inventory=InventoryInfo(resources=60, registries=2, consumers=50, subnets=9),
         log_sources=("generated in tests/report_scenarios.py",),
     )
-    return Scenario(inv, report, network_view(inv), n)
+    return Scenario(inv, report, network_doc(network_view(inv)), n)
 
 
 HOSTILE = [

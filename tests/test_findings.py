@@ -134,8 +134,8 @@ def test_every_shipped_finding_has_a_case() -> None:
 def test_base_world_is_clean() -> None:
     for shape in SHAPES:
         report = World().explain(shape)
-        assert report.findings == []
-        assert report.notes == []
+        assert report.findings == ()
+        assert report.notes == ()
 
 
 @pytest.mark.parametrize("shape", SHAPES)

@@ -26,8 +26,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from pullpath.formatters import registry
-from pullpath.formatters.audit_doc import AuditReport
+from pullpath.domain.report import AuditReport
+from pullpath.formatters.html import audit_html
+from pullpath.formatters.markdown import audit_markdown
 from pullpath.formatters.simple import audit_csv, audit_json
 from pullpath.formatters.table import render_audit
 from pullpath.workflows.audit import run_audit
@@ -133,29 +134,25 @@ def check_every_format(report: AuditReport, expected: dict[str, Built]) -> None:
                         f"{sum(b.skipped.values())} skipped")
                 assert line in text
 
-    markdown = registry.audit_renderer("markdown")
-    if markdown is not None:
-        md = markdown(report)
-        assert f"{good:,} read, {skipped:,} skipped, of {good + skipped:,} records" in md
-        for reason, n in reasons.items():
-            assert f"{reason} {n:,}" in md
-        for name in files:
-            b = expected[name]
-            assert re.search(re.escape(name) + r"` \| " + f"{b.good + sum(b.skipped.values()):,}"
-                             + r" \| " + f"{b.good:,}" + r" \| "
-                             + f"{sum(b.skipped.values()):,}", md), name
+    md = audit_markdown(report)
+    assert f"{good:,} read, {skipped:,} skipped, of {good + skipped:,} records" in md
+    for reason, n in reasons.items():
+        assert f"{reason} {n:,}" in md
+    for name in files:
+        b = expected[name]
+        assert re.search(re.escape(name) + r"` \| " + f"{b.good + sum(b.skipped.values()):,}"
+                         + r" \| " + f"{b.good:,}" + r" \| "
+                         + f"{sum(b.skipped.values()):,}", md), name
 
-    page_renderer = registry.audit_renderer("html")
-    if page_renderer is not None:
-        page = page_renderer(report)
-        assert f"{good:,} read, {skipped:,} skipped, of {good + skipped:,} records" in page
-        for reason, n in reasons.items():
-            assert f"{reason}: {n:,}" in page
-        for name in files:
-            b = expected[name]
-            assert (f'<td class="num">{b.good + sum(b.skipped.values())}</td>'
-                    f'<td class="num">{b.good}</td>'
-                    f'<td class="num">{sum(b.skipped.values())}</td>') in page
+    page = audit_html(report)
+    assert f"{good:,} read, {skipped:,} skipped, of {good + skipped:,} records" in page
+    for reason, n in reasons.items():
+        assert f"{reason}: {n:,}" in page
+    for name in files:
+        b = expected[name]
+        assert (f'<td class="num">{b.good + sum(b.skipped.values())}</td>'
+                f'<td class="num">{b.good}</td>'
+                f'<td class="num">{sum(b.skipped.values())}</td>') in page
 
 
 @settings(max_examples=25, deadline=None, derandomize=True,

@@ -31,9 +31,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from pullpath.formatters import registry
-from pullpath.formatters.audit_doc import AuditReport
+from pullpath.domain.report import AuditReport
 from pullpath.formatters.common import csv_safe, term_safe
+from pullpath.formatters.html import audit_html
+from pullpath.formatters.markdown import audit_markdown
 from pullpath.formatters.simple import audit_csv, audit_json
 from pullpath.formatters.table import render_audit
 from pullpath.workflows.audit import run_audit
@@ -253,24 +254,17 @@ def test_any_logged_text_gives_safe_outputs(tmp_path: Path,
     bare = RICH_SGR.sub("", table_text(report))
     assert "\x1b" not in bare
     assert not CONTROL.search(bare)
-    html_renderer = registry.audit_renderer("html")
-    if html_renderer is not None:
-        page = html_renderer(report)
-        assert "<script>alert" not in page
-        assert "<img src=x" not in page
-    md_renderer = registry.audit_renderer("markdown")
-    if md_renderer is not None:
-        md_renderer(report).encode("utf-8")
+    page = audit_html(report)
+    assert "<script>alert" not in page
+    assert "<img src=x" not in page
+    audit_markdown(report).encode("utf-8")
 
 
 # --------------------------------------------------------------------------- HTML, Markdown
 
 
 def test_html_escapes_everything_from_input(attacked: AuditReport) -> None:
-    renderer = registry.audit_renderer("html")
-    if renderer is None:
-        pytest.skip("formatters/html.py does not exist in this version")
-    page = renderer(attacked)
+    page = audit_html(attacked)
     page.encode("utf-8")
     assert "<script>alert('pp-xss')" not in page
     assert "<img src=x onerror" not in page
@@ -286,11 +280,8 @@ def test_html_escapes_everything_from_input(attacked: AuditReport) -> None:
 def test_markdown_escapes_everything_from_input(attacked: AuditReport) -> None:
     """Rendered as CommonMark with GFM tables (markdown-it, rich's own Markdown parser), no
     value from the input becomes markup: no HTML tag, no link, no extra table cell."""
-    renderer = registry.audit_renderer("markdown")
-    if renderer is None:
-        pytest.skip("formatters/markdown.py does not exist in this version")
     markdown_it = pytest.importorskip("markdown_it")
-    text = renderer(attacked)
+    text = audit_markdown(attacked)
     text.encode("utf-8")
     assert "\x1b" not in text
     rendered = markdown_it.MarkdownIt("commonmark").enable("table").render(text)

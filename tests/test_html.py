@@ -27,8 +27,7 @@ from pullpath.cli.app import app
 from pullpath.cli.demo import demo_dir, run_demo_audit
 from pullpath.formatters.audit_doc import audit_document
 from pullpath.formatters.diagram import MAX_PER_SUBNET, build_diagram
-from pullpath.formatters.html import audit_html, explain_html, lab_html, report_html
-from pullpath.formatters.registry import audit_renderer, lab_renderer
+from pullpath.formatters.html import audit_html, explain_html, report_html
 from tests.report_scenarios import HOSTILE, big_scenario, hostile_log_lines
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -103,11 +102,6 @@ def test_demo_html_is_self_contained_with_a_strict_csp() -> None:
     assert "private endpoint pe-contosoacr" in html
     for label in ("Service tags", "changeNumber", "375", "2025-10-28", "Registry log events"):
         assert label in html
-
-
-def test_registry_serves_html_for_audit_and_lab() -> None:
-    assert audit_renderer("html") is audit_html
-    assert lab_renderer("html") is lab_html
 
 
 def test_report_without_inventory_says_what_is_missing() -> None:
@@ -207,7 +201,7 @@ def test_explain_and_lab_render() -> None:
     assert html.count('class="pp-edge ') == len(report.pairs)
     assert "KB-ACI" in html
     assert "Findings (" in html
-    lab = lab_html(LAB_DOC)
+    lab = report_html(LAB_DOC)
     csp_hashes_match(lab)
     assert "Prediction against observation (2)" in lab
     assert "≠ predicted private-endpoint" in lab

@@ -21,7 +21,9 @@ from pullpath.cli.app import app
 from pullpath.cli.lab import disagreement_problems
 from pullpath.core.servicetags import TagIndex
 from pullpath.domain.verdicts import Path
-from pullpath.lab.report import lab_document, lab_table, measured_sources
+from pullpath.formatters.lab_doc import lab_document
+from pullpath.formatters.lab_table import lab_table
+from pullpath.lab.report import measured_sources
 from pullpath.lab.runner import (
     AzureTarget,
     LabError,

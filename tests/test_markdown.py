@@ -19,12 +19,10 @@ from pullpath.formatters.diagram import build_diagram, diagram_mermaid, mermaid_
 from pullpath.formatters.markdown import (
     audit_markdown,
     explain_markdown,
-    lab_markdown,
     md_code,
     md_text,
     report_markdown,
 )
-from pullpath.formatters.registry import audit_renderer, explain_renderer, lab_renderer
 from tests.report_scenarios import HOSTILE, big_scenario, hostile_log_lines
 from tests.test_html import LAB_DOC, expected_edges
 
@@ -115,7 +113,6 @@ def test_demo_markdown_matches_the_json() -> None:
     report = run_demo_audit()
     doc = audit_document(report)
     markdown = audit_markdown(report)
-    assert audit_renderer("markdown") is audit_markdown
     assert markdown == audit_markdown(report)
     html = render(markdown)
     summary = section_table(html, "Summary by path")
@@ -234,7 +231,6 @@ def test_explain_markdown_from_the_real_explain() -> None:
     from pullpath.workflows.explain import run_explain
 
     report = run_explain([demo_dir() / "inventory"])
-    assert explain_renderer("markdown") is explain_markdown
     markdown = explain_markdown(report)
     rows = section_table(render(markdown), "Consumer")
     assert len(rows) == len(report.pairs)
@@ -244,8 +240,7 @@ def test_explain_markdown_from_the_real_explain() -> None:
 
 
 def test_lab_markdown() -> None:
-    assert lab_renderer("markdown") is lab_markdown
-    markdown = lab_markdown(LAB_DOC)
+    markdown = report_markdown(LAB_DOC)
     html = render(markdown)
     rows = section_table(html, "Prediction against observation")
     assert len(rows) == 2

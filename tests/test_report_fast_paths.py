@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
+from pullpath.domain.report import AuditReport
 from pullpath.domain.verdicts import Flow, new_flow
-from pullpath.formatters.audit_doc import AuditReport, audit_document
+from pullpath.formatters.audit_doc import audit_document
 from pullpath.formatters.common import csv_safe, iso, iso_many, safe_text
 from pullpath.formatters.simple import (
     CSV_COLUMNS,

@@ -12,10 +12,13 @@ from typing import Any
 
 import jsonschema
 
-from pullpath.core.audit import AuditResult, summarise
+from pullpath.core.audit import summarise
 from pullpath.domain.events import ReadStats
+from pullpath.domain.explain import Finding
 from pullpath.domain.inventory import ConsumerKind
+from pullpath.domain.report import AuditReport
 from pullpath.domain.verdicts import (
+    AuditResult,
     Confidence,
     ConsumerRef,
     Expectation,
@@ -26,8 +29,6 @@ from pullpath.domain.verdicts import (
     TagsInfo,
 )
 from pullpath.domain.verdicts import Path as NetPath
-from pullpath.formatters.audit_doc import AuditReport
-from pullpath.formatters.explain_doc import finding_doc
 from pullpath.formatters.sarif import audit_sarif, explain_sarif
 from tests.explain_world import World
 from tests.test_explain import aci_password, drop_data_record, trusted_off
@@ -104,7 +105,7 @@ def _flow(path: NetPath, *, expected: NetPath | None = None, repository: str = "
     )
 
 
-def _audit_report(flows: list[Flow], findings: list[dict[str, Any]]) -> AuditReport:
+def _audit_report(flows: list[Flow], findings: tuple[Finding, ...]) -> AuditReport:
     result = AuditResult(flows=flows, summary=summarise(flows), stats=ReadStats())
     return AuditReport(result=result, tags=TagsInfo("Public", "375", "test"),
                        findings=findings)
@@ -124,7 +125,7 @@ def test_audit_sarif_validates_with_flows_disagreements_and_findings() -> None:
     ]
     w = World()
     aci_password(w)
-    findings = [finding_doc(f) for f in w.explain().findings]
+    findings = w.explain().findings
     assert findings
     log = valid(audit_sarif(_audit_report(flows, findings)))
     run = log["runs"][0]
@@ -135,12 +136,12 @@ def test_audit_sarif_validates_with_flows_disagreements_and_findings() -> None:
     assert by_rule["PPA001"] == 2
     assert by_rule["PPA006"] == 1
     assert {"PPA002", "PPA004", "PPA005"} <= set(by_rule)
-    assert {f["id"] for f in findings} <= set(by_rule)
+    assert {f.id for f in findings} <= set(by_rule)
     json.dumps(log).encode("utf-8")  # hostile text stays encodable
 
 
 def test_audit_sarif_of_an_empty_audit_is_valid() -> None:
-    log = valid(audit_sarif(_audit_report([], [])))
+    log = valid(audit_sarif(_audit_report([], ())))
     assert log["runs"][0]["results"] == []
 
 

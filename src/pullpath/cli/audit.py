@@ -27,8 +27,8 @@ from pullpath.cli.common import (
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from pullpath.domain.report import AuditReport
     from pullpath.domain.verdicts import Path as NetPath
-    from pullpath.formatters.audit_doc import AuditReport
 
 AuditFormat = Literal["table", "json", "csv", "markdown", "html", "sarif"]
 AUDIT_FORMATS = get_args(AuditFormat)
@@ -48,7 +48,9 @@ ALLOW_PARTIAL_HELP = (
 
 def render_report(report: AuditReport, fmt: Format, output: Path | None) -> None:
     """Print or write an audit report in the chosen format."""
-    emit_report("audit", report, fmt, output, _render_table)
+    from pullpath.formatters.registry import AUDIT_RENDERERS
+
+    emit_report("audit", report, AUDIT_RENDERERS, fmt, output, _render_table)
 
 
 def _render_table(report: AuditReport, console: Console) -> None:

@@ -10,15 +10,17 @@ import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 
+from pullpath.formatters.formats import OutputFormat
+
 if TYPE_CHECKING:
     from pullpath.domain.verdicts import Path as NetPath
+    from pullpath.formatters.registry import Renderers
 
 EXIT_OK = 0
 EXIT_FAIL_ON = 1
@@ -47,13 +49,8 @@ def keep_until_exit() -> None:
         gc.freeze()
 
 
-class Format(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-    CSV = "csv"
-    MARKDOWN = "markdown"
-    SARIF = "sarif"
-    HTML = "html"
+Format = OutputFormat
+"""The output formats (``--format``); ``formatters.registry`` maps each to its writer."""
 
 
 class UserError(Exception):
@@ -326,11 +323,17 @@ def output_format(value: str | None, output: Path | None, command: str,
     return implied
 
 
-def emit_report(kind: str, report: Any, fmt: Format, output: Path | None,
-                render_table: Callable[[Any, Console], None]) -> None:
-    """Print or write a ``kind`` report (audit, explain) in ``fmt``: the table through
-    ``render_table``, every other format through ``formatters.registry``."""
-    if fmt is Format.TABLE:
+R = TypeVar("R")
+
+
+def emit_report(kind: str, report: R, renderers: Renderers[R], fmt: Format,
+                output: Path | None,
+                render_table: Callable[[R, Console], None] | None = None) -> None:
+    """Print or write a ``kind`` report (audit, explain, lab) in ``fmt``: through its function
+    in ``renderers`` (a table of ``formatters.registry``), or, for a table the kind draws on a
+    console, through ``render_table``."""
+    render = renderers.get(fmt)
+    if render is None and fmt is Format.TABLE and render_table is not None:
         if output is None:
             render_table(report, Console(highlight=False))
         else:
@@ -338,19 +341,12 @@ def emit_report(kind: str, report: Any, fmt: Format, output: Path | None,
             render_table(report, console)
             write_output(console.export_text(), output)
         return
-    from pullpath.formatters.registry import bytes_renderer, renderer
-
-    # a file gets the bytes at once where the format has them (write_text would translate
-    # line ends on a platform whose are not "\n": there, the text as before)
-    render_bytes = (bytes_renderer(kind, fmt.value)
-                    if output is not None and os.linesep == "\n" else None)
-    if render_bytes is not None:
-        write_output(render_bytes(report), output)
-        return
-    render = renderer(kind, fmt.value)
     if render is None:
         fail(f"{kind} does not support --format {fmt.value}")
-    write_output(render(report), output)
+    text = render(report)
+    if isinstance(text, bytes) and output is not None and os.linesep != "\n":
+        text = text.decode("utf-8")  # a text file gets this platform's line ends
+    write_output(text, output)
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from pullpath.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from pullpath.formatters.audit_doc import AuditReport
+    from pullpath.domain.report import AuditReport
 
 DemoFormat = Literal["table", "json", "csv", "markdown", "html"]
 DEMO_FORMATS = get_args(DemoFormat)

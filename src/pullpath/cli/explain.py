@@ -24,7 +24,8 @@ from pullpath.cli.common import (
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from pullpath.domain.explain import ExplainReport, Severity
+    from pullpath.domain.explain import Severity
+    from pullpath.domain.report import ExplainReport
 
 ExplainFormat = Literal["table", "json", "sarif", "markdown", "html"]
 EXPLAIN_FORMATS = get_args(ExplainFormat)
@@ -38,8 +39,9 @@ FAIL_ON_SEVERITY_HELP = (
 def render_explain_report(report: ExplainReport, fmt: Format, output: Path | None) -> None:
     """Print or write an explain report in the chosen format."""
     from pullpath.formatters.explain_table import render_explain
+    from pullpath.formatters.registry import EXPLAIN_RENDERERS
 
-    emit_report("explain", report, fmt, output, render_explain)
+    emit_report("explain", report, EXPLAIN_RENDERERS, fmt, output, render_explain)
 
 
 def parse_severity(value: str | None) -> Severity | None:

@@ -15,6 +15,7 @@ from pullpath.cli.common import (
     EXIT_FAIL_ON,
     FORMAT_HELP,
     Format,
+    emit_report,
     fail,
     guard_outputs,
     literal,
@@ -25,7 +26,7 @@ from pullpath.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from pullpath.lab.report import LabReport
+    from pullpath.domain.report import LabReport
 
 lab_app = typer.Typer(
     name="lab",
@@ -201,19 +202,10 @@ def _scenario_file(scenario: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def _emit_report(report: Any, fmt: Format, output: Path | None) -> None:
-    from pullpath.formatters.registry import lab_renderer
-    from pullpath.lab.report import lab_document, lab_table
+def _emit_report(report: LabReport, fmt: Format, output: Path | None) -> None:
+    from pullpath.formatters.registry import LAB_RENDERERS
 
-    if fmt is Format.JSON:
-        text = json.dumps(lab_document(report), indent=2, ensure_ascii=False, default=str) + "\n"
-    elif fmt is Format.TABLE:
-        text = lab_table(report)
-    else:
-        render = lab_renderer(fmt.value)
-        assert render is not None
-        text = render(report)
-    write_output(text, output)
+    emit_report("lab", report, LAB_RENDERERS, fmt, output)
 
 
 def _lab_errors() -> Any:
@@ -518,19 +510,12 @@ def collect_cmd(
     _emit_report(report, fmt, output)
 
 
-def _write_record(report: Any, path: Path) -> None:
-    import yaml
-
+def _write_record(report: LabReport, path: Path) -> None:
+    from pullpath.formatters.lab_record import lab_record
     from pullpath.lab.report import measured_sources
 
     entries = measured_sources(report)
-    header = (f"# pullpath lab run {report.run_id} ({report.scenario.ident}, {report.location}),"
-              f" {report.started.astimezone(UTC):%Y-%m-%d}: measured sources for the knowledge "
-              "base.\n# Add each `source` to the `sources` of its `behaviour` in "
-              "src/pullpath/knowledge/behaviours.yaml.\n")
-    text = header + (yaml.safe_dump(entries, sort_keys=False, allow_unicode=True, width=100)
-                     if entries else "[]\n")
-    write_output(text, path)
+    write_output(lab_record(report, entries), path)
     skipped = len(report.consumers) - len(entries)
     stderr.print(f"recorded {len(entries)} observation(s) in {literal(str(path))}"
                  + (f"; {skipped} consumer(s) settled on no path and were not recorded"

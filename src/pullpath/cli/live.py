@@ -20,7 +20,7 @@ import typer
 from pullpath.cli.common import fail, literal, stderr, user_errors, warn, write_output
 
 if TYPE_CHECKING:
-    from pullpath.formatters.audit_doc import AuditReport
+    from pullpath.domain.report import AuditReport
 
 SUBSCRIPTION_HELP = "Subscription ID or name (repeatable); default: AZURE_SUBSCRIPTION_ID or az's."
 TENANT_HELP = "Tenant ID or domain for the tokens (like az --tenant); default: the credential's."

@@ -42,6 +42,7 @@ from pullpath.domain.events import PullEvent, ReadStats
 from pullpath.domain.verdicts import (
     PATH_ORDER,
     REQUEST_KINDS,
+    AuditResult,
     AuditSummary,
     Confidence,
     ConsumerRef,
@@ -355,26 +356,6 @@ class RawGroups:
         self.errors = {}
         return out
 
-
-
-@dataclass
-class AuditResult:
-    flows: list[Flow]
-    summary: AuditSummary
-    stats: ReadStats
-    newest_event: datetime | None = None
-    warnings: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    """Inputs whose absence made verdicts unknown (deduplicated)."""
-    unclassified_events: int = 0
-    """Events read but not classified: their groups were not held (``MAX_READ_GROUPS``) or
-    their judge keys were beyond ``MAX_JUDGE_KEYS``."""
-    unclassified_groups: int = 0
-    folded_events: int = 0
-    """Events of groups beyond ``MAX_FLOW_GROUPS`` shown in flows whose repository or tag is
-    ``FOLDED`` (their verdicts are exact: see ``build_flows``)."""
-    folded_groups: int = 0
-    folded_flows: int = 0
 
 
 class Verdicts(NamedTuple):

@@ -10,14 +10,12 @@ as fact.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Any
 
 from pullpath.domain.inventory import Consumer, ConsumerKind, Registry
-from pullpath.domain.verdicts import Confidence, InventoryInfo, Path
+from pullpath.domain.verdicts import Confidence, Path
 
 FactValue = bool | str | None
 """A fact's value: a boolean, a lower-case enum string, or ``None`` when unknown."""
@@ -405,25 +403,6 @@ class Finding:
     fix_bicep: str
     docs: tuple[str, ...]
     policy: PolicyRef | None = None
-
-
-@dataclass
-class ExplainReport:
-    """Everything ``explain`` outputs."""
-
-    pairs: list[PairPrediction]
-    findings: list[Finding]
-    notes: list[str] = field(default_factory=list)
-    """What could not be checked and why (unknowns are never silent)."""
-    inventory: InventoryInfo = field(default_factory=InventoryInfo)
-    knowledge: tuple[str, ...] = ()
-    """Where the knowledge base came from."""
-    behaviours: int = 0
-    finding_rules: int = 0
-    specs: tuple[FindingSpec, ...] = ()
-    """Every finding definition (for SARIF rules and documentation links)."""
-    network: Mapping[str, Any] | None = None
-    """The inventory's network around the registries, for diagrams."""
 
 
 TEMPLATE_KEYS: frozenset[str] = frozenset({

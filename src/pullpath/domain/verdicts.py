@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
 
+from pullpath.domain.events import ReadStats
 from pullpath.domain.inventory import ConsumerKind
 
 
@@ -201,6 +202,29 @@ class AuditSummary:
     """Events by ``request_kind``: pulls, logins and other operations, counted apart."""
     by_path_requests: dict[str, dict[str, int]] = field(default_factory=dict)
     """Path -> events by ``request_kind``."""
+
+
+@dataclass
+class AuditResult:
+    """The core's audit of the events (``core.audit.build_flows``): filled while it is built,
+    read only afterwards."""
+
+    flows: list[Flow]
+    summary: AuditSummary
+    stats: ReadStats
+    newest_event: datetime | None = None
+    warnings: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    """Inputs whose absence made verdicts unknown (deduplicated)."""
+    unclassified_events: int = 0
+    """Events read but not classified: their groups were not held (``MAX_READ_GROUPS``) or
+    their judge keys were beyond ``MAX_JUDGE_KEYS``."""
+    unclassified_groups: int = 0
+    folded_events: int = 0
+    """Events of groups beyond ``MAX_FLOW_GROUPS`` shown in flows whose repository or tag is
+    ``FOLDED`` (their verdicts are exact: see ``build_flows``)."""
+    folded_groups: int = 0
+    folded_flows: int = 0
 
 
 @dataclass(frozen=True, slots=True)

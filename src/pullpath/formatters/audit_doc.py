@@ -7,44 +7,24 @@ Every other audit format (CSV, Markdown, HTML, SARIF) is derived from this docum
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
 
 from pullpath import __version__
-from pullpath.core.audit import AuditResult
+from pullpath.domain.report import AuditReport
 from pullpath.domain.verdicts import (
+    AuditResult,
     ConsumerRef,
     Expectation,
     Flow,
-    InventoryInfo,
     PathVerdict,
     Source,
     TagsInfo,
 )
 from pullpath.formatters.common import iso, iso_many, safe_text
+from pullpath.formatters.sections import finding_doc, inventory_doc, network_doc
 
 AUDIT_SCHEMA = "pullpath.audit/v1"
-
-
-@dataclass
-class AuditReport:
-    """Everything an audit output shows."""
-
-    result: AuditResult
-    tags: TagsInfo
-    inventory: InventoryInfo = field(default_factory=InventoryInfo)
-    log_sources: tuple[str, ...] = ()
-    """Human descriptions of where the logs came from (files, workspace, storage account)."""
-    findings: list[dict[str, Any]] = field(default_factory=list)
-    """Findings from the knowledge base (explain), when an inventory was given."""
-    network: dict[str, Any] | None = None
-    """The inventory's network around the registries (``network_view``), for diagrams."""
-
-
-def flow_doc(flow: Flow) -> dict[str, Any]:
-    """One flow of the document (``flow_docs`` does many at once, faster)."""
-    return flow_docs([flow])[0]
 
 
 def source_doc(s: Source) -> dict[str, Any]:
@@ -103,8 +83,7 @@ def flow_docs(flows: Sequence[Flow]) -> list[dict[str, Any]]:
     Flows share their source, verdict, consumer and expectation objects (one set per judged
     group): each set is rendered once (``flow_tail_doc``) and its parts shared by every flow
     document that shows it (never modify a flow document in place). Times are formatted in
-    one batch (``iso_many``). ``formatters._flowjson`` writes this list's JSON in C: a change
-    to the keys before ``source`` must be made there too (the tests compare the two)."""
+    one batch (``iso_many``)."""
     n = len(flows)
     times = iso_many([*map(_FIRST_SEEN, flows), *map(_LAST_SEEN, flows)])
     # (source, verdict, consumer, expectation) by identity -> their rendering; the objects are
@@ -178,67 +157,39 @@ def tags_doc(tags: TagsInfo) -> dict[str, Any]:
     }
 
 
-def inventory_doc(info: InventoryInfo) -> dict[str, Any]:
+def summary_doc(result: AuditResult) -> dict[str, Any]:
+    summary = result.summary
     return {
-        "files": [safe_text(f) for f in info.files],
-        "resources": info.resources,
-        "registries": info.registries,
-        "consumers": info.consumers,
-        "subnets": info.subnets,
-        "ignored_types": dict(info.ignored_types),
-        "duplicates_merged": info.duplicates_merged,
-        "without_properties": info.without_properties,
-        "issues": [
-            {"location": safe_text(loc), "resource_id": safe_text(rid), "problem": safe_text(p)}
-            for loc, rid, p in info.issues
-        ],
+        "events": summary.events,
+        "unclassified_events": result.unclassified_events,
+        "flows": len(result.flows),
+        "by_path": dict(summary.by_path),
+        "by_source": dict(sorted(summary.by_source.items())),
+        "disagreements": summary.disagreements,
+        "newest_event": iso(result.newest_event),
+        "pulls": summary.requests.get("pulls", 0),
+        "logins": summary.requests.get("logins", 0),
+        "other_operations": summary.requests.get("other", 0),
+        "by_path_requests": {path: dict(counts)
+                             for path, counts in summary.by_path_requests.items()},
+        "folded_events": result.folded_events,
+        "folded_flows": result.folded_flows,
     }
 
 
-def sections_before_flows(report: AuditReport) -> dict[str, Any]:
-    """The document's keys before ``flows``, in order (``audit_document``)."""
+def audit_document(report: AuditReport) -> dict[str, Any]:
+    """The whole ``pullpath.audit/v1`` document (keys in this order)."""
+    result = report.result
     return {
         "schema": AUDIT_SCHEMA,
         "pullpath_version": __version__,
         "service_tags": tags_doc(report.tags),
         "input": stats_doc(report),
         "inventory": inventory_doc(report.inventory),
-    }
-
-
-def sections_after_flows(report: AuditReport) -> dict[str, Any]:
-    """The document's keys after ``flows``, in order (``audit_document``)."""
-    result = report.result
-    summary = result.summary
-    return {
-        "summary": {
-            "events": summary.events,
-            "unclassified_events": result.unclassified_events,
-            "flows": len(result.flows),
-            "by_path": dict(summary.by_path),
-            "by_source": dict(sorted(summary.by_source.items())),
-            "disagreements": summary.disagreements,
-            "newest_event": iso(result.newest_event),
-            "pulls": summary.requests.get("pulls", 0),
-            "logins": summary.requests.get("logins", 0),
-            "other_operations": summary.requests.get("other", 0),
-            "by_path_requests": {path: dict(counts)
-                                 for path, counts in summary.by_path_requests.items()},
-            "folded_events": result.folded_events,
-            "folded_flows": result.folded_flows,
-        },
-        "findings": report.findings,
-        "network": report.network,
+        "flows": flow_docs(result.flows),
+        "summary": summary_doc(result),
+        "findings": [finding_doc(f) for f in report.findings],
+        "network": network_doc(report.network) if report.network is not None else None,
         "warnings": [safe_text(w) for w in result.warnings],
         "missing": list(result.missing),
-    }
-
-
-def audit_document(report: AuditReport) -> dict[str, Any]:
-    """The whole ``pullpath.audit/v1`` document (``simple.audit_json_bytes`` writes the same
-    JSON from its three parts, the flows array in C)."""
-    return {
-        **sections_before_flows(report),
-        "flows": flow_docs(report.result.flows),
-        **sections_after_flows(report),
     }

@@ -1,7 +1,7 @@
 """The path diagram: who pulled from which registry, and which way the pull went in.
 
 Built from a report document (audit flows, explain pairs, lab results) and its optional
-``network`` section (see :mod:`pullpath.formatters.network_view`). The layout is computed here,
+``network`` section (see :mod:`pullpath.formatters.sections`). The layout is computed here,
 deterministically, in three columns:
 
 - left: consumers grouped in boxes by VNet and subnet (consumers with no known subnet in a box

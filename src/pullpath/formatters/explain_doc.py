@@ -23,30 +23,15 @@ import json
 from typing import Any
 
 from pullpath import __version__
-from pullpath.domain.explain import ExplainReport, Finding, KbSource, PairPrediction, Severity
+from pullpath.domain.explain import KbSource, PairPrediction, Severity
+from pullpath.domain.report import ExplainReport
 from pullpath.domain.verdicts import PATH_ORDER
-from pullpath.formatters.audit_doc import inventory_doc
 from pullpath.formatters.common import safe_text
+from pullpath.formatters.sections import finding_doc, inventory_doc, network_doc
 
-__all__ = [
-    "EXPLAIN_SCHEMA",
-    "FINDINGS_DOCS_BASE",
-    "explain_document",
-    "explain_json",
-    "finding_doc",
-    "finding_help_uri",
-    "pair_doc",
-]
+__all__ = ["EXPLAIN_SCHEMA", "explain_document", "explain_json", "pair_doc"]
 
 EXPLAIN_SCHEMA = "pullpath.explain/v1"
-
-FINDINGS_DOCS_BASE = "https://github.com/pullpath/pullpath/blob/main/docs/findings/"
-"""Where the finding pages (``docs/findings/PPxxx.md`` in this repository) are published. The
-project's homepage (pyproject ``[project.urls]``); change it here if the docs move."""
-
-
-def finding_help_uri(finding_id: str) -> str:
-    return f"{FINDINGS_DOCS_BASE}{finding_id}.md"
 
 
 def source_doc(source: KbSource) -> dict[str, Any]:
@@ -83,21 +68,6 @@ def pair_doc(p: PairPrediction) -> dict[str, Any]:
     }
 
 
-def finding_doc(f: Finding) -> dict[str, Any]:
-    return {
-        "id": f.id,
-        "severity": f.severity.value,
-        "title": f.title,
-        "resource_id": f.resource_id,
-        "related": list(f.related),
-        "detail": safe_text(f.detail),
-        "fix": {"cli": safe_text(f.fix_cli), "bicep": safe_text(f.fix_bicep)},
-        "docs": list(f.docs),
-        "policy": {"id": f.policy.id, "name": f.policy.name} if f.policy is not None else None,
-        "help_uri": finding_help_uri(f.id),
-    }
-
-
 def summary_doc(report: ExplainReport) -> dict[str, Any]:
     by_path = {p.value: 0 for p in PATH_ORDER}
     for pair in report.pairs:
@@ -121,7 +91,7 @@ def explain_document(report: ExplainReport) -> dict[str, Any]:
         "findings": [finding_doc(f) for f in report.findings],
         "summary": summary_doc(report),
         "inventory": inventory_doc(report.inventory),
-        "network": dict(report.network) if report.network is not None else None,
+        "network": network_doc(report.network) if report.network is not None else None,
         "notes": [safe_text(n) for n in report.notes],
         "knowledge": {
             "files": list(report.knowledge),

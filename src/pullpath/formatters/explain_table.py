@@ -6,7 +6,8 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from pullpath.domain.explain import ExplainReport, PairPrediction, Severity
+from pullpath.domain.explain import PairPrediction, Severity
+from pullpath.domain.report import ExplainReport
 from pullpath.formatters.common import short_id, term_safe
 from pullpath.formatters.table import path_text
 

@@ -6,9 +6,8 @@ the page as escaped text, never as markup. It loads nothing at view time (inline
 SVG) and carries a Content-Security-Policy that allows only its own inline stylesheet and
 script, pinned by their SHA-256 hashes: even an injected ``<script>`` could not run.
 
-Entry points (registered in :mod:`pullpath.formatters.registry`):
-:func:`audit_html`, :func:`explain_html`, :func:`lab_html`, and :func:`report_html` for any
-document.
+Entry points (in the tables of :mod:`pullpath.formatters.registry`): :func:`audit_html`,
+:func:`explain_html`, :func:`lab_html`, and :func:`report_html` for any saved document.
 """
 
 from __future__ import annotations
@@ -23,15 +22,18 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from pullpath.domain.report import AuditReport, ExplainReport, LabReport
+from pullpath.formatters.audit_doc import audit_document
 from pullpath.formatters.common import safe_text, visible
 from pullpath.formatters.diagram import Diagram, build_diagram
-from pullpath.formatters.report_docs import document_and_network
+from pullpath.formatters.explain_doc import explain_document
+from pullpath.formatters.lab_doc import lab_document
 from pullpath.formatters.report_view import (
     PATH_DESCRIPTIONS,
     PATHS,
     ReportView,
     build_view,
-    report_kind,
+    network_of,
 )
 
 SEVERITIES = frozenset({"critical", "high", "error", "medium", "warning", "low", "info", "note"})
@@ -155,22 +157,19 @@ def render_view(view: ReportView, diagram: Diagram) -> str:
 
 
 def report_html(doc: Mapping[str, Any], *, network: Mapping[str, Any] | None = None) -> str:
-    """Any pullpath document (audit, explain, lab) as a self-contained HTML page. Without
-    ``network``, the diagram draws the network from the inventory files the document names."""
-    return _html(*document_and_network(doc, report_kind(doc), network))
+    """Any pullpath document (audit, explain, lab) as a self-contained HTML page. The diagram
+    draws ``network`` when given, else the document's own ``network`` section."""
+    net = network if network is not None else network_of(doc)
+    return render_view(build_view(doc), build_diagram(doc, net))
 
 
-def _html(doc: Mapping[str, Any], network: Mapping[str, Any] | None) -> str:
-    return render_view(build_view(doc), build_diagram(doc, network))
+def audit_html(report: AuditReport, *, network: Mapping[str, Any] | None = None) -> str:
+    return report_html(audit_document(report), network=network)
 
 
-def audit_html(report: Any, *, network: Mapping[str, Any] | None = None) -> str:
-    return _html(*document_and_network(report, "audit", network))
+def explain_html(report: ExplainReport, *, network: Mapping[str, Any] | None = None) -> str:
+    return report_html(explain_document(report), network=network)
 
 
-def explain_html(report: Any, *, network: Mapping[str, Any] | None = None) -> str:
-    return _html(*document_and_network(report, "explain", network))
-
-
-def lab_html(report: Any, *, network: Mapping[str, Any] | None = None) -> str:
-    return _html(*document_and_network(report, "lab", network))
+def lab_html(report: LabReport, *, network: Mapping[str, Any] | None = None) -> str:
+    return report_html(lab_document(report), network=network)

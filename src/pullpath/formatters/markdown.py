@@ -16,16 +16,19 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from pullpath.domain.report import AuditReport, ExplainReport, LabReport
+from pullpath.formatters.audit_doc import audit_document
 from pullpath.formatters.common import visible
 from pullpath.formatters.diagram import build_diagram, diagram_mermaid
-from pullpath.formatters.report_docs import document_and_network
+from pullpath.formatters.explain_doc import explain_document
+from pullpath.formatters.lab_doc import lab_document
 from pullpath.formatters.report_view import (
     PATH_DESCRIPTIONS,
     FlowRow,
     Link,
     ReportView,
     build_view,
-    report_kind,
+    network_of,
 )
 
 MAX_ROWS = 200
@@ -307,26 +310,21 @@ def render_markdown(view: ReportView, mermaid: str, *, max_rows: int = MAX_ROWS,
 
 def report_markdown(doc: Mapping[str, Any], *, network: Mapping[str, Any] | None = None,
                     max_rows: int = MAX_ROWS) -> str:
-    """Any pullpath document (audit, explain, lab) as GitHub-flavoured Markdown. Without
-    ``network``, the diagram draws the network from the inventory files the document names."""
-    doc, net = document_and_network(doc, report_kind(doc), network)
-    return _markdown(doc, net, max_rows)
-
-
-def _markdown(doc: Mapping[str, Any], network: Mapping[str, Any] | None,
-              max_rows: int = MAX_ROWS) -> str:
-    diagram = build_diagram(doc, network)
+    """Any pullpath document (audit, explain, lab) as GitHub-flavoured Markdown. The diagram
+    draws ``network`` when given, else the document's own ``network`` section."""
+    net = network if network is not None else network_of(doc)
+    diagram = build_diagram(doc, net)
     return render_markdown(build_view(doc), diagram_mermaid(diagram), diagram_note=diagram.summary,
                            max_rows=max_rows)
 
 
-def audit_markdown(report: Any, *, network: Mapping[str, Any] | None = None) -> str:
-    return _markdown(*document_and_network(report, "audit", network))
+def audit_markdown(report: AuditReport, *, network: Mapping[str, Any] | None = None) -> str:
+    return report_markdown(audit_document(report), network=network)
 
 
-def explain_markdown(report: Any, *, network: Mapping[str, Any] | None = None) -> str:
-    return _markdown(*document_and_network(report, "explain", network))
+def explain_markdown(report: ExplainReport, *, network: Mapping[str, Any] | None = None) -> str:
+    return report_markdown(explain_document(report), network=network)
 
 
-def lab_markdown(report: Any, *, network: Mapping[str, Any] | None = None) -> str:
-    return _markdown(*document_and_network(report, "lab", network))
+def lab_markdown(report: LabReport, *, network: Mapping[str, Any] | None = None) -> str:
+    return report_markdown(lab_document(report), network=network)

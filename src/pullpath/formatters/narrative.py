@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pullpath.domain.inventory import ConsumerKind
+from pullpath.domain.report import AuditReport
 from pullpath.domain.verdicts import PATH_ORDER, Expectation, Flow, Path, SourceKind, request_kind
-from pullpath.formatters.audit_doc import AuditReport
 from pullpath.formatters.common import term_safe
 
 MAX_SENTENCES = 30

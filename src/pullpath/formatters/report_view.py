@@ -347,6 +347,17 @@ def report_kind(doc: Mapping[str, Any]) -> str:
     return "report"
 
 
+def network_of(doc: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The ``network`` section the diagram draws: the document's own, or (lab) its audit's."""
+    network = doc.get("network")
+    if isinstance(network, Mapping):
+        return network
+    audit = doc.get("audit")
+    if isinstance(audit, Mapping) and isinstance(audit.get("network"), Mapping):
+        return audit["network"]  # type: ignore[no-any-return]
+    return None
+
+
 TITLES = {
     "audit": "pullpath audit: the network path of every registry pull",
     "explain": "pullpath explain: the path each consumer is expected to take",

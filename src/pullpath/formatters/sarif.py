@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from pullpath import __version__
-from pullpath.domain.explain import ExplainReport, Finding, FindingSpec, Severity
+from pullpath.domain.explain import Finding, FindingSpec, Severity
+from pullpath.domain.report import AuditReport, ExplainReport
 from pullpath.domain.verdicts import Flow, Path
-from pullpath.formatters.audit_doc import AuditReport
 from pullpath.formatters.common import safe_text
-from pullpath.formatters.explain_doc import finding_help_uri
+from pullpath.formatters.sections import finding_help_uri
 
 __all__ = ["SARIF_SCHEMA_URI", "audit_sarif", "explain_sarif", "sarif_level"]
 
@@ -134,17 +134,22 @@ def _finding_rule(f: Finding) -> dict[str, Any]:
     }
 
 
-def _finding_result(f: Finding, index: int) -> dict[str, Any]:
+def _finding_result(f: Finding, index: int, *, fix: bool = True) -> dict[str, Any]:
+    """A finding as a SARIF result; without its ``fix`` as the audit carries it (then the
+    message falls back to the title when the finding has no detail)."""
     result: dict[str, Any] = {
         "ruleId": f.id,
         "ruleIndex": index,
         "level": sarif_level(f.severity),
-        "message": {"text": safe_text(f.detail)},
+        "message": {"text": safe_text(f.detail if fix else f.detail or f.title or f.id)},
         "locations": [_location(f.resource_id)],
         "partialFingerprints": {"pullpathFinding/v1": _fingerprint(f.id, f.resource_id)},
-        "properties": {"fix": {"cli": safe_text(f.fix_cli), "bicep": safe_text(f.fix_bicep)},
-                       "docs": list(f.docs)},
     }
+    if fix:
+        result["properties"] = {
+            "fix": {"cli": safe_text(f.fix_cli), "bicep": safe_text(f.fix_bicep)},
+            "docs": list(f.docs),
+        }
     related = _related(list(f.related))
     if related:
         result["relatedLocations"] = related
@@ -253,23 +258,6 @@ def _flow_result(flow: Flow, rule_id: str, index: int, level: str) -> dict[str, 
     return result
 
 
-def _finding_dict_result(doc: dict[str, Any], index: int) -> dict[str, Any]:
-    fid = str(doc.get("id", ""))
-    resource = str(doc.get("resource_id", ""))
-    result: dict[str, Any] = {
-        "ruleId": fid,
-        "ruleIndex": index,
-        "level": str(doc.get("severity", "warning")),
-        "message": {"text": safe_text(str(doc.get("detail") or doc.get("title") or fid))},
-        "locations": [_location(resource)],
-        "partialFingerprints": {"pullpathFinding/v1": _fingerprint(fid, resource)},
-    }
-    related = _related([str(r) for r in doc.get("related") or []])
-    if related:
-        result["relatedLocations"] = related
-    return result
-
-
 def audit_sarif(report: AuditReport) -> str:
     """The audit's notable flows (and any explain findings it carries) as a SARIF 2.1.0 log."""
     rules = [_audit_rule_doc(r) for r in _AUDIT_RULES]
@@ -282,26 +270,13 @@ def audit_sarif(report: AuditReport) -> str:
             results.append(_flow_result(flow, rule_id, index[rule_id], levels[rule_id]))
         if flow.expectation is not None and flow.expectation.agrees is False:
             results.append(_flow_result(flow, "PPA006", index["PPA006"], levels["PPA006"]))
-    for doc in report.findings:
-        fid = str(doc.get("id", ""))
-        if not fid:
+    for f in report.findings:
+        if not f.id:
             continue
-        if fid not in index:
-            index[fid] = len(rules)
-            severity = str(doc.get("severity", "warning"))
-            rules.append({
-                "id": fid,
-                "name": _pascal(str(doc.get("title", fid))),
-                "shortDescription": {"text": str(doc.get("title", fid))},
-                "helpUri": finding_help_uri(fid),
-                "defaultConfiguration": {
-                    "level": severity if severity in ("error", "warning", "note") else "warning"
-                },
-            })
-        result = _finding_dict_result(doc, index[fid])
-        if result["level"] not in ("error", "warning", "note"):
-            result["level"] = "warning"
-        results.append(result)
+        if f.id not in index:
+            index[f.id] = len(rules)
+            rules.append(_finding_rule(f))
+        results.append(_finding_result(f, index[f.id], fix=False))
     summary = report.result.summary
     props = {"schema": "pullpath.audit/v1", "events": summary.events,
              "flows": len(report.result.flows), "byPath": dict(summary.by_path),

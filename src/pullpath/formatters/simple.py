@@ -5,29 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
-from pullpath.formatters.audit_doc import (
-    AuditReport,
-    audit_document,
-    flow_tail_doc,
-    sections_after_flows,
-    sections_before_flows,
-)
+from pullpath.domain.report import AuditReport
+from pullpath.formatters.audit_doc import audit_document
 from pullpath.formatters.common import _CSV_TRIGGERS, csv_safe, safe_text
-
-if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
-
-    from pullpath.domain.verdicts import Flow
-
-    FlowsJson = Callable[
-        [Sequence[Flow], Callable[[list[Flow]], bytes], Callable[[str], str], bytes, bytes],
-        bytes | None,
-    ]
-    TailsJson = Callable[[Sequence[Flow]], bytes | None]
 
 CSV_COLUMNS = (
     "registry", "operation", "repository", "tag", "caller_ip", "identity", "result", "count",
@@ -76,72 +60,14 @@ def _to_json_fallback(document: dict[str, Any]) -> str:
 
 
 def audit_json(report: AuditReport) -> str:
-    """The ``pullpath.audit/v1`` document as text: ``to_json(audit_document(report))``, by way
-    of ``audit_json_bytes`` (the flows written in C when it can)."""
-    return audit_json_bytes(report).decode("utf-8")
+    """The ``pullpath.audit/v1`` document as text."""
+    return to_json(audit_document(report))
 
 
 def audit_json_bytes(report: AuditReport) -> bytes:
-    """``audit_json(report)`` as UTF-8 bytes (for files): the flows array written in C when
-    the compiled module is installed and takes the report's values (``compiled_audit_json``),
-    else ``to_json_bytes(audit_document(report))``; the same bytes either way."""
-    fast = compiled_audit_json(report)
-    return fast if fast is not None else to_json_bytes(audit_document(report))
-
-
-def _compiled_flows_json() -> tuple[FlowsJson, TailsJson] | tuple[None, None]:
-    try:
-        from pullpath.formatters._flowjson import flows_json, tails_json
-    except ImportError:  # built without a C compiler: the document goes through orjson whole
-        return None, None
-    return flows_json, tails_json
-
-
-_flows_json, _tails_json = _compiled_flows_json()
-
-
-def flows_json_installed() -> bool:
-    """Whether the compiled flows writer is installed (pip had a C compiler)."""
-    return _flows_json is not None
-
-
-def _flow_tails_json(flows: list[Flow]) -> bytes:
-    """``flow_tail_doc`` of each flow, as orjson writes them two lists deep: there each tail's
-    keys are indented as a flow's keys are in the document, and the compiled module copies
-    them from this one rendering (see ``_flowjson.c``). The compiled module writes these
-    bytes itself when every value is one it writes exactly so (``tails_json``)."""
-    if _tails_json is not None:
-        fast = _tails_json(flows)
-        if fast is not None:
-            return fast
-    return orjson.dumps(
-        [[flow_tail_doc(f.source, f.verdict, f.consumer, f.expectation) for f in flows]],
-        default=str, option=_ORJSON_OPTIONS,
-    )
-
-
-def compiled_audit_json(report: AuditReport) -> bytes | None:
-    """``to_json_bytes(audit_document(report))`` with the flows array written by the compiled
-    module (``_flowjson.c``), or None when that module is not installed or cannot write
-    this report exactly so (a value of another type, a lone surrogate orjson refuses, ...).
-
-    The document is put together from its parts at their known boundaries (orjson's layout
-    of the sections before and after ``flows``, each rendered alone), never by searching for
-    a placeholder: logged values can hold any text. (The compiled module cuts the tails'
-    rendering at its line breaks, which values cannot forge: orjson escapes every line break
-    inside a string.)"""
-    if _flows_json is None:
-        return None
-    try:
-        before = orjson.dumps(sections_before_flows(report), default=str,
-                              option=_ORJSON_OPTIONS)
-        after = orjson.dumps(sections_after_flows(report), default=str,
-                             option=_ORJSON_OPTIONS | orjson.OPT_APPEND_NEWLINE)
-        # b'{\n  "schema": ...\n}' + b'{\n  "summary": ...\n}\n'
-        return _flows_json(report.result.flows, _flow_tails_json, safe_text,
-                           before[:-2] + b',\n  "flows": ', b",\n" + after[2:])
-    except (orjson.JSONEncodeError, TypeError):  # what to_json_bytes hands to json.dumps
-        return None
+    """``audit_json(report)`` as UTF-8 bytes, never decoded on the way (a report of many flows
+    is tens of megabytes)."""
+    return to_json_bytes(audit_document(report))
 
 
 def _cell(value: str) -> str:

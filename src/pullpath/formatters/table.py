@@ -10,8 +10,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from pullpath.domain.report import AuditReport
 from pullpath.domain.verdicts import PATH_ORDER, REQUEST_KINDS, Flow, Path
-from pullpath.formatters.audit_doc import AuditReport
 from pullpath.formatters.common import short_id, short_time, term_safe
 from pullpath.formatters.narrative import disagreements, what_happened
 
@@ -120,13 +120,12 @@ def findings_text(report: AuditReport) -> Text | None:
     text = Text(f"Findings ({len(report.findings)}; `pullpath explain` has the fixes):\n",
                 style="bold")
     for finding in report.findings:
-        severity = str(finding.get("severity", ""))
+        severity = finding.severity.value
         style = {"error": "bold red", "warning": "yellow"}.get(severity, "cyan")
         text.append(f"  {severity:<7} ", style=style)
-        text.append(term_safe(f"{finding.get('id', '')} {finding.get('title', '')}", 200))
-        resource = str(finding.get("resource_id") or "")
-        if resource:
-            text.append(f" ({term_safe(short_id(resource), 80)})", style="dim")
+        text.append(term_safe(f"{finding.id} {finding.title}", 200))
+        if finding.resource_id:
+            text.append(f" ({term_safe(short_id(finding.resource_id), 80)})", style="dim")
         text.append("\n")
     return text
 

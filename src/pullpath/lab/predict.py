@@ -9,11 +9,9 @@ marked ``source: scenario`` so that a report never passes it off as explain's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pullpath.core.inventory_parse import inventory_from_documents
 from pullpath.domain.inventory import Inventory, norm_id
-from pullpath.domain.verdicts import Path
+from pullpath.domain.report import Prediction
 from pullpath.lab.render import (
     PLACEHOLDER_SUBSCRIPTION,
     RenderedLab,
@@ -22,19 +20,6 @@ from pullpath.lab.render import (
 )
 
 __all__ = ["Prediction", "explain_available", "predict_for_scenario", "would_be_inventory"]
-
-
-@dataclass(frozen=True, slots=True)
-class Prediction:
-    consumer_key: str
-    path: Path
-    source: str
-    """``explain`` or ``scenario`` (explain not available, or it said nothing)."""
-    rule: str
-    """Knowledge-base entry the prediction rests on."""
-    reasons: tuple[str, ...] = ()
-    missing: tuple[str, ...] = ()
-    """What explain said it would need for a more certain prediction."""
 
 
 def would_be_inventory(lab: RenderedLab, *, subscription: str = PLACEHOLDER_SUBSCRIPTION

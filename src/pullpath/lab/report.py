@@ -1,129 +1,53 @@
 """The lab report: per consumer, the predicted path, the observed path with its evidence, and
 whether they agree; a contradicted knowledge-base entry and the update to make to it.
 
-Pure: built from values the runner and the audit produced; rendered as a rich table or the
-``pullpath.lab/v1`` JSON document.
+Pure: built from values the runner and the audit produced, into the ``LabReport``
+(``pullpath.domain.report``) that ``pullpath.formatters`` write as a table, the
+``pullpath.lab/v1`` JSON document, Markdown or HTML.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
 from pullpath.domain.inventory import norm_id
+from pullpath.domain.report import (
+    AGREES,
+    DISAGREES,
+    HELD,
+    INCONCLUSIVE,
+    NO_CLAIM,
+    NOT_HELD,
+    NOT_OBSERVED,
+    AuditReport,
+    ConsumerResult,
+    Evidence,
+    LabReport,
+    Prediction,
+)
 from pullpath.domain.verdicts import Flow, Path, SourceKind
-from pullpath.formatters.audit_doc import AuditReport
-from pullpath.formatters.common import iso, safe_text, term_safe
-from pullpath.lab.predict import Prediction
-from pullpath.lab.scenarios import Claim, ConsumerSpec, KnowledgeRef, Scenario
+from pullpath.lab.scenarios import ConsumerSpec, Scenario
 
 __all__ = [
-    "LAB_SCHEMA",
+    "AGREES",
+    "DISAGREES",
+    "HELD",
+    "INCONCLUSIVE",
     "MEASURED_URL",
-    "ConsumerResult",
-    "Evidence",
-    "LabReport",
+    "NOT_HELD",
+    "NOT_OBSERVED",
+    "NO_CLAIM",
     "compare",
-    "lab_document",
-    "lab_table",
+    "evidence_of",
     "measured_sources",
+    "missing_consumers",
+    "observed_path",
 ]
-
-LAB_SCHEMA = "pullpath.lab/v1"
 
 MEASURED_URL = "pullpath-lab:{run_id}"
 """The URL of a ``measured`` knowledge-base source: the pullpath lab run that measured it."""
-
-HELD = "held"
-NOT_HELD = "did-not-hold"
-NO_CLAIM = "no-claim"
-
-AGREES = "agrees"
-DISAGREES = "disagrees"
-NOT_OBSERVED = "not-observed"
-INCONCLUSIVE = "inconclusive"
-
-
-@dataclass(frozen=True, slots=True)
-class Evidence:
-    """One flow seen in the registry's log, as evidence of an observed path."""
-
-    caller_ip: str
-    source_kind: str
-    service_tag: str
-    region: str
-    owner: str
-    """Resource the caller IP belongs to (subnet, public IP, NAT gateway); "" for none."""
-    belongs_to_subscription: bool
-    """True when the IP is in a subnet or public IP of the inventoried subscription."""
-    operation: str
-    result: str
-    path: Path
-    count: int
-    identity: str
-    repository: str
-    first_seen: datetime | None
-    last_seen: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class ConsumerResult:
-    key: str
-    kind: str
-    name: str
-    resource_id: str
-    prediction: Prediction
-    expected: Path
-    """The scenario's expectation (may differ from explain's prediction)."""
-    observed: str
-    """A path value, ``deployment-failed`` or ``not-observed``."""
-    observed_paths: tuple[Path, ...]
-    deployment_errors: tuple[str, ...]
-    evidence: tuple[Evidence, ...]
-    agreement: str
-    """``agrees``, ``disagrees``, ``inconclusive`` (the audit could not decide the path) or
-    ``not-observed``."""
-    knowledge: KnowledgeRef | None
-    """The scenario's own statement of the knowledge it re-checks."""
-    knowledge_id: str = ""
-    """The knowledge-base entry the prediction rests on (explain's rule, e.g. KB-ACI-002, or
-    the scenario's entry when explain is not available)."""
-    knowledge_title: str = ""
-    knowledge_update: str = ""
-    """The entry to update (disagreement) or the re-verification (agreement), dated today."""
-    documented: Claim | None = None
-    """What the documentation says the path is (from the scenario)."""
-    documentation: str = NO_CLAIM
-    """Whether the documentation held: ``held``, ``did-not-hold``, ``no-claim`` (it makes
-    none for this setup) or ``not-observed``."""
-
-
-@dataclass(frozen=True)
-class LabReport:
-    scenario: Scenario
-    run_id: str
-    subscription: str
-    resource_group: str
-    location: str
-    started: datetime
-    finished: datetime
-    consumers: tuple[ConsumerResult, ...]
-    unattributed: tuple[Evidence, ...]
-    collect: dict[str, Any]
-    audit: AuditReport | None
-    warnings: tuple[str, ...] = ()
-    torn_down: bool | None = None
-    today: date = field(default_factory=lambda: datetime.now(UTC).date())
-    trigger: str = ""
-    """How the consumers were made to pull again (``stop-start``...), "" when not triggered."""
-    triggered: datetime | None = None
 
 
 def evidence_of(flow: Flow) -> Evidence:
@@ -312,143 +236,6 @@ def _update_text(scenario: Scenario, c: ConsumerSpec, pred: Prediction, entry_id
             "before collection stopped.")
 
 
-# ------------------------------------------------------------------------------ JSON
-
-
-def _evidence_doc(e: Evidence) -> dict[str, Any]:
-    return {
-        "caller_ip": safe_text(e.caller_ip),
-        "source_kind": e.source_kind,
-        "service_tag": e.service_tag,
-        "region": e.region,
-        "owner_resource_id": e.owner,
-        "belongs_to_subscription": e.belongs_to_subscription,
-        "operation": safe_text(e.operation),
-        "result": e.result,
-        "path": e.path.value,
-        "count": e.count,
-        "identity": safe_text(e.identity),
-        "repository": safe_text(e.repository),
-        "first_seen": iso(e.first_seen),
-        "last_seen": iso(e.last_seen),
-    }
-
-
-def lab_document(report: LabReport) -> dict[str, Any]:
-    s = report.scenario
-    consumers = []
-    for c in report.consumers:
-        consumers.append({
-            "key": c.key,
-            "kind": c.kind,
-            "name": c.name,
-            "resource_id": c.resource_id,
-            "predicted": {"path": c.prediction.path.value, "source": c.prediction.source,
-                          "rule": c.prediction.rule, "reasons": list(c.prediction.reasons),
-                          "missing": list(c.prediction.missing)},
-            "expected_by_scenario": c.expected.value,
-            "documented": ({"path": c.documented.path.value, "source": c.documented.source,
-                            "as_of": c.documented.as_of, "says": c.documented.says}
-                           if c.documented else None),
-            "documentation": c.documentation,
-            "observed": {"summary": c.observed,
-                         "paths": [p.value for p in c.observed_paths],
-                         "deployment_errors": list(c.deployment_errors),
-                         "evidence": [_evidence_doc(e) for e in c.evidence]},
-            "agreement": c.agreement,
-            "knowledge_entry": {"id": c.knowledge_id, "title": c.knowledge_title},
-            "knowledge": ({"id": c.knowledge.id, "statement": c.knowledge.statement,
-                           "source": c.knowledge.source, "as_of": c.knowledge.as_of}
-                          if c.knowledge else None),
-            "knowledge_update": c.knowledge_update,
-        })
-    tags = report.audit.tags if report.audit is not None else None
-    return {
-        "schema": LAB_SCHEMA,
-        "scenario": {"name": s.name, "variant": s.variant, "title": s.title,
-                     "question": s.question, "report": s.report},
-        "run_id": report.run_id,
-        "subscription": report.subscription,
-        "resource_group": report.resource_group,
-        "location": report.location,
-        "started": iso(report.started),
-        "finished": iso(report.finished),
-        "date": report.today.isoformat(),
-        "consumers": consumers,
-        "unattributed_flows": [_evidence_doc(e) for e in report.unattributed],
-        "collect": report.collect,
-        "service_tags": ({"cloud": tags.cloud, "change_number": tags.change_number,
-                          "source": tags.source} if tags else None),
-        "events": report.audit.result.summary.events if report.audit is not None else 0,
-        "torn_down": report.torn_down,
-        "trigger": report.trigger,
-        "triggered": iso(report.triggered),
-        "warnings": list(report.warnings),
-    }
-
-
-# ------------------------------------------------------------------------------ table
-
-_AGREEMENT_STYLE = {AGREES: "bold green", DISAGREES: "bold red", NOT_OBSERVED: "yellow",
-                    INCONCLUSIVE: "yellow"}
-
-
-def lab_table(report: LabReport, *, width: int = 140) -> str:
-    buf = io.StringIO()
-    console = Console(file=buf, width=width, force_terminal=False, highlight=False,
-                      soft_wrap=False)
-    s = report.scenario
-    console.print(f"pullpath lab {term_safe(s.ident)} — run {report.run_id}, "
-                  f"{report.resource_group} ({report.location}), {report.today.isoformat()}")
-    console.print(f"question: {term_safe(s.question, 400)}")
-    table = Table(title="Documentation, prediction and observation", title_justify="left")
-    for heading in ("Consumer", "Documented", "Predicted", "Observed", "Caller IPs (source)",
-                    "Docs held", "Agreement"):
-        table.add_column(heading, overflow="fold")
-    for c in report.consumers:
-        evidence = []
-        for e in c.evidence[:5]:
-            where = e.service_tag or (e.owner.rsplit("/", 1)[-1] if e.owner else "")
-            owned = "in subscription" if e.belongs_to_subscription else "no resource of ours"
-            evidence.append(f"{term_safe(e.caller_ip, 60)} {e.source_kind} {term_safe(where, 60)}"
-                            f" ({owned}) {e.result} x{e.count}")
-        if c.deployment_errors:
-            evidence.append("deployment error: " + ", ".join(c.deployment_errors))
-        table.add_row(  # Text, never str: logged values must not be parsed as rich markup
-            Text(f"{c.kind} {term_safe(c.name, 60)}"),
-            Text(c.documented.path.value if c.documented else "-"),
-            Text(f"{c.prediction.path.value} ({c.prediction.source})"),
-            Text(term_safe(c.observed, 200)),
-            Text("\n".join(evidence) or "-"),
-            Text(c.documentation),
-            Text(c.agreement, style=_AGREEMENT_STYLE[c.agreement]),
-        )
-    if report.trigger:
-        console.print(f"trigger: {report.trigger} at {iso(report.triggered)}")
-    console.print(table)
-    for c in report.consumers:
-        console.print(f"- {term_safe(c.knowledge_update, 1000)}", markup=False)
-    if report.unattributed:
-        console.print(f"{len(report.unattributed)} flow(s) not attributed to a lab consumer:")
-        for e in report.unattributed[:10]:
-            console.print(f"  {term_safe(e.caller_ip, 60)} {e.source_kind} {e.path.value} "
-                          f"{term_safe(e.operation, 30)} {e.result} x{e.count}", markup=False)
-    col = report.collect
-    if col:
-        console.print(f"collect: {col.get('events', 0)} event(s) in {col.get('polls', 0)} "
-                      f"poll(s), {col.get('elapsed_s', 0):.0f}s, "
-                      f"{'complete' if col.get('complete') else 'incomplete'}")
-        if col.get("message"):
-            console.print(f"  {term_safe(str(col['message']), 600)}", markup=False)
-    if report.torn_down is not None:
-        console.print("teardown: " + ("resource group deleted" if report.torn_down
-                                      else "KEPT (delete it with `pullpath lab down --run-id "
-                                      f"{report.run_id}`)"))
-    for w in report.warnings:
-        console.print(f"warning: {term_safe(w, 600)}", markup=False)
-    return buf.getvalue()
-
-
 # ------------------------------------------------------------------------------ --record
 
 _KIND_LABEL = {"aci": "ACI container group", "aca": "container app"}
@@ -458,7 +245,8 @@ def measured_sources(report: LabReport) -> list[dict[str, Any]]:
     """The run's observations as ``measured`` knowledge-base sources, ready to add to the
     behaviour that predicted each (``behaviour`` is None when the prediction rested on no
     knowledge-base behaviour). A consumer whose observation did not settle on one path (no
-    pull seen, mixed or undecided paths) is left out: nothing was measured for it."""
+    pull seen, mixed or undecided paths) is left out: nothing was measured for it. The text is
+    the logged values as they are; ``formatters.lab_record`` makes it safe to write."""
     run = report.run_id
     day = report.started.astimezone(UTC).date().isoformat()
     how = f", after a {report.trigger} trigger" if report.trigger else ""
@@ -487,6 +275,6 @@ def measured_sources(report: LabReport) -> list[dict[str, Any]]:
             "scenario": report.scenario.ident,
             "source": {"url": MEASURED_URL.format(run_id=run), "kind": "measured",
                        "run_id": run, "verified": day, "expect": path.value,
-                       "says": safe_text(says)},
+                       "says": says},
         })
     return out

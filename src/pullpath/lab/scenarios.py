@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from pullpath.domain.report import Claim, KnowledgeRef
 from pullpath.domain.verdicts import Path
 
 __all__ = [
@@ -68,19 +69,6 @@ class ScenarioError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class KnowledgeRef:
-    """A knowledge-base entry a scenario re-checks."""
-
-    id: str
-    statement: str
-    """What the entry says today."""
-    source: str
-    """Documentation URL or measurement it rests on."""
-    as_of: str
-    """When it was last verified (ISO date)."""
-
-
-@dataclass(frozen=True, slots=True)
 class SubnetSpec:
     name: str
     prefix: str
@@ -114,20 +102,6 @@ class ImageSpec:
     @property
     def tag(self) -> str:
         return self.target.rsplit(":", 1)[1]
-
-
-@dataclass(frozen=True, slots=True)
-class Claim:
-    """A claim about a consumer's path made before the lab runs: what the documentation says, or
-    what the field report observed."""
-
-    path: Path
-    source: str
-    """The documentation URL, or the report (``field report 2024-11-25``)."""
-    as_of: str
-    """The documentation's date (ms.date) or the report's date (ISO)."""
-    says: str = ""
-    """The claim in the source's words (documentation: quoted verbatim)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,9 +20,9 @@ from pullpath.core.inventory_parse import inventory_from_documents
 from pullpath.core.servicetags import TagIndex
 from pullpath.domain.events import PullEvent, ReadStats
 from pullpath.domain.inventory import Inventory
-from pullpath.formatters.audit_doc import AuditReport
+from pullpath.domain.report import AuditReport, LabReport
 from pullpath.lab.predict import predict_for_scenario
-from pullpath.lab.report import LabReport, compare, evidence_of, missing_consumers
+from pullpath.lab.report import compare, evidence_of, missing_consumers
 from pullpath.lab.runner import (
     CollectResult,
     LabError,

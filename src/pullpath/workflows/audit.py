@@ -13,7 +13,6 @@ from pullpath.core.audit import (
     MAX_FLOW_GROUPS,
     MAX_JUDGE_KEYS,
     Aggregator,
-    AuditResult,
     ExpectFn,
     Judgements,
     build_flows,
@@ -22,11 +21,11 @@ from pullpath.core.classify import Classifier
 from pullpath.core.inventory_parse import inventory_warnings
 from pullpath.domain.events import PullEvent, ReadStats
 from pullpath.domain.inventory import Inventory
-from pullpath.domain.verdicts import Expectation, Flow, InventoryInfo, TagsInfo
+from pullpath.domain.verdicts import AuditResult, Expectation, Flow, InventoryInfo, TagsInfo
 
 if TYPE_CHECKING:
     from pullpath.core.servicetags import TagIndex
-    from pullpath.formatters.audit_doc import AuditReport
+    from pullpath.domain.report import AuditReport
 
 # Modules only the work after reading needs (the inventory and service tag readers, the
 # explainer and knowledge base, the report) are imported where they are used: ``run_audit``
@@ -202,9 +201,8 @@ def finish(
     from pullpath.adapters.servicetags_files import service_tags_age_warning
     from pullpath.core.explain import explainer_for
     from pullpath.core.findings import check_findings
-    from pullpath.formatters.audit_doc import AuditReport
-    from pullpath.formatters.explain_doc import finding_doc
-    from pullpath.formatters.network_view import network_view
+    from pullpath.core.network import network_view
+    from pullpath.domain.report import AuditReport
 
     # one explainer serves both the per-flow expectations and the findings
     explainer = None if inventory.empty else explainer_for(inventory)
@@ -233,7 +231,7 @@ def finish(
         tags=tags_info(tags, age, mismatch),
         inventory=inventory_info(inventory),
         log_sources=tuple(log_sources),
-        findings=[finding_doc(f) for f in check_findings(explainer)[0]] if explainer else [],
+        findings=tuple(check_findings(explainer)[0]) if explainer else (),
         network=network_view(inventory) if explainer else None,
     )
 
@@ -308,9 +306,8 @@ def _load_tags(path: Path | None, auto: bool, warnings: list[str]) -> TagIndex:
 
 
 def _import_finish() -> None:
-    """Import what ``finish`` and the report formats use, while the logs are still read."""
+    """Import what ``finish`` uses, while the logs are still read."""
     import pullpath.core.explain
     import pullpath.core.findings
-    import pullpath.formatters.audit_doc
-    import pullpath.formatters.explain_doc
-    import pullpath.formatters.network_view  # noqa: F401
+    import pullpath.core.network
+    import pullpath.domain.report  # noqa: F401

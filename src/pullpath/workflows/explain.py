@@ -8,9 +8,10 @@ from pathlib import Path
 from pullpath.core.explain import explainer_for
 from pullpath.core.findings import check_findings
 from pullpath.core.inventory_parse import inventory_warnings
-from pullpath.domain.explain import ExplainReport, KnowledgeBase
+from pullpath.core.network import network_view
+from pullpath.domain.explain import KnowledgeBase
 from pullpath.domain.inventory import Inventory
-from pullpath.formatters.network_view import network_view
+from pullpath.domain.report import ExplainReport
 from pullpath.workflows.audit import inventory_info, load_inventory
 
 __all__ = ["explain_inventory", "run_explain"]
@@ -45,9 +46,9 @@ def explain_inventory(inventory: Inventory, kb: KnowledgeBase | None = None) -> 
     notes = list(dict.fromkeys([*inventory_warnings(inventory), *_input_notes(inventory),
                                 *explainer.notes, *unchecked]))
     return ExplainReport(
-        pairs=list(pairs),
-        findings=findings,
-        notes=notes,
+        pairs=tuple(pairs),
+        findings=tuple(findings),
+        notes=tuple(notes),
         inventory=inventory_info(inventory),
         knowledge=explainer.kb.origin,
         behaviours=len(explainer.kb.behaviours),

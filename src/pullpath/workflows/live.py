@@ -54,7 +54,7 @@ from pullpath.core.servicetags import (
 )
 from pullpath.domain.events import ReadStats
 from pullpath.domain.inventory import Inventory, norm_id
-from pullpath.formatters.audit_doc import AuditReport
+from pullpath.domain.report import AuditReport
 from pullpath.knowledge.clouds import Cloud
 from pullpath.workflows.audit import classifier_for, finish
 
