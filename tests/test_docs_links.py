@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pullpath.formatters.explain_doc import finding_help_uri
+from pullpath.formatters.sections import finding_help_uri
 from pullpath.formatters.sarif import AUDIT_HELP_URI
 
 ROOT = Path(__file__).resolve().parent.parent
