@@ -27,7 +27,6 @@ from pullpath.core.ipindex import (
 )
 from pullpath.core.records import FIREWALL_DENIAL_RE
 from pullpath.domain.inventory import (
-    Consumer,
     ConsumerKind,
     Inventory,
     ManagedEnvironment,
@@ -536,9 +535,6 @@ class Classifier:
             return f"identity {label} is shared by {names}"
         return f"{names} are candidates (by {ref.by or 'network'})"
 
-    def consumer_of(self, ref: ConsumerRef) -> Consumer | None:
-        return self.inventory.consumers.get(ref.id) if ref.id else None
-
 
 def tags_older_than_event(
     verdict: PathVerdict, source: Source, published: date | None, newest: datetime | None
@@ -731,15 +727,4 @@ def _denied(call: Call, source: Source, registry: Registry | None) -> PathVerdic
                        missing=("the registry configuration, to tell firewall from authorisation",))
 
 
-def consumer_kind_label(kind: ConsumerKind) -> str:
-    return {
-        ConsumerKind.ACI: "Container Instances",
-        ConsumerKind.ACA: "Container Apps",
-        ConsumerKind.AKS: "AKS",
-        ConsumerKind.APP_SERVICE: "App Service",
-        ConsumerKind.ACR_TASKS: "ACR Tasks",
-        ConsumerKind.UNKNOWN: "unknown",
-    }[kind]
-
-
-__all__ = ["Call", "Classifier", "consumer_kind_label", "norm_id"]
+__all__ = ["Call", "Classifier", "norm_id"]

@@ -56,7 +56,6 @@ __all__ = [
     "explainer_for",
     "flow_expectation",
     "is_acr_host",
-    "predict_pairs",
 ]
 
 ACI_DELEGATION = "microsoft.containerinstance/containergroups"
@@ -1095,18 +1094,7 @@ def explainer_for(inventory: Inventory, kb: KnowledgeBase | None = None) -> Expl
     return Explainer(inventory, kb if kb is not None else _default_kb())
 
 
-def predict_pairs(inventory: Inventory, kb: KnowledgeBase | None = None) -> list[PairPrediction]:
-    """Every consumer -> registry pair of the inventory with its predicted path."""
-    return explainer_for(inventory, kb).predictions()
-
-
 def flow_expectation(inventory: Inventory, flow: Flow,
                      kb: KnowledgeBase | None = None) -> Expectation | None:
     """One-off form of :meth:`Explainer.expectation` (builds a fresh explainer)."""
     return explainer_for(inventory, kb).expectation(flow)
-
-
-def fact_line(name: str, fact: Fact) -> str:
-    value = "unknown" if fact.value is None else (
-        _yes_no(fact.value) if isinstance(fact.value, bool) else fact.value)
-    return f"{name} = {value}: {fact.why}"

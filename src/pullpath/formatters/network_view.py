@@ -27,10 +27,6 @@ from pullpath.formatters.common import safe_text
 NETWORK_KEYS = ("registries", "vnets", "subnets", "consumers")
 
 
-def empty_network() -> dict[str, Any]:
-    return {key: [] for key in NETWORK_KEYS}
-
-
 def _vnet_of(subnet_id: str) -> str:
     marker = "/subnets/"
     idx = subnet_id.find(marker)

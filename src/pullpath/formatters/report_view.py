@@ -327,10 +327,6 @@ class ReportView:
         names = {r.consumer for r in self.flows} | {r.consumer for r in self.pairs}
         return tuple(sorted(names, key=str.lower))
 
-    @property
-    def table_rows(self) -> int:
-        return len(self.flows) + len(self.pairs)
-
 
 LAB_REGISTRY = "registry (lab)"
 

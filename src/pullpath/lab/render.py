@@ -206,10 +206,6 @@ def switches_bypass_after_import(s: Scenario) -> bool:
     return s.registry.public_network_access == "Disabled" and not s.registry.trusted_services
 
 
-def _has_aci(s: Scenario) -> bool:
-    return any(c.kind == "aci" for c in s.consumers)
-
-
 def _has_aca(s: Scenario) -> bool:
     return any(c.kind == "aca" for c in s.consumers)
 
