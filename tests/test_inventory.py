@@ -27,9 +27,9 @@ from pullpath.core.inventory_parse import (
     is_arm_expression,
     iter_resources,
     split_image,
-    type_from_id,
 )
 from pullpath.domain.inventory import ConsumerKind, Inventory, InventoryIssue, norm_id
+from pullpath.domain.resource_id import type_of as type_from_id
 
 DATA = Path(__file__).parent / "data" / "inventory"
 EXAMPLES = DATA / "examples"

@@ -45,6 +45,7 @@ from pullpath.domain.inventory import (
     RegistryCredential,
     norm_id,
 )
+from pullpath.domain.resource_id import name_of, parent_of
 from pullpath.domain.verdicts import Confidence, Expectation, Flow, Path
 
 __all__ = [
@@ -86,29 +87,8 @@ def downgrade(confidence: Confidence) -> Confidence:
     return _DOWN[confidence]
 
 
-def name_of(resource_id: str) -> str:
-    return resource_id.rstrip("/").rsplit("/", 1)[-1] if resource_id else ""
-
-
-def resource_group_of(resource_id: str) -> str:
-    parts = resource_id.strip("/").split("/")
-    for i, part in enumerate(parts[:-1]):
-        if part.lower() == "resourcegroups":
-            return parts[i + 1]
-    return ""
-
-
-def subscription_of(resource_id: str) -> str:
-    parts = resource_id.strip("/").split("/")
-    if len(parts) > 1 and parts[0].lower() == "subscriptions":
-        return parts[1]
-    return ""
-
-
 def vnet_of_subnet(subnet_id: str) -> str:
-    sid = norm_id(subnet_id)
-    i = sid.rfind("/subnets/")
-    return sid[:i] if i > 0 else ""
+    return parent_of(subnet_id, "subnets")
 
 
 def evaluate(conditions: Sequence[Condition], facts: Facts) -> tuple[bool | None, tuple[str, ...]]:

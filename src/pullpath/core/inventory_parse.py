@@ -64,6 +64,13 @@ from pullpath.domain.inventory import (
     VirtualNetwork,
     norm_id,
 )
+from pullpath.domain.resource_id import (
+    name_of,
+    parent_of,
+    parse_resource_id,
+    subscription_of,
+    type_of,
+)
 
 __all__ = [
     "MAX_DEPTH",
@@ -80,7 +87,6 @@ __all__ = [
     "looks_like_inventory",
     "norm_location",
     "split_image",
-    "type_from_id",
     "without_properties_problem",
 ]
 
@@ -159,36 +165,6 @@ def is_arm_expression(value: str) -> bool:
 def norm_location(location: str) -> str:
     """``North Central US`` and ``northcentralus`` compare equal: lower-case, no spaces."""
     return location.replace(" ", "").lower()
-
-
-def _last(resource_id: str) -> str:
-    return resource_id.rstrip("/").rsplit("/", 1)[-1]
-
-
-def _parent(resource_id: str, child_type: str) -> str:
-    """The ID before the last ``/<child_type>/`` segment (``child_type`` lower-case)."""
-    rid = norm_id(resource_id)
-    marker = f"/{child_type}/"
-    i = rid.rfind(marker)
-    return rid[:i] if i > 0 else ""
-
-
-def type_from_id(resource_id: str) -> str:
-    """Resource type (lower-case) from an ARM ID: ``microsoft.network/virtualnetworks/subnets``.
-
-    Extension resources take the last ``providers`` segment; "" when the ID has none.
-    """
-    parts = [p for p in norm_id(resource_id).split("/") if p]
-    try:
-        i = len(parts) - 1 - parts[::-1].index("providers")
-    except ValueError:
-        return ""
-    rest = parts[i + 1 :]
-    if not rest:
-        return ""
-    namespace, tail = rest[0], rest[1:]
-    types = tail[0::2]
-    return "/".join([namespace, *types]) if types else ""
 
 
 _IMAGE_HOST = re.compile(r"^[^/]+[.:][^/]*$|^localhost$")
@@ -369,7 +345,7 @@ def _agree(values: Iterable[object]) -> tuple[object, bool]:
 
 def _show_item(value: object) -> str:
     if isinstance(value, PrivateEndpointConnection):
-        return f"{_last(value.private_endpoint_id or value.id)} {value.status or '(no status)'}"
+        return f"{name_of(value.private_endpoint_id or value.id)} {value.status or '(no status)'}"
     if isinstance(value, RegistryCredential):
         return f"{value.server or '(own registry)'} by {value.method}"
     return _show(value)
@@ -578,7 +554,7 @@ def _arm_resource(item: object) -> bool:
     if not isinstance(item, Mapping):
         return False
     rid, rtype = _lookup(item, "id"), _lookup(item, "type")
-    return (isinstance(rid, str) and rid.lower().startswith(("/subscriptions/", "/providers/"))
+    return (isinstance(rid, str) and parse_resource_id(rid) is not None
             and isinstance(rtype, str) and "/" in rtype)
 
 
@@ -851,7 +827,7 @@ class InventoryBuilder:
         rid = norm_id(ctx.s(res, "id"))
         ctx.resource_id = rid
         given = ctx.s(res, "type").lower()
-        inferred = type_from_id(rid)
+        inferred = type_of(rid)
         rtype = given or inferred
         if inferred.endswith("/diagnosticsettings"):
             rtype = "microsoft.insights/diagnosticsettings"  # some examples mislabel the type
@@ -916,7 +892,7 @@ class InventoryBuilder:
             rid,
             VirtualNetwork(
                 id=rid,
-                name=c.s(res, "name") or _last(rid),
+                name=c.s(res, "name") or name_of(rid),
                 location=location,
                 address_prefixes=c.strs(res, "addressSpace.addressPrefixes"),
                 subnet_ids=_uniq(subnet_ids),
@@ -924,7 +900,7 @@ class InventoryBuilder:
         )
 
     def _subnet_resource(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
-        self._subnet(c, res, "", _parent(rid, "subnets"))
+        self._subnet(c, res, "", parent_of(rid, "subnets"))
 
     def _subnet(self, c: _Ctx, sub: Mapping[Any, object], where: str, vnet_id: str) -> str:
         name = c.s(sub, "name", where)
@@ -935,15 +911,15 @@ class InventoryBuilder:
                 return ""
             sid = f"{vnet_id}/subnets/{name.lower()}"
         given = _uniq([c.s(sub, "addressPrefix", where), *c.strs(sub, "addressPrefixes", where)])
-        prefixes = tuple(p for p in given if _usable_prefix(c, name or _last(sid), p))
+        prefixes = tuple(p for p in given if _usable_prefix(c, name or name_of(sid), p))
         delegations = _uniq(c.s(d, "serviceName", w) for w, d in c.objs(sub, "delegations", where))
         self._put(
             self._inv.subnets,
             sid,
             Subnet(
                 id=sid,
-                name=name or _last(sid),
-                vnet_id=vnet_id or _parent(sid, "subnets"),
+                name=name or name_of(sid),
+                vnet_id=vnet_id or parent_of(sid, "subnets"),
                 prefixes=prefixes,
                 delegations=delegations,
                 nat_gateway_id=c.ref(sub, "natGateway", where),
@@ -971,7 +947,7 @@ class InventoryBuilder:
             rid,
             PrivateEndpoint(
                 id=rid,
-                name=c.s(res, "name") or _last(rid),
+                name=c.s(res, "name") or name_of(rid),
                 location=norm_location(c.s(res, "location")),
                 subnet_id=c.ref(res, "subnet"),
                 target_ids=tuple(targets),
@@ -1001,7 +977,7 @@ class InventoryBuilder:
             rid,
             NetworkInterface(
                 id=rid,
-                name=c.s(res, "name") or _last(rid),
+                name=c.s(res, "name") or name_of(rid),
                 ip_configurations=tuple(configs),
                 private_endpoint_id=c.ref(res, "privateEndpoint"),
                 attached_to=c.ref(res, "virtualMachine"),
@@ -1014,7 +990,7 @@ class InventoryBuilder:
             rid,
             PublicIp(
                 id=rid,
-                name=c.s(res, "name") or _last(rid),
+                name=c.s(res, "name") or name_of(rid),
                 ip_address=c.s(res, "ipAddress"),
                 attached_to=c.ref(res, "ipConfiguration") or c.ref(res, "natGateway"),
                 prefix_id=c.ref(res, "publicIPPrefix"),
@@ -1027,7 +1003,7 @@ class InventoryBuilder:
             rid,
             NatGateway(
                 id=rid,
-                name=c.s(res, "name") or _last(rid),
+                name=c.s(res, "name") or name_of(rid),
                 public_ip_ids=_uniq(
                     [*c.refs(res, "publicIpAddresses"), *c.refs(res, "publicIpAddressesV6")]
                 ),
@@ -1056,7 +1032,7 @@ class InventoryBuilder:
             rid,
             Registry(
                 id=rid,
-                name=c.s(res, "name") or _last(rid),
+                name=c.s(res, "name") or name_of(rid),
                 location=norm_location(c.s(res, "location")),
                 login_server=c.s(res, "loginServer").lower(),
                 sku=c.s(res, "sku.name"),
@@ -1083,7 +1059,7 @@ class InventoryBuilder:
         )
 
     def _registry_pec(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
-        registry_id = _parent(rid, "privateendpointconnections")
+        registry_id = parent_of(rid, "privateendpointconnections")
         self._put(self._pecs[registry_id], rid, self._pec(c, res, ""))
 
     def _task_agent_pool(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
@@ -1092,7 +1068,7 @@ class InventoryBuilder:
     def _replication(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
         location = norm_location(c.s(res, "location"))
         if location:
-            self._replicas[_parent(rid, "replications")].append(location)
+            self._replicas[parent_of(rid, "replications")].append(location)
 
     # -- identities --------------------------------------------------------------------------
 
@@ -1102,7 +1078,7 @@ class InventoryBuilder:
             rid,
             ManagedIdentity(
                 id=rid,
-                name=c.s(res, "name") or _last(rid),
+                name=c.s(res, "name") or name_of(rid),
                 principal_id=norm_id(c.s(res, "principalId")),
                 client_id=norm_id(c.s(res, "clientId")),
             ),
@@ -1140,7 +1116,7 @@ class InventoryBuilder:
                 out.principal_ids.append(p)
                 out.client_ids.append(cl)
                 if p or cl:
-                    _merge_put(self._inv.identities, uid, ManagedIdentity(uid, _last(uid), p, cl))
+                    _merge_put(self._inv.identities, uid, ManagedIdentity(uid, name_of(uid), p, cl))
         return out
 
     @staticmethod
@@ -1151,7 +1127,7 @@ class InventoryBuilder:
         ident = identity.strip()
         if ident.lower() in ("system", "[system]"):
             return RegistryCredential(server, "system-assigned-identity"), ""
-        if ident.lower().startswith("/subscriptions/"):
+        if subscription_of(ident):
             return RegistryCredential(server, "user-assigned-identity", norm_id(ident)), ""
         if _GUID.match(ident):
             return RegistryCredential(server, "user-assigned-identity"), ident.lower()
@@ -1165,7 +1141,7 @@ class InventoryBuilder:
 
     def _consumer(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
         kind = _CONSUMER_TYPES[rtype]
-        name = c.s(res, "name") or _last(rid)
+        name = c.s(res, "name") or name_of(rid)
         location = norm_location(c.s(res, "location"))
         known = _has_properties(res)
         if kind is ConsumerKind.APP_SERVICE and not self._is_container_site(c, res):
@@ -1275,7 +1251,7 @@ class InventoryBuilder:
                 p.fixed_creds.append(RegistryCredential("", "kubelet-identity", resource_id))
                 if resource_id and (object_id or client_id):
                     identity = ManagedIdentity(
-                        resource_id, _last(resource_id), object_id, client_id
+                        resource_id, name_of(resource_id), object_id, client_id
                     )
                     _merge_put(self._inv.identities, resource_id, identity)
         elif kubelet is not None:
@@ -1373,7 +1349,7 @@ class InventoryBuilder:
     def _task(
         self, c: _Ctx, res: Mapping[Any, object], rid: str, p: _ConsumerParts, ident: _Identity
     ) -> None:
-        registry_id = _parent(rid, "tasks")
+        registry_id = parent_of(rid, "tasks")
         self._task_registry[rid] = registry_id
         p.facts.update(task_settings(c, res))
         p.facts["system_identity"] = "true" if ident.system else "false"
@@ -1405,7 +1381,7 @@ class InventoryBuilder:
             rid,
             ManagedEnvironment(
                 id=rid,
-                name=c.s(res, "name") or _last(rid),
+                name=c.s(res, "name") or name_of(rid),
                 location=norm_location(c.s(res, "location")),
                 infrastructure_subnet_id=norm_id(
                     c.s(res, "vnetConfiguration.infrastructureSubnetId")
@@ -1418,7 +1394,7 @@ class InventoryBuilder:
         )
 
     def _agent_pool(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
-        cluster = _parent(rid, "agentpools")
+        cluster = parent_of(rid, "agentpools")
         for path in ("vnetSubnetID", "podSubnetID"):
             subnet = norm_id(c.s(res, path))
             if subnet:
@@ -1442,9 +1418,7 @@ class InventoryBuilder:
 
     def _diagnostic_setting(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
         self._inv.diagnostic_settings_present = True
-        target = _parent(rid, "providers/microsoft.insights/diagnosticsettings") or _parent(
-            rid, "diagnosticsettings"
-        )
+        target = parent_of(rid, "diagnosticsettings")
         categories: list[str] = []
         for w, log in c.objs(res, "logs"):
             if c.b(log, "enabled", w) is True:
@@ -1465,27 +1439,27 @@ class InventoryBuilder:
         )
 
     def _dns_zone(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
-        self._zone_names[rid] = (c.s(res, "name") or _last(rid)).lower()
+        self._zone_names[rid] = (c.s(res, "name") or name_of(rid)).lower()
         self._zone_link_counts[rid] = zone_link_count(c, res)
 
     def _dns_a_record(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
-        zone = _parent(rid, "a")
-        name = (c.s(res, "name") or _last(rid)).lower()
+        zone = parent_of(rid, "a")
+        name = (c.s(res, "name") or name_of(rid)).lower()
         addrs = [c.s(r, "ipv4Address", w) for w, r in c.objs(res, "aRecords")]
         self._add_records(zone, name, addrs)
 
     def _add_records(self, zone: str, name: str, addrs: Iterable[str]) -> None:
         if not zone or not name:
             return
-        self._zone_names.setdefault(zone, _last(zone))
+        self._zone_names.setdefault(zone, name_of(zone))
         known = self._zone_records[zone].setdefault(name, [])
         known.extend(a for a in addrs if a and a not in known)
 
     def _dns_link(self, c: _Ctx, res: Mapping[Any, object], rid: str, rtype: str) -> None:
-        zone = _parent(rid, "virtualnetworklinks")
+        zone = parent_of(rid, "virtualnetworklinks")
         vnet = c.ref(res, "virtualNetwork")
         if zone:
-            self._zone_names.setdefault(zone, _last(zone))
+            self._zone_names.setdefault(zone, name_of(zone))
             if vnet and vnet not in self._zone_links[zone]:
                 self._zone_links[zone].append(vnet)
 
@@ -1494,7 +1468,7 @@ class InventoryBuilder:
             zone = norm_id(c.s(cfg, "privateDnsZoneId", w))
             if not zone:
                 continue
-            self._zone_names.setdefault(zone, _last(zone))
+            self._zone_names.setdefault(zone, name_of(zone))
             for w2, rs in c.objs(cfg, "recordSets", w):
                 if c.s(rs, "recordType", w2).upper() not in ("A", ""):
                     continue
@@ -1607,7 +1581,7 @@ class InventoryBuilder:
             if rid and rid not in inv.registries:
                 inv.registries[rid] = Registry(
                     id=rid,
-                    name=_last(rid),
+                    name=name_of(rid),
                     location="",
                     login_server="",
                     sku="",
