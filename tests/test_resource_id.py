@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from pullpath.domain.resource_id import (
     ResourceId,
     name_of,
+    owner_of,
     type_of,
     parent_of,
     parse_resource_id,
@@ -107,3 +108,16 @@ def test_what_is_not_an_id() -> None:
     collection = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks"
     assert parse_resource_id(collection).name == ""  # type: ignore[union-attr]
     assert parent_of(collection + "/v/subnets", "subnets") == ""
+
+
+def test_owner_of_a_child_and_of_an_extension_resource() -> None:
+    registry = ("/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerRegistry/"
+                "registries/acr1")
+    kind = "microsoft.containerregistry/registries"
+    assert owner_of(registry, kind) == registry.lower()
+    assert owner_of(registry + "/privateEndpointConnections/pe1", kind) == registry.lower()
+    assert owner_of(registry + "/providers/Microsoft.Insights/diagnosticSettings/d",
+                    kind) == registry.lower()
+    assert owner_of("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/"
+                    "publicIPAddresses/ip", kind) == ""
+    assert owner_of(registry + "/replications", kind) == registry.lower()

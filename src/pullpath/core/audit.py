@@ -39,6 +39,7 @@ from pullpath.core.records import (
     record_shape,
 )
 from pullpath.domain.events import PullEvent, ReadStats
+from pullpath.domain.resource_id import name_of
 from pullpath.domain.verdicts import (
     PATH_ORDER,
     REQUEST_KINDS,
@@ -92,7 +93,7 @@ def registry_label(login_server: str, resource_id: str) -> str:
     if login_server:
         return login_server
     if resource_id:
-        return resource_id.rsplit("/", 1)[-1]
+        return name_of(resource_id)
     return ""
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import enum
 import functools
 import ipaddress
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
@@ -35,6 +34,7 @@ from pullpath.domain.inventory import (
     ResourceConflict,
     norm_id,
 )
+from pullpath.domain.resource_id import name_of, owner_of
 from pullpath.domain.verdicts import (
     Confidence,
     ConsumerRef,
@@ -100,9 +100,9 @@ class Classifier:
         # was given is looked up, so that a flow from any of them is known to depend on it
         self._registry_conflicts: dict[str, list[ResourceConflict]] = defaultdict(list)
         for cid, conflict in inv.conflicts.items():
-            owner = _REGISTRY_ID(cid)
-            if owner is not None and owner.group(0) in inv.registries:
-                self._registry_conflicts[owner.group(0)].append(conflict)
+            owner = owner_of(cid, "microsoft.containerregistry/registries")
+            if owner in inv.registries:
+                self._registry_conflicts[owner].append(conflict)
             for rec in conflict.versions:
                 addresses: tuple[str, ...] = ()
                 if isinstance(rec, PublicIp):
@@ -267,7 +267,7 @@ class Classifier:
         the note and kept for ``consumer``."""
         subnets = [self.inventory.subnets[self._subnet_ids[i]] for i in found]
         prefixes = [_matching(ip, s.prefixes) for s in subnets]
-        names = [f"{s.vnet_id.rsplit('/', 1)[-1] or '?'}/{s.name}" for s in subnets]
+        names = [f"{name_of(s.vnet_id) or '?'}/{s.name}" for s in subnets]
         if len(set(prefixes)) == 1:
             where = (f"{prefixes[0]} of both {names[0]} and {names[1]}" if len(names) == 2 else
                      f"{prefixes[0]} of each of {', '.join(names[:-1])} and {names[-1]}")
@@ -526,7 +526,7 @@ class Classifier:
 
     def _name(self, cid: str) -> str:
         c = self.inventory.consumers.get(cid)
-        return c.name if c is not None else cid.rsplit("/", 1)[-1]
+        return c.name if c is not None else name_of(cid)
 
     def _sharing(self, ref: ConsumerRef, identity: str) -> str:
         names = _names([self._name(c) for c in ref.candidates])
@@ -661,19 +661,13 @@ def _ip_rule_match(ip: str, rules: tuple[str, ...]) -> str:
     return ""
 
 
-_REGISTRY_ID = re.compile(
-    r"/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.containerregistry/"
-    r"registries/[^/]+").match
-"""The registry a (lower-case) resource ID is or belongs to (a private endpoint connection)."""
-
-
 def _not_judged(conflicts: Iterable[ResourceConflict]) -> tuple[str, ...]:
     return tuple(f"{c.describe()}: the audit does not judge a path that depends on it"
                  for c in conflicts)
 
 
 def _consistent(conflicts: Iterable[ResourceConflict]) -> tuple[str, ...]:
-    return tuple(f"one consistent record of {c.what} {c.resource_id.rsplit('/', 1)[-1]} "
+    return tuple(f"one consistent record of {c.what} {name_of(c.resource_id)} "
                  f"(give it once in --inventory; read at {', '.join(c.locations)})"
                  for c in conflicts)
 

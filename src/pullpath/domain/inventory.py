@@ -11,6 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from pullpath.domain.resource_id import name_of
+
 
 def norm_id(resource_id: str | None) -> str:
     """Lower-case, no trailing slash: ARM IDs are case-insensitive."""
@@ -338,7 +340,7 @@ class ResourceConflict:
 
     def describe(self) -> str:
         """``registry acr1 is given 2 times with different publicNetworkAccess (...)``."""
-        name = self.resource_id.rsplit("/", 1)[-1]
+        name = name_of(self.resource_id)
         return (f"{self.what} {name} is given {len(self.locations)} times with different "
                 f"{', '.join(self.fields)} ({self.detail})")
 

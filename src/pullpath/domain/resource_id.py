@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 __all__ = [
     "ResourceId",
     "name_of",
+    "owner_of",
     "parent_of",
     "parse_resource_id",
     "resource_group_of",
@@ -142,6 +143,19 @@ def parent_of(text: str | None, child_type: str) -> str:
         return ""
     parent = rid.parent()
     return parent.key if parent is not None else ""
+
+
+def owner_of(text: str | None, rtype: str) -> str:
+    """Lower-case ID of the resource of type ``rtype`` (``microsoft.containerregistry/
+    registries``) that ``text`` is or belongs to (a registry's private endpoint connection, its
+    diagnostic setting); "" when it belongs to none."""
+    rid = parse_resource_id(text)
+    want = rtype.lower()
+    while rid is not None:
+        if rid.type == want and len(rid.names) == len(rid.types):
+            return rid.key
+        rid = rid.parent()
+    return ""
 
 
 def subscription_of(text: str | None) -> str:

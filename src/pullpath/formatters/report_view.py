@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pullpath.domain.resource_id import name_of
 from pullpath.domain.verdicts import PATH_ORDER
 
 PATHS: tuple[str, ...] = tuple(p.value for p in PATH_ORDER)
@@ -88,7 +89,7 @@ def _l(value: object) -> list[Any]:
 
 
 def last_segment(resource_id: str) -> str:
-    return resource_id.rstrip("/").rsplit("/", 1)[-1] if resource_id else ""
+    return name_of(resource_id)
 
 
 def consumer_label(consumer: Mapping[str, Any], source: Mapping[str, Any] | None = None) -> str:

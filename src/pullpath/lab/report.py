@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pullpath.domain.inventory import norm_id
+from pullpath.domain.resource_id import name_of
 from pullpath.domain.verdicts import Flow, Path, SourceKind
 from pullpath.formatters.audit_doc import AuditReport
 from pullpath.formatters.common import iso, safe_text, term_safe
@@ -280,7 +281,7 @@ def _update_text(scenario: Scenario, c: ConsumerSpec, pred: Prediction, entry_id
         e = evidence[0]
         detail = (f"caller {e.caller_ip}, {e.source_kind}"
                   + (f" {e.service_tag}" if e.service_tag else "")
-                  + (f", {e.owner.rsplit('/', 1)[-1]}" if e.owner else "")
+                  + (f", {name_of(e.owner)}" if e.owner else "")
                   + ("" if e.belongs_to_subscription else ", no resource in the subscription"))
     else:
         detail = f"deployment error {', '.join(errors)}" if errors else "no registry event"
@@ -408,7 +409,7 @@ def lab_table(report: LabReport, *, width: int = 140) -> str:
     for c in report.consumers:
         evidence = []
         for e in c.evidence[:5]:
-            where = e.service_tag or (e.owner.rsplit("/", 1)[-1] if e.owner else "")
+            where = e.service_tag or name_of(e.owner)
             owned = "in subscription" if e.belongs_to_subscription else "no resource of ours"
             evidence.append(f"{term_safe(e.caller_ip, 60)} {e.source_kind} {term_safe(where, 60)}"
                             f" ({owned}) {e.result} x{e.count}")
@@ -471,7 +472,7 @@ def measured_sources(report: LabReport) -> list[dict[str, Any]]:
             ips = "; ".join(
                 f"{e.caller_ip} ({e.source_kind}"
                 + (f", {e.service_tag}" if e.service_tag else "")
-                + (f", {e.owner.rsplit('/', 1)[-1]}" if e.owner else "")
+                + (f", {name_of(e.owner)}" if e.owner else "")
                 + (", in the subscription" if e.belongs_to_subscription
                    else ", no resource of the subscription") + ")"
                 for e in dict.fromkeys(c.evidence))
