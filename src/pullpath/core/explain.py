@@ -62,14 +62,6 @@ __all__ = [
 ACI_DELEGATION = "microsoft.containerinstance/containergroups"
 _ACR_HOST = re.compile(r"^[a-z0-9][a-z0-9-]*\.azurecr\.(io|cn|us)$")
 _MI_METHODS = ("user-assigned-identity", "system-assigned-identity", "kubelet-identity")
-_KIND_LABEL = {
-    ConsumerKind.ACI: "container group",
-    ConsumerKind.ACA: "container app",
-    ConsumerKind.AKS: "AKS cluster",
-    ConsumerKind.APP_SERVICE: "web app",
-    ConsumerKind.ACR_TASKS: "ACR task",
-    ConsumerKind.UNKNOWN: "consumer",
-}
 _DOWN = {
     Confidence.HIGH: Confidence.MEDIUM,
     Confidence.MEDIUM: Confidence.LOW,
@@ -252,7 +244,7 @@ class Explainer:
                 self.note(f"AKS cluster {consumer.name}: its kubelet identity holds no pull role "
                           "on a registry in the inventory, so no pair was found")
         else:
-            self.note(f"{_KIND_LABEL[consumer.kind]} {consumer.name}: no image or registry "
+            self.note(f"{consumer.kind.noun} {consumer.name}: no image or registry "
                       "credential names an Azure Container Registry")
 
     def _registries_by_role(self, consumer: Consumer) -> list[Registry]:
@@ -315,7 +307,7 @@ class Explainer:
     # -- consumer facts ----------------------------------------------------------------------
 
     def _consumer_facts(self, c: Consumer) -> Facts:
-        label = f"{_KIND_LABEL[c.kind]} {c.name}"
+        label = f"{c.kind.noun} {c.name}"
         facts: Facts = {}
         kind = c.kind.value if c.kind is not ConsumerKind.UNKNOWN else None
         facts["consumer.kind"] = Fact(kind, f"{label} is {c.kind.value}")
@@ -398,7 +390,7 @@ class Explainer:
 
     def _credential_facts(self, ref: PairRef) -> Facts:
         c = ref.consumer
-        label = f"{_KIND_LABEL[c.kind]} {c.name}"
+        label = f"{c.kind.noun} {c.name}"
         cred = ref.credential
         facts: Facts = {}
         if cred is None:

@@ -27,6 +27,37 @@ class ConsumerKind(StrEnum):
     ACR_TASKS = "acr-tasks"
     UNKNOWN = "unknown"
 
+    @property
+    def short(self) -> str:
+        """The kind in a table column: ``ACI``, ``App Service``, ``?``."""
+        return _CONSUMER_LABELS[self][0]
+
+    @property
+    def noun(self) -> str:
+        """The kind in a sentence, before the consumer's name: ``ACI container group``."""
+        return _CONSUMER_LABELS[self][1]
+
+
+_CONSUMER_LABELS: dict[ConsumerKind, tuple[str, str]] = {
+    ConsumerKind.ACI: ("ACI", "ACI container group"),
+    ConsumerKind.ACA: ("ACA", "Container App"),
+    ConsumerKind.AKS: ("AKS", "AKS cluster"),
+    ConsumerKind.APP_SERVICE: ("App Service", "App Service app"),
+    ConsumerKind.ACR_TASKS: ("ACR Tasks", "ACR task"),
+    ConsumerKind.UNKNOWN: ("?", "consumer"),
+}
+"""The one table of consumer labels (short, noun): reports, explain and the lab read it."""
+
+
+def kind_label(kind: str, *, short: bool = False) -> str:
+    """:attr:`ConsumerKind.noun` (or ``.short``) of a kind given by its value (``"aci"``, as
+    report documents carry it); a value that is no kind is returned as it is."""
+    try:
+        known = ConsumerKind(kind)
+    except ValueError:
+        return kind
+    return known.short if short else known.noun
+
 
 @dataclass(frozen=True, slots=True)
 class Subnet:

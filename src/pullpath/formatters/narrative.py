@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from pullpath.domain.inventory import ConsumerKind
 from pullpath.domain.resource_id import name_of
 from pullpath.domain.verdicts import PATH_ORDER, Expectation, Flow, Path, SourceKind, request_kind
 from pullpath.formatters.audit_doc import AuditReport
@@ -18,15 +17,6 @@ from pullpath.formatters.common import term_safe
 
 MAX_SENTENCES = 30
 """Sentences shown at most (the rest is counted: JSON and CSV list every flow)."""
-
-KIND_LABEL: dict[ConsumerKind, str] = {
-    ConsumerKind.ACI: "ACI container group",
-    ConsumerKind.ACA: "Container App",
-    ConsumerKind.AKS: "AKS cluster",
-    ConsumerKind.APP_SERVICE: "App Service app",
-    ConsumerKind.ACR_TASKS: "ACR Tasks",
-    ConsumerKind.UNKNOWN: "consumer",
-}
 
 WHERE: dict[SourceKind, str] = {
     SourceKind.SUBNET: "from {ips} in subnet {places}",
@@ -100,7 +90,7 @@ def who(flow: Flow) -> str:
     or "" when no consumer could be attributed."""
     c = flow.consumer
     if c.id:
-        return f"{KIND_LABEL.get(c.kind, 'consumer')} {term_safe(name_of(c.id), 80)}"
+        return f"{c.kind.noun} {term_safe(name_of(c.id), 80)}"
     if c.candidates:
         return (f"one of {len(c.candidates)} candidate consumers "
                 f"({_some(name_of(x) for x in c.candidates)})")

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from pullpath.domain.inventory import norm_id
+from pullpath.domain.inventory import kind_label, norm_id
 from pullpath.domain.resource_id import name_of
 from pullpath.domain.verdicts import Flow, Path, SourceKind
 from pullpath.formatters.audit_doc import AuditReport
@@ -452,9 +452,6 @@ def lab_table(report: LabReport, *, width: int = 140) -> str:
 
 # ------------------------------------------------------------------------------ --record
 
-_KIND_LABEL = {"aci": "ACI container group", "aca": "container app"}
-
-
 def measured_sources(report: LabReport) -> list[dict[str, Any]]:
     """The run's observations as ``measured`` knowledge-base sources, ready to add to the
     behaviour that predicted each (``behaviour`` is None when the prediction rested on no
@@ -481,7 +478,7 @@ def measured_sources(report: LabReport) -> list[dict[str, Any]]:
             what = ("was refused before any pull reached the registry log (deployment failed: "
                     f"{', '.join(c.deployment_errors) or 'no error code'})")
         says = (f"pullpath lab run {run} ({report.scenario.ident}, {report.location}{how}): "
-                f"{_KIND_LABEL.get(c.kind, c.kind)} {c.name} {what}; path {path.value}.")
+                f"{kind_label(c.kind)} {c.name} {what}; path {path.value}.")
         out.append({
             "behaviour": c.knowledge_id if _kb_title(c.knowledge_id) else None,
             "consumer": c.kind,
