@@ -9,7 +9,8 @@ from pullpath.formatters.report_view import KIND_LABELS, consumer_label
 
 def test_every_kind_has_a_short_label_and_a_noun() -> None:
     for kind in ConsumerKind:
-        assert kind.short and kind.noun
+        assert kind.short
+        assert kind.noun
         assert kind_label(kind.value) == kind.noun
         assert kind_label(kind.value, short=True) == KIND_LABELS[kind.value] == kind.short
     assert ConsumerKind.ACI.noun == "ACI container group"

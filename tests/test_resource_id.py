@@ -12,11 +12,11 @@ from pullpath.domain.resource_id import (
     ResourceId,
     name_of,
     owner_of,
-    type_of,
     parent_of,
     parse_resource_id,
     resource_group_of,
     subscription_of,
+    type_of,
 )
 
 _segment = st.text(
@@ -56,7 +56,7 @@ def test_parser_agrees_with_the_sdk(built: tuple[str, dict[str, str]], case: obj
     assert rid.resource_group == sdk.get("resource_group", "")
     assert rid.name == sdk["resource_name"]
     assert rid.types[-1] == sdk["resource_type"]
-    last = sdk["last_child_num"] if "last_child_num" in sdk else 0
+    last = sdk.get("last_child_num", 0)
     assert rid.namespace == sdk.get(f"child_namespace_{last}", sdk["namespace"])
     assert name_of(text) == sdk["resource_name"]
     assert subscription_of(text) == sdk["subscription"]
@@ -65,7 +65,7 @@ def test_parser_agrees_with_the_sdk(built: tuple[str, dict[str, str]], case: obj
 
 @given(arm_ids())
 def test_ids_compare_case_insensitively_and_parents_nest(built: tuple[str, dict[str, str]]) -> None:
-    text, parts = built
+    text, _ = built
     rid = parse_resource_id(text)
     assert rid is not None
     assert rid == parse_resource_id(text.upper()) == parse_resource_id(text.lower() + "/")

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from socket import inet_ntoa
 from typing import TYPE_CHECKING, NamedTuple
 
-from pullpath.core.inventory_parse import export_hint, split_image
+from pullpath.core.inventory import export_hint, split_image
 from pullpath.core.ipindex import (
     PrefixIndex,
     ip_from_packed,

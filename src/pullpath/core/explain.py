@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from pullpath.core.inventory_parse import image_registry
+from pullpath.core.inventory import image_registry
 from pullpath.domain.explain import (
     FACT_SPECS,
     Behaviour,

@@ -45,7 +45,7 @@ from pullpath.adapters.servicetags_files import (
 )
 from pullpath.core.audit import Aggregator
 from pullpath.core.classify import Classifier
-from pullpath.core.inventory_parse import inventory_from_documents
+from pullpath.core.inventory import inventory_from_documents
 from pullpath.core.kql import MAX_RESULT_ROWS, RegistryFilter, TimeWindow
 from pullpath.core.servicetags import (
     ServiceTagError,
