@@ -920,7 +920,7 @@ def _has_record_lines(data: bytearray, max_lines: int = 10_000) -> bool:
 
 
 def _records_of_document(doc: object, name: str, stats: ReadStats) -> Iterator[PullEvent]:
-    from pullpath.core.inventory_parse import looks_like_inventory  # only documents need it
+    from pullpath.core.inventory import looks_like_inventory  # only documents need it
 
     if looks_like_inventory(doc):
         stats.count_skip(Skip(Location(name), "inventory-not-logs",

@@ -39,6 +39,7 @@ from pullpath.core.records import (
     record_shape,
 )
 from pullpath.domain.events import PullEvent, ReadStats
+from pullpath.domain.resource_id import name_of
 from pullpath.domain.verdicts import (
     PATH_ORDER,
     REQUEST_KINDS,
@@ -92,7 +93,7 @@ def registry_label(login_server: str, resource_id: str) -> str:
     if login_server:
         return login_server
     if resource_id:
-        return resource_id.rsplit("/", 1)[-1]
+        return name_of(resource_id)
     return ""
 
 
@@ -780,7 +781,7 @@ def _result(merged: dict[tuple[object, ...], _Pending], stats: ReadStats,
                 # set on the new, not yet shared object (dataclasses.replace is slow)
                 object.__setattr__(flow, "expectation", expectation)
         flows.append(flow)
-        # sort_key(flow), from the values at hand
+        # the flow order: registry, path, most events first, then the flow's fields
         keys.append((registry, rank[verdict.path._value_], -count, repository, tag, caller_ip,
                      identity, operation, result, consumer.id))
     flows = [flows[i] for i in sorted(range(len(flows)), key=keys.__getitem__)]  # stable
@@ -795,12 +796,6 @@ def _result(merged: dict[tuple[object, ...], _Pending], stats: ReadStats,
 
 _PATH_RANK: dict[str, int] = {p._value_: i for i, p in enumerate(PATH_ORDER)}
 """``PATH_ORDER.index`` by the path's value."""
-
-
-def sort_key(flow: Flow) -> tuple[object, ...]:
-    return (flow.registry, _PATH_RANK[flow.verdict.path._value_], -flow.count, flow.repository,
-            flow.tag, flow.caller_ip, flow.identity, flow.operation, flow.result,
-            flow.consumer.id)
 
 
 def summarise(flows: Iterable[Flow]) -> AuditSummary:

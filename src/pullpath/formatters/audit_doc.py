@@ -42,11 +42,6 @@ class AuditReport:
     """The inventory's network around the registries (``network_view``), for diagrams."""
 
 
-def flow_doc(flow: Flow) -> dict[str, Any]:
-    """One flow of the document (``flow_docs`` does many at once, faster)."""
-    return flow_docs([flow])[0]
-
-
 def source_doc(s: Source) -> dict[str, Any]:
     return {
         "kind": s.kind._value_,

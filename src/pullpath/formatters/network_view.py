@@ -22,19 +22,10 @@ from __future__ import annotations
 from typing import Any
 
 from pullpath.domain.inventory import Inventory, Registry, norm_id
+from pullpath.domain.resource_id import name_of, parent_of
 from pullpath.formatters.common import safe_text
 
 NETWORK_KEYS = ("registries", "vnets", "subnets", "consumers")
-
-
-def empty_network() -> dict[str, Any]:
-    return {key: [] for key in NETWORK_KEYS}
-
-
-def _vnet_of(subnet_id: str) -> str:
-    marker = "/subnets/"
-    idx = subnet_id.find(marker)
-    return subnet_id[:idx] if idx >= 0 else ""
 
 
 def _registry_doc(inv: Inventory, reg: Registry, targeting: set[str]) -> dict[str, Any]:
@@ -53,9 +44,9 @@ def _registry_doc(inv: Inventory, reg: Registry, targeting: set[str]) -> dict[st
         subnet = inv.subnets.get(subnet_id)
         endpoints.append({
             "id": pe_id,
-            "name": safe_text(pe.name if pe is not None else pe_id.rsplit("/", 1)[-1]),
+            "name": safe_text(pe.name if pe is not None else name_of(pe_id)),
             "subnet_id": subnet_id,
-            "vnet_id": subnet.vnet_id if subnet is not None else _vnet_of(subnet_id),
+            "vnet_id": subnet.vnet_id if subnet is not None else parent_of(subnet_id, "subnets"),
             "status": safe_text(status),
             "private_ips": sorted(pe.private_ips) if pe is not None else [],
         })

@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pullpath.domain.inventory import ConsumerKind, kind_label
+from pullpath.domain.resource_id import name_of
 from pullpath.domain.verdicts import PATH_ORDER
 
 PATHS: tuple[str, ...] = tuple(p.value for p in PATH_ORDER)
@@ -31,14 +33,8 @@ PATH_DESCRIPTIONS: dict[str, str] = {
     "unknown": "not enough evidence (see missing evidence)",
 }
 
-KIND_LABELS: dict[str, str] = {
-    "aci": "ACI",
-    "aca": "ACA",
-    "aks": "AKS",
-    "appservice": "App Service",
-    "acr-tasks": "ACR Tasks",
-    "unknown": "?",
-}
+KIND_LABELS: dict[str, str] = {k.value: k.short for k in ConsumerKind}
+"""Short consumer labels by kind value (``domain.inventory.ConsumerKind.short``)."""
 
 SOURCE_LABELS: dict[str, str] = {
     "subnet": "your subnet",
@@ -88,7 +84,7 @@ def _l(value: object) -> list[Any]:
 
 
 def last_segment(resource_id: str) -> str:
-    return resource_id.rstrip("/").rsplit("/", 1)[-1] if resource_id else ""
+    return name_of(resource_id)
 
 
 def consumer_label(consumer: Mapping[str, Any], source: Mapping[str, Any] | None = None) -> str:
@@ -96,7 +92,7 @@ def consumer_label(consumer: Mapping[str, Any], source: Mapping[str, Any] | None
     cid = _s(consumer.get("id"))
     kind = _s(consumer.get("kind")) or "unknown"
     if cid:
-        return f"{KIND_LABELS.get(kind, kind)} {last_segment(cid)}"
+        return f"{kind_label(kind, short=True)} {last_segment(cid)}"
     candidates = [_s(c) for c in _l(consumer.get("candidates"))]
     if candidates:
         names = ", ".join(last_segment(c) for c in candidates[:3])
@@ -327,10 +323,6 @@ class ReportView:
         names = {r.consumer for r in self.flows} | {r.consumer for r in self.pairs}
         return tuple(sorted(names, key=str.lower))
 
-    @property
-    def table_rows(self) -> int:
-        return len(self.flows) + len(self.pairs)
-
 
 LAB_REGISTRY = "registry (lab)"
 
@@ -508,8 +500,8 @@ def lab_rows(doc: Mapping[str, Any]) -> list[LabRow]:
         rows.append(LabRow(
             index=n,
             path=paths[0] if paths else "unknown",
-            consumer=(f"{KIND_LABELS.get(kind, kind)} {last_segment(rid)}" if rid
-                      else f"{KIND_LABELS.get(kind, kind)} {_s(c.get('name'))}"),
+            consumer=(f"{kind_label(kind, short=True)} {last_segment(rid)}" if rid
+                      else f"{kind_label(kind, short=True)} {_s(c.get('name'))}"),
             consumer_id=rid,
             registry=LAB_REGISTRY,
             predicted=_s(pred.get("path")),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pullpath.core.inventory_parse import inventory_from_documents
+from pullpath.core.inventory import inventory_from_documents
 from pullpath.domain.inventory import Inventory, norm_id
 from pullpath.domain.verdicts import Path
 from pullpath.lab.render import (

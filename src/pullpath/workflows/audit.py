@@ -19,7 +19,7 @@ from pullpath.core.audit import (
     build_flows,
 )
 from pullpath.core.classify import Classifier
-from pullpath.core.inventory_parse import inventory_warnings
+from pullpath.core.inventory import inventory_warnings
 from pullpath.domain.events import PullEvent, ReadStats
 from pullpath.domain.inventory import Inventory
 from pullpath.domain.verdicts import Expectation, Flow, InventoryInfo, TagsInfo
