@@ -13,13 +13,10 @@ event's fingerprint (8 bytes) is kept to drop an event a later path holds again
 
 from __future__ import annotations
 
-import gc
 import os
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,13 +25,11 @@ from pullpath.adapters.logs_files import Duplicates, log_inputs, scan_file
 from pullpath.core.audit import Aggregator, GroupKey, RawGroups
 from pullpath.domain.events import ReadStats
 
-__all__ = ["PARALLEL_MIN_BYTES", "LogScan", "ScanProgress", "default_workers", "gc_paused",
-           "scan_logs"]
+__all__ = ["PARALLEL_MIN_BYTES", "LogScan", "ScanProgress", "default_workers", "scan_logs"]
 
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 """Below this many bytes of input, one thread does it all."""
 _PROGRESS_EVERY = 0.25  # seconds
-_SWITCH_INTERVAL = 0.0005  # seconds, while worker threads scan
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,22 +69,6 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector: an audit allocates millions of short-lived objects
-    that hold no cycles (the scan alone runs about 2x slower with it), and with a large report
-    alive every automatic collection walks all of it (more than doubling the time of building
-    and writing a report of 100,000 flows). Memory is still freed as usual; only reference
-    cycles wait for the next collection."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def scan_logs(
@@ -148,22 +127,21 @@ class LogScan:
         (each once, in batches; perhaps not all of them): the caller can work on them while
         the logs are still read."""
         try:
-            with gc_paused():
-                if self.workers <= 1:
-                    return _scan_here(self.inputs, self.stats, self._meter, self.duplicates)
-                if len(self.inputs) == 1:
-                    assert self._pool is not None
-                    return self._pool.collect(self.stats, self._meter, on_groups)
-                aggregator = Aggregator()
-                for index in range(len(self.inputs)):  # one after the other (duplicates)
-                    if index:
-                        self._pool = self._start(index)
-                    if self._pool is not None:
-                        part = self._pool.collect(self.stats, self._meter, on_groups)
-                        self._pool.stop()
-                        aggregator.merge(part)
-                        aggregator.add_overflow(part.overflow_events)
-                return aggregator
+            if self.workers <= 1:
+                return _scan_here(self.inputs, self.stats, self._meter, self.duplicates)
+            if len(self.inputs) == 1:
+                assert self._pool is not None
+                return self._pool.collect(self.stats, self._meter, on_groups)
+            aggregator = Aggregator()
+            for index in range(len(self.inputs)):  # one after the other (duplicates)
+                if index:
+                    self._pool = self._start(index)
+                if self._pool is not None:
+                    part = self._pool.collect(self.stats, self._meter, on_groups)
+                    self._pool.stop()
+                    aggregator.merge(part)
+                    aggregator.add_overflow(part.overflow_events)
+            return aggregator
         finally:
             self.close()
 
@@ -262,11 +240,6 @@ class _Workers:
         self.errors: list[BaseException] = []
         self.shared = Resolutions()
         self.events = self.skipped = self.files_done = self.bytes_done = 0
-        # a thread back from the compiled scan waits for the interpreter lock until the one
-        # running Python gives it up: every switch interval (5 ms by default) at the latest;
-        # set from the start, while the caller loads its inputs, until the scan is collected
-        self.switch = sys.getswitchinterval()
-        sys.setswitchinterval(_SWITCH_INTERVAL)
         self.threads = [threading.Thread(target=self._work, name=f"pullpath-scan-{i}",
                                          daemon=True) for i in range(n)]
         for thread in self.threads:
@@ -332,4 +305,3 @@ class _Workers:
             self.stopping = True
         for thread in self.threads:
             thread.join()
-        sys.setswitchinterval(self.switch)
