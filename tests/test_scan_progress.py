@@ -99,7 +99,8 @@ def test_run_audit_leaves_the_process_as_it_was(
 
     report = run_audit([logs], progress=progress, workers=workers)
     assert report.result.stats.events_read == 12_000
-    assert seen and all(state == (True, interval) for state in seen)
+    assert seen
+    assert all(state == (True, interval) for state in seen)
     assert gc.isenabled()
     assert sys.getswitchinterval() == interval
     assert dict(os.environ) == environ

@@ -1,9 +1,10 @@
 """Scan local log files into flow groups: the fast route of ``pullpath audit --logs``.
 
-Each file is counted by :func:`pullpath.adapters.logs_files.scan_file` (JSON lines without a
-``PullEvent`` per record: ``adapters.logs_fast``); large inputs are spread over worker threads,
+Each file is counted by :func:`pullpath.adapters.logs_files.scan_file` (JSON lines by the
+compiled scanner where it is installed, every other line by the reference reader:
+``adapters.logs_fast``); large inputs are spread over worker threads,
 one file at a time (largest first), each thread with its own groups, merged at the end. The
-compiled tier and zlib work without the interpreter lock, so threads scan in parallel. The
+compiled scanner and zlib work without the interpreter lock, so threads scan in parallel. The
 accounting is exactly that of reading the files in order one by one: every file's
 ``ReadStats`` is merged back in file order. Memory grows with distinct groups only, never with
 events; with more than one path given, the paths are read one after the other, and each
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from pullpath.adapters.logs_fast import FastScanner, Resolutions, compiled_installed
 from pullpath.adapters.logs_files import Duplicates, log_inputs, scan_file
-from pullpath.core.audit import Aggregator, GroupKey, RawGroups
+from pullpath.core.audit import Aggregator, GroupKey
 from pullpath.domain.events import ReadStats
 
 __all__ = ["PARALLEL_MIN_BYTES", "LogScan", "ScanProgress", "default_workers", "scan_logs"]
@@ -49,7 +50,7 @@ class ScanProgress:
 
 ProgressFn = Callable[[ScanProgress], None]
 GroupsFn = Callable[[list[GroupKey]], None]
-"""Called by the waiting thread with groups the compiled tier met since the last call."""
+"""Called by the waiting thread with groups the compiled scanner met since the last call."""
 _HAND_OVER_EVERY = 0.02  # seconds: how often a waiting ``result`` hands new groups over
 
 
@@ -201,7 +202,7 @@ def _scan_here(inputs: list[list[tuple[Path, int]]], stats: ReadStats, meter: _M
         meter.show(stats.events_read, stats.events_skipped)
 
     shared = Resolutions()
-    scanner = FastScanner(RawGroups(), tick if meter.progress is not None else None, shared)
+    scanner = FastScanner(tick if meter.progress is not None else None, shared)
     for index, files in enumerate(inputs):
         if duplicates is not None:
             duplicates.start_input(collect=index < len(inputs) - 1)
@@ -255,7 +256,7 @@ class _Workers:
 
     def _work(self) -> None:
         try:
-            scanner = FastScanner(RawGroups(), shared=self.shared)
+            scanner = FastScanner(shared=self.shared)
             if self.duplicates is not None:
                 scanner.set_input(self.duplicates)
             while (index := self._take()) is not None:
