@@ -135,8 +135,8 @@ reads it as itself, so ``flow_address`` gives it back unchanged, or "" when it i
 
 
 MAX_READ_GROUPS = 1_000_000
-"""Distinct raw keys held while reading, per reading thread, keys of records that are skips
-included (about 1.2 KiB each with the compiled scanner). Events of new keys beyond it are
+"""Distinct groups held while reading, per reading thread (the compiled scanner's raw keys,
+keys of records that are skips included, about 1.2 KiB each). Events of new keys beyond it are
 counted as ``overflow_events`` (reported as unclassified, failing ``--strict``), so memory stays
 bounded whatever the number of distinct callers. ``$PULLPATH_MAX_READ_GROUPS`` changes it."""
 
