@@ -446,7 +446,7 @@ def check_scanner(data: bytes, *, max_groups: int = 1 << 20, max_line: int = MAX
                 break
             check(0 <= host <= 0xFFFFFFFF, f"host {host}")
             dotted = ".".join(str(host >> s & 255) for s in (24, 16, 8, 0))
-            scanner.set_host(host, callers(dotted + ":1") == dotted)
+            scanner.set_host(host, callers.canonical(dotted + ":1") == dotted)
     check(done == data.rfind(b"\n") + 1, f"{done} bytes consumed of {len(data)}: lines left")
     out.groups = scanner_groups(scanner)
     check(len(out.groups) == len(firsts) == scanner.group_count <= max_groups,

@@ -612,7 +612,7 @@ V4_MAYBE_UNROUTABLE = frozenset({0, 127, 169, *range(224, 256)})
 """First octets of the IPv4 addresses ``_unroutable`` may refuse: 0.0.0.0, 127/8, 169.254/16,
 224/4 and 240/4 (the ``ipaddress`` properties are slow: the others are answered at once). The
 compiled log scanner relies on it too: a caller ``a.b.c.d:port`` outside these keeps no port
-(``core.audit.port_judged_octets``)."""
+(``adapters.logs_fast.port_judged_octets``)."""
 
 
 def _unroutable(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
