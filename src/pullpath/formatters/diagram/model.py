@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pullpath.formatters.report_view import (
     PATHS,
@@ -200,21 +200,6 @@ class _Acc:
 
 
 @dataclass
-class _Consumer:
-    id: str
-    raw: str
-    kind: str
-    name: str
-    subnet: str = ""
-    events: int = 0
-    table_label: str = ""
-
-    def node(self) -> ConsumerNode:
-        return ConsumerNode(self.id, self.raw, self.kind, self.name, self.subnet, self.events,
-                            self.table_label)
-
-
-@dataclass
 class _Source:
     kind: str
     tags: Counter[str] = field(default_factory=Counter)
@@ -239,8 +224,12 @@ class _Gather:
                 if key:
                     self.reg_index.setdefault(key.lower(), r)
         self.accs: dict[tuple[str, str, str], _Acc] = {}
-        self.consumers: dict[str, _Consumer] = {}
-        self.unattributed: dict[str, _Consumer] = {}
+        self.consumers: dict[str, ConsumerNode] = {}
+        """By lower-case resource ID; events are counted in ``events`` and set when frozen."""
+        self.unattributed: dict[str, ConsumerNode] = {}
+        """By lower-case subnet ID."""
+        self.events: Counter[str] = Counter()
+        """Events by consumer node id."""
         self.sources: dict[str, _Source] = {}
         self.registries: dict[str, RegistryNode] = {}
         self.predicted = False
@@ -261,8 +250,9 @@ class _Gather:
             self.registries[node] = RegistryNode(node, label, net)
         return node
 
-    def consumer(self, cid: str, kind: str, subnet_id: str = "") -> _Consumer:
-        """``subnet_id``: the subnet the flow's source was in, when the inventory has none."""
+    def consumer(self, cid: str, kind: str, table_label: str, subnet_id: str = "") -> str:
+        """The consumer's node id. ``subnet_id``: the subnet the flow's source was in, used
+        when the inventory has none."""
         key = cid.lower()
         node = self.consumers.get(key)
         if node is None:
@@ -270,22 +260,24 @@ class _Gather:
             subnets = [s.lower() for s in netc.subnet_ids] if netc else []
             name = netc.name if netc else ""
             kind = (netc.kind if netc else "") or kind or "unknown"
-            node = _Consumer("consumer:" + key, cid, kind, name or last_segment(cid) or cid,
-                             subnets[0] if subnets else "")
-            self.consumers[key] = node
+            node = ConsumerNode("consumer:" + key, cid, kind, name or last_segment(cid) or cid,
+                                subnets[0] if subnets else "")
         if not node.subnet and subnet_id:
-            node.subnet = subnet_id.lower()
-        return node
+            node = replace(node, subnet=subnet_id.lower())
+        if not node.table_label:
+            node = replace(node, table_label=table_label)
+        self.consumers[key] = node
+        return node.id
 
-    def unattributed_in(self, subnet_id: str, candidates: tuple[str, ...]) -> _Consumer:
+    def unattributed_in(self, subnet_id: str, candidates: tuple[str, ...]) -> str:
         key = subnet_id.lower()
         node = self.unattributed.get(key)
         if node is None:
-            node = _Consumer("unattributed:" + key, "", "unknown", "unattributed callers", key)
-            self.unattributed[key] = node
+            node = ConsumerNode("unattributed:" + key, "", "unknown", "unattributed callers", key)
         if candidates:
-            node.name = "unattributed callers (ambiguous)"
-        return node
+            node = replace(node, name="unattributed callers (ambiguous)")
+        self.unattributed[key] = node
+        return node.id
 
     def source(self, kind: str) -> str:
         kind = kind if kind in SOURCE_TITLES else "invalid"
@@ -307,17 +299,14 @@ class _Gather:
         registry = self.registry(f.login_server, f.registry_id)
         via = ""
         if f.consumer_id:
-            node = self.consumer(f.consumer_id, f.consumer_kind,
-                                 f.subnet_id if f.source_kind == "subnet" else "")
-            start = node.id
-            node.events += count
-            node.table_label = node.table_label or f.consumer
+            start = self.consumer(f.consumer_id, f.consumer_kind, f.consumer,
+                                  f.subnet_id if f.source_kind == "subnet" else "")
+            self.events[start] += count
             if src_kind in VIA_KINDS:
                 via = self.source(src_kind)
         elif src_kind == "subnet":  # no subnet id: the address is in subnets of several VNets
-            node = self.unattributed_in(f.subnet_id, f.candidates)
-            start = node.id
-            node.events += count
+            start = self.unattributed_in(f.subnet_id, f.candidates)
+            self.events[start] += count
         else:
             start = self.source(src_kind)
         if (via or start).startswith("source:"):
@@ -350,12 +339,7 @@ class _Gather:
         path = observed or p.path
         if not observed:
             self.predicted = True
-        if cid:
-            node = self.consumer(cid, p.consumer_kind)
-            node.table_label = node.table_label or p.consumer
-            start = node.id
-        else:
-            start = self.source("invalid")
+        start = self.consumer(cid, p.consumer_kind, p.consumer) if cid else self.source("invalid")
         acc = self.add(start, registry, path)
         acc.count += 1
         acc.flows += 1
@@ -405,9 +389,9 @@ def build_graph(inp: DiagramInput) -> Graph:
 def _groups(g: _Gather) -> tuple[SubnetGroup, ...]:
     """The consumers by subnet, sorted as drawn; past ``MAX_PER_SUBNET`` in one subnet the
     least active fold into one "+N more" node (their routes merged into its own)."""
-    placed: dict[str, list[_Consumer]] = defaultdict(list)
+    placed: dict[str, list[ConsumerNode]] = defaultdict(list)
     for c in [*g.consumers.values(), *g.unattributed.values()]:
-        placed[c.subnet].append(c)
+        placed[c.subnet].append(replace(c, events=g.events[c.id]))
     groups: list[SubnetGroup] = []
     for subnet in sorted(placed):
         members = placed[subnet]
@@ -417,8 +401,8 @@ def _groups(g: _Gather) -> tuple[SubnetGroup, ...]:
             keep = sorted(members, key=lambda c: (-c.events, c.id))[: MAX_PER_SUBNET - 1]
             keep_ids = {c.id for c in keep}
             rest = [c for c in members if c.id not in keep_ids]
-            more = _Consumer(f"more:{subnet}", "", "unknown", f"+{len(rest)} more consumers",
-                             subnet, sum(c.events for c in rest))
+            more = ConsumerNode(f"more:{subnet}", "", "unknown", f"+{len(rest)} more consumers",
+                                subnet, sum(c.events for c in rest))
             _fold(g, {c.id for c in rest}, more.id)
             members = [c for c in members if c.id in keep_ids] + [more]
             g.notes.append(f"{len(rest)} consumers in {last_segment(subnet) or 'no subnet'}"
@@ -429,7 +413,7 @@ def _groups(g: _Gather) -> tuple[SubnetGroup, ...]:
             vnet = net_sub.vnet_id.lower() if net_sub else ""
             if not vnet and "/subnets/" in subnet:
                 vnet = subnet.split("/subnets/", 1)[0]
-        groups.append(SubnetGroup(subnet, vnet, tuple(c.node() for c in members)))
+        groups.append(SubnetGroup(subnet, vnet, tuple(members)))
     return tuple(groups)
 
 
@@ -450,8 +434,9 @@ def _summarise(g: _Gather) -> str:
     consumers = len(g.consumers) + len(g.unattributed)
     if registries <= MAX_DRAWN_REGISTRIES and consumers <= MAX_DRAWN_CONSUMERS:
         return ""
-    kinds: dict[str, _Consumer] = {}
+    kinds: dict[str, ConsumerNode] = {}
     node_of: dict[str, str] = {}
+    events: Counter[str] = Counter()
     for c in [*g.consumers.values(), *g.unattributed.values()]:
         kind = "unattributed" if c.id.startswith("unattributed:") else c.kind
         node = kinds.get(kind)
@@ -459,13 +444,14 @@ def _summarise(g: _Gather) -> str:
             name = "unattributed callers in subnets" if kind == "unattributed" else "consumers"
             node_id = ("unattributed:(all)" if kind == "unattributed"
                        else f"consumer:(kind){kind}")
-            node = kinds[kind] = _Consumer(node_id, "", kind, name)
-        node.events += c.events
+            node = kinds[kind] = ConsumerNode(node_id, "", kind, name)
+        events[node.id] += g.events[c.id]
         node_of[c.id] = node.id
     counts = Counter(node_of.values())
-    for node in kinds.values():
+    for kind, node in kinds.items():
         if not node.id.startswith("unattributed:"):
-            node.name = f"{counts[node.id]:,} {node.name}"
+            kinds[kind] = replace(node, name=f"{counts[node.id]:,} {node.name}")
+    g.events = events
     key = "registry:(all)"
     nets = [r.net for r in g.registries.values()]
     known = [n for n in nets if n is not None]
