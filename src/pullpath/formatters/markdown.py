@@ -315,8 +315,9 @@ def report_markdown(doc: Mapping[str, Any], *, network: Mapping[str, Any] | None
 
 def _markdown(doc: Mapping[str, Any], network: Mapping[str, Any] | None,
               max_rows: int = MAX_ROWS) -> str:
-    diagram = build_diagram(doc, network)
-    return render_markdown(build_view(doc), diagram_mermaid(diagram), diagram_note=diagram.summary,
+    view = build_view(doc)
+    diagram = build_diagram(doc, network, view=view)
+    return render_markdown(view, diagram_mermaid(diagram), diagram_note=diagram.summary,
                            max_rows=max_rows)
 
 

@@ -16,7 +16,7 @@ from pullpath.formatters.audit_doc import (
     sections_after_flows,
     sections_before_flows,
 )
-from pullpath.formatters.common import _CSV_TRIGGERS, csv_safe, safe_text
+from pullpath.formatters.common import CSV_TRIGGERS, csv_safe, safe_text
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -145,7 +145,7 @@ def compiled_audit_json(report: AuditReport) -> bytes | None:
 
 
 def _cell(value: str) -> str:
-    return value if value.isascii() and not value.startswith(_CSV_TRIGGERS) else csv_safe(value)
+    return value if value.isascii() and not value.startswith(CSV_TRIGGERS) else csv_safe(value)
 
 
 def audit_csv(report: AuditReport) -> str:
