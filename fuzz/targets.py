@@ -41,7 +41,7 @@ from pullpath.adapters.inventory_files import decode_json, read_inventory
 from pullpath.adapters.logs_files import MAX_LINE_BYTES, read_file
 from pullpath.adapters.servicetags_files import load_service_tags, read_service_tags_json
 from pullpath.core.audit import Aggregator, CallerKeys, GroupKey, group_key
-from pullpath.core.inventory_parse import inventory_from_documents
+from pullpath.core.inventory import inventory_from_documents
 from pullpath.core.records import RecordError, parse_record, parse_time
 from pullpath.core.servicetags import ServiceTagError, TagIndex, parse_service_tags
 from pullpath.domain.events import PullEvent, ReadStats
@@ -444,7 +444,7 @@ def check_scanner(data: bytes, *, max_groups: int = 1 << 20, max_line: int = MAX
                 break
             check(0 <= host <= 0xFFFFFFFF, f"host {host}")
             dotted = ".".join(str(host >> s & 255) for s in (24, 16, 8, 0))
-            scanner.set_host(host, callers(dotted + ":1") == dotted)
+            scanner.set_host(host, callers.canonical(dotted + ":1") == dotted)
     check(done == data.rfind(b"\n") + 1, f"{done} bytes consumed of {len(data)}: lines left")
     out.groups = scanner_groups(scanner)
     check(len(out.groups) == len(firsts) == scanner.group_count <= max_groups,

@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pullpath.core.inventory_parse import inventory_from_documents
+from pullpath.core.inventory import inventory_from_documents
 from pullpath.domain.explain import KnowledgeBase, PairPrediction
 from pullpath.domain.inventory import Inventory
 from pullpath.domain.report import ExplainReport

@@ -114,7 +114,7 @@ def test_a_public_or_refused_microsoft_caller_may_be_a_caller_that_is_not_truste
 
 
 def test_a_workspace_resource_is_read_with_its_registry() -> None:
-    from pullpath.core.inventory_parse import inventory_from_documents
+    from pullpath.core.inventory import inventory_from_documents
 
     reg = rid("Microsoft.ContainerRegistry/registries", "acr1")
     inv = inventory_from_documents([("ws.json", workspace(reg))])

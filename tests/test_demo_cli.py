@@ -52,20 +52,27 @@ def test_version() -> None:
     assert run("--version").stdout.strip() == f"pullpath {__version__}"
 
 
-def test_console_script_runs_the_cli_with_the_collector_back_on() -> None:
-    """The installed ``pullpath`` script is ``pullpath.__main__:main``, which pauses the
-    cyclic collector only while the command line is imported."""
+@pytest.mark.parametrize(("command", "tuned"), [("audit", True), ("demo", True),
+                                               ("lab", False), ("explain", False)])
+def test_console_script_tunes_its_own_process_only(command: str, tuned: bool) -> None:
+    """The installed ``pullpath`` script is ``pullpath.__main__:main``: it runs an audit (and
+    the demo, which is one) with the cyclic collector off and a short switch interval (the
+    command's process ends with it; docs/performance.md has what each is worth), other
+    commands (a long lab run) as Python sets them, while importing the command line, as a
+    library user may, changes neither."""
     code = (
-        "import gc\n"
+        f"import gc, sys\nsys.argv[1:] = [{command!r}]\n"
         "from importlib.metadata import entry_points\n"
         "(script,) = [e for e in entry_points(group='console_scripts') if e.name == 'pullpath']\n"
         "import pullpath.cli.app as app\n"
-        "app.main = lambda: print(script.value, gc.isenabled())\n"
+        "print(gc.isenabled(), sys.getswitchinterval())\n"
+        "app.main = lambda: print(script.value, gc.isenabled(), sys.getswitchinterval())\n"
         "script.load()()\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60, check=True)
-    assert proc.stdout.split() == ["pullpath.__main__:main", "True"]
+    after = ["False", "0.0005"] if tuned else ["True", "0.005"]
+    assert proc.stdout.split() == ["True", "0.005", "pullpath.__main__:main", *after]
 
 
 def test_demo_contract(demo_doc: dict[str, Any]) -> None:

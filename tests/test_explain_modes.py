@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pullpath.core.inventory_parse import inventory_from_documents
+from pullpath.core.inventory import inventory_from_documents
 from pullpath.domain.verdicts import Path
 from tests.explain_world import SHAPES, World
 from tests.test_explain import (

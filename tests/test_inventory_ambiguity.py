@@ -14,7 +14,7 @@ from typing import Any
 from typer.testing import CliRunner
 
 from pullpath.cli.app import app
-from pullpath.core.inventory_parse import build_inventory
+from pullpath.core.inventory import build_inventory
 from tests.conftest import address_only_in
 from tests.scenario import Scenario
 

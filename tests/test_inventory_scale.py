@@ -10,7 +10,7 @@ from __future__ import annotations
 from pullpath.core.classify import Classifier
 from pullpath.core.explain import explainer_for
 from pullpath.core.findings import check_findings
-from pullpath.core.inventory_parse import inventory_from_documents
+from pullpath.core.inventory import inventory_from_documents
 from pullpath.domain.inventory import ConsumerKind, norm_id
 from pullpath.domain.verdicts import SourceKind
 from tests.large_inventory import BASE, large_inventory

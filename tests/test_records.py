@@ -233,57 +233,6 @@ def test_any_record_is_an_event_or_a_record_error(record: dict[str, object]) -> 
     assert event.operation
 
 
-_family_free_values = st.one_of(
-    st.none(), st.text(max_size=6), st.sampled_from(
-        ["200", "403", "401", "HttpStatusCode", " 404 ", "http 500", "N/A", "<nil>", "",
-         "denied: client with IP '4.1.2.3' is not allowed access. Refer https://aka.ms/acr",
-         "10.1.2.3:5123", "4.210.145.105", "fd00::1", "[2001:db8::1]:443", "127.0.0.1:80",
-         "682fcc01-0821-49c6-9260-6a5dc17b9d13"]),
-    st.dictionaries(st.text(max_size=3), st.integers(), max_size=1),
-)
-
-
-_FAMILY_FREE_KEYS = ("callerIpAddress", "CallerIpAddress", "identity", "resultDescription",
-                     "ResultDescription", "correlationId", "userAgent")
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    extra=st.dictionaries(field_names | st.text(max_size=8), json_values, max_size=6),
-    from_real=st.booleans(),
-    variants=st.lists(st.fixed_dictionaries(
-        {}, optional=dict.fromkeys(_FAMILY_FREE_KEYS, _family_free_values)), min_size=1,
-        max_size=6),
-    nested=st.booleans(),
-)
-def test_records_of_one_family_resolve_as_each_alone(
-    extra: dict[str, object], from_real: bool, variants: list[dict[str, object]], nested: bool,
-) -> None:
-    """``RawGroups.template`` learns a family from its first record and derives the others'
-    groups: each equals what a fresh ``RawGroups`` (parsing the record whole) makes of it.
-    Records are the real archive record with changed fields, or any fields at all."""
-    from pullpath.core.audit import RawGroups
-
-    base: dict[str, object] = {**real(), **extra} if from_real else extra
-    shared = RawGroups()
-    for variant in variants:
-        record = copy.deepcopy(base)
-        props = record.get("properties")
-        if nested and isinstance(props, dict):
-            props.update(variant)
-        else:
-            record.update(variant)
-        time_key = "time" if "time" in record else None
-        got = shared.template(record, time_key)
-        alone = RawGroups().template(record, time_key)
-        if isinstance(alone, RecordError):
-            assert isinstance(got, RecordError)
-            assert (got.reason, got.detail) == (alone.reason, alone.detail)
-        else:
-            assert got == alone
-            assert type(got) is type(alone)
-
-
 def _flatten_reference(record: dict[object, object]) -> dict[str, object]:
     """The rule of ``records._flatten`` written out plainly: the first top-level key of each
     field, then each ``properties`` key of a field still empty (``clean``); the last key

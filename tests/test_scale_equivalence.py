@@ -173,7 +173,7 @@ def test_callers_are_keyed_by_the_address_flows_show(caller: str) -> None:
     source = Classifier(None, load_service_tags()).source(caller)
     assert flow_address(caller) == source.ip
     keys = CallerKeys()
-    assert keys(caller) == keys.canonical(caller) == (source.ip or caller)
+    assert keys.canonical(caller) == (source.ip or caller)
 
 
 @settings(max_examples=500, deadline=None)
@@ -192,46 +192,34 @@ def test_dotted_quads_are_keyed_as_flow_address_keys_them(address: int, extra: s
     text = str(ipaddress.IPv4Address(address))
     value = ("0" + text if leading else text) + extra
     assert CallerKeys().canonical(value) == (flow_address(value) or value)
-    assert CallerKeys()(value) == (flow_address(value) or value)
 
 
-def test_the_compiled_tier_reads_the_archive(tmp_path: Path) -> None:
-    """The archive's own shape goes through the compiled tier, not line by line: a changed
-    record layout (or a missing build of the extension) would silently make every audit
-    several times slower."""
+def test_the_compiled_scanner_reads_the_archive(tmp_path: Path) -> None:
+    """The archive's own shape goes through the compiled scanner, not the reference reader: a
+    changed record layout (or a missing build of the extension) would silently make every
+    audit several times slower."""
+    import pullpath.adapters.logs_fast as logs_fast
     from pullpath.adapters.logs_fast import FastScanner, compiled_installed
     from pullpath.adapters.logs_files import iter_log_files, scan_file
-    from pullpath.core.audit import RawGroups
 
     assert compiled_installed(), "pullpath.core._archivescan is not built (pip install needs a C compiler)"
     data = generate(tmp_path, 8_000, seed=3, damage_every=2_000, events_per_hour=2_000)
     counted = Counter[str]()
+    reference = logs_fast.json_line
 
-    class Counting(FastScanner):
-        def _lines(self, lines, *args):  # type: ignore[no-untyped-def]
-            counted["lines"] += len(lines)
-            return super()._lines(lines, *args)
+    def counting(*args):  # type: ignore[no-untyped-def]
+        counted["lines"] += 1
+        return reference(*args)
 
     stats = ReadStats()
-    scanner = Counting(RawGroups())
-    for path in iter_log_files([data.logs], stats):
-        scan_file(path, stats, scanner)
+    scanner = FastScanner()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(logs_fast, "json_line", counting)
+        for path in iter_log_files([data.logs], stats):
+            scan_file(path, stats, scanner)
     assert stats.events_read == 8_000
-    # only the damaged lines and the last line of each file go line by line
-    assert counted["lines"] <= 0.01 * 8_000, counted
-
-
-def test_with_caller_replaces_exactly_the_caller_and_identity(mixed: Dataset) -> None:
-    """``with_caller`` builds the group key as a plain tuple, by position: it must be the
-    named tuple ``_replace`` gives, for every group of the mixed input."""
-    from pullpath.core.audit import GroupKey, with_caller
-
-    groups = scan_logs([mixed.logs], ReadStats(), workers=1).groups
-    assert len(groups) > 100
-    for key in groups:
-        made = with_caller(key, "203.0.113.9", "someone")
-        assert type(made) is GroupKey
-        assert made == key._replace(caller_ip="203.0.113.9", identity="someone")
+    # only the damaged lines and the last line of each file go to the reference reader
+    assert 0 < counted["lines"] <= 0.01 * 8_000, counted
 
 
 def test_scanners_sharing_a_catalog_agree_on_ids(mixed: Dataset) -> None:
@@ -269,7 +257,8 @@ def test_ports_dropped_without_asking_only_where_they_never_matter() -> None:
     import ipaddress
     import random
 
-    from pullpath.core.audit import CallerKeys, port_judged_octets
+    from pullpath.adapters.logs_fast import port_judged_octets
+    from pullpath.core.audit import CallerKeys
 
     flags = port_judged_octets()
     keys = CallerKeys()
@@ -279,14 +268,14 @@ def test_ports_dropped_without_asking_only_where_they_never_matter() -> None:
                    *((octet << 24) | rng.getrandbits(24) for _ in range(40))]
         for value in samples:
             address = str(ipaddress.IPv4Address(value))
-            dropped = all(keys(f"{address}:{port}") == address for port in (0, 1, 65535))
+            dropped = all(keys.canonical(f"{address}:{port}") == address for port in (0, 1, 65535))
             if not flags[octet]:
                 assert dropped, address
     # and the flagged octets are needed: each holds an address whose port is kept
     for octet in (0, 127, 169, 224, 240, 255):
         assert flags[octet]
-    assert keys("127.0.0.1:80") == "127.0.0.1:80"
-    assert keys("169.254.1.1:80") == "169.254.1.1:80"
+    assert keys.canonical("127.0.0.1:80") == "127.0.0.1:80"
+    assert keys.canonical("169.254.1.1:80") == "169.254.1.1:80"
 
 
 @pytest.mark.parametrize("limit", [0, 5, 1_000_000])

@@ -73,3 +73,47 @@ def test_the_bar_shows_on_a_terminal_after_the_delay(monkeypatch: pytest.MonkeyP
 def test_no_bar_when_stderr_is_not_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(common, "stderr", Console(file=io.StringIO(), force_terminal=False))
     assert common.progress_printer("reading logs") is None
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_run_audit_leaves_the_process_as_it_was(
+    logs: Path, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A library call changes no process-wide state: the caller's garbage collector stays on
+    (during the call too: the progress callback sees it on), its switch interval and its
+    environment stay as they were (issue 17, item 3)."""
+    import gc
+    import os
+    import sys
+
+    from pullpath.workflows.audit import run_audit
+
+    monkeypatch.setattr(logs_scan, "_PROGRESS_EVERY", 0.0)
+    monkeypatch.setattr(logs_scan, "PARALLEL_MIN_BYTES", 0)
+    assert gc.isenabled()
+    interval, environ = sys.getswitchinterval(), dict(os.environ)
+    seen: list[tuple[bool, float]] = []
+
+    def progress(_: ScanProgress) -> None:
+        seen.append((gc.isenabled(), sys.getswitchinterval()))
+
+    report = run_audit([logs], progress=progress, workers=workers)
+    assert report.result.stats.events_read == 12_000
+    assert seen
+    assert all(state == (True, interval) for state in seen)
+    assert gc.isenabled()
+    assert sys.getswitchinterval() == interval
+    assert dict(os.environ) == environ
+
+
+def test_importing_the_library_and_the_cli_edits_no_environment() -> None:
+    """``OPENBLAS_NUM_THREADS`` (and any other process tuning) is set by the console script's
+    entry (``pullpath.__main__.main``) only, never when a module is imported."""
+    import subprocess
+    import sys
+
+    code = ("import os, sys; before = dict(os.environ); "
+            "import pullpath.cli.app, pullpath.workflows.audit, pullpath.adapters.logs_scan; "
+            "sys.exit(0 if dict(os.environ) == before else 1)")
+    env = {k: v for k, v in __import__("os").environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    assert subprocess.run([sys.executable, "-c", code], env=env).returncode == 0

@@ -1,23 +1,47 @@
-"""``python -m pullpath`` and the ``pullpath`` console script."""
+"""``python -m pullpath`` and the ``pullpath`` console script.
+
+The process-wide tuning of a command's process lives here, and only here: a library caller
+(``run_audit()`` and the rest) keeps its garbage collector, switch interval and environment
+as they were. docs/performance.md ("Simplification (issue 17)") has what each is worth.
+"""
 
 from __future__ import annotations
 
 import gc
+import sys
+
+SWITCH_INTERVAL = 0.0005
+"""Seconds. A log-scanning thread back from the compiled scanner waits for the interpreter
+lock until the thread running Python gives it up, every switch interval at the latest (5 ms
+by default)."""
+
+
+TUNED_COMMANDS = frozenset({"audit", "demo"})
+"""The commands that read logs, and only they, run with ``tune_process``'s settings: a long
+``lab run`` (an hour of polling through the Azure SDK) keeps the collector that frees its
+reference cycles."""
+
+
+def tune_process() -> None:
+    """What an audit's process is set to before anything is imported (measured at 1M
+    events, docs/performance.md):
+
+    - the cyclic garbage collector off for the whole command: an audit makes millions of
+      objects that hold no cycles, and each automatic collection walks the report alive
+      (0.23-0.32 CPU-s of 2.1-2.5 saved); the process ends with the command
+      (``cli.common.keep_until_exit``);
+    - a short switch interval (``SWITCH_INTERVAL``), for the scanning threads (0.2 s of
+      wall time, CPU the same; measured on a loaded host, within its noise)."""
+    gc.disable()
+    sys.setswitchinterval(SWITCH_INTERVAL)
 
 
 def main() -> None:
-    """Run the command line. Importing it allocates many objects and frees almost none, so
-    the cyclic collector is paused meanwhile (its collections would find nothing: about 10 ms
-    of every command's start-up), and what the imports made is then frozen out of later
-    collections' reach."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        from pullpath.cli.app import main as run
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
+    """Run the command line in this process, which it ends."""
+    if any(arg in TUNED_COMMANDS for arg in sys.argv[1:2]):
+        tune_process()
+    from pullpath.cli.app import main as run
+
     run()
 
 

@@ -4,7 +4,7 @@ Files and directories are accepted; directories are scanned recursively for ``*.
 ``*.json.gz`` in sorted order, other files are counted in ``Inventory.skipped_files``. A path
 that does not exist raises :class:`InventoryError`; a file that cannot be read or decoded is
 recorded as an :class:`InventoryIssue` (with the JSON error's line and column) and reading
-goes on. Decoding and container unwrapping are done by :mod:`pullpath.core.inventory_parse`.
+goes on. Decoding and container unwrapping are done by :mod:`pullpath.core.inventory`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import orjson
 
-from pullpath.core.inventory_parse import InventoryBuilder, InventoryError
+from pullpath.core.inventory import InventoryBuilder, InventoryError
 from pullpath.domain.inventory import Inventory
 
 __all__ = ["InventoryError", "decode_json", "iter_inventory_files", "read_inventory"]

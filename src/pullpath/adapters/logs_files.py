@@ -680,9 +680,10 @@ class _Reencode(io.RawIOBase):
         return out
 
 
-def _lines(head: bytes, stream: IO[bytes] | io.RawIOBase) -> Iterator[tuple[int, bytes, bool]]:
-    """(line number, line without EOL, ended-with-newline). Over-long lines are yielded as
-    ``b""`` with ended False and a length marker handled by the caller."""
+def _lines(head: bytes,
+           stream: IO[bytes] | io.RawIOBase) -> Iterator[tuple[int, bytes | None, bool]]:
+    """(line number, line without EOL, ended-with-newline); an over-long line is dropped
+    without being held, and given as None."""
     reader = io.BufferedReader(_Chain(head, stream), buffer_size=1024 * 1024)
     number = 0
     while True:
@@ -695,13 +696,10 @@ def _lines(head: bytes, stream: IO[bytes] | io.RawIOBase) -> Iterator[tuple[int,
                 more = reader.readline(MAX_LINE_BYTES)
                 if not more or more.endswith(b"\n"):
                     break
-            yield number, _TOO_LONG, True
+            yield number, None, True
             continue
         ended = line.endswith(b"\n")
         yield number, line.rstrip(b"\r\n"), ended
-
-
-_TOO_LONG = b"\x00too-long"
 
 
 _WRAPPER_KEYS = frozenset({"records", "tables", "value"})
@@ -776,39 +774,44 @@ def _loads(data: bytes | bytearray) -> object:
 def _read_json_lines(
     head: bytes, stream: IO[bytes] | io.RawIOBase, name: str, stats: ReadStats
 ) -> Generator[PullEvent, None, int]:
-    pending: tuple[int, bytes] | None = None
+    """The reference reader of JSON lines: each line as :func:`json_line` reads it."""
     number = 0
     for number, line, ended in _lines(head, stream):
-        if pending is not None:
-            # a previous undecodable line turned out not to be the last: plain invalid JSON
-            stats.count_skip(Skip(Location(name, pending[0]), "invalid-json", _snippet(pending[1])))
-            pending = None
-        if line is _TOO_LONG:
-            stats.count_skip(
-                Skip(Location(name, number), "line-too-long", f"over {MAX_LINE_BYTES} bytes")
-            )
-            continue
-        if not line.strip():
-            continue
-        try:
-            record = _loads(line)
-        except orjson.JSONDecodeError:
-            if b"\x00" in line:
-                where = Location(name, number)
-                for intact in nul_line(line, where, stats):
-                    yield from _emit(intact, where, stats)
-                continue
-            if not ended:
-                stats.count_skip(
-                    Skip(Location(name, number), "truncated-line", "last line ends mid-record")
-                )
-            else:
-                pending = (number, line)
-            continue
-        yield from _emit(record, Location(name, number), stats)
-    if pending is not None:
-        stats.count_skip(Skip(Location(name, pending[0]), "invalid-json", _snippet(pending[1])))
+        yield from json_line(line, number, ended, name, stats)
     return number
+
+
+def json_line(line: bytes | None, number: int, ended: bool, name: str,
+              stats: ReadStats) -> Iterator[PullEvent]:
+    """What one JSON line (line ``number`` of ``name``, without its end of line; None: longer
+    than ``MAX_LINE_BYTES``, not kept; ``ended``: a newline followed it) holds, every outcome
+    accounted in ``stats``: nothing for a blank line, an event (``parse_record``), the intact
+    records of a line with NUL bytes, or a skip (``line-too-long``, ``invalid-json``,
+    ``truncated-line`` for a last line that ends mid-record, or ``parse_record``'s reason).
+    This decides what a line is: the compiled scanner (``adapters.logs_fast``) hands every
+    line it does not take back to it."""
+    if line is None or len(line) > MAX_LINE_BYTES:
+        stats.count_skip(
+            Skip(Location(name, number), "line-too-long", f"over {MAX_LINE_BYTES} bytes")
+        )
+        return
+    if not line.strip():
+        return
+    try:
+        record = _loads(line)
+    except orjson.JSONDecodeError:
+        if b"\x00" in line:
+            where = Location(name, number)
+            for intact in nul_line(line, where, stats):
+                yield from _emit(intact, where, stats)
+        elif ended:
+            stats.count_skip(Skip(Location(name, number), "invalid-json", _snippet(line)))
+        else:
+            stats.count_skip(
+                Skip(Location(name, number), "truncated-line", "last line ends mid-record")
+            )
+        return
+    yield from _emit(record, Location(name, number), stats)
 
 
 _NUL_RUN = re.compile(rb"\x00+")
@@ -920,7 +923,7 @@ def _has_record_lines(data: bytearray, max_lines: int = 10_000) -> bool:
 
 
 def _records_of_document(doc: object, name: str, stats: ReadStats) -> Iterator[PullEvent]:
-    from pullpath.core.inventory_parse import looks_like_inventory  # only documents need it
+    from pullpath.core.inventory import looks_like_inventory  # only documents need it
 
     if looks_like_inventory(doc):
         stats.count_skip(Skip(Location(name), "inventory-not-logs",

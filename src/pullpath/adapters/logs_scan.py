@@ -1,9 +1,10 @@
 """Scan local log files into flow groups: the fast route of ``pullpath audit --logs``.
 
-Each file is counted by :func:`pullpath.adapters.logs_files.scan_file` (JSON lines without a
-``PullEvent`` per record: ``adapters.logs_fast``); large inputs are spread over worker threads,
+Each file is counted by :func:`pullpath.adapters.logs_files.scan_file` (JSON lines by the
+compiled scanner where it is installed, every other line by the reference reader:
+``adapters.logs_fast``); large inputs are spread over worker threads,
 one file at a time (largest first), each thread with its own groups, merged at the end. The
-compiled tier and zlib work without the interpreter lock, so threads scan in parallel. The
+compiled scanner and zlib work without the interpreter lock, so threads scan in parallel. The
 accounting is exactly that of reading the files in order one by one: every file's
 ``ReadStats`` is merged back in file order. Memory grows with distinct groups only, never with
 events; with more than one path given, the paths are read one after the other, and each
@@ -13,28 +14,23 @@ event's fingerprint (8 bytes) is kept to drop an event a later path holds again
 
 from __future__ import annotations
 
-import gc
 import os
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pullpath.adapters.logs_fast import FastScanner, Resolutions, compiled_installed
 from pullpath.adapters.logs_files import Duplicates, log_inputs, scan_file
-from pullpath.core.audit import Aggregator, GroupKey, RawGroups
+from pullpath.core.audit import Aggregator, GroupKey
 from pullpath.domain.events import ReadStats
 
-__all__ = ["PARALLEL_MIN_BYTES", "LogScan", "ScanProgress", "default_workers", "gc_paused",
-           "scan_logs"]
+__all__ = ["PARALLEL_MIN_BYTES", "LogScan", "ScanProgress", "default_workers", "scan_logs"]
 
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 """Below this many bytes of input, one thread does it all."""
 _PROGRESS_EVERY = 0.25  # seconds
-_SWITCH_INTERVAL = 0.0005  # seconds, while worker threads scan
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +50,7 @@ class ScanProgress:
 
 ProgressFn = Callable[[ScanProgress], None]
 GroupsFn = Callable[[list[GroupKey]], None]
-"""Called by the waiting thread with groups the compiled tier met since the last call."""
+"""Called by the waiting thread with groups the compiled scanner met since the last call."""
 _HAND_OVER_EVERY = 0.02  # seconds: how often a waiting ``result`` hands new groups over
 
 
@@ -74,22 +70,6 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector: an audit allocates millions of short-lived objects
-    that hold no cycles (the scan alone runs about 2x slower with it), and with a large report
-    alive every automatic collection walks all of it (more than doubling the time of building
-    and writing a report of 100,000 flows). Memory is still freed as usual; only reference
-    cycles wait for the next collection."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def scan_logs(
@@ -148,22 +128,21 @@ class LogScan:
         (each once, in batches; perhaps not all of them): the caller can work on them while
         the logs are still read."""
         try:
-            with gc_paused():
-                if self.workers <= 1:
-                    return _scan_here(self.inputs, self.stats, self._meter, self.duplicates)
-                if len(self.inputs) == 1:
-                    assert self._pool is not None
-                    return self._pool.collect(self.stats, self._meter, on_groups)
-                aggregator = Aggregator()
-                for index in range(len(self.inputs)):  # one after the other (duplicates)
-                    if index:
-                        self._pool = self._start(index)
-                    if self._pool is not None:
-                        part = self._pool.collect(self.stats, self._meter, on_groups)
-                        self._pool.stop()
-                        aggregator.merge(part)
-                        aggregator.add_overflow(part.overflow_events)
-                return aggregator
+            if self.workers <= 1:
+                return _scan_here(self.inputs, self.stats, self._meter, self.duplicates)
+            if len(self.inputs) == 1:
+                assert self._pool is not None
+                return self._pool.collect(self.stats, self._meter, on_groups)
+            aggregator = Aggregator()
+            for index in range(len(self.inputs)):  # one after the other (duplicates)
+                if index:
+                    self._pool = self._start(index)
+                if self._pool is not None:
+                    part = self._pool.collect(self.stats, self._meter, on_groups)
+                    self._pool.stop()
+                    aggregator.merge(part)
+                    aggregator.add_overflow(part.overflow_events)
+            return aggregator
         finally:
             self.close()
 
@@ -223,7 +202,7 @@ def _scan_here(inputs: list[list[tuple[Path, int]]], stats: ReadStats, meter: _M
         meter.show(stats.events_read, stats.events_skipped)
 
     shared = Resolutions()
-    scanner = FastScanner(RawGroups(), tick if meter.progress is not None else None, shared)
+    scanner = FastScanner(tick if meter.progress is not None else None, shared)
     for index, files in enumerate(inputs):
         if duplicates is not None:
             duplicates.start_input(collect=index < len(inputs) - 1)
@@ -262,11 +241,6 @@ class _Workers:
         self.errors: list[BaseException] = []
         self.shared = Resolutions()
         self.events = self.skipped = self.files_done = self.bytes_done = 0
-        # a thread back from the compiled scan waits for the interpreter lock until the one
-        # running Python gives it up: every switch interval (5 ms by default) at the latest;
-        # set from the start, while the caller loads its inputs, until the scan is collected
-        self.switch = sys.getswitchinterval()
-        sys.setswitchinterval(_SWITCH_INTERVAL)
         self.threads = [threading.Thread(target=self._work, name=f"pullpath-scan-{i}",
                                          daemon=True) for i in range(n)]
         for thread in self.threads:
@@ -282,7 +256,7 @@ class _Workers:
 
     def _work(self) -> None:
         try:
-            scanner = FastScanner(RawGroups(), shared=self.shared)
+            scanner = FastScanner(shared=self.shared)
             if self.duplicates is not None:
                 scanner.set_input(self.duplicates)
             while (index := self._take()) is not None:
@@ -332,4 +306,3 @@ class _Workers:
             self.stopping = True
         for thread in self.threads:
             thread.join()
-        sys.setswitchinterval(self.switch)

@@ -12,12 +12,6 @@ import signal
 import sys
 from typing import Any
 
-# pullpath uses numpy for vectorised lookups, never for linear algebra: without this, numpy's
-# OpenBLAS starts a worker thread per CPU that spins for a while after import, taking CPU
-# from the log scanners on a small machine (about 0.1 CPU-s per audit on 2 cores). Set before
-# numpy is first imported; a value the user set wins.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
 import typer
 
 from pullpath import __version__

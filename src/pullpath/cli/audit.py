@@ -234,20 +234,18 @@ def register(app: typer.Typer) -> None:
             fail("--subscription reads the inventory for --workspace/--storage-account audits; "
                  "with --logs, save it first (pullpath inventory -o FILE) and pass --inventory")
         from pullpath.adapters.logs_files import LogInputError
-        from pullpath.adapters.logs_scan import gc_paused
         from pullpath.workflows.audit import run_audit
 
-        with gc_paused():  # the report can be large: see gc_paused
-            with user_errors(LogInputError, lazy=_file_input_errors):
-                report = run_audit(
-                    logs,
-                    inventory_paths=inventory,
-                    service_tags=service_tags,
-                    choose_tags=live.default_service_tags,  # while the logs are read
-                    progress=progress_printer("reading logs"),
-                )
-            render_report(report, fmt, output)
-            keep_until_exit()
+        with user_errors(LogInputError, lazy=_file_input_errors):
+            report = run_audit(
+                logs,
+                inventory_paths=inventory,
+                service_tags=service_tags,
+                choose_tags=live.default_service_tags,  # while the logs are read
+                progress=progress_printer("reading logs"),
+            )
+        render_report(report, fmt, output)
+        keep_until_exit()
         live.show_tags_age(report)
         apply_gates(report, strict=strict, fail_on=fail_on, allow_empty=allow_empty,
                     allow_partial=allow_partial)

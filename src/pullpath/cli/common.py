@@ -43,8 +43,8 @@ def keep_until_exit() -> None:
     """Once a command has written its output, everything still alive (an audit's groups,
     flows and report: millions of objects) is only waiting for the process to end. When it
     ends with this command, move it all out of the cyclic collector's reach (``gc.freeze``):
-    re-enabling the collector (``adapters.logs_scan.gc_paused``) would otherwise walk it all once
-    more, as would the collection at interpreter exit (~0.2 s at a million events)."""
+    the collection at interpreter exit would otherwise walk it all once more (~0.2 s at a
+    million events)."""
     if _process_ends_with_command:
         gc.freeze()
 

@@ -14,31 +14,19 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from pullpath.core.classify import (
-    V4_MAYBE_UNROUTABLE,
     Call,
     Classifier,
     flow_address,
     tags_older_than_event,
 )
-from pullpath.core.records import (
-    PropsShape,
-    RecordError,
-    RecordShape,
-    clean,
-    family_of,
-    flatten_record,
-    parse_fields,
-    props_shape,
-    read_result,
-    record_shape,
-)
 from pullpath.domain.events import PullEvent, ReadStats
+from pullpath.domain.resource_id import name_of
 from pullpath.domain.verdicts import (
     PATH_ORDER,
     REQUEST_KINDS,
@@ -93,7 +81,7 @@ def registry_label(login_server: str, resource_id: str) -> str:
     if login_server:
         return login_server
     if resource_id:
-        return resource_id.rsplit("/", 1)[-1]
+        return name_of(resource_id)
     return ""
 
 
@@ -113,25 +101,6 @@ def group_key(event: PullEvent, caller_ip: str | None = None) -> GroupKey:
     )
 
 
-def with_caller(key: GroupKey, caller_ip: str, identity: str) -> GroupKey:
-    """``key`` for another caller and identity (made as a plain tuple is: ``GroupKey(...)``
-    runs a Python ``__new__``, twice as slow, and the scan makes one per distinct caller)."""
-    return _new_tuple(GroupKey, (*key[:6], caller_ip, identity, *key[8:]))
-
-
-def with_result(key: GroupKey, result: str, result_description: str) -> GroupKey:
-    """``key`` with another result (made as ``with_caller`` makes it)."""
-    return _new_tuple(GroupKey, (*key[:8], result, result_description))
-
-
-_new_tuple = tuple.__new__
-
-
-def _port_ok(port: str) -> bool:
-    # the rule of ``ipindex.parse_ip`` for "a.b.c.d:port"
-    return 0 < len(port) <= 5 and port.isascii() and port.isdigit() and int(port) <= 65535
-
-
 class CallerKeys:
     """Caller addresses as the aggregation keys them: the address a flow shows when there is
     one (``4.189.68.203:51544`` -> ``4.189.68.203``: ``classify.flow_address``), else the value
@@ -146,7 +115,6 @@ class CallerKeys:
     LIMIT = 200_000
 
     def __init__(self) -> None:
-        self._hosts: dict[str, str] = {}
         self._other: dict[str, str] = {}
 
     def canonical(self, value: str) -> str:
@@ -160,22 +128,6 @@ class CallerKeys:
                 self._other[value] = cached
         return cached
 
-    def __call__(self, value: str) -> str:
-        """:meth:`canonical`, fast for ``a.b.c.d:port`` (cached by address, not by port)."""
-        host, _, port = value.partition(":")
-        if ":" in port or not _port_ok(port):
-            return self.canonical(value)
-        cached = self._hosts.get(host)
-        if cached is None:
-            if _DOTTED_QUAD(host) and int(host[:host.index(".")]) not in V4_MAYBE_UNROUTABLE:
-                cached = host  # ``flow_address``: a routable address, as written
-            else:
-                canonical = self.canonical(value)
-                cached = "" if canonical == value else canonical
-            if len(self._hosts) < self.LIMIT:
-                self._hosts[host] = cached
-        return cached or value
-
 
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"  # 0-255, no leading zero
 _DOTTED_QUAD = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}").fullmatch
@@ -184,17 +136,9 @@ reads it as itself, so ``flow_address`` gives it back unchanged, or "" when it i
 ``CallerKeys.canonical`` answers the value either way, without parsing it."""
 
 
-def port_judged_octets() -> bytes:
-    """256 flags by the first octet of an IPv4 caller ``a.b.c.d:port``: set where its port may
-    matter (``CallerKeys`` keeps the value as logged when the address is unroutable), so a
-    scanner must ask; elsewhere the key is the address alone (``classify._unroutable`` answers
-    "" at once for those octets, whatever the rest of the address)."""
-    return bytes(1 if octet in V4_MAYBE_UNROUTABLE else 0 for octet in range(256))
-
-
 MAX_READ_GROUPS = 1_000_000
-"""Distinct raw keys held while reading, per reading thread, keys of records that are skips
-included (about 1.2 KiB each with the compiled scanner). Events of new keys beyond it are
+"""Distinct groups held while reading, per reading thread (the compiled scanner's raw keys,
+keys of records that are skips included, about 1.2 KiB each). Events of new keys beyond it are
 counted as ``overflow_events`` (reported as unclassified, failing ``--strict``), so memory stays
 bounded whatever the number of distinct callers. ``$PULLPATH_MAX_READ_GROUPS`` changes it."""
 
@@ -247,115 +191,6 @@ class Aggregator:
     def merge(self, other: Aggregator) -> None:
         for key, stats in other.groups.items():
             self.add_group(key, stats.count, stats.first, stats.last)
-
-
-TIME_PLACEHOLDER = "2000-01-01T00:00:00Z"
-"""Stands in for a record's time when its group is resolved (the time is read per record)."""
-
-RawKey = tuple[object, ...]
-"""A record's raw deciding values: ``(shape, top-level values, properties values, caller)``
-for records read by ``RecordShape``, the decoded fields for the typed decoder's records."""
-
-
-class RawGroups:
-    """The fast route's aggregation of archive records (see ``core.records.RecordShape``).
-
-    Records are counted per ``RawKey`` (their raw deciding values); each distinct raw key is
-    resolved once, by ``parse_record`` on its first record with the time set aside, to a
-    ``GroupKey`` or to the ``RecordError`` every record with that key gets. The time is read
-    per record. Records the shapes do not cover go through ``parse_record`` whole
-    (``general``). Memory grows with distinct raw keys, never with events.
-
-    The scanning loops (``adapters.logs_fast``) work on ``shapes``, ``groups`` and
-    ``callers`` directly: they are the hot path.
-    """
-
-    FAMILIES_LIMIT = 50_000
-    """Families remembered at most (records of further families are parsed whole)."""
-
-    def __init__(self) -> None:
-        self.shapes: dict[tuple[str, ...], RecordShape | None] = {}
-        self.groups: dict[RawKey, list[Any]] = {}
-        """raw key -> [count, first time, last time, GroupKey]."""
-        self.errors: dict[RawKey, RecordError] = {}
-        self.callers = CallerKeys()
-        self.families: dict[tuple[object, ...], GroupKey] = {}
-        """``records.family_of`` a record -> the group its family's first record made."""
-        self.general = Aggregator()
-        """Events that went through ``parse_record`` whole."""
-        self.overflow: list[Any] = [0, None, None, None]
-        """The shared entry of records whose new groups are beyond the cap (not stored)."""
-
-    def shape(self, record: Mapping[str, object]) -> RecordShape | None:
-        shape = self.shapes[tuple(record)] = record_shape(record)
-        return shape
-
-    def props_shape(self, shape: RecordShape, props: Mapping[str, object]) -> PropsShape | None:
-        found = shape.props[tuple(props)] = props_shape(shape, props)
-        return found
-
-    def template(self, record: Mapping[str, object],
-                 time_key: str | None) -> GroupKey | RecordError:
-        """What ``parse_record`` makes of ``record`` with its time (under ``time_key``) set
-        aside: the group, or the error.
-
-        A record of a family met before (``records.family_of``: the same values in all the
-        fields but caller, identity and result) whose first record made a group makes the
-        same group with its own caller, identity and result, read as ``parse_record`` reads
-        them: a registry's denials, each with the caller's address in its description, cost
-        a fraction of a parse each."""
-        probe = dict(record)
-        if time_key is not None:
-            probe[time_key] = TIME_PLACEHOLDER
-        fields = flatten_record(probe)
-        family = family_of(fields)
-        known = self.families.get(family) if family is not None else None
-        if known is not None:
-            result, description = read_result(fields.get("result_type"),
-                                              fields.get("result_description"))
-            return _new_tuple(GroupKey, (*known[:6], self.callers(clean(fields.get("caller_ip"))),
-                                         clean(fields.get("identity")), result, description))
-        try:
-            event = parse_fields(fields)
-        except RecordError as exc:
-            # kept without its traceback: that would keep the reader's frames (and the
-            # block of lines they hold) alive
-            return exc.with_traceback(None)
-        key = group_key(event, self.callers(event.caller_ip))
-        if family is not None and len(self.families) < self.FAMILIES_LIMIT:
-            self.families[family] = key
-        return key
-
-    def resolve(self, key: RawKey, record: Mapping[str, object],
-                time_key: str | None) -> list[Any] | RecordError:
-        """The group entry of a new raw key, or the error of ``record`` and of every record
-        with that key (the key holds everything the error depends on)."""
-        error = self.errors.get(key)
-        if error is not None:
-            return error
-        if len(self.groups) + len(self.errors) >= self.general.max_groups:
-            # counted, never stored: memory stays bounded (error keys count as groups, as in
-            # the compiled scanner, so that both routes overflow at the same line)
-            return self.overflow
-        found = self.template(record, time_key)
-        if isinstance(found, RecordError):
-            self.errors[key] = found
-            return found
-        entry: list[Any] = [0, None, None, found]
-        self.groups[key] = entry
-        return entry
-
-    def finish(self) -> Aggregator:
-        """Everything counted, as one ``Aggregator`` (this object should not be used after)."""
-        out = self.general
-        for count, first, last, key in self.groups.values():
-            if count:
-                out.add_group(key, count, first, last)
-        out.add_overflow(self.overflow[0])
-        self.groups = {}
-        self.errors = {}
-        return out
-
 
 
 class Verdicts(NamedTuple):
@@ -658,11 +493,11 @@ def _fold(merged: dict[tuple[object, ...], _Pending], rest: list[tuple[GroupKey,
         key, verdicts = fold.key, fold.verdicts
         if len(fold.callers) > 1 or None in (fold.identity, fold.repository, fold.tag):
             verdicts = _folded_verdicts(fold)
-            key = _new_tuple(GroupKey, (
-                *key[:4], FOLDED if fold.repository is None else key.repository,
-                FOLDED if fold.tag is None else key.tag,
-                FOLDED if len(fold.callers) > 1 else key.caller_ip,
-                FOLDED if fold.identity is None else key.identity, *key[8:]))
+            key = key._replace(
+                repository=FOLDED if fold.repository is None else key.repository,
+                tag=FOLDED if fold.tag is None else key.tag,
+                caller_ip=FOLDED if len(fold.callers) > 1 else key.caller_ip,
+                identity=FOLDED if fold.identity is None else key.identity)
             out.events += fold.stats.count
             out.groups += fold.groups
             out.flows += 1
@@ -761,7 +596,7 @@ def _result(merged: dict[tuple[object, ...], _Pending], stats: ReadStats,
                 # set on the new, not yet shared object (dataclasses.replace is slow)
                 object.__setattr__(flow, "expectation", expectation)
         flows.append(flow)
-        # sort_key(flow), from the values at hand
+        # the flow order: registry, path, most events first, then the flow's fields
         keys.append((registry, rank[verdict.path._value_], -count, repository, tag, caller_ip,
                      identity, operation, result, consumer.id))
     flows = [flows[i] for i in sorted(range(len(flows)), key=keys.__getitem__)]  # stable
@@ -776,12 +611,6 @@ def _result(merged: dict[tuple[object, ...], _Pending], stats: ReadStats,
 
 _PATH_RANK: dict[str, int] = {p._value_: i for i, p in enumerate(PATH_ORDER)}
 """``PATH_ORDER.index`` by the path's value."""
-
-
-def sort_key(flow: Flow) -> tuple[object, ...]:
-    return (flow.registry, _PATH_RANK[flow.verdict.path._value_], -flow.count, flow.repository,
-            flow.tag, flow.caller_ip, flow.identity, flow.operation, flow.result,
-            flow.consumer.id)
 
 
 def summarise(flows: Iterable[Flow]) -> AuditSummary:

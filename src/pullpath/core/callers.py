@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pullpath.core.inventory_parse import image_registry
+from pullpath.core.inventory import image_registry
 from pullpath.domain.explain import TrustedCaller
 from pullpath.domain.inventory import (
     ConsumerKind,

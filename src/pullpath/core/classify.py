@@ -9,7 +9,6 @@ from __future__ import annotations
 import enum
 import functools
 import ipaddress
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
@@ -18,7 +17,7 @@ from socket import inet_ntoa
 from typing import TYPE_CHECKING, NamedTuple
 
 from pullpath.core.callers import CallerHints
-from pullpath.core.inventory_parse import export_hint, split_image
+from pullpath.core.inventory import export_hint, split_image
 from pullpath.core.ipindex import (
     PrefixIndex,
     ip_from_packed,
@@ -28,7 +27,6 @@ from pullpath.core.ipindex import (
 )
 from pullpath.core.records import FIREWALL_DENIAL_RE
 from pullpath.domain.inventory import (
-    Consumer,
     ConsumerKind,
     Inventory,
     ManagedEnvironment,
@@ -37,6 +35,7 @@ from pullpath.domain.inventory import (
     ResourceConflict,
     norm_id,
 )
+from pullpath.domain.resource_id import name_of, owner_of
 from pullpath.domain.verdicts import (
     Confidence,
     ConsumerRef,
@@ -110,9 +109,9 @@ class Classifier:
         # was given is looked up, so that a flow from any of them is known to depend on it
         self._registry_conflicts: dict[str, list[ResourceConflict]] = defaultdict(list)
         for cid, conflict in inv.conflicts.items():
-            owner = _REGISTRY_ID(cid)
-            if owner is not None and owner.group(0) in inv.registries:
-                self._registry_conflicts[owner.group(0)].append(conflict)
+            owner = owner_of(cid, "microsoft.containerregistry/registries")
+            if owner in inv.registries:
+                self._registry_conflicts[owner].append(conflict)
             for rec in conflict.versions:
                 addresses: tuple[str, ...] = ()
                 if isinstance(rec, PublicIp):
@@ -277,7 +276,7 @@ class Classifier:
         the note and kept for ``consumer``."""
         subnets = [self.inventory.subnets[self._subnet_ids[i]] for i in found]
         prefixes = [_matching(ip, s.prefixes) for s in subnets]
-        names = [f"{s.vnet_id.rsplit('/', 1)[-1] or '?'}/{s.name}" for s in subnets]
+        names = [f"{name_of(s.vnet_id) or '?'}/{s.name}" for s in subnets]
         if len(set(prefixes)) == 1:
             where = (f"{prefixes[0]} of both {names[0]} and {names[1]}" if len(names) == 2 else
                      f"{prefixes[0]} of each of {', '.join(names[:-1])} and {names[-1]}")
@@ -547,7 +546,7 @@ class Classifier:
 
     def _name(self, cid: str) -> str:
         c = self.inventory.consumers.get(cid)
-        return c.name if c is not None else cid.rsplit("/", 1)[-1]
+        return c.name if c is not None else name_of(cid)
 
     def _sharing(self, ref: ConsumerRef, identity: str) -> str:
         names = _names([self._name(c) for c in ref.candidates])
@@ -555,9 +554,6 @@ class Classifier:
             label = self._identity_names.get(identity.lower(), identity)
             return f"identity {label} is shared by {names}"
         return f"{names} are candidates (by {ref.by or 'network'})"
-
-    def consumer_of(self, ref: ConsumerRef) -> Consumer | None:
-        return self.inventory.consumers.get(ref.id) if ref.id else None
 
 
 def tags_older_than_event(
@@ -616,7 +612,7 @@ V4_MAYBE_UNROUTABLE = frozenset({0, 127, 169, *range(224, 256)})
 """First octets of the IPv4 addresses ``_unroutable`` may refuse: 0.0.0.0, 127/8, 169.254/16,
 224/4 and 240/4 (the ``ipaddress`` properties are slow: the others are answered at once). The
 compiled log scanner relies on it too: a caller ``a.b.c.d:port`` outside these keeps no port
-(``core.audit.port_judged_octets``)."""
+(``adapters.logs_fast.port_judged_octets``)."""
 
 
 def _unroutable(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
@@ -685,19 +681,13 @@ def _ip_rule_match(ip: str, rules: tuple[str, ...]) -> str:
     return ""
 
 
-_REGISTRY_ID = re.compile(
-    r"/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.containerregistry/"
-    r"registries/[^/]+").match
-"""The registry a (lower-case) resource ID is or belongs to (a private endpoint connection)."""
-
-
 def _not_judged(conflicts: Iterable[ResourceConflict]) -> tuple[str, ...]:
     return tuple(f"{c.describe()}: the audit does not judge a path that depends on it"
                  for c in conflicts)
 
 
 def _consistent(conflicts: Iterable[ResourceConflict]) -> tuple[str, ...]:
-    return tuple(f"one consistent record of {c.what} {c.resource_id.rsplit('/', 1)[-1]} "
+    return tuple(f"one consistent record of {c.what} {name_of(c.resource_id)} "
                  f"(give it once in --inventory; read at {', '.join(c.locations)})"
                  for c in conflicts)
 
@@ -751,15 +741,4 @@ def _denied(call: Call, source: Source, registry: Registry | None) -> PathVerdic
                        missing=("the registry configuration, to tell firewall from authorisation",))
 
 
-def consumer_kind_label(kind: ConsumerKind) -> str:
-    return {
-        ConsumerKind.ACI: "Container Instances",
-        ConsumerKind.ACA: "Container Apps",
-        ConsumerKind.AKS: "AKS",
-        ConsumerKind.APP_SERVICE: "App Service",
-        ConsumerKind.ACR_TASKS: "ACR Tasks",
-        ConsumerKind.UNKNOWN: "unknown",
-    }[kind]
-
-
-__all__ = ["Call", "Classifier", "consumer_kind_label", "norm_id"]
+__all__ = ["Call", "Classifier", "norm_id"]

@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from pullpath.core.inventory_parse import image_registry
+from pullpath.core.inventory import image_registry
 from pullpath.domain.explain import (
     FACT_SPECS,
     Behaviour,
@@ -47,6 +47,7 @@ from pullpath.domain.inventory import (
     norm_id,
     regional_endpoint,
 )
+from pullpath.domain.resource_id import name_of, parent_of
 from pullpath.domain.verdicts import Confidence, Expectation, Flow, Path
 
 __all__ = [
@@ -58,20 +59,11 @@ __all__ = [
     "explainer_for",
     "flow_expectation",
     "is_acr_host",
-    "predict_pairs",
 ]
 
 ACI_DELEGATION = "microsoft.containerinstance/containergroups"
 _ACR_HOST = re.compile(r"^[a-z0-9][a-z0-9-]*\.azurecr\.(io|cn|us)$")
 _MI_METHODS = ("user-assigned-identity", "system-assigned-identity", "kubelet-identity")
-_KIND_LABEL = {
-    ConsumerKind.ACI: "container group",
-    ConsumerKind.ACA: "container app",
-    ConsumerKind.AKS: "AKS cluster",
-    ConsumerKind.APP_SERVICE: "web app",
-    ConsumerKind.ACR_TASKS: "ACR task",
-    ConsumerKind.UNKNOWN: "consumer",
-}
 _DOWN = {
     Confidence.HIGH: Confidence.MEDIUM,
     Confidence.MEDIUM: Confidence.LOW,
@@ -90,29 +82,8 @@ def downgrade(confidence: Confidence) -> Confidence:
     return _DOWN[confidence]
 
 
-def name_of(resource_id: str) -> str:
-    return resource_id.rstrip("/").rsplit("/", 1)[-1] if resource_id else ""
-
-
-def resource_group_of(resource_id: str) -> str:
-    parts = resource_id.strip("/").split("/")
-    for i, part in enumerate(parts[:-1]):
-        if part.lower() == "resourcegroups":
-            return parts[i + 1]
-    return ""
-
-
-def subscription_of(resource_id: str) -> str:
-    parts = resource_id.strip("/").split("/")
-    if len(parts) > 1 and parts[0].lower() == "subscriptions":
-        return parts[1]
-    return ""
-
-
 def vnet_of_subnet(subnet_id: str) -> str:
-    sid = norm_id(subnet_id)
-    i = sid.rfind("/subnets/")
-    return sid[:i] if i > 0 else ""
+    return parent_of(subnet_id, "subnets")
 
 
 def evaluate(conditions: Sequence[Condition], facts: Facts) -> tuple[bool | None, tuple[str, ...]]:
@@ -337,7 +308,7 @@ class Explainer:
                 self.note(f"AKS cluster {consumer.name}: its kubelet identity holds no pull role "
                           "on a registry in the inventory, so no pair was found")
         else:
-            self.note(f"{_KIND_LABEL[consumer.kind]} {consumer.name}: no image or registry "
+            self.note(f"{consumer.kind.noun} {consumer.name}: no image or registry "
                       "credential names an Azure Container Registry")
 
     def _registries_by_role(self, consumer: Consumer) -> list[Registry]:
@@ -400,7 +371,7 @@ class Explainer:
     # -- consumer facts ----------------------------------------------------------------------
 
     def _consumer_facts(self, c: Consumer) -> Facts:
-        label = f"{_KIND_LABEL[c.kind]} {c.name}"
+        label = f"{c.kind.noun} {c.name}"
         facts: Facts = {}
         kind = c.kind.value if c.kind is not ConsumerKind.UNKNOWN else None
         facts["consumer.kind"] = Fact(kind, f"{label} is {c.kind.value}")
@@ -492,7 +463,7 @@ class Explainer:
 
     def _credential_facts(self, ref: PairRef) -> Facts:
         c = ref.consumer
-        label = f"{_KIND_LABEL[c.kind]} {c.name}"
+        label = f"{c.kind.noun} {c.name}"
         cred = ref.credential
         facts: Facts = {}
         if cred is None:
@@ -1197,18 +1168,7 @@ def explainer_for(inventory: Inventory, kb: KnowledgeBase | None = None) -> Expl
     return Explainer(inventory, kb if kb is not None else _default_kb())
 
 
-def predict_pairs(inventory: Inventory, kb: KnowledgeBase | None = None) -> list[PairPrediction]:
-    """Every consumer -> registry pair of the inventory with its predicted path."""
-    return explainer_for(inventory, kb).predictions()
-
-
 def flow_expectation(inventory: Inventory, flow: Flow,
                      kb: KnowledgeBase | None = None) -> Expectation | None:
     """One-off form of :meth:`Explainer.expectation` (builds a fresh explainer)."""
     return explainer_for(inventory, kb).expectation(flow)
-
-
-def fact_line(name: str, fact: Fact) -> str:
-    value = "unknown" if fact.value is None else (
-        _yes_no(fact.value) if isinstance(fact.value, bool) else fact.value)
-    return f"{name} = {value}: {fact.why}"

@@ -17,13 +17,11 @@ from pullpath.core.explain import (
     Explainer,
     PairRef,
     evaluate,
-    name_of,
-    resource_group_of,
-    subscription_of,
     vnet_of_subnet,
 )
 from pullpath.domain.explain import Fact, Facts, Finding, FindingSpec, PairPrediction
 from pullpath.domain.inventory import ConsumerKind, Registry
+from pullpath.domain.resource_id import name_of, resource_group_of, subscription_of
 from pullpath.domain.verdicts import Path
 
 __all__ = ["check_findings", "render_template"]

@@ -491,11 +491,6 @@ class PrefixIndex:
         result: npt.NDArray[np.int64] = self._node_best[self.locate_many(ips)]
         return result
 
-    def best_packed(self, packed: Sequence[bytes | None]) -> npt.NDArray[np.int64]:
-        """:meth:`best_many` of addresses already packed (:meth:`locate_packed`)."""
-        result: npt.NDArray[np.int64] = self._node_best[self.locate_packed(packed)]
-        return result
-
 
 def _payload_array(groups: list[list[int]], total: int) -> npt.NDArray[np.int64]:
     """All payload ids as int64, checked: ints (numpy ints too, not bools), 0 <= id < 2**63."""

@@ -11,12 +11,7 @@ from __future__ import annotations
 
 from pullpath.domain.inventory import Inventory, Registry, norm_id
 from pullpath.domain.report import ConsumerView, NetworkView, PrivateEndpointView, RegistryView
-
-
-def _vnet_of(subnet_id: str) -> str:
-    marker = "/subnets/"
-    idx = subnet_id.find(marker)
-    return subnet_id[:idx] if idx >= 0 else ""
+from pullpath.domain.resource_id import name_of, parent_of
 
 
 def _registry_view(inv: Inventory, reg: Registry, targeting: set[str]) -> RegistryView:
@@ -35,9 +30,9 @@ def _registry_view(inv: Inventory, reg: Registry, targeting: set[str]) -> Regist
         subnet = inv.subnets.get(subnet_id)
         endpoints.append(PrivateEndpointView(
             id=pe_id,
-            name=pe.name if pe is not None else pe_id.rsplit("/", 1)[-1],
+            name=pe.name if pe is not None else name_of(pe_id),
             subnet_id=subnet_id,
-            vnet_id=subnet.vnet_id if subnet is not None else _vnet_of(subnet_id),
+            vnet_id=subnet.vnet_id if subnet is not None else parent_of(subnet_id, "subnets"),
             status=status,
             private_ips=tuple(sorted(pe.private_ips)) if pe is not None else (),
         ))

@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from operator import itemgetter
 from typing import TypeVar
 
 from pullpath.domain.events import PullEvent, Table
@@ -139,8 +138,8 @@ def parse_time(value: object) -> datetime | None:
 
 def read_result(result_type: object, result_description: object) -> tuple[str, str]:
     """An event's (result, result description) from its raw ``result_type`` and
-    ``result_description`` fields: the only use ``parse_fields`` makes of them
-    (``FAMILY_FIELDS``)."""
+    ``result_description`` fields: the only use ``parse_fields`` makes of them (the compiled
+    scanner's template families rely on it: ``adapters.logs_fast.Resolutions``)."""
     return split_result(clean(result_type), clean(result_description))
 
 
@@ -264,25 +263,6 @@ def flatten_record(record: Mapping[str, object]) -> dict[str, object]:
     return _flatten(record)
 
 
-FAMILY_FIELDS = ("category", "table_name", "repository", "tag", "operation", "time",
-                 "result_type", "login_server", "resource_id")
-"""The fields that decide whether ``parse_fields`` accepts a record, and every field of its event
-but ``caller_ip``, ``identity``, ``result`` and ``result_description``, which it reads from
-the fields ``caller_ip``, ``identity``, ``result_type`` and ``result_description`` alone (and
-``digest``, ``user_agent`` and ``correlation_id``, which it copies). Records with equal
-values here make events that differ only in those (``core.audit.RawGroups.template``)."""
-
-def family_of(fields: Mapping[str, object]) -> tuple[object, ...] | None:
-    """The raw values of ``FAMILY_FIELDS`` (None for an absent one), or None when one is not
-    hashable (an object or array where a value should be)."""
-    values = tuple(fields.get(name) for name in FAMILY_FIELDS)
-    try:
-        hash(values)
-    except TypeError:
-        return None
-    return values
-
-
 def parse_fields(fields: Mapping[str, object]) -> PullEvent:
     """``parse_record`` of a record whose fields (``flatten_record``) are ``fields``."""
     if not fields:
@@ -322,9 +302,9 @@ def parse_fields(fields: Mapping[str, object]) -> PullEvent:
 # --------------------------------------------------------------------------- duplicates
 # The same event given twice (the archive and a Log Analytics export of the same hours) is
 # counted once: events are compared by a 64-bit fingerprint of their correlation ID,
-# operation and time. The compiled scanner (``_archivescan.c``, ``event_fingerprint``) makes
-# the same fingerprint from a line's raw bytes: any change here must be made there too
-# (tests/test_log_damage.py holds the two to the same duplicates).
+# operation and time. This is the definition; the compiled scanner (``_archivescan.c``) makes
+# it from a line's raw bytes, and tests/test_log_damage.py holds the two to the same
+# duplicates.
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
@@ -350,95 +330,3 @@ def fingerprint(correlation_id: str, operation: str, time: datetime | None) -> i
 
 def event_fingerprint(event: PullEvent) -> int:
     return fingerprint(event.correlation_id, event.operation, event.time)
-
-
-def fields_fingerprint(fields: Mapping[str, object], time: datetime | None) -> int:
-    """``event_fingerprint`` of the event ``parse_fields(fields)`` makes, with its time."""
-    return fingerprint(clean(fields.get("correlation_id")), clean(fields.get("operation")),
-                       time)
-
-
-# --------------------------------------------------------------------------- record shapes
-# The fast route (``adapters.logs_files`` scanning into ``core.audit.RawGroups``) reads the
-# archive's JSON lines without building a ``PullEvent`` per record: it groups records by the raw
-# values that decide their flow and calls ``parse_record`` once per distinct group (and for
-# anything unusual). That is exact because of one property of ``parse_record`` that must be
-# kept: its outcome depends only on the record's keys (in order) and on the values of the keys
-# that map to ``time``, ``caller_ip`` or a field in ``SHAPE_FIELDS``; never on ``digest``,
-# ``userAgent``, ``correlationId`` or unknown keys. tests/test_scale_equivalence.py holds the two
-# routes to the same flows.
-
-SHAPE_FIELDS = frozenset(_FIELD_KEYS.values()) - {
-    "time", "caller_ip", "digest", "user_agent", "correlation_id"
-}
-"""Fields whose raw values (with time and caller IP) decide a record's group and validity."""
-
-ValuesFn = Callable[[Mapping[str, object]], object]
-
-
-def _no_values(_: Mapping[str, object]) -> object:
-    return ()
-
-
-def _values_of(keys: list[str]) -> ValuesFn:
-    if not keys:
-        return _no_values
-    getter: ValuesFn = itemgetter(*keys)
-    return getter
-
-
-class RecordShape:
-    """How the fast route reads records whose top-level keys are one exact tuple (in order).
-
-    Identity-hashed: a shape (with one ``properties`` key set) is part of a raw group key.
-    """
-
-    __slots__ = ("bare", "caller_key", "keys", "props", "props_key", "time_key", "values")
-
-    def __init__(self, keys: tuple[str, ...], values: ValuesFn, time_key: str | None,
-                 caller_key: str | None, props_key: str | None) -> None:
-        self.keys = keys
-        self.values = values
-        """Raw values of the top-level keys that decide the group (first key of each field,
-        as ``parse_record`` keeps it), time and caller IP excepted."""
-        self.time_key = time_key
-        self.caller_key = caller_key
-        self.props_key = props_key
-        """The ``properties`` bag's key (the last one so named, as ``parse_record`` reads it)."""
-        self.props: dict[tuple[str, ...], PropsShape | None] = {}
-        """``properties`` key tuple -> its shape (None: leave such records to parse_record)."""
-        self.bare = PropsShape(self, _no_values)
-        """The shape when there is no ``properties`` bag, or it is not an object (ignored)."""
-
-
-class PropsShape:
-    """A record shape together with one exact ``properties`` key tuple (identity-hashed)."""
-
-    __slots__ = ("record", "values")
-
-    def __init__(self, record: RecordShape, values: ValuesFn) -> None:
-        self.record = record
-        self.values = values
-        """Raw values of the bag's keys that map to a deciding field (caller IP included)."""
-
-
-def record_shape(record: Mapping[str, object]) -> RecordShape | None:
-    """The shape of a decoded record's top level; None when the fast route must not read it."""
-    keys = tuple(record)
-    if not all(isinstance(key, str) for key in keys):
-        return None
-    top, props_key = _planned(_PLANS, keys, _plan)  # what parse_record reads, as it reads it
-    first = {field: key for key, field in top}
-    deciding = [key for key, field in top if field in SHAPE_FIELDS]
-    return RecordShape(keys, _values_of(deciding), first.get("time"), first.get("caller_ip"),
-                       props_key)
-
-
-def props_shape(shape: RecordShape, props: Mapping[str, object]) -> PropsShape | None:
-    """The shape of a ``properties`` bag under ``shape``; None when the bag holds a time (a
-    time there counts only when the top-level one is empty: left to ``parse_record``)."""
-    plan = _planned(_PROPS_PLANS, tuple(props), _props_plan)
-    if any(field == "time" for _, field in plan):
-        return None
-    deciding = [key for key, field in plan if field in SHAPE_FIELDS or field == "caller_ip"]
-    return PropsShape(shape, _values_of(deciding))

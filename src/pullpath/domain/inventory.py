@@ -12,6 +12,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from pullpath.domain.resource_id import name_of
+
 
 def norm_id(resource_id: str | None) -> str:
     """Lower-case, no trailing slash: ARM IDs are case-insensitive."""
@@ -25,6 +27,37 @@ class ConsumerKind(StrEnum):
     APP_SERVICE = "appservice"
     ACR_TASKS = "acr-tasks"
     UNKNOWN = "unknown"
+
+    @property
+    def short(self) -> str:
+        """The kind in a table column: ``ACI``, ``App Service``, ``?``."""
+        return _CONSUMER_LABELS[self][0]
+
+    @property
+    def noun(self) -> str:
+        """The kind in a sentence, before the consumer's name: ``ACI container group``."""
+        return _CONSUMER_LABELS[self][1]
+
+
+_CONSUMER_LABELS: dict[ConsumerKind, tuple[str, str]] = {
+    ConsumerKind.ACI: ("ACI", "ACI container group"),
+    ConsumerKind.ACA: ("ACA", "Container App"),
+    ConsumerKind.AKS: ("AKS", "AKS cluster"),
+    ConsumerKind.APP_SERVICE: ("App Service", "App Service app"),
+    ConsumerKind.ACR_TASKS: ("ACR Tasks", "ACR task"),
+    ConsumerKind.UNKNOWN: ("?", "consumer"),
+}
+"""The one table of consumer labels (short, noun): reports, explain and the lab read it."""
+
+
+def kind_label(kind: str, *, short: bool = False) -> str:
+    """:attr:`ConsumerKind.noun` (or ``.short``) of a kind given by its value (``"aci"``, as
+    report documents carry it); a value that is no kind is returned as it is."""
+    try:
+        known = ConsumerKind(kind)
+    except ValueError:
+        return kind
+    return known.short if short else known.noun
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,7 +390,7 @@ class ResourceConflict:
 
     def describe(self) -> str:
         """``registry acr1 is given 2 times with different publicNetworkAccess (...)``."""
-        name = self.resource_id.rsplit("/", 1)[-1]
+        name = name_of(self.resource_id)
         return (f"{self.what} {name} is given {len(self.locations)} times with different "
                 f"{', '.join(self.fields)} ({self.detail})")
 

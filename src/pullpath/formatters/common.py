@@ -48,7 +48,9 @@ def _char_class(*, but: str = "") -> re.Pattern[str]:
 _unsafe = cache(_char_class)  # compiled when first needed: most outputs never need it
 _LINE_BREAK = re.compile(r"[\t\n\r]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-_CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+"""What a spreadsheet cell may not start with (``csv_safe`` guards it; ``simple`` skips the
+guard for ASCII cells that start with none of them)."""
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -134,7 +136,7 @@ def csv_safe(value: str) -> str:
     gets a leading apostrophe (OWASP CSV injection guidance); control, bidi and invisible
     characters are shown as their escapes (``visible``: tab and line feed are kept, quoted)."""
     text = visible(safe_text(value))
-    if text.startswith(_CSV_TRIGGERS):
+    if text.startswith(CSV_TRIGGERS):
         return "'" + text
     return text
 

@@ -26,6 +26,7 @@ from pullpath.domain.report import AuditReport, ExplainReport, LabReport
 from pullpath.formatters.audit_doc import audit_document
 from pullpath.formatters.common import safe_text, visible
 from pullpath.formatters.diagram import Diagram, build_diagram
+from pullpath.formatters.diagram.svg import diagram_svg
 from pullpath.formatters.explain_doc import explain_document
 from pullpath.formatters.lab_doc import lab_document
 from pullpath.formatters.report_view import (
@@ -129,25 +130,13 @@ def content_security_policy(css: str, js: str) -> str:
     )
 
 
-def diagram_svg(diagram: Diagram, *, title: str = "Path diagram") -> Markup:
-    """The diagram as an inline SVG element (escaped, no style attributes)."""
-    n = len(diagram.edges)
-    desc = (f"{n} edge(s): "
-            + ", ".join(f"{count} {path}" for path, count in
-                        sorted(diagram.edges_by_path().items(),
-                               key=lambda kv: PATHS.index(kv[0]) if kv[0] in PATHS else 99)))
-    svg = _env().get_template("diagram.svg.j2").render(
-        d=diagram, paths=PATHS, title=title, desc=desc)
-    return Markup(svg)  # noqa: S704 - rendered by the autoescaping environment
-
-
 def render_view(view: ReportView, diagram: Diagram) -> str:
     css = _asset("report.css")
     js = _asset("report.js")
     return _env().get_template("report.html.j2").render(
         view=view,
         diagram=diagram,
-        svg=diagram_svg(diagram, title=view.title),
+        svg=diagram_svg(diagram, _env(), title=view.title),
         paths=PATHS,
         descriptions=PATH_DESCRIPTIONS,
         css=Markup(css),  # noqa: S704 - our own packaged stylesheet
@@ -160,7 +149,8 @@ def report_html(doc: Mapping[str, Any], *, network: Mapping[str, Any] | None = N
     """Any pullpath document (audit, explain, lab) as a self-contained HTML page. The diagram
     draws ``network`` when given, else the document's own ``network`` section."""
     net = network if network is not None else network_of(doc)
-    return render_view(build_view(doc), build_diagram(doc, net))
+    view = build_view(doc)
+    return render_view(view, build_diagram(doc, net, view=view))
 
 
 def audit_html(report: AuditReport, *, network: Mapping[str, Any] | None = None) -> str:

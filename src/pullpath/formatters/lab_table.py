@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pullpath.domain.report import AGREES, DISAGREES, INCONCLUSIVE, NOT_OBSERVED, LabReport
+from pullpath.domain.resource_id import name_of
 from pullpath.formatters.common import iso, term_safe
 
 _AGREEMENT_STYLE = {AGREES: "bold green", DISAGREES: "bold red", NOT_OBSERVED: "yellow",
@@ -30,7 +31,7 @@ def lab_table(report: LabReport, *, width: int = 140) -> str:
     for c in report.consumers:
         evidence = []
         for e in c.evidence[:5]:
-            where = e.service_tag or (e.owner.rsplit("/", 1)[-1] if e.owner else "")
+            where = e.service_tag or name_of(e.owner)
             owned = "in subscription" if e.belongs_to_subscription else "no resource of ours"
             evidence.append(f"{term_safe(e.caller_ip, 60)} {e.source_kind} {term_safe(where, 60)}"
                             f" ({owned}) {e.result} x{e.count}")

@@ -313,8 +313,9 @@ def report_markdown(doc: Mapping[str, Any], *, network: Mapping[str, Any] | None
     """Any pullpath document (audit, explain, lab) as GitHub-flavoured Markdown. The diagram
     draws ``network`` when given, else the document's own ``network`` section."""
     net = network if network is not None else network_of(doc)
-    diagram = build_diagram(doc, net)
-    return render_markdown(build_view(doc), diagram_mermaid(diagram), diagram_note=diagram.summary,
+    view = build_view(doc)
+    diagram = build_diagram(doc, net, view=view)
+    return render_markdown(view, diagram_mermaid(diagram), diagram_note=diagram.summary,
                            max_rows=max_rows)
 
 

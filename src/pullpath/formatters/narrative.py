@@ -10,22 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from pullpath.domain.inventory import ConsumerKind
 from pullpath.domain.report import AuditReport
+from pullpath.domain.resource_id import name_of
 from pullpath.domain.verdicts import PATH_ORDER, Expectation, Flow, Path, SourceKind, request_kind
 from pullpath.formatters.common import term_safe
 
 MAX_SENTENCES = 30
 """Sentences shown at most (the rest is counted: JSON and CSV list every flow)."""
-
-KIND_LABEL: dict[ConsumerKind, str] = {
-    ConsumerKind.ACI: "ACI container group",
-    ConsumerKind.ACA: "Container App",
-    ConsumerKind.AKS: "AKS cluster",
-    ConsumerKind.APP_SERVICE: "App Service app",
-    ConsumerKind.ACR_TASKS: "ACR Tasks",
-    ConsumerKind.UNKNOWN: "consumer",
-}
 
 WHERE: dict[SourceKind, str] = {
     SourceKind.SUBNET: "from {ips} in subnet {places}",
@@ -71,7 +62,7 @@ class _Story:
         elif kind == "other":
             self.others[flow.operation or "?"] = None
         source = flow.source
-        place = (source.service_tag or _last(source.subnet_id) or _last(source.resource_id))
+        place = (source.service_tag or name_of(source.subnet_id) or name_of(source.resource_id))
         if place:
             self.places[place] = None
         if flow.verdict.denial:
@@ -82,9 +73,6 @@ class _Story:
         if e is not None and e.agrees is False and self.disagreement is None:
             self.disagreement = e
 
-
-def _last(resource_id: str) -> str:
-    return resource_id.rsplit("/", 1)[-1] if resource_id else ""
 
 
 def _some(values: Iterable[str], limit: int = 3, width: int = 60) -> str:
@@ -102,10 +90,10 @@ def who(flow: Flow) -> str:
     or "" when no consumer could be attributed."""
     c = flow.consumer
     if c.id:
-        return f"{KIND_LABEL.get(c.kind, 'consumer')} {term_safe(_last(c.id), 80)}"
+        return f"{c.kind.noun} {term_safe(name_of(c.id), 80)}"
     if c.candidates:
         return (f"one of {len(c.candidates)} candidate consumers "
-                f"({_some(_last(x) for x in c.candidates)})")
+                f"({_some(name_of(x) for x in c.candidates)})")
     return ""
 
 

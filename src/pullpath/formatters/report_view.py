@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pullpath.domain.inventory import ConsumerKind, kind_label
+from pullpath.domain.resource_id import name_of
 from pullpath.domain.verdicts import PATH_ORDER
 
 PATHS: tuple[str, ...] = tuple(p.value for p in PATH_ORDER)
@@ -31,14 +33,8 @@ PATH_DESCRIPTIONS: dict[str, str] = {
     "unknown": "not enough evidence (see missing evidence)",
 }
 
-KIND_LABELS: dict[str, str] = {
-    "aci": "ACI",
-    "aca": "ACA",
-    "aks": "AKS",
-    "appservice": "App Service",
-    "acr-tasks": "ACR Tasks",
-    "unknown": "?",
-}
+KIND_LABELS: dict[str, str] = {k.value: k.short for k in ConsumerKind}
+"""Short consumer labels by kind value (``domain.inventory.ConsumerKind.short``)."""
 
 SOURCE_LABELS: dict[str, str] = {
     "subnet": "your subnet",
@@ -88,7 +84,7 @@ def _l(value: object) -> list[Any]:
 
 
 def last_segment(resource_id: str) -> str:
-    return resource_id.rstrip("/").rsplit("/", 1)[-1] if resource_id else ""
+    return name_of(resource_id)
 
 
 def consumer_label(consumer: Mapping[str, Any], source: Mapping[str, Any] | None = None) -> str:
@@ -96,7 +92,7 @@ def consumer_label(consumer: Mapping[str, Any], source: Mapping[str, Any] | None
     cid = _s(consumer.get("id"))
     kind = _s(consumer.get("kind")) or "unknown"
     if cid:
-        return f"{KIND_LABELS.get(kind, kind)} {last_segment(cid)}"
+        return f"{kind_label(kind, short=True)} {last_segment(cid)}"
     candidates = [_s(c) for c in _l(consumer.get("candidates"))]
     if candidates:
         names = ", ".join(last_segment(c) for c in candidates[:3])
@@ -166,6 +162,16 @@ class FlowRow:
     agrees: bool | None
     reasons: tuple[str, ...]
     missing: tuple[str, ...]
+    login_server: str = ""
+    """The flow's ``registry`` as the document spells it ("" when it names only the ID)."""
+    registry_id: str = ""
+    source_ip: str = ""
+    """The source's address, else the flow's caller IP."""
+    subnet_id: str = ""
+    vnet_id: str = ""
+    service_tag: str = ""
+    candidates: tuple[str, ...] = ()
+    """The consumers an unattributed caller could be."""
 
     @property
     def image(self) -> str:
@@ -197,6 +203,8 @@ class PairRow:
     credential: str = ""
     observed_path: str = ""
     agrees: bool | None = None
+    login_server: str = ""
+    expected_path: str = ""
 
     @property
     def disagrees(self) -> bool:
@@ -327,9 +335,136 @@ class ReportView:
         names = {r.consumer for r in self.flows} | {r.consumer for r in self.pairs}
         return tuple(sorted(names, key=str.lower))
 
-    @property
-    def table_rows(self) -> int:
-        return len(self.flows) + len(self.pairs)
+
+# --------------------------------------------------------------------------- network
+@dataclass(frozen=True, slots=True)
+class NetEndpoint:
+    """A private endpoint of a registry, as the ``network`` section describes it."""
+
+    id: str
+    name: str
+    subnet_id: str
+    vnet_id: str
+    status: str
+    private_ips: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NetRegistry:
+    id: str
+    name: str
+    login_server: str
+    sku: str
+    public_network_access: str
+    default_action: str
+    bypass: str
+    ip_rules: tuple[str, ...]
+    private_endpoints: tuple[NetEndpoint, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NetVnet:
+    id: str
+    name: str
+    address_prefixes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NetSubnet:
+    id: str
+    name: str
+    vnet_id: str
+    prefixes: tuple[str, ...]
+    delegations: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NetConsumer:
+    id: str
+    name: str
+    kind: str
+    subnet_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """The ``network`` section (see :mod:`pullpath.formatters.sections`): what the diagram
+    draws around the flows. Every list keeps the document's order; nothing is deduplicated
+    here."""
+
+    registries: tuple[NetRegistry, ...] = ()
+    vnets: tuple[NetVnet, ...] = ()
+    subnets: tuple[NetSubnet, ...] = ()
+    consumers: tuple[NetConsumer, ...] = ()
+
+
+def _texts(value: object) -> tuple[str, ...]:
+    return tuple(_s(x) for x in _l(value))
+
+
+def read_network(section: Mapping[str, Any]) -> Network:
+    """The typed ``network`` section; a missing key is an empty list, a record that is not an
+    object an empty record."""
+    def endpoint(pe: Mapping[str, Any]) -> NetEndpoint:
+        return NetEndpoint(_s(pe.get("id")), _s(pe.get("name")), _s(pe.get("subnet_id")),
+                           _s(pe.get("vnet_id")), _s(pe.get("status")),
+                           _texts(pe.get("private_ips")))
+
+    registries = tuple(
+        NetRegistry(
+            id=_s(r.get("id")), name=_s(r.get("name")), login_server=_s(r.get("login_server")),
+            sku=_s(r.get("sku")), public_network_access=_s(r.get("public_network_access")),
+            default_action=_s(r.get("default_action")), bypass=_s(r.get("bypass")),
+            ip_rules=_texts(r.get("ip_rules")),
+            private_endpoints=tuple(endpoint(_d(p)) for p in _l(r.get("private_endpoints"))),
+        )
+        for r in (_d(x) for x in _l(section.get("registries")))
+    )
+    vnets = tuple(NetVnet(_s(v.get("id")), _s(v.get("name")), _texts(v.get("address_prefixes")))
+                  for v in (_d(x) for x in _l(section.get("vnets"))))
+    subnets = tuple(
+        NetSubnet(_s(n.get("id")), _s(n.get("name")), _s(n.get("vnet_id")),
+                  _texts(n.get("prefixes")), _texts(n.get("delegations")))
+        for n in (_d(x) for x in _l(section.get("subnets")))
+    )
+    consumers = tuple(
+        NetConsumer(_s(c.get("id")), _s(c.get("name")), _s(c.get("kind")),
+                    _texts(c.get("subnet_ids")))
+        for c in (_d(x) for x in _l(section.get("consumers")))
+    )
+    return Network(registries, vnets, subnets, consumers)
+
+
+@dataclass(frozen=True, slots=True)
+class DiagramInput:
+    """What the path diagram draws: the flows (audit, lab evidence), else the explain pairs, and
+    the network around them (``None``: the report carries no inventory)."""
+
+    flows: tuple[FlowRow, ...]
+    pairs: tuple[PairRow, ...]
+    network: Network | None
+
+
+def diagram_input(doc: Mapping[str, Any], network: Mapping[str, Any] | None = None,
+                  view: ReportView | None = None) -> DiagramInput:
+    """The rows and network the diagram of ``doc`` draws (``view``: the document's view, when
+    already built, so its rows are read once). Without ``network``, the document's own section;
+    a lab (or other) document without flows or pairs of its own is drawn from the audit it
+    carries, and from that audit's network when it has none."""
+    section = network if network is not None else _d(doc.get("network")) or None
+    if view is None:
+        kind = report_kind(doc)
+        flows = flow_rows(lab_flow_docs(doc) if kind == "lab" else _l(doc.get("flows")))
+        pairs = pair_rows(_l(doc.get("pairs")))
+    else:
+        flows, pairs = view.flows, view.pairs
+    if not flows and not pairs:
+        nested = _d(doc.get("audit"))
+        flows = flow_rows(_l(nested.get("flows")))
+        if section is None and nested.get("network"):
+            section = _d(nested.get("network"))
+    return DiagramInput(tuple(flows), tuple(pairs) if not flows else (),
+                        read_network(section) if section is not None else None)
 
 
 LAB_REGISTRY = "registry (lab)"
@@ -399,6 +534,13 @@ def flow_rows(flows: Sequence[Any]) -> list[FlowRow]:
             agrees=agrees if isinstance(agrees, bool) else None,
             reasons=tuple(_s(r) for r in _l(f.get("reasons"))),
             missing=tuple(_s(m) for m in _l(f.get("missing"))),
+            login_server=_s(f.get("registry")),
+            registry_id=_s(f.get("registry_id")),
+            source_ip=_s(source.get("ip")) or _s(f.get("caller_ip")),
+            subnet_id=_s(source.get("subnet_id")),
+            vnet_id=_s(source.get("vnet_id")),
+            service_tag=_s(source.get("service_tag")),
+            candidates=tuple(_s(c) for c in _l(consumer.get("candidates"))),
         ))
     return rows
 
@@ -446,6 +588,8 @@ def pair_rows(pairs: Sequence[Any]) -> list[PairRow]:
             credential=_s(p.get("credential")),
             observed_path=_s(p.get("observed_path")),
             agrees=agrees if isinstance(agrees, bool) else None,
+            login_server=_s(registry.get("login_server")),
+            expected_path=_s(p.get("expected_path")),
         ))
     return rows
 
@@ -519,8 +663,8 @@ def lab_rows(doc: Mapping[str, Any]) -> list[LabRow]:
         rows.append(LabRow(
             index=n,
             path=paths[0] if paths else "unknown",
-            consumer=(f"{KIND_LABELS.get(kind, kind)} {last_segment(rid)}" if rid
-                      else f"{KIND_LABELS.get(kind, kind)} {_s(c.get('name'))}"),
+            consumer=(f"{kind_label(kind, short=True)} {last_segment(rid)}" if rid
+                      else f"{kind_label(kind, short=True)} {_s(c.get('name'))}"),
             consumer_id=rid,
             registry=LAB_REGISTRY,
             predicted=_s(pred.get("path")),

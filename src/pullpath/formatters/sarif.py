@@ -23,6 +23,7 @@ from typing import Any
 from pullpath import __version__
 from pullpath.domain.explain import Finding, FindingSpec, Severity
 from pullpath.domain.report import AuditReport, ExplainReport
+from pullpath.domain.resource_id import name_of
 from pullpath.domain.verdicts import Flow, Path
 from pullpath.formatters.common import safe_text
 from pullpath.formatters.sections import finding_help_uri
@@ -48,7 +49,7 @@ def _fingerprint(*parts: str) -> str:
 
 
 def _logical(resource_id: str) -> dict[str, Any]:
-    name = resource_id.rstrip("/").rsplit("/", 1)[-1] if resource_id else ""
+    name = name_of(resource_id)
     loc: dict[str, Any] = {"fullyQualifiedName": safe_text(resource_id), "kind": "resource"}
     if name:
         loc["name"] = safe_text(name)
@@ -222,7 +223,7 @@ def _audit_rule_doc(rule: _AuditRule) -> dict[str, Any]:
 
 def _flow_message(flow: Flow) -> str:
     image = flow.repository + (f":{flow.tag}" if flow.tag else "")
-    who = (f"{flow.consumer.kind.value} {flow.consumer.id.rsplit('/', 1)[-1]}"
+    who = (f"{flow.consumer.kind.value} {name_of(flow.consumer.id)}"
            if flow.consumer.id else "an unattributed caller")
     src = flow.source.service_tag or flow.source.kind.value
     text = (f"{flow.count} {flow.operation or 'request'} event(s) of {image or '-'} on "

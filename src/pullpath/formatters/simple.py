@@ -11,7 +11,7 @@ import orjson
 
 from pullpath.domain.report import AuditReport
 from pullpath.formatters.audit_doc import audit_document
-from pullpath.formatters.common import _CSV_TRIGGERS, csv_safe, safe_text
+from pullpath.formatters.common import CSV_TRIGGERS, csv_safe, safe_text
 
 CSV_COLUMNS = (
     "registry", "operation", "repository", "tag", "caller_ip", "identity", "result", "count",
@@ -71,7 +71,7 @@ def audit_json_bytes(report: AuditReport) -> bytes:
 
 
 def _cell(value: str) -> str:
-    return value if value.isascii() and not value.startswith(_CSV_TRIGGERS) else csv_safe(value)
+    return value if value.isascii() and not value.startswith(CSV_TRIGGERS) else csv_safe(value)
 
 
 def audit_csv(report: AuditReport) -> str:

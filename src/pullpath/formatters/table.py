@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pullpath.domain.report import AuditReport
+from pullpath.domain.resource_id import name_of
 from pullpath.domain.verdicts import PATH_ORDER, REQUEST_KINDS, Flow, Path
 from pullpath.formatters.common import short_id, short_time, term_safe
 from pullpath.formatters.narrative import disagreements, what_happened
@@ -32,9 +33,9 @@ def path_text(path: Path) -> Text:
 def consumer_text(flow: Flow) -> str:
     c = flow.consumer
     if c.id:
-        return f"{c.kind.value} {c.id.rsplit('/', 1)[-1]}"
+        return f"{c.kind.value} {name_of(c.id)}"
     if c.candidates:
-        names = ", ".join(x.rsplit("/", 1)[-1] for x in c.candidates[:3])
+        names = ", ".join(name_of(x) for x in c.candidates[:3])
         return f"? {len(c.candidates)} candidates: {names}"
     return "-"
 
@@ -44,7 +45,7 @@ def source_text(flow: Flow) -> str:
     if s.service_tag:
         return f"{s.kind.value} {s.service_tag}"
     if s.subnet_id:
-        return f"{s.kind.value} {s.subnet_id.rsplit('/', 1)[-1]}"
+        return f"{s.kind.value} {name_of(s.subnet_id)}"
     if s.kind.value == "subnet" and s.prefix:  # the prefix of subnets in several VNets
         return f"subnet {s.prefix} (several VNets)"
     return s.kind.value

@@ -9,7 +9,7 @@ marked ``source: scenario`` so that a report never passes it off as explain's.
 
 from __future__ import annotations
 
-from pullpath.core.inventory_parse import inventory_from_documents
+from pullpath.core.inventory import inventory_from_documents
 from pullpath.domain.inventory import Inventory, norm_id
 from pullpath.domain.report import Prediction
 from pullpath.lab.render import (

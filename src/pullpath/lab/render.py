@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pullpath.domain.resource_id import name_of, type_of
 from pullpath.lab.armexpr import ArmContext, EvaluatedResource, evaluate, evaluate_template
 from pullpath.lab.scenarios import ConsumerSpec, Scenario
 
@@ -204,10 +205,6 @@ def switches_bypass_after_import(s: Scenario) -> bool:
     import and switched to ``None`` before the consumers exist: importing into a registry whose
     public access is disabled is itself a trusted-service operation."""
     return s.registry.public_network_access == "Disabled" and not s.registry.trusted_services
-
-
-def _has_aci(s: Scenario) -> bool:
-    return any(c.kind == "aci" for c in s.consumers)
 
 
 def _has_aca(s: Scenario) -> bool:
@@ -556,13 +553,13 @@ def would_be_resources(
     n = lab.names
 
     def reference(rid: str) -> Mapping[str, Any]:
-        rtype = rid.split("/providers/", 1)[-1]
-        name = rid.rsplit("/", 1)[-1]
-        if rtype.startswith("Microsoft.ContainerRegistry/registries/"):
+        rtype = type_of(rid)
+        name = name_of(rid)
+        if rtype == "microsoft.containerregistry/registries":
             return {"loginServer": _login_server(name)}
-        if rtype.startswith("Microsoft.OperationalInsights/workspaces/"):
+        if rtype == "microsoft.operationalinsights/workspaces":
             return {"customerId": _placeholder_guid("workspace", name)}
-        if rtype.startswith("Microsoft.ManagedIdentity/userAssignedIdentities/"):
+        if rtype == "microsoft.managedidentity/userassignedidentities":
             return {"principalId": _placeholder_guid("principal", name),
                     "clientId": _placeholder_guid("client", name),
                     "tenantId": _placeholder_guid("tenant")}
@@ -609,7 +606,7 @@ def would_be_inventory_documents(
         if r.type == "Microsoft.ContainerRegistry/registries":
             props["loginServer"] = _login_server(r.name)
             props["privateEndpointConnections"] = [
-                {"id": f"{r.id}/privateEndpointConnections/{pe.rsplit('/', 1)[-1]}",
+                {"id": f"{r.id}/privateEndpointConnections/{name_of(pe)}",
                  "properties": {"privateEndpoint": {"id": pe},
                                 "privateLinkServiceConnectionState": {"status": "Approved"}}}
                 for pe in pe_for.get(r.id.lower(), [])

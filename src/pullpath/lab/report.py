@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, date
 from typing import Any
 
-from pullpath.domain.inventory import norm_id
+from pullpath.domain.inventory import kind_label, norm_id
 from pullpath.domain.report import (
     AGREES,
     DISAGREES,
@@ -27,6 +27,7 @@ from pullpath.domain.report import (
     LabReport,
     Prediction,
 )
+from pullpath.domain.resource_id import name_of
 from pullpath.domain.verdicts import Flow, Path, SourceKind
 from pullpath.lab.scenarios import ConsumerSpec, Scenario
 
@@ -204,7 +205,7 @@ def _update_text(scenario: Scenario, c: ConsumerSpec, pred: Prediction, entry_id
         e = evidence[0]
         detail = (f"caller {e.caller_ip}, {e.source_kind}"
                   + (f" {e.service_tag}" if e.service_tag else "")
-                  + (f", {e.owner.rsplit('/', 1)[-1]}" if e.owner else "")
+                  + (f", {name_of(e.owner)}" if e.owner else "")
                   + ("" if e.belongs_to_subscription else ", no resource in the subscription"))
     else:
         detail = f"deployment error {', '.join(errors)}" if errors else "no registry event"
@@ -238,9 +239,6 @@ def _update_text(scenario: Scenario, c: ConsumerSpec, pred: Prediction, entry_id
 
 # ------------------------------------------------------------------------------ --record
 
-_KIND_LABEL = {"aci": "ACI container group", "aca": "container app"}
-
-
 def measured_sources(report: LabReport) -> list[dict[str, Any]]:
     """The run's observations as ``measured`` knowledge-base sources, ready to add to the
     behaviour that predicted each (``behaviour`` is None when the prediction rested on no
@@ -259,7 +257,7 @@ def measured_sources(report: LabReport) -> list[dict[str, Any]]:
             ips = "; ".join(
                 f"{e.caller_ip} ({e.source_kind}"
                 + (f", {e.service_tag}" if e.service_tag else "")
-                + (f", {e.owner.rsplit('/', 1)[-1]}" if e.owner else "")
+                + (f", {name_of(e.owner)}" if e.owner else "")
                 + (", in the subscription" if e.belongs_to_subscription
                    else ", no resource of the subscription") + ")"
                 for e in dict.fromkeys(c.evidence))
@@ -268,7 +266,7 @@ def measured_sources(report: LabReport) -> list[dict[str, Any]]:
             what = ("was refused before any pull reached the registry log (deployment failed: "
                     f"{', '.join(c.deployment_errors) or 'no error code'})")
         says = (f"pullpath lab run {run} ({report.scenario.ident}, {report.location}{how}): "
-                f"{_KIND_LABEL.get(c.kind, c.kind)} {c.name} {what}; path {path.value}.")
+                f"{kind_label(c.kind)} {c.name} {what}; path {path.value}.")
         out.append({
             "behaviour": c.knowledge_id if _kb_title(c.knowledge_id) else None,
             "consumer": c.kind,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from pullpath.core.inventory_parse import inventory_from_documents
+from pullpath.core.inventory import inventory_from_documents
 from pullpath.core.servicetags import TagIndex
 from pullpath.domain.events import PullEvent, ReadStats
 from pullpath.domain.inventory import Inventory

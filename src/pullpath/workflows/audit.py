@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pullpath.adapters.logs_files import read_warnings
-from pullpath.adapters.logs_scan import LogScan, ScanProgress, gc_paused
+from pullpath.adapters.logs_scan import LogScan, ScanProgress
 from pullpath.core.audit import (
     MAX_FLOW_GROUPS,
     MAX_JUDGE_KEYS,
@@ -18,7 +18,7 @@ from pullpath.core.audit import (
     build_flows,
 )
 from pullpath.core.classify import Classifier
-from pullpath.core.inventory_parse import inventory_warnings
+from pullpath.core.inventory import inventory_warnings
 from pullpath.domain.events import PullEvent, ReadStats
 from pullpath.domain.inventory import Inventory
 from pullpath.domain.verdicts import AuditResult, Expectation, Flow, InventoryInfo, TagsInfo
@@ -255,37 +255,36 @@ def run_audit(
     When the logs' registries turn out to be in another single cloud, it is asked again for
     that cloud, and the groups are judged again with the tags it gives.
     """
-    with gc_paused():
-        stats = ReadStats()
-        warnings: list[str] = []
-        # worker threads start scanning now; this thread meanwhile loads the rest
-        with LogScan(logs, stats, workers=workers, progress=progress) as scan:
-            from pullpath.knowledge.loader import default_knowledge
+    stats = ReadStats()
+    warnings: list[str] = []
+    # worker threads start scanning now; this thread meanwhile loads the rest
+    with LogScan(logs, stats, workers=workers, progress=progress) as scan:
+        from pullpath.knowledge.loader import default_knowledge
 
-            inventory = load_inventory(inventory_paths)
-            cloud = single_cloud(_inventory_servers(inventory)) or "Public"
-            auto = choose_tags is not None and service_tags is None
-            if choose_tags is not None:
-                service_tags = choose_tags(service_tags, cloud)
-            tags = _load_tags(service_tags, auto, warnings)
-            classifier = classifier_for(inventory, tags)
-            if not inventory.empty:
-                default_knowledge()  # loaded once per process: now rather than after the scan
-            _import_finish()
-            # groups are judged as the workers meet them, while they still read
-            ahead = Judgements(classifier, max_flow_groups())
-            aggregator = scan.result(on_groups=ahead.add)
-        judgements: Judgements | None = ahead
-        if auto and choose_tags is not None:
-            logs_cloud = single_cloud(_log_servers(aggregator, inventory))
-            if logs_cloud and logs_cloud != cloud:
-                again = choose_tags(None, logs_cloud)
-                if again != service_tags:  # another file: judge the groups again with it
-                    tags = _load_tags(again, auto, warnings)
-                    classifier, judgements = classifier_for(inventory, tags), None
-        return finish(classifier, aggregator, stats, inventory=inventory, tags=tags,
-                      log_sources=[str(p) for p in logs], warnings=[*scan.warnings(), *warnings],
-                      judgements=judgements)
+        inventory = load_inventory(inventory_paths)
+        cloud = single_cloud(_inventory_servers(inventory)) or "Public"
+        auto = choose_tags is not None and service_tags is None
+        if choose_tags is not None:
+            service_tags = choose_tags(service_tags, cloud)
+        tags = _load_tags(service_tags, auto, warnings)
+        classifier = classifier_for(inventory, tags)
+        if not inventory.empty:
+            default_knowledge()  # loaded once per process: now rather than after the scan
+        _import_finish()
+        # groups are judged as the workers meet them, while they still read
+        ahead = Judgements(classifier, max_flow_groups())
+        aggregator = scan.result(on_groups=ahead.add)
+    judgements: Judgements | None = ahead
+    if auto and choose_tags is not None:
+        logs_cloud = single_cloud(_log_servers(aggregator, inventory))
+        if logs_cloud and logs_cloud != cloud:
+            again = choose_tags(None, logs_cloud)
+            if again != service_tags:  # another file: judge the groups again with it
+                tags = _load_tags(again, auto, warnings)
+                classifier, judgements = classifier_for(inventory, tags), None
+    return finish(classifier, aggregator, stats, inventory=inventory, tags=tags,
+                  log_sources=[str(p) for p in logs], warnings=[*scan.warnings(), *warnings],
+                  judgements=judgements)
 
 
 def _load_tags(path: Path | None, auto: bool, warnings: list[str]) -> TagIndex:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pullpath.core.explain import explainer_for
 from pullpath.core.findings import check_findings
-from pullpath.core.inventory_parse import inventory_warnings
+from pullpath.core.inventory import inventory_warnings
 from pullpath.core.network import network_view
 from pullpath.domain.explain import KnowledgeBase
 from pullpath.domain.inventory import Inventory

@@ -44,7 +44,7 @@ from pullpath.adapters.servicetags_files import (
     verify_weekly,
 )
 from pullpath.core.audit import Aggregator
-from pullpath.core.inventory_parse import inventory_from_documents
+from pullpath.core.inventory import inventory_from_documents
 from pullpath.core.kql import MAX_RESULT_ROWS, RegistryFilter, TimeWindow
 from pullpath.core.servicetags import (
     ServiceTagError,
@@ -67,7 +67,6 @@ __all__ = [
     "audit_workspace",
     "fetch_inventory",
     "in_use",
-    "live_inventory",
     "update_service_tags",
     "update_weekly_service_tags",
 ]
@@ -228,21 +227,6 @@ def fetch_inventory(
         registries=len(registry_ids),
         warnings=tuple(warnings),
     )
-
-
-def live_inventory(
-    subscriptions: Sequence[str],
-    *,
-    credential: Any,
-    settings: ClientSettings,
-    progress: ProgressFn | None = None,
-) -> Inventory:
-    """The :class:`Inventory` of ``subscriptions``, read exactly as a saved
-    ``pullpath inventory`` file would be (same document, same parser)."""
-    live = fetch_inventory(
-        subscriptions, credential=credential, settings=settings, progress=progress
-    )
-    return inventory_of(live)
 
 
 def inventory_of(live: LiveInventory) -> Inventory:

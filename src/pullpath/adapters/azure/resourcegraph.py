@@ -6,7 +6,7 @@ Resource Graph (azure-mgmt-resourcegraph ``ResourceGraphClient.resources``) retu
 names at most 1,000 subscriptions, so more are sent in batches ("Working with large Azure
 resource data sets" and "Troubleshoot errors using Azure Resource Graph", learn.microsoft.com).
 Rows come back in the REST shape (camelCase, ``properties``), exactly what
-:mod:`pullpath.core.inventory_parse` reads from ``az graph query`` output.
+:mod:`pullpath.core.inventory` reads from ``az graph query`` output.
 """
 
 from __future__ import annotations

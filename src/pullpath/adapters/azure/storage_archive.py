@@ -33,6 +33,7 @@ from pullpath.adapters.azure.retry import ClientSettings
 from pullpath.adapters.logs_files import read_stream
 from pullpath.core.kql import RegistryFilter, TimeWindow
 from pullpath.domain.events import PullEvent, ReadStats
+from pullpath.domain.resource_id import name_of
 
 __all__ = [
     "ARCHIVE_CONTAINERS",
@@ -177,7 +178,7 @@ def _registry_matches(prefix: str, filters: Sequence[RegistryFilter]) -> bool:
     if not filters:
         return True
     resource = prefix[len("resourceId="):].rstrip("/").lower()
-    name = resource.rsplit("/", 1)[-1]
+    name = name_of(resource)
     for f in filters:
         if f.kind == "resource-id" and resource == f.value:
             return True
