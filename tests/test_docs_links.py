@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pullpath.formatters.sections import finding_help_uri
 from pullpath.formatters.sarif import AUDIT_HELP_URI
+from pullpath.formatters.sections import finding_help_uri
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
