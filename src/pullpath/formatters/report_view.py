@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pullpath.domain.inventory import ConsumerKind, kind_label
+from pullpath.domain.report import PrivateEndpointView, RegistryView
 from pullpath.domain.resource_id import name_of
 from pullpath.domain.verdicts import PATH_ORDER
 
@@ -338,31 +339,6 @@ class ReportView:
 
 # --------------------------------------------------------------------------- network
 @dataclass(frozen=True, slots=True)
-class NetEndpoint:
-    """A private endpoint of a registry, as the ``network`` section describes it."""
-
-    id: str
-    name: str
-    subnet_id: str
-    vnet_id: str
-    status: str
-    private_ips: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class NetRegistry:
-    id: str
-    name: str
-    login_server: str
-    sku: str
-    public_network_access: str
-    default_action: str
-    bypass: str
-    ip_rules: tuple[str, ...]
-    private_endpoints: tuple[NetEndpoint, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class NetVnet:
     id: str
     name: str
@@ -392,7 +368,7 @@ class Network:
     draws around the flows. Every list keeps the document's order; nothing is deduplicated
     here."""
 
-    registries: tuple[NetRegistry, ...] = ()
+    registries: tuple[RegistryView, ...] = ()
     vnets: tuple[NetVnet, ...] = ()
     subnets: tuple[NetSubnet, ...] = ()
     consumers: tuple[NetConsumer, ...] = ()
@@ -405,13 +381,13 @@ def _texts(value: object) -> tuple[str, ...]:
 def read_network(section: Mapping[str, Any]) -> Network:
     """The typed ``network`` section; a missing key is an empty list, a record that is not an
     object an empty record."""
-    def endpoint(pe: Mapping[str, Any]) -> NetEndpoint:
-        return NetEndpoint(_s(pe.get("id")), _s(pe.get("name")), _s(pe.get("subnet_id")),
+    def endpoint(pe: Mapping[str, Any]) -> PrivateEndpointView:
+        return PrivateEndpointView(_s(pe.get("id")), _s(pe.get("name")), _s(pe.get("subnet_id")),
                            _s(pe.get("vnet_id")), _s(pe.get("status")),
                            _texts(pe.get("private_ips")))
 
     registries = tuple(
-        NetRegistry(
+        RegistryView(
             id=_s(r.get("id")), name=_s(r.get("name")), login_server=_s(r.get("login_server")),
             sku=_s(r.get("sku")), public_network_access=_s(r.get("public_network_access")),
             default_action=_s(r.get("default_action")), bypass=_s(r.get("bypass")),

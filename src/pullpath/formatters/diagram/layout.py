@@ -27,6 +27,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from pullpath.domain.report import PrivateEndpointView
 from pullpath.formatters.diagram.model import (
     SOURCE_ORDER,
     SOURCE_TITLES,
@@ -35,7 +36,7 @@ from pullpath.formatters.diagram.model import (
     RegistryNode,
     Route,
 )
-from pullpath.formatters.report_view import KIND_LABELS, PATHS, NetEndpoint, NetSubnet, last_segment
+from pullpath.formatters.report_view import KIND_LABELS, PATHS, NetSubnet, last_segment
 
 # layout constants (SVG user units ~ CSS px at scale 1)
 M = 16.0
@@ -152,7 +153,7 @@ class Diagram:
 
 
 # --------------------------------------------------------------------------- layout
-def _port_label_pe(pe: NetEndpoint, subnets: Mapping[str, NetSubnet]) -> tuple[str, str]:
+def _port_label_pe(pe: PrivateEndpointView, subnets: Mapping[str, NetSubnet]) -> tuple[str, str]:
     name = pe.name or last_segment(pe.id)
     ips = ", ".join(pe.private_ips[:2])
     subnet_id = pe.subnet_id.lower()

@@ -16,11 +16,11 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from pullpath.domain.report import RegistryView
 from pullpath.formatters.report_view import (
     PATHS,
     DiagramInput,
     FlowRow,
-    NetRegistry,
     NetSubnet,
     NetVnet,
     PairRow,
@@ -91,7 +91,7 @@ class RegistryNode:
     key: str
     """``registry:<login server or name>``, or ``registry:(all)`` in a summary."""
     label: str
-    net: NetRegistry | None
+    net: RegistryView | None
     """Its configuration from the ``network`` section (``None``: not in this report)."""
     lines: tuple[str, ...] = ()
     """A summary node's own state lines."""
@@ -218,7 +218,7 @@ class _Gather:
         self.net_vnets = {v.id.lower(): v for v in (net.vnets if net is not None else ())}
         self.net_consumers = {c.id.lower(): c
                               for c in (net.consumers if net is not None else ())}
-        self.reg_index: dict[str, NetRegistry] = {}
+        self.reg_index: dict[str, RegistryView] = {}
         for r in self.net_registries:
             for key in (r.id, r.login_server):
                 if key:
