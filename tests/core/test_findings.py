@@ -14,6 +14,7 @@ from tests.support.world_edits import (
     aca_no_vnet,
     aci_password,
     aci_system_identity,
+    both,
     drop_data_record,
     link_other_vnet,
     open_registry,
@@ -38,13 +39,6 @@ UNRELATED_ROLE = "4d97b98b-1d4f-4787-a291-c67834d212e7"  # Network Contributor: 
 def keep(*names: str) -> Edit:
     def edit(w: World) -> None:
         w.only(*names)
-    return edit
-
-
-def both(*edits: Edit) -> Edit:
-    def edit(w: World) -> None:
-        for e in edits:
-            e(w)
     return edit
 
 
