@@ -2,8 +2,8 @@
 
     python bench/inventory_scale.py [--resources N ...] [--registries R ...]
 
-``--resources``: an inventory of about N resources (``tests/large_inventory.py``: VNets with a
-standalone subnet, identities, container groups, a registry with a private endpoint every
+``--resources``: an inventory of about N resources (``tests/support/large_inventory.py``: VNets
+with a standalone subnet, identities, container groups, a registry with a private endpoint every
 tenth unit) is written to a temporary file, then timed in this process: ``read_inventory``
 (JSON decode, parse, link), ``Classifier`` (indexes), explain (predictions and findings).
 ``--registries``: an inventory with R registries (one consumer each) is explained and the
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
-from tests.large_inventory import large_inventory  # noqa: E402
+from tests.support.large_inventory import large_inventory  # noqa: E402
 
 from pullpath.adapters.inventory_files import read_inventory  # noqa: E402
 from pullpath.core.classify import Classifier  # noqa: E402

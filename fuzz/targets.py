@@ -1,7 +1,7 @@
 """Fuzz targets: one function per reader, each taking raw bytes and checking the invariants.
 
 Shared by the atheris harness (``fuzz/run.py``, long runs) and the test suite
-(``tests/test_fuzz_readers.py``, a short bounded hypothesis run). A target returns normally
+(``tests/adapters/test_fuzz_readers.py``, a short bounded hypothesis run). A target returns normally
 for any input; an exception or a failed ``check`` is a finding.
 
 Invariants checked for every input:

@@ -8,7 +8,7 @@ record shape, strict JSON, into groups keyed by their raw deciding values, witho
 object per line (its source's header says exactly what it takes), and hands every other line
 back: those go through the reference reader one by one. The outcome is the reference
 reader's: the same lines and numbers, the same events, the same skips with the same reasons
-(tests/test_scale_equivalence.py, tests/test_archivescan.py).
+(tests/workflows/test_scale_equivalence.py, tests/core/test_archivescan.py).
 
 The scanners of one scan (one per thread) share ``Resolutions``: a catalog of group and
 template ids (one per distinct raw key, and per distinct key without its identity and

@@ -132,7 +132,7 @@ static const KeySpec PROP_KEYS[] = {
 
 /* core.records._FIELD_KEYS (normalised keys) and "properties": a key whose lower-cased form
  * is one of these is read by parse_record; any such key not spelled as above falls back.
- * tests/test_archivescan.py holds this list to _FIELD_KEYS. */
+ * tests/core/test_archivescan.py holds this list to _FIELD_KEYS. */
 static const char *const MAPPED_NORMALISED[] = {
     "time", "timegenerated", "timegeneratedutc", "category", "type", "operationname",
     "calleripaddress", "identity", "repository", "tag", "digest", "loginserver", "useragent",

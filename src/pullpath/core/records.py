@@ -303,7 +303,7 @@ def parse_fields(fields: Mapping[str, object]) -> PullEvent:
 # The same event given twice (the archive and a Log Analytics export of the same hours) is
 # counted once: events are compared by a 64-bit fingerprint of their correlation ID,
 # operation and time. This is the definition; the compiled scanner (``_archivescan.c``) makes
-# it from a line's raw bytes, and tests/test_log_damage.py holds the two to the same
+# it from a line's raw bytes, and tests/adapters/test_log_damage.py holds the two to the same
 # duplicates.
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

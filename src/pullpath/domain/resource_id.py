@@ -7,7 +7,7 @@
 
 Written here rather than imported: ``azure.mgmt.core.tools.parse_resource_id`` reads the same
 grammar, but it lives in an SDK package (it imports ``azure.core``) and the domain imports no
-SDK. The tests check this parser against it on generated IDs (``tests/test_resource_id.py``).
+SDK. The tests check this parser against it on generated IDs (``tests/domain/test_resource_id.py``).
 ARM IDs are case-insensitive: :class:`ResourceId` compares and hashes by its lower-case form.
 """
 
