@@ -44,19 +44,20 @@ NUL padding read past, the one byte telling whether the head is the whole file).
 _FIND_STEP = 64 * 1024
 
 
-class _Prefix(io.RawIOBase):
-    """The first ``limit`` bytes of ``raw``, counting where it is."""
+class _Range(io.RawIOBase):
+    """Bytes ``start`` to ``end`` (None: the end) of an open file."""
 
-    def __init__(self, raw: IO[bytes], limit: int) -> None:
+    def __init__(self, raw: IO[bytes], start: int, end: int | None) -> None:
         self.raw = raw
-        self.limit = limit
-        self.pos = 0
+        self.pos = start
+        self.end = end
+        raw.seek(start)
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        room = min(len(buffer), self.limit - self.pos)
+        room = len(buffer) if self.end is None else min(len(buffer), self.end - self.pos)
         if room <= 0:
             return 0
         got = self.raw.readinto(memoryview(buffer)[:room]) or 0  # type: ignore[attr-defined]
@@ -92,8 +93,7 @@ def json_lines_start(path: Path) -> int | None:
         with path.open("rb", buffering=0) as raw:
             if raw.read(2) == _GZIP_MAGIC:
                 return None
-            raw.seek(0)
-            prefix = _Prefix(raw, _PROBE_LIMIT)
+            prefix = _Range(raw, 0, _PROBE_LIMIT)
             try:
                 for _ in _read_stream(prefix, str(path), ReadStats(), _Probe()):  # type: ignore[arg-type]
                     return None
@@ -139,27 +139,6 @@ def plan_ranges(path: Path, start: int, size: int,
             bounds.append(bound)
             nominal = max(nominal + range_bytes, bound)
     return [(a, b) for a, b in zip(bounds, [*bounds[1:], None], strict=True)]
-
-
-class _Range(io.RawIOBase):
-    """Bytes ``start`` to ``end`` (None: the end) of an open file."""
-
-    def __init__(self, raw: IO[bytes], start: int, end: int | None) -> None:
-        self.raw = raw
-        self.pos = start
-        self.end = end
-        raw.seek(start)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        room = len(buffer) if self.end is None else min(len(buffer), self.end - self.pos)
-        if room <= 0:
-            return 0
-        got = self.raw.readinto(memoryview(buffer)[:room]) or 0  # type: ignore[attr-defined]
-        self.pos += got
-        return got
 
 
 @dataclasses.dataclass(slots=True)
