@@ -31,7 +31,9 @@ COLUMNS = {
 
 def scan(logs: Path) -> dict[str, int]:
     root = str(logs.resolve()).replace("'", "''")
-    files = f"['{root}/**/*.json', '{root}/**/*.json.gz']"
+    # only patterns that match (DuckDB fails on one that matches nothing: one plain file)
+    patterns = [p for p in ("*.json", "*.json.gz") if next(logs.rglob(p), None) is not None]
+    files = "[" + ", ".join(f"'{root}/**/{p}'" for p in patterns) + "]"
     columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in COLUMNS.items()) + "}"
     counted = [f'count("{k}")' for k in COLUMNS if k != "properties"]
     counted += [f"count(properties.{k})" for k in ("repository", "tag", "loginServer")]

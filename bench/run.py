@@ -10,6 +10,10 @@ same files are processed by three whole processes, each timed from start to exit
 (b) ``bench/duckdb_scan.py``: DuckDB ``read_json`` projecting the same fields, counting rows;
 (c) ``bench/baseline.py``: json per line, ``ipaddress`` lookups with a per-address cache.
 
+(a) and (b) run twice: on the dataset's files (150 at 1M events) and on the same events in one
+plain file (the files concatenated, gzip ones inflated: ``single/PT1H.json`` beside ``logs``),
+the shape of a Log Analytics export or a concatenated archive.
+
 Wall time is the median of R runs for (a) and (b) (one run of (c): it is slow). Memory: the
 peak of the sum of RSS over the process and all its children (sampled from /proc every
 50 ms; each tool here runs as one process, its threads included), the same with PSS (every
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import gzip
 import json
 import os
 import platform
@@ -236,13 +241,35 @@ def tags_load_time() -> dict[str, float]:
             "prefixes": best[2]}
 
 
-def warm_files(data: Dataset) -> None:
+def warm_files(data: Dataset, *more: Path) -> None:
     """Read every input once, so that every tool starts from the page cache."""
-    for path in data.logs.rglob("*"):
+    for path in [p for root in (data.logs, *more) for p in root.rglob("*")]:
         if path.is_file():
             with path.open("rb") as fh:
                 while fh.read(1 << 24):
                     pass
+
+
+def single_file(data: Dataset) -> Path:
+    """The dataset's log files as one plain JSON-lines file (made once): ``single/PT1H.json``
+    under the dataset's root, the files in path order, gzip ones inflated."""
+    out = data.root / "single" / "PT1H.json"
+    if out.exists():
+        return out.parent
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".partial")
+    with tmp.open("wb") as sink:
+        for path in sorted(data.logs.rglob("PT1H.json*")):
+            opener = gzip.open if path.name.endswith(".gz") else open
+            last = b"\n"
+            with opener(path, "rb") as source:
+                while chunk := source.read(1 << 22):
+                    sink.write(chunk)
+                    last = chunk[-1:]
+            if last != b"\n":
+                sink.write(b"\n")
+    tmp.rename(out)
+    return out.parent
 
 
 # ----------------------------------------------------------------------------- running
@@ -261,10 +288,11 @@ def bench(events: int, repeat: int, baseline: bool) -> dict[str, Any]:
     data = ensure_dataset(events, log=lambda m: print(f"  generating: {m}", end="\r",
                                                       file=sys.stderr))
     OUT.mkdir(parents=True, exist_ok=True)
-    warm_files(data)
     compile_bytecode()
     tags = tags_load_time()
     audit_out = OUT / f"audit-{events}.json"
+    single = single_file(data)
+    warm_files(data, single)
     tools = {
         "a": (Tool("pullpath audit"), [sys.executable, "-m", "pullpath", "audit",
                                        "--format", "json", "--logs", str(data.logs),
@@ -277,9 +305,15 @@ def bench(events: int, repeat: int, baseline: bool) -> dict[str, Any]:
                                                "--logs", str(data.logs), "--inventory",
                                                str(data.inventory), "--output",
                                                str(OUT / f"baseline-{events}.json")]),
+        "a1": (Tool("pullpath audit, one file"), [
+            sys.executable, "-m", "pullpath", "audit", "--format", "json", "--logs",
+            str(single), "--inventory", str(data.inventory), "--output",
+            str(OUT / f"audit-{events}-one-file.json")]),
+        "b1": (Tool("duckdb bare scan, one file"), [
+            sys.executable, str(ROOT / "bench" / "duckdb_scan.py"), str(single)]),
     }
     for i in range(repeat):
-        for key in ("b", "a"):
+        for key in ("b", "a", "b1", "a1"):
             tool, cmd = tools[key]
             print(f"  {events:,} events: ({key}) {tool.name}, run {i + 1}/{repeat}",
                   file=sys.stderr)
@@ -296,7 +330,8 @@ def bench(events: int, repeat: int, baseline: bool) -> dict[str, Any]:
         tool.runs.append(run)
 
     doc = json.loads(audit_out.read_text())
-    a, b, c = (tools[k][0] for k in "abc")
+    a, b, c, a1, b1 = (tools[k][0] for k in ("a", "b", "c", "a1", "b1"))
+    one = json.loads((OUT / f"audit-{events}-one-file.json").read_text())
     result: dict[str, Any] = {
         "events": events,
         "dataset": {"files": data.files, "bytes_on_disk": data.bytes, "lines": data.lines,
@@ -308,7 +343,14 @@ def bench(events: int, repeat: int, baseline: bool) -> dict[str, Any]:
         "service_tags": tags,
         "a": a.summary(events),
         "b": b.summary(events),
-        "ratios": {"a_over_b": round(a.wall / b.wall, 2)},
+        "one_file": {"bytes": (single / "PT1H.json").stat().st_size,
+                     "events_read": one["input"]["events_read"],
+                     "events_skipped": one["input"]["events_skipped"],
+                     "flows": len(one["flows"])},
+        "a1": a1.summary(events),
+        "b1": b1.summary(events),
+        "ratios": {"a_over_b": round(a.wall / b.wall, 2),
+                   "a1_over_b1": round(a1.wall / b1.wall, 2)},
     }
     if c.runs:
         result["c"] = c.summary(events)
@@ -326,12 +368,13 @@ def report(results: list[dict[str, Any]]) -> None:
     print(head)
     print("-" * len(head))
     for r in results:
-        for key in ("a", "b", "c"):
+        for key in ("a", "b", "c", "a1", "b1"):
             if key not in r:
                 continue
             t = r[key]
             name = {"a": "(a) pullpath audit", "b": "(b) duckdb bare scan",
-                    "c": "(c) straightforward"}[key]
+                    "c": "(c) straightforward", "a1": "(a) one file",
+                    "b1": "(b) one file"}[key]
             print(f"{r['events']:>10,} {name:24} {t['wall_s']:>8.2f} {t['events_per_s']:>12,} "
                   f"{t['cpu_s']:>7.2f} {t['peak_rss_tree_mb']:>12.0f} "
                   f"{t['peak_pss_tree_mb']:>12.0f} {t['peak_rss_single_mb']:>11.0f}")
@@ -339,6 +382,9 @@ def report(results: list[dict[str, Any]]) -> None:
         extra = f", (c)/(a) = {ratios['c_over_a']}" if "c_over_a" in ratios else ""
         print(f"{'':>10} (a)/(b) = {ratios['a_over_b']}{extra}; {r['audit']['flows']:,} flows; "
               f"service tags load+index {r['service_tags']['load_and_index_s']} s warm")
+        if "a1_over_b1" in ratios:
+            print(f"{'':>10} one file of {r['one_file']['bytes'] / 1e6:,.0f} MB: (a)/(b) = "
+                  f"{ratios['a1_over_b1']}; {r['one_file']['flows']:,} flows")
     by_n = {r["events"]: r for r in _all_results()}
     checks = []
     if 1_000_000 in by_n:

@@ -319,12 +319,14 @@ def reference_route(paths: list[Path]) -> tuple[Aggregator, ReadStats]:
     return Aggregator().add_all(read_events(paths, stats)), stats
 
 
-def fast_route(paths: list[Path], workers: int = 1) -> tuple[Aggregator, ReadStats]:
-    """``scan_logs`` (the compiled tier when built and not switched off)."""
+def fast_route(paths: list[Path], workers: int = 1,
+               split_bytes: int | None = None) -> tuple[Aggregator, ReadStats]:
+    """``scan_logs`` (the compiled tier when built and not switched off; ``split_bytes``:
+    files larger are read in ranges of about that size, with more than one worker)."""
     from pullpath.adapters.logs_scan import scan_logs
 
     stats = ReadStats()
-    return scan_logs(paths, stats, workers=workers), stats
+    return scan_logs(paths, stats, workers=workers, split_bytes=split_bytes), stats
 
 
 def _first_difference(got: GroupSnapshot, want: GroupSnapshot) -> str:

@@ -47,7 +47,8 @@ from tests.support.hostile import LA_COLUMNS, la_row, record
 Read = Callable[[list[Path]], ReadStats]
 
 
-@pytest.fixture(params=["reference", "compiled-1-worker", "compiled-2-workers", "python"])
+@pytest.fixture(params=["reference", "compiled-1-worker", "compiled-2-workers",
+                        "compiled-2-workers-split", "python"])
 def route(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Read:
     """One way of reading logs; each checks its own accounting adds up."""
     name = request.param
@@ -59,10 +60,11 @@ def route(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Re
         monkeypatch.setattr(logs_fast, "_Catalog", None)
     elif not logs_fast.compiled_installed():
         pytest.skip("the compiled scanner is not built")
-    workers = 2 if name == "compiled-2-workers" else 1
+    workers = 2 if name.startswith("compiled-2-workers") else 1
+    split = 97 if name.endswith("-split") else None  # files in ranges of ~97 bytes
 
     def read(paths: list[Path]) -> ReadStats:
-        aggregator, stats = targets.fast_route(paths, workers)
+        aggregator, stats = targets.fast_route(paths, workers, split)
         targets.check_stats(stats)
         assert aggregator.events == stats.events_read
         return stats

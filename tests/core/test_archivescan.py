@@ -470,8 +470,9 @@ def archive_dir(files: list[tuple[str, bytes]]) -> Iterator[Path]:
 
 
 def check_all_routes(root: Path, *more: Path, python_too: bool = True) -> None:
-    """The fast route (compiled, one and two workers; and without the compiled module) gives
-    exactly the reference route's groups and accounting (``more``: further inputs)."""
+    """The fast route (compiled, one and two workers, two workers with every file split into
+    ranges; and without the compiled module) gives exactly the reference route's groups and
+    accounting (``more``: further inputs)."""
     paths = [root, *more]
     reference = targets.reference_route(paths)
     with pytest.MonkeyPatch.context() as mp:
@@ -479,6 +480,9 @@ def check_all_routes(root: Path, *more: Path, python_too: bool = True) -> None:
         for workers in (1, 2):
             targets.check_routes(targets.fast_route(paths, workers), reference,
                                  f"compiled, {workers} worker(s)")
+        # one file in line-aligned ranges read by both workers (adapters.logs_split)
+        targets.check_routes(targets.fast_route(paths, 2, split_bytes=61), reference,
+                             "compiled, 2 workers, files split")
         if python_too:
             mp.setattr(logs_fast, "_Compiled", None)
             mp.setattr(logs_fast, "_Catalog", None)

@@ -71,12 +71,15 @@ def _same_accounting(fast: ReadStats, ref: ReadStats) -> None:
 
 
 @pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "python"])
-@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("workers", [1, 2, "2-split"])
 def test_fast_route_equals_reference_flow_for_flow(
-    mixed: Dataset, reference: AuditResult, workers: int, compiled: bool,
+    mixed: Dataset, reference: AuditResult, workers: int | str, compiled: bool,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(logs_scan, "PARALLEL_MIN_BYTES", 0)  # use the workers even when small
+    if workers == "2-split":  # every file over 20 kB read in ranges by both workers
+        monkeypatch.setattr(logs_scan, "SPLIT_BYTES", 20_000)
+        workers = 2
     if not compiled:  # as installed without a C compiler: tier 2 reads every line
         monkeypatch.setattr(logs_fast, "_Compiled", None)
         monkeypatch.setattr(logs_fast, "_Catalog", None)

@@ -3,7 +3,8 @@
 Each file is counted by :func:`pullpath.adapters.logs_files.scan_file` (JSON lines by the
 compiled scanner where it is installed, every other line by the reference reader:
 ``adapters.logs_fast``); large inputs are spread over worker threads,
-one file at a time (largest first), each thread with its own groups, merged at the end. The
+one file at a time (largest first), or one line-aligned range of a large plain JSON-lines file
+(``adapters.logs_split``), each thread with its own groups, merged at the end. The
 compiled scanner and zlib work without the interpreter lock, so threads scan in parallel. The
 accounting is exactly that of reading the files in order one by one: every file's
 ``ReadStats`` is merged back in file order. Memory grows with distinct groups only, never with
@@ -20,13 +21,23 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from pullpath.adapters.logs_fast import FastScanner, Resolutions, compiled_installed
 from pullpath.adapters.logs_files import Duplicates, log_inputs, scan_file
+from pullpath.adapters.logs_split import (
+    SPLIT_BYTES,
+    RangeResult,
+    json_lines_start,
+    merge_ranges,
+    plan_ranges,
+    scan_range,
+)
 from pullpath.core.audit import Aggregator, GroupKey
 from pullpath.domain.events import ReadStats
 
-__all__ = ["PARALLEL_MIN_BYTES", "LogScan", "ScanProgress", "default_workers", "scan_logs"]
+__all__ = ["PARALLEL_MIN_BYTES", "SPLIT_BYTES", "LogScan", "ScanProgress", "default_workers",
+           "scan_logs"]
 
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 """Below this many bytes of input, one thread does it all."""
@@ -78,9 +89,11 @@ def scan_logs(
     *,
     workers: int | None = None,
     progress: ProgressFn | None = None,
+    split_bytes: int | None = None,
 ) -> Aggregator:
     """All events in all files below ``paths``, grouped; skips counted in ``stats``."""
-    with LogScan(paths, stats, workers=workers, progress=progress) as scan:
+    with LogScan(paths, stats, workers=workers, progress=progress,
+                 split_bytes=split_bytes) as scan:
         return scan.result()
 
 
@@ -89,11 +102,15 @@ class LogScan:
     can do other work meanwhile (load service tags and inventory). Use it as a context
     manager: leaving it stops the workers (after the file each is reading).
 
+    With worker threads, a plain JSON-lines file larger than ``split_bytes`` (default
+    ``SPLIT_BYTES``) is split into line-aligned ranges of about that size, read by every worker
+    (``adapters.logs_split``).
+
     Raises ``LogInputError`` at once for a path that does not exist.
     """
 
     def __init__(self, paths: Sequence[Path], stats: ReadStats, *, workers: int | None = None,
-                 progress: ProgressFn | None = None) -> None:
+                 progress: ProgressFn | None = None, split_bytes: int | None = None) -> None:
         start = time.monotonic()
         self.stats = stats
         self.inputs = [[(f, _size(f)) for f in files] for files in log_inputs(paths, stats)]
@@ -101,10 +118,15 @@ class LogScan:
         self.files = [f for files in self.inputs for f, _ in files]
         self.sizes = [size for files in self.inputs for _, size in files]
         n = default_workers() if workers is None else max(1, workers)
-        n = min(n, len(self.files))
         if n > 1 and sum(self.sizes) < PARALLEL_MIN_BYTES:
             n = 1
-        self.workers = n
+        split_bytes = SPLIT_BYTES if split_bytes is None else max(1, split_bytes)
+        self.splits: list[dict[int, list[tuple[int, int | None]]]] = [
+            _splits(files, split_bytes) if n > 1 else {} for files in self.inputs]
+        """Per input: its files read in ranges (by index), with their ranges."""
+        tasks = len(self.files) + sum(len(ranges) - 1 for split in self.splits
+                                      for ranges in split.values())
+        self.workers = n = min(n, tasks)
         self.duplicates = Duplicates() if len(self.inputs) > 1 else None
         self._meter = _Meter(len(self.files), sum(self.sizes), start, progress)
         self._pool = self._start(0) if n > 1 else None
@@ -117,9 +139,9 @@ class LogScan:
         files = self.inputs[index]
         if not files:
             return None
-        return _Workers([f for f, _ in files], [size for _, size in files],
-                        min(self.workers, len(files)), self.duplicates,
-                        (self._meter.files_done, self._meter.bytes_done))
+        return _Workers([f for f, _ in files], [size for _, size in files], self.workers,
+                        self.duplicates, (self._meter.files_done, self._meter.bytes_done),
+                        self.splits[index])
 
     def result(self, on_groups: GroupsFn | None = None) -> Aggregator:
         """Wait for the scan (or run it here, without workers) and return its groups.
@@ -196,6 +218,25 @@ class _Meter:
                                        stats.events_skipped, now - self.start, done=True))
 
 
+def _splits(files: list[tuple[Path, int]],
+            split_bytes: int) -> dict[int, list[tuple[int, int | None]]]:
+    """The files of one input to read in ranges (by index), with their ranges."""
+    out: dict[int, list[tuple[int, int | None]]] = {}
+    for index, (path, size) in enumerate(files):
+        if size <= split_bytes:
+            continue
+        start = json_lines_start(path)
+        if start is None:
+            continue
+        try:
+            ranges = plan_ranges(path, start, size, split_bytes)
+        except OSError:
+            continue
+        if len(ranges) > 1:
+            out[index] = ranges
+    return out
+
+
 def _scan_here(inputs: list[list[tuple[Path, int]]], stats: ReadStats, meter: _Meter,
                duplicates: Duplicates | None) -> Aggregator:
     def tick() -> None:
@@ -220,19 +261,38 @@ def _scan_here(inputs: list[list[tuple[Path, int]]], stats: ReadStats, meter: _M
 # ----------------------------------------------------------------------------- threads
 
 
+_Task = tuple[int, int, int, int | None, int]
+"""A file's index, its range's index (-1: the whole file), the range's start and end, and its
+bytes."""
+
+
 class _Workers:
     """Worker threads scanning ``files`` (largest first: they finish together), each taking
-    the next file until none is left, with its own scanner; every file's ``ReadStats`` is kept
-    for the merge in file order."""
+    the next file (or range of a file in ``splits``) until none is left, with its own scanner;
+    every file's ``ReadStats`` is kept for the merge in file order."""
 
     def __init__(self, files: list[Path], sizes: list[int], n: int,
-                 duplicates: Duplicates | None = None, done: tuple[int, int] = (0, 0)) -> None:
+                 duplicates: Duplicates | None = None, done: tuple[int, int] = (0, 0),
+                 splits: dict[int, list[tuple[int, int | None]]] | None = None) -> None:
         self.files = files
         self.duplicates = duplicates
         self.done = done
         """Files and bytes of the inputs read before (progress counts on from there)."""
         self.sizes = sizes
-        self.order = sorted(range(len(files)), key=lambda i: -sizes[i])
+        self.splits = splits or {}
+        tasks: list[_Task] = []
+        for i, size in enumerate(sizes):
+            ranges = self.splits.get(i)
+            if ranges is None:
+                tasks.append((i, -1, 0, None, size))
+                continue
+            for part, (start, end) in enumerate(ranges):
+                tasks.append((i, part, start, end, (size if end is None else end) - start))
+        self.order = sorted(tasks, key=lambda task: -task[4])
+        n = min(n, len(tasks))
+        self.ranges_left = {i: len(ranges) for i, ranges in self.splits.items()}
+        self.per_range: dict[int, list[RangeResult | None]] = {
+            i: [None] * len(ranges) for i, ranges in self.splits.items()}
         self.lock = threading.Lock()
         self.next = 0
         self.stopping = False
@@ -246,28 +306,38 @@ class _Workers:
         for thread in self.threads:
             thread.start()
 
-    def _take(self) -> int | None:
+    def _take(self) -> _Task | None:
         with self.lock:
             if self.stopping or self.errors or self.next >= len(self.order):
                 return None
-            index = self.order[self.next]
+            task = self.order[self.next]
             self.next += 1
-            return index
+            return task
 
     def _work(self) -> None:
         try:
             scanner = FastScanner(shared=self.shared)
             if self.duplicates is not None:
                 scanner.set_input(self.duplicates)
-            while (index := self._take()) is not None:
-                stats = ReadStats()
-                scan_file(self.files[index], stats, scanner)
+            while (task := self._take()) is not None:
+                index, part, start, end, size = task
+                if part < 0:
+                    stats = ReadStats()
+                    scan_file(self.files[index], stats, scanner)
+                else:
+                    result = scan_range(self.files[index], start, end, scanner)
+                    stats = result.stats
                 with self.lock:
-                    self.per_file[index] = stats
+                    if part < 0:
+                        self.per_file[index] = stats
+                        self.files_done += 1
+                    else:
+                        self.per_range[index][part] = result
+                        self.ranges_left[index] -= 1
+                        self.files_done += not self.ranges_left[index]
                     self.events += stats.events_read
                     self.skipped += stats.events_skipped
-                    self.files_done += 1
-                    self.bytes_done += self.sizes[index]
+                    self.bytes_done += size
             aggregator = scanner.finish()
             with self.lock:
                 self.results.append(aggregator)
@@ -297,11 +367,16 @@ class _Workers:
             aggregator.add_overflow(part.overflow_events)
         self.shared.add_to(aggregator)
         for index in range(len(self.files)):  # in file order: the accounting of a sequential read
-            stats.merge(self.per_file[index])
+            parts = self.per_range.get(index)
+            if parts is None:
+                stats.merge(self.per_file[index])
+            else:
+                stats.merge(merge_ranges(cast(list[RangeResult], parts)))
         return aggregator
 
     def stop(self) -> None:
-        """Let the threads end after the file each is reading (they cannot be interrupted)."""
+        """Let the threads end after the file (or range) each is reading (they cannot be
+        interrupted)."""
         with self.lock:
             self.stopping = True
         for thread in self.threads:
