@@ -23,10 +23,11 @@ import pullpath.adapters.logs_scan as logs_scan
 from pullpath.adapters.logs_scan import LogScan, scan_logs
 from pullpath.adapters.logs_split import json_lines_start, plan_ranges
 from pullpath.domain.events import ReadStats
+from tests.support import TESTS
 
 pytest.importorskip("pullpath.core._archivescan")
 
-RECORD = Path(__file__).parent / "data" / "acr-logs" / "repositoryevents_pull_404_record.json"
+RECORD = TESTS / "data" / "acr-logs" / "repositoryevents_pull_404_record.json"
 IDENTITIES = ["user@example.com", "Ünïcödé 用户", "6a7f2c1e-4b1d-4c9e-9f0a-2d3e4f5a6b7c"]
 CALLERS = ["203.0.113.18", "4.189.68.203:51544", "10.1.0.9", "20.50.2.3:1"]
 
