@@ -1,6 +1,7 @@
 """Write the knowledge-base documentation from the YAML: docs/knowledge.md, one page per
-finding, docs/findings/PPxxx.md, and their index docs/findings/README.md; and keep the JSON Schemas' lists of fact names and paths
-(src/pullpath/knowledge/schema/*.schema.json) equal to the engine's.
+finding, docs/findings/PPxxx.md, and their index docs/findings/README.md; and keep the JSON
+Schemas' lists of fact names and paths (src/pullpath/knowledge/schema/*.schema.json) equal to
+the engine's.
 
     PYTHONPATH=src python scripts/gen_knowledge_doc.py          # rewrite the pages
     PYTHONPATH=src python scripts/gen_knowledge_doc.py --check  # exit 1 if a page is stale
@@ -86,9 +87,10 @@ latest observation's (a lab run, or the field report; on the same day a lab run 
 loader refuses a file that breaks this rule.
 
 Quotes are checked, not trusted: `tests/knowledge/test_knowledge_sources.py` finds every
-`documented` quote in a stored copy of its page (`tests/data/docs`, with repository, path, commit and
-`ms.date` in `tests/data/docs/PROVENANCE.md`) and checks `verified` against the page's
-`ms.date`; every `issue` quote must be in a stored post of that date (`tests/data/issues`).
+`documented` quote in a stored copy of its page (`tests/data/docs`, with repository, path,
+commit and `ms.date` in `tests/data/docs/PROVENANCE.md`) and checks `verified` against the
+page's `ms.date`; every `issue` quote must be in a stored post of that date
+(`tests/data/issues`).
 Quote and page are compared after one normalisation: HTML comments and tags, blockquote markers
 (`>`) and admonition markers (`[!NOTE]`) are dropped; markdown links and images keep only their
 text; emphasis and code markers (`**`, `__`, `*`, backticks) are dropped; typographic quotes
