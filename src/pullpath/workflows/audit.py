@@ -259,17 +259,15 @@ def run_audit(
     warnings: list[str] = []
     # worker threads start scanning now; this thread meanwhile loads the rest
     with LogScan(logs, stats, workers=workers, progress=progress) as scan:
-        from pullpath.knowledge.loader import default_knowledge
-
         inventory = load_inventory(inventory_paths)
         cloud = single_cloud(_inventory_servers(inventory)) or "Public"
         auto = choose_tags is not None and service_tags is None
         if choose_tags is not None:
             service_tags = choose_tags(service_tags, cloud)
         tags = _load_tags(service_tags, auto, warnings)
+        # with an inventory this loads the knowledge base (once per process): now, while the
+        # workers read, rather than after the scan
         classifier = classifier_for(inventory, tags)
-        if not inventory.empty:
-            default_knowledge()  # loaded once per process: now rather than after the scan
         _import_finish()
         # groups are judged as the workers meet them, while they still read
         ahead = Judgements(classifier, max_flow_groups())
