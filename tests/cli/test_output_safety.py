@@ -157,6 +157,20 @@ def test_demo_and_lab_refuse_their_own_inputs(tmp_path: Path) -> None:
     assert not (tmp_path / "base.template.json").exists()  # refused before writing any file
 
 
+def test_two_outputs_naming_one_file_are_refused(tmp_path: Path) -> None:
+    """demo -o and --html (like lab run -o and --record) may not name one file, also through
+    a link: the second write would replace the first."""
+    report = tmp_path / "report.html"
+    report.write_text("old report\n")
+    link = tmp_path / "link.html"
+    link.symlink_to(report)
+    for html in (report, link):
+        proc = pullpath("demo", "-o", report, "--html", html)
+        assert proc.returncode == 2
+        assert f"--html {html} and --output {report} are the same file" in proc.stderr
+    assert report.read_text() == "old report\n"
+
+
 def test_a_new_report_in_a_logs_directory_warns_then_is_an_input(tmp_path: Path,
                                                                  logs: Path) -> None:
     report = logs.parent / "report.json"

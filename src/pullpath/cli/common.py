@@ -220,9 +220,13 @@ def guard_outputs(outputs: Sequence[tuple[str, Path | None]],
     it). Warn when a new output lands inside an input directory: the next run reading that
     directory would read the report as input (and then refuse to write over it).
 
+    Two outputs that name the same file (``demo -o r.html --html r.html``) are refused too:
+    the second would replace the first.
+
     ``outputs`` and ``inputs`` are ``(option, path)`` pairs; None is skipped. Called by every
     command before it starts its work."""
     given = [(option, Path(path)) for option, path in inputs if path is not None]
+    written: dict[str, tuple[str, Path]] = {}
     for out_option, output in outputs:
         if output is None:
             continue
@@ -233,6 +237,11 @@ def guard_outputs(outputs: Sequence[tuple[str, Path | None]],
         if st is not None and not stat.S_ISREG(st.st_mode):
             continue  # a FIFO or device is written to, not replaced; a directory is refused
         real = os.path.realpath(output)
+        if real in written:
+            first_option, first = written[real]
+            fail(f"{out_option} {output} and {first_option} {first} are the same file: the "
+                 "second would replace the first", hint=f"choose another {out_option}")
+        written[real] = (out_option, output)
         for in_option, path in given:
             same = _same_file_in(path, st) if st is not None else None
             if same is not None:
