@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pullpath.domain.iac import PLACEHOLDER_SUBSCRIPTION
 from pullpath.domain.resource_id import name_of, type_of
 from pullpath.lab.armexpr import ArmContext, EvaluatedResource, evaluate, evaluate_template
 from pullpath.lab.scenarios import ConsumerSpec, Scenario
@@ -57,7 +58,6 @@ SCENARIO_TAG = "pullpath-scenario"
 ACR_PULL_ROLE_ID = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 """Built-in role AcrPull."""
 PRIVATE_DNS_ZONE = "privatelink.azurecr.io"
-PLACEHOLDER_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 TEMPLATE_SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
 CONTAINER_PORT = 80
 
