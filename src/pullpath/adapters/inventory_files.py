@@ -17,6 +17,7 @@ import os
 import stat
 import zlib
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -24,7 +25,15 @@ import orjson
 from pullpath.core.inventory import InventoryBuilder, InventoryError
 from pullpath.domain.inventory import Inventory
 
-__all__ = ["InventoryError", "decode_json", "iter_inventory_files", "read_inventory"]
+__all__ = [
+    "InventoryError",
+    "InventoryFiles",
+    "decode_json",
+    "iter_inventory_files",
+    "read_inventory",
+    "read_inventory_files",
+    "read_json_bytes",
+]
 
 _SUFFIXES = (".json", ".json.gz")
 
@@ -106,7 +115,9 @@ def _too_large(what: str) -> _DecodeError:
     )
 
 
-def _read_bytes(path: Path) -> bytes:
+def read_json_bytes(path: Path) -> bytes:
+    """The bytes of a JSON file (gzip inflated), at most ``MAX_INVENTORY_BYTES``; raises
+    ``ValueError`` for what is not a regular file or too large, ``OSError`` when unreadable."""
     mode = path.stat().st_mode
     if not stat.S_ISREG(mode):
         raise _DecodeError("not a regular file (a FIFO, device or socket): not read")
@@ -151,31 +162,60 @@ def _exists(path: Path) -> bool:
         return False
 
 
-def read_inventory(paths: Sequence[Path]) -> Inventory:
-    """Read every inventory file under ``paths`` into one :class:`Inventory`."""
+@dataclass
+class InventoryFiles:
+    """Inventory files read and decoded, not yet built, in the order they were found: each
+    entry is a document, a skipped file or a problem. :meth:`into` hands them to an
+    :class:`InventoryBuilder` in that order."""
+
+    entries: list[tuple[str, str, object]] = field(default_factory=list)
+    """(``"document"``, file, decoded JSON), (``"skipped"``, file, None) or (``"problem"``,
+    file, what is wrong with it)."""
+
+    @property
+    def documents(self) -> list[tuple[str, object]]:
+        return [(label, doc) for what, label, doc in self.entries if what == "document"]
+
+    def into(self, builder: InventoryBuilder) -> None:
+        for what, label, value in self.entries:
+            if what == "skipped":
+                builder.add_skipped_file(label)
+            elif what == "problem":
+                builder.add_issue(label, str(value))
+            else:
+                builder.add_file(label)
+                builder.add_document(value, label)
+
+
+def read_inventory_files(paths: Sequence[Path]) -> InventoryFiles:
+    """Read and decode every inventory file under ``paths``."""
     missing = [str(p) for p in paths if not _exists(p)]
     if missing:
         raise InventoryError(f"inventory path does not exist: {', '.join(missing)}")
-    builder = InventoryBuilder()
+    out = InventoryFiles()
     for file, wanted in iter_inventory_files(paths):
         label = str(file)
         if not wanted:
-            builder.add_skipped_file(label)
+            out.entries.append(("skipped", label, None))
             continue
         raw = b""
         try:
-            raw = _read_bytes(file)
+            raw = read_json_bytes(file)
             doc = decode_json(raw)
         except _DecodeError as exc:
-            if _log_csv(raw):
-                builder.add_issue(label, "a CSV export of registry logs, not ARM resources: not "
-                                         "read as inventory (did you mean --logs?)")
-            else:
-                builder.add_issue(label, str(exc))
+            problem = ("a CSV export of registry logs, not ARM resources: not read as "
+                       "inventory (did you mean --logs?)" if _log_csv(raw) else str(exc))
+            out.entries.append(("problem", label, problem))
             continue
         except OSError as exc:
-            builder.add_issue(label, f"cannot read file: {exc.strerror or exc}")
+            out.entries.append(("problem", label, f"cannot read file: {exc.strerror or exc}"))
             continue
-        builder.add_file(label)
-        builder.add_document(doc, label)
+        out.entries.append(("document", label, doc))
+    return out
+
+
+def read_inventory(paths: Sequence[Path]) -> Inventory:
+    """Read every inventory file under ``paths`` into one :class:`Inventory`."""
+    builder = InventoryBuilder()
+    read_inventory_files(paths).into(builder)
     return builder.finish()

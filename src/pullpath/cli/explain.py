@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from pullpath.domain.explain import Severity
+    from pullpath.domain.iac import DeploymentScope
     from pullpath.domain.report import ExplainReport
 
 ExplainFormat = Literal["table", "json", "sarif", "markdown", "html"]
@@ -88,6 +89,31 @@ def print_explain_for_demo(console: Console, inventory_dir: Path) -> None:
         console.print("[green]No findings.[/]")
 
 
+CODE_PANEL = "Infrastructure code (before deploy)"
+
+
+def _scope(resource_group_id: str | None, location: str | None) -> DeploymentScope:
+    """The deployment scope from ``--resource-group-id`` (a placeholder when not given)."""
+    from pullpath.domain.iac import DeploymentScope
+    from pullpath.domain.resource_id import parse_resource_id
+
+    if not resource_group_id:
+        return DeploymentScope(location=location or "")
+    rid = parse_resource_id(resource_group_id)
+    if not rid.subscription or not rid.resource_group or rid.namespace:
+        fail(f"--resource-group-id is not a resource group ID: {resource_group_id!r}",
+             hint="/subscriptions/<subscription id>/resourceGroups/<name>")
+    return DeploymentScope(rid.subscription, rid.resource_group, location or "")
+
+
+def _code_errors() -> tuple[type[BaseException], ...]:
+    from pullpath.adapters.iac_files import TemplateError
+    from pullpath.adapters.terraform_files import PlanError
+    from pullpath.core.iac.bicep import BicepError
+
+    return (TemplateError, PlanError, BicepError)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("explain")
     def explain(
@@ -95,13 +121,47 @@ def register(app: typer.Typer) -> None:
             [], "--inventory", "-i",
             help="ARM resource JSON files or directories (repeatable): az resource list, "
                  "az graph query, ARM lists, single resources; add role assignments, diagnostic "
-                 "settings and private DNS zones for the full set of checks.",
+                 "settings and private DNS zones for the full set of checks. With --template "
+                 "or --terraform-plan: the resources that exist already.",
         ),
         format_name: ExplainFormat | None = typer.Option(None, "--format", "-f",
                                                          help=FORMAT_HELP),
         output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
         fail_on_severity: str | None = typer.Option(
             None, "--fail-on-severity", help=FAIL_ON_SEVERITY_HELP,
+        ),
+        template: list[Path] = typer.Option(
+            [], "--template", "-t", rich_help_panel=CODE_PANEL,
+            help="An ARM deployment template (.json: also what `az bicep build` and `pullpath "
+                 "lab plan` write) or a .bicep file (repeatable). Predicts before deploying.",
+        ),
+        parameters: Path | None = typer.Option(
+            None, "--parameters", "-p", rich_help_panel=CODE_PANEL,
+            help="A deployment parameters file (azuredeploy.parameters.json) for --template.",
+        ),
+        terraform_plan: list[Path] = typer.Option(
+            [], "--terraform-plan", rich_help_panel=CODE_PANEL,
+            help="`terraform show -json tfplan` output (repeatable).",
+        ),
+        terraform_dir: list[Path] = typer.Option(
+            [], "--terraform-dir", rich_help_panel=CODE_PANEL,
+            help="Where the plan's .tf files are, for line numbers (default: the plan's "
+                 "folder; repeatable).",
+        ),
+        resource_group_id: str | None = typer.Option(
+            None, "--resource-group-id", rich_help_panel=CODE_PANEL,
+            help="The resource group the template deploys to (/subscriptions/<id>/"
+                 "resourceGroups/<name>), so its resources' IDs match the inventory's. Default: "
+                 "a placeholder.",
+        ),
+        location: str | None = typer.Option(
+            None, "--location", rich_help_panel=CODE_PANEL,
+            help="The resource group's region, for resourceGroup().location (default: unknown).",
+        ),
+        baseline: Path | None = typer.Option(
+            None, "--baseline", rich_help_panel=CODE_PANEL,
+            help="Compare with this template, plan or inventory (file or folder): the consumers "
+                 "whose predicted path changes are shown first.",
         ),
         subscription: list[str] = typer.Option(
             [], "--subscription", "-s", rich_help_panel="Live Azure",
@@ -114,23 +174,55 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Predict which network path each consumer's pulls will take, with the reason and the
-        documentation, and report configurations that will break a pull.
+        documentation, and report configurations that will break a pull: from resources that
+        exist (--inventory, --subscription) or from infrastructure code before it is deployed
+        (--template, --terraform-plan).
 
-        Example:
+        Examples:
 
             pullpath explain --inventory ./inventory --fail-on-severity error
+
+            pullpath explain --template main.json --parameters main.parameters.json \\
+                --inventory ./existing -f sarif -o pullpath.sarif
         """
         fmt = output_format(format_name, output, "explain", EXPLAIN_FORMATS)
-        guard_outputs([("--output", output)], [("--inventory", p) for p in inventory])
+        code_inputs = [*template, *([parameters] if parameters else []), *terraform_plan,
+                       *([baseline] if baseline else [])]
+        guard_outputs([("--output", output)],
+                      [("--inventory", p) for p in [*inventory, *code_inputs]])
         threshold = parse_severity(fail_on_severity)
         from pullpath.adapters.inventory_files import InventoryError
         from pullpath.knowledge.loader import KnowledgeError
-        from pullpath.workflows.explain import run_explain
 
-        if bool(inventory) == bool(subscription):
-            fail("give exactly one inventory source: --inventory FILES or --subscription ID",
+        has_code = bool(template or terraform_plan)
+        if not has_code:
+            for name, given in (("--parameters", parameters), ("--terraform-dir", terraform_dir),
+                                ("--resource-group-id", resource_group_id),
+                                ("--location", location), ("--baseline", baseline)):
+                if given:
+                    fail(f"{name} applies to infrastructure code: give --template or "
+                         "--terraform-plan")
+        if parameters and not template:
+            fail("--parameters applies to --template")
+        if inventory and subscription:
+            fail("give exactly one inventory source: --inventory FILES or --subscription ID")
+        if not has_code and not inventory and not subscription:
+            fail("nothing to explain: give --inventory FILES, --subscription ID, --template "
+                 "FILE or --terraform-plan FILE",
                  hint="save a live inventory for offline use: pullpath inventory -s ID -o FILE")
-        if subscription:
+        if tenant and not subscription:
+            fail("--tenant applies to --subscription (live inventory)")
+        for name, paths in (("--template", template), ("--terraform-plan", terraform_plan),
+                            ("--parameters", [parameters] if parameters else []),
+                            ("--baseline", [baseline] if baseline else [])):
+            for path in paths:
+                if not path.exists():
+                    fail(f"{name} {path}: no such file")
+        if has_code:
+            report = _explain_code(
+                template, parameters, terraform_plan, terraform_dir,
+                _scope(resource_group_id, location), inventory, subscription, tenant, baseline)
+        elif subscription:
             from pullpath.cli.live import live_inventory_for
             from pullpath.workflows.explain import explain_inventory
 
@@ -138,12 +230,31 @@ def register(app: typer.Typer) -> None:
             with user_errors(KnowledgeError):
                 report = explain_inventory(live_inv)
         else:
-            if tenant:
-                fail("--tenant applies to --subscription (live inventory)")
+            from pullpath.workflows.explain import run_explain
+
             with user_errors(InventoryError, KnowledgeError):
                 report = run_explain(inventory)
-        if report.inventory.resources == 0:
+        if report.inventory.resources == 0 and not has_code:
             warn("the inventory holds no ARM resources: nothing to explain "
                  "(check the --inventory paths)")
         render_explain_report(report, fmt, output)
         apply_fail_on_severity(report, threshold)
+
+
+def _explain_code(template: list[Path], parameters: Path | None, plans: list[Path],
+                  tf_dirs: list[Path], scope: DeploymentScope, inventory: list[Path],
+                  subscription: list[str], tenant: str | None,
+                  baseline: Path | None) -> ExplainReport:
+    from pullpath.adapters.inventory_files import InventoryError
+    from pullpath.knowledge.loader import KnowledgeError
+    from pullpath.workflows.iac import CodeSources, run_explain_code
+
+    existing: list[tuple[str, object]] = []
+    if subscription:
+        from pullpath.cli.live import live_documents_for
+
+        existing = live_documents_for(subscription, tenant)
+    sources = CodeSources(templates=tuple(template), parameters=parameters,
+                          plans=tuple(plans), tf_dirs=tuple(tf_dirs), scope=scope)
+    with user_errors(InventoryError, KnowledgeError, lazy=_code_errors):
+        return run_explain_code(sources, inventory, existing=existing, baseline=baseline)

@@ -193,6 +193,26 @@ def live_inventory_for(subscriptions: Sequence[str], tenant: str | None) -> Any:
             _close(cred)
 
 
+def live_documents_for(subscriptions: Sequence[str], tenant: str | None
+                       ) -> list[tuple[str, object]]:
+    """The live inventory of ``subscriptions`` as documents (what infrastructure code is
+    explained over), with the same error handling as a live audit."""
+    with user_errors(*_errors()):
+        cfg = settings()
+        cred = credential(tenant)
+        try:
+            from pullpath.adapters.azure.credentials import resolve_subscriptions
+            from pullpath.workflows.live import INVENTORY_SOURCE, fetch_inventory
+
+            subs = resolve_subscriptions(subscriptions)
+            live = fetch_inventory(subs, credential=cred, settings=cfg, progress=progress)
+            for text in live.warnings:
+                warn(text)
+            return [(f"{INVENTORY_SOURCE} ({', '.join(live.subscriptions)})", live.document)]
+        finally:
+            _close(cred)
+
+
 def _close(cred: Any) -> None:
     close = getattr(cred, "close", None)
     if close is not None:

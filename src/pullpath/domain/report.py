@@ -9,12 +9,14 @@ prediction, observation and evidence.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from pullpath.domain.explain import Finding, FindingSpec, PairPrediction
-from pullpath.domain.inventory import ConsumerKind, Subnet, VirtualNetwork
+from pullpath.domain.iac import SourceLocation
+from pullpath.domain.inventory import ConsumerKind, Subnet, VirtualNetwork, norm_id
 from pullpath.domain.verdicts import AuditResult, InventoryInfo, Path, TagsInfo
 
 # ----------------------------------------------------------------------------- the network
@@ -90,6 +92,28 @@ class AuditReport:
 
 
 @dataclass(frozen=True, slots=True)
+class PathChange:
+    """One consumer's predicted path to one registry, before and after a change (``explain
+    --baseline``): ``before`` is ``None`` for a pair the baseline does not have (a new
+    consumer or a new registry), ``after`` is ``None`` for a pair the change removes."""
+
+    consumer_id: str
+    consumer: str
+    """What the consumer is called in output (``ACI orders-worker``)."""
+    login_server: str
+    before: Path | None
+    after: Path | None
+    before_rule: str = ""
+    after_rule: str = ""
+    why: tuple[str, ...] = ()
+    """The new prediction's reasons (or the old one's, for a removed pair)."""
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+@dataclass(frozen=True, slots=True)
 class ExplainReport:
     """Everything ``explain`` outputs."""
 
@@ -106,6 +130,19 @@ class ExplainReport:
     """Every finding definition (for SARIF rules and documentation links)."""
     network: NetworkView | None = None
     """The inventory's network around the registries, for diagrams."""
+    code: tuple[str, ...] = ()
+    """The infrastructure code explained (``ARM template main.json``...); empty for an
+    inventory of resources that exist."""
+    locations: Mapping[str, SourceLocation] = field(default_factory=dict)
+    """``norm_id(resource id)`` -> where the code writes that resource."""
+    baseline: str = ""
+    """What ``changes`` compare against (empty without ``--baseline``)."""
+    changes: tuple[PathChange, ...] = ()
+    """Every pair whose predicted path differs from the baseline's, new and removed pairs
+    included; sorted so the most serious change comes first."""
+
+    def location_of(self, resource_id: str) -> SourceLocation | None:
+        return self.locations.get(norm_id(resource_id))
 
 
 # ----------------------------------------------------------------------------- lab

@@ -10,7 +10,16 @@ Contract (stable; keys are only ever added)::
                 "missing": [...], "credential", "facts": {...}}],
      "findings": [{"id", "severity", "title", "resource_id", "related": [...], "detail",
                    "fix": {"cli", "bicep"}, "docs": [...], "policy", "help_uri"}],
-     "summary": {...}, "inventory": {...}, "notes": [...], "knowledge": {...}}
+     "summary": {...}, "inventory": {...}, "notes": [...], "knowledge": {...},
+     "code": [...], "baseline": str | null,
+     "changes": [{"consumer": {"id", "label"}, "login_server", "before", "after",
+                  "before_rule", "after_rule", "why": [...]}]}
+
+For infrastructure code (``explain --template/--terraform-plan``) each pair's consumer and
+registry and each finding carry ``location`` (``{"file", "line", "column", "address"}`` or
+``null``): where the code writes that resource. ``changes`` (``--baseline``) lists the pairs
+whose path the change moves, the most serious first; ``before``/``after`` are ``null`` for a
+pair that is new or removed.
 
 ``registry.id`` is ``null`` when the login server is not in the inventory; ``rule`` is ``null``
 when no knowledge-base entry applied (``expected_path`` is then ``unknown`` and ``missing`` says
@@ -24,7 +33,8 @@ from typing import Any
 
 from pullpath import __version__
 from pullpath.domain.explain import KbSource, PairPrediction, Severity
-from pullpath.domain.report import ExplainReport
+from pullpath.domain.iac import SourceLocation
+from pullpath.domain.report import ExplainReport, PathChange
 from pullpath.domain.verdicts import PATH_ORDER
 from pullpath.formatters.common import safe_text
 from pullpath.formatters.sections import finding_doc, inventory_doc, network_doc
@@ -83,7 +93,48 @@ def summary_doc(report: ExplainReport) -> dict[str, Any]:
     }
 
 
+def location_doc(where: SourceLocation | None) -> dict[str, Any] | None:
+    if where is None:
+        return None
+    return {"file": safe_text(where.file), "line": where.line or None,
+            "column": where.column or None, "address": safe_text(where.address) or None}
+
+
+def change_doc(c: PathChange) -> dict[str, Any]:
+    return {
+        "consumer": {"id": c.consumer_id, "label": safe_text(c.consumer)},
+        "login_server": safe_text(c.login_server),
+        "before": c.before.value if c.before is not None else None,
+        "after": c.after.value if c.after is not None else None,
+        "before_rule": c.before_rule or None,
+        "after_rule": c.after_rule or None,
+        "why": [safe_text(w) for w in c.why],
+    }
+
+
+def _located(report: ExplainReport, doc: dict[str, Any], *ids: tuple[str, str]) -> None:
+    """Add ``location`` to the parts of ``doc`` named in ``ids`` ((key, resource id))."""
+    for key, rid in ids:
+        part = doc.get(key) if key else doc
+        if isinstance(part, dict):
+            part["location"] = location_doc(report.location_of(rid)) if rid else None
+
+
 def explain_document(report: ExplainReport) -> dict[str, Any]:
+    doc = _explain_document(report)
+    if report.code:
+        for p, pdoc in zip(report.pairs, doc["pairs"], strict=True):
+            _located(report, pdoc, ("consumer", p.consumer.id), ("registry", p.registry_id))
+        for f, fdoc in zip(report.findings, doc["findings"], strict=True):
+            _located(report, fdoc, ("", f.resource_id))
+        doc["code"] = [safe_text(c) for c in report.code]
+    if report.baseline:
+        doc["baseline"] = safe_text(report.baseline)
+        doc["changes"] = [change_doc(c) for c in report.changes]
+    return doc
+
+
+def _explain_document(report: ExplainReport) -> dict[str, Any]:
     return {
         "schema": EXPLAIN_SCHEMA,
         "pullpath_version": __version__,

@@ -8,6 +8,7 @@ from rich.text import Text
 
 from pullpath.domain.explain import PairPrediction, Severity
 from pullpath.domain.report import ExplainReport
+from pullpath.domain.verdicts import Path
 from pullpath.formatters.common import short_id, term_safe
 from pullpath.formatters.table import path_text
 
@@ -17,25 +18,67 @@ SEVERITY_STYLE: dict[Severity, str] = {
     Severity.NOTE: "cyan",
 }
 
-__all__ = ["SEVERITY_STYLE", "findings_table", "pairs_table", "reasons_text", "render_explain"]
+__all__ = [
+    "SEVERITY_STYLE",
+    "changes_table",
+    "findings_table",
+    "pairs_table",
+    "reasons_text",
+    "render_explain",
+    "where_text",
+]
+
+
+def where_text(report: ExplainReport, resource_id: str) -> str:
+    """``file:line`` of the code that writes the resource ("" when none does)."""
+    where = report.location_of(resource_id) if resource_id else None
+    if where is None:
+        return ""
+    return where.file + (f":{where.line}" if where.line else "")
 
 
 def pairs_table(report: ExplainReport) -> Table:
     table = Table(title="Predicted pull paths", title_justify="left")
-    for col in ("Consumer", "Registry", "Expected path", "Rule", "Confidence"):
+    columns = ["Consumer", "Registry", "Expected path", "Rule", "Confidence"]
+    if report.code:
+        columns.append("Written at")
+    for col in columns:
         table.add_column(col, overflow="fold", no_wrap=col in ("Expected path", "Confidence"))
     for p in report.pairs:
         c = p.consumer
         registry = term_safe(p.login_server, 60)
         if p.registry is None:
             registry += " (not in inventory)"
-        table.add_row(  # Text, never str: input must not be parsed as rich markup
+        cells = [  # Text, never str: input must not be parsed as rich markup
             Text(term_safe(f"{c.kind.value} {c.name}", 60)),
             Text(registry),
             path_text(p.expected_path),
             Text(p.rule or "-"),
             Text(p.confidence.value),
-        )
+        ]
+        if report.code:
+            cells.append(Text(term_safe(where_text(report, c.id) or "-", 80)))
+        table.add_row(*cells)
+    return table
+
+
+def _path_or_none(path: Path | None) -> Text:
+    return path_text(path) if path is not None else Text("(no pull)", style="dim")
+
+
+def changes_table(report: ExplainReport) -> Table | Text:
+    """The pairs whose path the change moves, the most serious first (``--baseline``)."""
+    if not report.changes:
+        return Text(f"No consumer's predicted path changes against "
+                    f"{term_safe(report.baseline, 120)}.", style="green")
+    table = Table(title=f"Path changes against {term_safe(report.baseline, 120)}",
+                  title_justify="left")
+    for col in ("Consumer", "Registry", "Before", "", "After", "Why"):
+        table.add_column(col, overflow="fold", no_wrap=col in ("Before", "After", ""))
+    for c in report.changes:
+        table.add_row(Text(term_safe(c.consumer, 60)), Text(term_safe(c.login_server, 60)),
+                      _path_or_none(c.before), Text("→"), _path_or_none(c.after),
+                      Text(term_safe(c.why[0], 200) if c.why else "-"))
     return table
 
 
@@ -74,10 +117,14 @@ def findings_table(report: ExplainReport) -> Table:
         body = Text(term_safe(f.title, 200), style="bold")
         body.append("\n" + term_safe(f.detail, 600), style="")
         body.append(f"\nfix: {term_safe(f.fix_cli.splitlines()[0], 200)} ...", style="dim")
+        resource = term_safe(short_id(f.resource_id), 60)
+        where = where_text(report, f.resource_id)
+        if where:
+            resource += "\n" + term_safe(where, 80)
         table.add_row(
             Text(f.severity.value, style=SEVERITY_STYLE[f.severity]),
             Text(f.id),
-            Text(term_safe(short_id(f.resource_id), 60)),
+            Text(resource),
             body,
         )
     return table
@@ -113,6 +160,8 @@ def notes_text(report: ExplainReport) -> Text | None:
 
 def render_explain(report: ExplainReport, console: Console) -> None:
     parts: list[RenderableType] = []
+    if report.baseline:
+        parts.append(changes_table(report))
     if report.pairs:
         parts.append(pairs_table(report))
         parts.append(reasons_text(report))

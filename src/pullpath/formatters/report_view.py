@@ -326,6 +326,8 @@ class ReportView:
     has_findings_section: bool = False
     inputs: Inputs = field(default_factory=Inputs)
     extra: list[GenericTable] = field(default_factory=list)
+    lead: list[GenericTable] = field(default_factory=list)
+    """Tables shown before the summary: an explain's path changes against its baseline."""
     disagreements: int = 0
     registries: tuple[str, ...] = ()
     has_requests: bool = False
@@ -821,6 +823,8 @@ _KNOWN_KEYS = frozenset({
     "knowledge",
 })
 _LAB_KEYS = frozenset({"consumers", "unattributed_flows", "scenario", "collect"})
+_LEAD_KEYS = frozenset({"changes"})
+"""Record lists shown first (``explain --baseline``: which consumers' paths change)."""
 
 
 def _generic_tables(doc: Mapping[str, Any]) -> list[GenericTable]:
@@ -887,6 +891,8 @@ def build_view(doc: Mapping[str, Any]) -> ReportView:
         summary = _path_counts(pair_counts, pair_counts)
         unit = "pairs"
     findings_raw = doc.get("findings")
+    extra = _generic_tables(doc)
+    lead = [t for t in extra if t.key in _LEAD_KEYS]
     view = ReportView(
         kind=kind,
         schema=_s(doc.get("schema")),
@@ -901,7 +907,8 @@ def build_view(doc: Mapping[str, Any]) -> ReportView:
         findings=finding_rows(_l(findings_raw)),
         has_findings_section=bool(findings_raw) or kind == "explain",
         inputs=inputs_of(doc),
-        extra=_generic_tables(doc),
+        extra=[t for t in extra if t.key not in _LEAD_KEYS],
+        lead=lead,
         disagreements=(sum(1 for r in lab if r.disagrees) if lab else
                        sum(1 for r in flows if r.disagrees)
                        + sum(1 for r in pairs if r.disagrees)),
@@ -909,4 +916,8 @@ def build_view(doc: Mapping[str, Any]) -> ReportView:
         has_requests=bool(requests),
     )
     view.headline = _headline(kind, view)
+    changes = doc.get("changes")
+    if isinstance(changes, list) and doc.get("baseline"):
+        view.headline += (f" {len(changes):,} pair(s) change path against "
+                          f"{_s(doc.get('baseline'))}.")
     return view

@@ -17,11 +17,15 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from pullpath import __version__
 from pullpath.domain.explain import Finding, FindingSpec, Severity
+from pullpath.domain.iac import SourceLocation
+from pullpath.domain.inventory import norm_id
 from pullpath.domain.report import AuditReport, ExplainReport
 from pullpath.domain.resource_id import name_of
 from pullpath.domain.verdicts import Flow, Path
@@ -56,12 +60,45 @@ def _logical(resource_id: str) -> dict[str, Any]:
     return loc
 
 
-def _location(resource_id: str) -> dict[str, Any]:
-    return {"logicalLocations": [_logical(resource_id)]}
+Locate = Callable[[str], SourceLocation | None]
+"""Where infrastructure code writes a resource (``ExplainReport.location_of``)."""
 
 
-def _related(resource_ids: list[str]) -> list[dict[str, Any]]:
-    return [{"id": i, "logicalLocations": [_logical(rid)]}
+def _no_code(resource_id: str) -> SourceLocation | None:
+    return None
+
+
+def _physical(where: SourceLocation) -> dict[str, Any]:
+    """A file location for code scanning: the URI relative to the repository root when the
+    path is relative (GitHub resolves it against the checkout), and the declaration's lines."""
+    uri = where.file.replace("\\", "/")
+    artifact: dict[str, Any] = {"uri": quote(uri, safe="/:")}
+    if not uri.startswith("/") and ":" not in uri.split("/", 1)[0]:
+        artifact["uriBaseId"] = "%SRCROOT%"
+    physical: dict[str, Any] = {"artifactLocation": artifact}
+    if where.line > 0:
+        region: dict[str, Any] = {"startLine": where.line}
+        if where.column > 0:
+            region["startColumn"] = where.column
+        if where.end_line >= where.line:
+            region["endLine"] = where.end_line
+        physical["region"] = region
+    return physical
+
+
+def _location(resource_id: str, locate: Locate = _no_code) -> dict[str, Any]:
+    loc: dict[str, Any] = {"logicalLocations": [_logical(resource_id)]}
+    where = locate(resource_id) if resource_id else None
+    if where is not None:
+        loc["physicalLocation"] = _physical(where)
+        if where.address:
+            loc["logicalLocations"].append({"name": safe_text(where.address),
+                                            "kind": "declaration"})
+    return loc
+
+
+def _related(resource_ids: list[str], locate: Locate = _no_code) -> list[dict[str, Any]]:
+    return [{"id": i, **_location(rid, locate)}
             for i, rid in enumerate((r for r in resource_ids if r), start=1)]
 
 
@@ -135,7 +172,8 @@ def _finding_rule(f: Finding) -> dict[str, Any]:
     }
 
 
-def _finding_result(f: Finding, index: int, *, fix: bool = True) -> dict[str, Any]:
+def _finding_result(f: Finding, index: int, *, fix: bool = True,
+                    locate: Locate = _no_code) -> dict[str, Any]:
     """A finding as a SARIF result; without its ``fix`` as the audit carries it (then the
     message falls back to the title when the finding has no detail)."""
     result: dict[str, Any] = {
@@ -143,7 +181,7 @@ def _finding_result(f: Finding, index: int, *, fix: bool = True) -> dict[str, An
         "ruleIndex": index,
         "level": sarif_level(f.severity),
         "message": {"text": safe_text(f.detail if fix else f.detail or f.title or f.id)},
-        "locations": [_location(f.resource_id)],
+        "locations": [_location(f.resource_id, locate)],
         "partialFingerprints": {"pullpathFinding/v1": _fingerprint(f.id, f.resource_id)},
     }
     if fix:
@@ -151,10 +189,82 @@ def _finding_result(f: Finding, index: int, *, fix: bool = True) -> dict[str, An
             "fix": {"cli": safe_text(f.fix_cli), "bicep": safe_text(f.fix_bicep)},
             "docs": list(f.docs),
         }
-    related = _related(list(f.related))
+    related = _related(list(f.related), locate)
     if related:
         result["relatedLocations"] = related
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class _PathRule:
+    path: Path
+    id: str
+    name: str
+    level: str
+    text: str
+
+
+_PATH_RULES: dict[Path, _PathRule] = {r.path: r for r in (
+    _PathRule(path=Path.DENIED, id="PPE001", name="PredictedDenied", level="error",
+                    text="The consumer's pulls from this registry will be refused."),
+    _PathRule(path=Path.TRUSTED_SERVICE, id="PPE002", name="PredictedTrustedServiceBypass",
+                    level="warning",
+                    text="The consumer will pull by the trusted-services bypass, from a "
+                         "Microsoft address: not through a private endpoint."),
+    _PathRule(path=Path.PUBLIC, id="PPE003", name="PredictedPublicEndpoint",
+                    level="warning",
+                    text="The consumer will pull through the registry's public endpoint."),
+    _PathRule(path=Path.FIREWALL_RULE, id="PPE004", name="PredictedFirewallRule",
+                    level="note",
+                    text="The consumer will pull from a public address allowed by an IP rule."),
+    _PathRule(path=Path.UNKNOWN, id="PPE005", name="PathNotPredictable", level="note",
+                    text="The path cannot be predicted from the code and inventory given: "
+                         "something it depends on is missing or not known before deployment."),
+)}
+"""Explain of infrastructure code: each consumer whose predicted path is not a private
+endpoint is a result at the consumer's declaration, so code scanning annotates that line."""
+
+
+def _change_text(report: ExplainReport, consumer_id: str, login_server: str) -> str:
+    for c in report.changes:
+        if norm_id(c.consumer_id) == norm_id(consumer_id) and \
+                c.login_server.lower() == login_server.lower():
+            before = c.before.value if c.before is not None else "no pull"
+            return f" (was {before} in {report.baseline})"
+    return ""
+
+
+def _pair_results(report: ExplainReport, rules: list[dict[str, Any]],
+                  index: dict[str, int]) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]] = []
+    for p in report.pairs:
+        rule = _PATH_RULES.get(p.expected_path)
+        if rule is None:
+            continue
+        if rule.id not in index:
+            index[rule.id] = len(rules)
+            rules.append({"id": rule.id, "name": rule.name,
+                          "shortDescription": {"text": rule.text},
+                          "helpUri": AUDIT_HELP_URI.replace("#sarif", "#sarif-for-code"),
+                          "defaultConfiguration": {"level": rule.level}})
+        why = "; ".join([*p.reasons[:3], *(f"missing: {m}" for m in p.missing[:2])])
+        text = (f"{p.consumer.kind.noun} {p.consumer.name} -> {p.login_server}: "
+                f"{p.expected_path.value}{_change_text(report, p.consumer.id, p.login_server)}"
+                + (f". {why}" if why else ""))
+        result: dict[str, Any] = {
+            "ruleId": rule.id, "ruleIndex": index[rule.id], "level": rule.level,
+            "message": {"text": safe_text(text)},
+            "locations": [_location(p.consumer.id, report.location_of)],
+            "partialFingerprints": {"pullpathPath/v1": _fingerprint(
+                rule.id, norm_id(p.consumer.id), p.login_server.lower())},
+            "properties": {"path": p.expected_path.value, "rule": p.rule,
+                           "confidence": p.confidence.value},
+        }
+        related = _related([p.registry_id], report.location_of)
+        if related:
+            result["relatedLocations"] = related
+        results.append(result)
+    return results
 
 
 def explain_sarif(report: ExplainReport) -> str:
@@ -168,9 +278,17 @@ def explain_sarif(report: ExplainReport) -> str:
         if f.id not in index:
             index[f.id] = len(rules)
             rules.append(_finding_rule(f))
-    results = [_finding_result(f, index[f.id]) for f in report.findings]
-    props = {"schema": "pullpath.explain/v1", "pairs": len(report.pairs),
-             "notes": [safe_text(n) for n in report.notes]}
+    results = [_finding_result(f, index[f.id], locate=report.location_of)
+               for f in report.findings]
+    if report.code:
+        results += _pair_results(report, rules, index)
+    props: dict[str, Any] = {"schema": "pullpath.explain/v1", "pairs": len(report.pairs),
+                             "notes": [safe_text(n) for n in report.notes]}
+    if report.code:
+        props["code"] = [safe_text(c) for c in report.code]
+    if report.baseline:
+        props["baseline"] = safe_text(report.baseline)
+        props["changes"] = len(report.changes)
     return _dump(_run(rules, results, props))
 
 

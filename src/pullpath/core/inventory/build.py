@@ -27,7 +27,7 @@ from pullpath.core.inventory.consumers import (
     transform_ml_workspace,
 )
 from pullpath.core.inventory.dns import DnsZones
-from pullpath.core.inventory.documents import iter_resources, logs_hint
+from pullpath.core.inventory.documents import code_hint, iter_resources, logs_hint
 from pullpath.core.inventory.fields import FieldReader, has_properties, json_kind, norm_key, uniq
 from pullpath.core.inventory.identity import transform_role_assignment, transform_user_identity
 from pullpath.core.inventory.merge import (
@@ -86,7 +86,14 @@ class InventoryError(ValueError):
 class InventoryBuilder:
     """Collects resources, then :meth:`finish` links them and returns the :class:`Inventory`."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, superseded: Iterable[str] = ()) -> None:
+        self._superseded = frozenset(norm_id(r) for r in superseded)
+        """Resource IDs whose planned version (infrastructure code) replaces the version read
+        from the inventory: :meth:`add_resource` skips the inventory's and
+        :meth:`add_planned` reads the code's."""
+        self.superseded_read = 0
+        """How many inventory resources were skipped for their planned version."""
+        self._planned = False
         self._inv = Inventory()
         self._pecs: dict[str, dict[str, PrivateEndpointConnection]] = defaultdict(dict)
         self._replicas: dict[str, list[str]] = defaultdict(list)
@@ -197,6 +204,10 @@ class InventoryBuilder:
             self.add_issue(location, f"{logs}, not ARM resources: not read as inventory (did "
                                      "you mean --logs?)")
             return
+        code = code_hint(doc)
+        if code:
+            self.add_issue(location, code)
+            return
         for loc, res in iter_resources(doc, location, self._inv.issues):
             self.add_resource(loc, res)
 
@@ -225,6 +236,9 @@ class InventoryBuilder:
             self.add_issue(location, "resource without a type: not read", rid)
             self._inv.ignored_types["(no type)"] += 1
             return
+        if rid in self._superseded and not self._planned:
+            self.superseded_read += 1
+            return
         handler = self._loader(rtype)
         self._sparse = not has_properties(res)
         self._location = location
@@ -236,6 +250,15 @@ class InventoryBuilder:
         except Exception as exc:  # last resort: one bad resource never stops the others
             ctx.issue(f"could not read {rtype}: {type(exc).__name__}: {exc}")
 
+
+    def add_planned(self, location: str, res: object) -> None:
+        """A resource as infrastructure code would deploy it: it replaces the inventory's
+        version of the same ID (see ``superseded``)."""
+        self._planned = True
+        try:
+            self.add_resource(location, res)
+        finally:
+            self._planned = False
 
     def _loader(self, rtype: str) -> _Loader | None:
         if rtype in self._loaders:

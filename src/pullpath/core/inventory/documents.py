@@ -12,10 +12,18 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 from pullpath.core.inventory.fields import json_kind, lookup, norm_key
+from pullpath.domain.iac import IacKind
 from pullpath.domain.inventory import InventoryIssue
 from pullpath.domain.resource_id import parse_resource_id
 
-__all__ = ["MAX_DEPTH", "iter_resources", "logs_hint", "looks_like_inventory"]
+__all__ = [
+    "MAX_DEPTH",
+    "code_hint",
+    "code_kind_of",
+    "iter_resources",
+    "logs_hint",
+    "looks_like_inventory",
+]
 
 MAX_DEPTH: Final = 64
 """Deepest container nesting :func:`iter_resources` follows (lists in lists, value in data...)."""
@@ -177,6 +185,35 @@ def looks_like_inventory(doc: object) -> bool:
     mean --inventory" hint."""
     items = _items(doc, "value", "data")
     return bool(items) and all(_arm_resource(i) for i in items)
+
+
+def code_kind_of(doc: object) -> IacKind | None:
+    """Is a decoded JSON document infrastructure code rather than resources? An ARM deployment
+    template has ``resources`` and a ``deploymentTemplate`` schema (or a ``contentVersion``);
+    a Terraform plan has ``format_version`` and planned values or resource changes."""
+    if not isinstance(doc, Mapping):
+        return None
+    schema = doc.get("$schema")
+    if "resources" in doc and (
+        (isinstance(schema, str) and "deploymenttemplate" in schema.lower())
+        or "contentVersion" in doc
+    ):
+        return IacKind.ARM
+    if "format_version" in doc and ("planned_values" in doc or "resource_changes" in doc):
+        return IacKind.TERRAFORM_PLAN
+    return None
+
+
+def code_hint(doc: object) -> str:
+    """The inventory reader's "did you mean --template" hint ("" for resources)."""
+    kind = code_kind_of(doc)
+    if kind is IacKind.ARM:
+        return ("an ARM deployment template, not ARM resources: not read as inventory "
+                "(explain it before deploying with --template)")
+    if kind is IacKind.TERRAFORM_PLAN:
+        return ("a Terraform plan, not ARM resources: not read as inventory (explain it with "
+                "--terraform-plan)")
+    return ""
 
 
 def logs_hint(doc: object) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from pullpath.domain.iac import UNKNOWN_MARK, is_unknown_value
 from pullpath.domain.inventory import InventoryIssue, norm_id
 
 __all__ = [
@@ -178,6 +179,9 @@ class FieldReader:
             return ""
         if not isinstance(value, str):
             self.issue(f"expected a string at {name}, got {json_kind(value)}")
+            return ""
+        if is_unknown_value(value):
+            self.issue(f"{name} is not known before deployment ({value[len(UNKNOWN_MARK) + 1:-3]})")
             return ""
         if is_arm_expression(value):
             self.issue(f"unevaluated ARM expression in {name}: {value}")
