@@ -498,3 +498,19 @@ def test_an_existing_resource_in_another_group_keeps_its_group() -> None:
         "[resourceId('sub-1', 'rg-net', 'Microsoft.Network/virtualNetworks', 'hub')]")
     assert issues == ["t.bicep:1: resource 'hub' is in another resource group: its ID is "
                       "resourceId(group, ...)"]
+
+
+def test_parameters_refer_to_later_parameters_and_functions() -> None:
+    template, issues = _one(
+        "param name string = '${prefix}-acr'\nparam prefix string = 'pp'\n"
+        "param location string = resourceGroup().location\n"
+        "resource acr 'Microsoft.ContainerRegistry/registries@2023-07-01' = {\n"
+        "  name: name\n  location: location\n}\n"
+        "resource acr 'Microsoft.ContainerRegistry/registries@2023-07-01' = {\n  name: 'x'\n}\n")
+    assert template["parameters"] == {
+        "name": {"type": "string", "defaultValue": "[format('{0}-acr', parameters('prefix'))]"},
+        "prefix": {"type": "string", "defaultValue": "pp"},
+        "location": {"type": "string", "defaultValue": "[resourceGroup().location]"},
+    }
+    assert len(template["resources"]) == 1
+    assert issues == ["t.bicep:8: resource 'acr' is declared twice: the second is not read"]

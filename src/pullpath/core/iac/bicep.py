@@ -512,7 +512,6 @@ class _Var:
 _QUOTED = re.compile(r"'(?:[^']|'')*'")
 _RUNTIME = re.compile(r"\b(reference|list\w*)\(")
 _FILE_FUNCTIONS = ("loadTextContent", "loadJsonContent", "loadYamlContent", "loadFileAsBase64")
-_TOP_LEVEL_PROPS = ("name", "type", "apiVersion", "id")
 
 
 def bicep_to_template(
@@ -559,6 +558,7 @@ class _Translator:
         self.deps: list[set[str]] = []
         self.line = 0
         self.names_busy: set[str] = set()
+        self.pending_params: list[tuple[list[Any], int]] = []
 
     def issue(self, line: int, message: str) -> None:
         message = " ".join(message.split())
@@ -570,6 +570,8 @@ class _Translator:
         elements = [e for e in tree.children if isinstance(e, Tree)]
         for el in elements:
             self._declare(el)
+        for ch, line in self.pending_params:
+            self._param(ch, line)
         parameters = dict(self.params)
         variables: dict[str, Any] = {}
         for name, var in self.vars.items():
@@ -579,9 +581,16 @@ class _Translator:
         resources: list[dict[str, Any]] = []
         locations: Location = {}
         for res in self.resources.values():
+            try:
+                entry = self._resource(res)
+            except (LookupError, TypeError, ValueError, AttributeError) as exc:
+                # a shape this translator does not expect: that resource only is lost
+                self.issue(res.line, f"resource '{res.symbol}' is not read "
+                                     f"({type(exc).__name__})")
+                continue
             locations[("resources", len(resources))] = SourceLocation(
                 self.path, res.line, res.column, res.end_line, res.symbol)
-            resources.append(self._resource(res))
+            resources.append(entry)
         schema = ("https://schema.management.azure.com/schemas/2018-05-01/"
                   "subscriptionDeploymentTemplate.json#" if self.scope_kind == "subscription"
                   else "https://schema.management.azure.com/schemas/2019-04-01/"
@@ -609,10 +618,13 @@ class _Translator:
             elif scope != "resourceGroup":
                 self.issue(line, f"targetScope '{scope}' is read as a resource group deployment")
         elif kind == "param":
-            self._param(ch, line)
+            self.params[str(ch[1])] = {}
+            self.pending_params.append((ch, line))
         elif kind == "var":
             name = str(ch[1])
             self.vars[name] = _Var(self.conv.expr(ch[3]), line)
+        elif kind == "resource" and str(ch[1]) in self.resources:
+            self.issue(line, f"resource '{ch[1]}' is declared twice: the second is not read")
         elif kind == "resource":
             self._declare_resource(el, str(ch[1]), _key(ch[2]), ch[3] is not None, ch[4], "")
         elif kind == "module":
@@ -965,9 +977,6 @@ class _Translator:
             yield
             return
         if index is None:
-            if any(res.loop.item in s for s in self.loop_vars[-1:]) and self._inside == res.symbol:
-                yield
-                return
             raise _Unsupported(f"resource loop '{res.symbol}' used without an index")
         source = self._expr(res.loop.source)
         position = self._expr(index)
@@ -977,8 +986,6 @@ class _Translator:
             yield
         finally:
             self.loop_vars.pop()
-
-    _inside = ""
 
     def _names(self, symbol: str) -> list[str]:
         """One ARM expression per name segment of the resource (``[vnet, subnet]``)."""
@@ -1054,7 +1061,6 @@ class _Translator:
         out: dict[str, Any] = {}
         self.line = res.line
         self.deps.append(set())
-        self._inside = res.symbol
         pushed = False
         try:
             if res.loop is not None:
@@ -1126,7 +1132,6 @@ class _Translator:
             if pushed:
                 self.loop_vars.pop()
             self.deps.pop()
-            self._inside = ""
 
     def _dependency(self, symbol: str) -> str:
         res = self.resources[symbol]
