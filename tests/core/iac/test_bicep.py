@@ -514,3 +514,27 @@ def test_parameters_refer_to_later_parameters_and_functions() -> None:
     }
     assert len(template["resources"]) == 1
     assert issues == ["t.bicep:8: resource 'acr' is declared twice: the second is not read"]
+
+
+def test_a_real_file_with_modules_reads_the_rest_and_names_each_module() -> None:
+    text = (DATA / "container-app-acr" / "main.bicep").read_text(encoding="utf-8")
+    template, locations, issues = bicep_to_template(text, path="container-app-acr/main.bicep")
+    lines = text.splitlines()
+    module_issues = [i for i in issues if "is not followed: its resources are not read" in i]
+    assert [i.split(":")[1] for i in module_issues] == ["41", "50"]
+    for issue in module_issues:
+        assert lines[int(issue.split(":")[1]) - 1].startswith("module ")
+        assert issue.endswith("run `az bicep build --file container-app-acr/main.bicep` and "
+                              "give the JSON to `pullpath explain --template`")
+    assert [r["type"] for r in template["resources"]] == [
+        "Microsoft.OperationalInsights/workspaces", "Microsoft.App/managedEnvironments",
+        "Microsoft.ManagedIdentity/userAssignedIdentities",
+        "Microsoft.Authorization/roleAssignments", "Microsoft.App/containerApps"]
+    app = template["resources"][-1]
+    registry = app["properties"]["configuration"]["registries"][0]
+    assert registry["identity"] == ("[resourceId('Microsoft.ManagedIdentity/"
+                                    "userAssignedIdentities', format('id-{0}', "
+                                    "parameters('containerAppName')))]")
+    assert is_unknown_value(registry["server"])
+    assert is_unknown_value(app["properties"]["template"]["containers"][0]["image"])
+    assert len(locations) == 5

@@ -631,6 +631,7 @@ class _Translator:
             name, target = str(ch[1]), _key(ch[2].children[0] if isinstance(ch[2], Tree)
                                             else ch[2])
             self.modules.add(name)
+            line = self._declaration_line(el, name, "module")[0]
             self.issue(line, f"module '{name}' ({target}) is not followed: its resources are "
                              f"not read; {fallback_hint(self.path)}")
         elif kind in ("custom_import", "custom_func", "extension"):
@@ -698,11 +699,13 @@ class _Translator:
                 self._declare_resource(child, f"{symbol}::{cc[0]}", _key(cc[1]), cc[2] is not None,
                                        cc[3], symbol)
 
-    def _declaration_line(self, el: Tree[Token], symbol: str) -> tuple[int, int]:
+    def _declaration_line(self, el: Tree[Token], symbol: str,
+                          keyword: str = "resource") -> tuple[int, int]:
+        """(line, column) of ``<keyword> <symbol>``, after any decorators."""
         if getattr(el.meta, "empty", True):
             return 0, 0
         short = symbol.rsplit("::", 1)[-1]
-        pattern = re.compile(rf"^(\s*)resource\s+{re.escape(short)}\b")
+        pattern = re.compile(rf"^(\s*){keyword}\s+{re.escape(short)}\b")
         for number in range(el.meta.line, min(el.meta.end_line, len(self.lines)) + 1):
             m = pattern.match(self.lines[number - 1])
             if m:
