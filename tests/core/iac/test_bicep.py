@@ -538,3 +538,14 @@ def test_a_real_file_with_modules_reads_the_rest_and_names_each_module() -> None
     assert is_unknown_value(registry["server"])
     assert is_unknown_value(app["properties"]["template"]["containers"][0]["image"])
     assert len(locations) == 5
+
+
+def test_a_nested_reference_to_an_undeclared_child_is_unknown() -> None:
+    template, issues = _one(
+        "resource vnet 'Microsoft.Network/virtualNetworks@2023-05-01' = {\n  name: 'v'\n}\n"
+        "resource nic 'Microsoft.Network/networkInterfaces@2023-05-01' = {\n  name: 'nic'\n"
+        "  properties: {\n    a: vnet::nope.id\n    b: vnet.id\n  }\n}\n")
+    props = template["resources"][1]["properties"]
+    assert is_unknown_value(props["a"])
+    assert props["b"] == "[resourceId('Microsoft.Network/virtualNetworks', 'v')]"
+    assert issues == ["t.bicep:7: a '::' reference to an unknown resource: the value is unknown"]

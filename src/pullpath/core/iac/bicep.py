@@ -82,6 +82,8 @@ class Call:
 class Prop:
     obj: Node
     name: str
+    nested: bool = False
+    """``obj::name``: a nested resource, not a property."""
 
 
 @dataclass(frozen=True)
@@ -95,12 +97,6 @@ class MemberCall:
     obj: Node
     name: str
     args: tuple[Node, ...]
-
-
-@dataclass(frozen=True)
-class Nested:
-    obj: Node
-    name: str
 
 
 @dataclass(frozen=True)
@@ -150,8 +146,8 @@ class Unsupported:
     what: str
 
 
-Node = Lit | Interp | Ident | Call | Prop | Index | MemberCall | Nested | Unary | Bin | Cond | Arr \
-    | Obj | Loop | Unsupported
+Node = Lit | Interp | Ident | Call | Prop | Index | MemberCall | Unary | Bin | Cond | Arr | Obj \
+    | Loop | Unsupported
 
 _BINARY = {
     "multiply": ("*", 7), "divide": ("/", 7), "modulo": ("%", 7),
@@ -462,7 +458,7 @@ class _Climber:
                 self.pos += 1
                 if not isinstance(name, Ident):
                     return Unsupported("a property access pycep split unexpectedly")
-                node = Prop(node, name.name) if step[0] == "dot" else Nested(node, name.name)
+                node = Prop(node, name.name, nested=step[0] == "colons")
         return node
 
 
@@ -838,17 +834,17 @@ class _Translator:
             return self._ident(node.name)
         if isinstance(node, Call):
             return self._call(node)
-        if isinstance(node, Prop | Index | MemberCall | Nested):
+        if isinstance(node, Prop | Index | MemberCall):
             access = self._resource_access(node)
             if access is not None:
                 return access
+            if isinstance(node, Prop) and node.nested:
+                raise _Unsupported("a '::' reference to an unknown resource")
             if isinstance(node, Prop):
                 return f"{self._expr(node.obj)}.{node.name}"
             if isinstance(node, Index):
                 return f"{self._expr(node.obj)}[{self._expr(node.index)}]"
-            if isinstance(node, MemberCall):
-                raise _Unsupported(f"the member function {node.name}() of a non-resource")
-            raise _Unsupported("a '::' reference to an unknown resource")
+            raise _Unsupported(f"the member function {node.name}() of a non-resource")
         if isinstance(node, Unary):
             operand = self._expr(node.operand)
             return f"not({operand})" if node.op == "!" else f"sub(0, {operand})"
@@ -904,7 +900,7 @@ class _Translator:
         if isinstance(node, Ident) and node.name in self.resources \
                 and not any(node.name in s for s in self.loop_vars):
             return node.name, None
-        if isinstance(node, Nested):
+        if isinstance(node, Prop) and node.nested:
             base = self._symbol_of(node.obj)
             if base is not None and base[1] is None:
                 name = f"{base[0]}::{node.name}"
@@ -922,6 +918,8 @@ class _Translator:
         while isinstance(base, Prop | Index | MemberCall):
             if self._symbol_of(base) is not None:
                 break
+            if isinstance(base, Prop) and base.nested:
+                return None
             chain.append(base)
             base = base.obj
         found = self._symbol_of(base)
@@ -1168,7 +1166,7 @@ def _quote(text: str) -> str:
 def _symbol_path(node: Node) -> str | None:
     if isinstance(node, Ident):
         return node.name
-    if isinstance(node, Nested):
+    if isinstance(node, Prop) and node.nested:
         base = _symbol_path(node.obj)
         return f"{base}::{node.name}" if base else None
     return None
