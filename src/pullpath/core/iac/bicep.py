@@ -649,7 +649,10 @@ class _Translator:
         spec: dict[str, Any] = {
             "type": ("securestring" if base == "string" else "secureObject") if secure else base}
         self.line = line
-        if ch[3] is not None:
+        if ch[3] is not None and secure:
+            # never carried: a secret is not network-relevant and must never be printed
+            spec["defaultValue"] = unknown_value(f"@secure() parameter '{name}' is not read")
+        elif ch[3] is not None:
             spec["defaultValue"] = self._value(self.conv.expr(ch[3]))
         if "allowed" in decorators and decorators["allowed"] is not None:
             allowed = self._value(self.conv.expr(decorators["allowed"]))
