@@ -413,7 +413,7 @@ def test_an_unsupported_construct_is_unknown_with_its_line() -> None:
     assert "loadTextContent() reads another file" in issues[1]
 
 
-def test_a_secure_parameter_value_is_never_in_the_issues() -> None:
+def test_a_secure_parameter_value_is_never_carried() -> None:
     template, issues = _one(
         "@secure()\nparam pw string = 'hunter2-secret'\n"
         "resource vm 'Microsoft.Compute/virtualMachines@2023-03-01' = {\n  name: 'vm'\n"
