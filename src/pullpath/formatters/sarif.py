@@ -40,6 +40,8 @@ SARIF_SCHEMA_URI = (
 )
 INFORMATION_URI = "https://github.com/pullpath/pullpath"
 AUDIT_HELP_URI = "https://github.com/pullpath/pullpath/blob/main/docs/formats.md#sarif"
+CODE_HELP_URI = "https://github.com/pullpath/pullpath/blob/main/docs/ci.md"
+"""Help of the path results of infrastructure code (``PPE001``...)."""
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 
 
@@ -245,7 +247,7 @@ def _pair_results(report: ExplainReport, rules: list[dict[str, Any]],
             index[rule.id] = len(rules)
             rules.append({"id": rule.id, "name": rule.name,
                           "shortDescription": {"text": rule.text},
-                          "helpUri": AUDIT_HELP_URI.replace("#sarif", "#sarif-for-code"),
+                          "helpUri": CODE_HELP_URI,
                           "defaultConfiguration": {"level": rule.level}})
         why = "; ".join([*p.reasons[:3], *(f"missing: {m}" for m in p.missing[:2])])
         text = (f"{p.consumer.kind.noun} {p.consumer.name} -> {p.login_server}: "
