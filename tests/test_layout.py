@@ -39,6 +39,7 @@ def test_test_modules_live_in_a_layer_folder() -> None:
     layers = {p.name for p in (TESTS.parent / "src" / "pullpath").iterdir() if p.is_dir()}
     misplaced = [
         str(p.relative_to(TESTS)) for p in python_files()
-        if p.name.startswith("test_") and p.parent != TESTS and p.parent.name not in layers
+        if p.name.startswith("test_") and p.parent != TESTS
+        and p.relative_to(TESTS).parts[0] not in layers
     ]
     assert misplaced == []
