@@ -103,7 +103,8 @@ def test_the_block_scanner_skips_comments_heredocs_and_strings() -> None:
         'resource "azurerm_subnet" "in_block_comment" {',
         "*/",
         'resource "azurerm_container_group" "cg" {',
-        '  name = "a { brace in a string"',
+        '  name = "a { brace in a string"  # a comment {',
+        '  note = "# not a comment /* nor this"  /* but { this */',
         "  script = <<EOT",
         'resource "azurerm_subnet" "in_heredoc" {',
         "}",
@@ -118,7 +119,7 @@ def test_the_block_scanner_skips_comments_heredocs_and_strings() -> None:
     assert set(found) == {("resource", "azurerm_container_group", "cg"),
                           ("data", "azurerm_subnet", "existing")}
     cg = found[("resource", "azurerm_container_group", "cg")]
-    assert (cg.line, cg.column, cg.end_line) == (5, 1, 13)
+    assert (cg.line, cg.column, cg.end_line) == (5, 1, 14)
     assert found[("data", "azurerm_subnet", "existing")].column == 3
 
 

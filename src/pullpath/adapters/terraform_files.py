@@ -91,50 +91,44 @@ class _Block:
     end_line: int
 
 
-def _strip_comment(line: str) -> str:
-    """The line without a ``#`` or ``//`` comment outside strings."""
-    in_str = False
-    i = 0
-    while i < len(line):
-        ch = line[i]
+def _mask_strings(line: str) -> str:
+    """The line with what is inside ``"..."`` strings blanked (quotes kept), so comment marks
+    and braces in strings (``"${var.x}"``, ``"a # b"``) are not taken for code."""
+    out: list[str] = []
+    in_str = escaped = False
+    for ch in line:
         if in_str:
-            if ch == "\\":
-                i += 1
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
             elif ch == '"':
                 in_str = False
-        elif ch == '"':
-            in_str = True
-        elif ch == "#" or line.startswith("//", i):
-            return line[:i]
-        elif line.startswith("/*", i):
-            end = line.find("*/", i + 2)
-            if end < 0:
-                return line  # the caller sees the comment open
-            line = line[:i] + " " * (end + 2 - i) + line[end + 2:]
-        i += 1
-    return line
+                out.append(ch)
+                continue
+            out.append(" ")
+        else:
+            in_str = ch == '"'
+            out.append(ch)
+    return "".join(out)
 
 
-def _braces(line: str) -> int:
-    """Opening minus closing braces outside strings (``${`` inside a string is skipped with it)."""
-    depth = 0
-    in_str = False
-    i = 0
-    while i < len(line):
-        ch = line[i]
-        if in_str:
-            if ch == "\\":
-                i += 1
-            elif ch == '"':
-                in_str = False
-        elif ch == '"':
-            in_str = True
-        elif ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-        i += 1
-    return depth
+def _code(line: str) -> tuple[str, str, bool]:
+    """(the line without comments, the same with strings blanked, whether a ``/*`` comment is
+    left open at its end)."""
+    masked = _mask_strings(line)
+    while True:
+        marks = [i for i in (masked.find("#"), masked.find("//"), masked.find("/*")) if i >= 0]
+        if not marks:
+            return line, masked, False
+        i = min(marks)
+        if not masked.startswith("/*", i):
+            return line[:i], masked[:i], False
+        end = masked.find("*/", i + 2)
+        if end < 0:
+            return line[:i], masked[:i], True
+        blank = " " * (end + 2 - i)
+        line, masked = line[:i] + blank + line[end + 2:], masked[:i] + blank + masked[end + 2:]
 
 
 def scan_blocks(text: str, file: str) -> dict[tuple[str, str, str], _Block]:
@@ -156,16 +150,13 @@ def scan_blocks(text: str, file: str) -> dict[tuple[str, str, str], _Block]:
                 continue
             line = " " * (end + 2) + line[end + 2:]
             in_comment = False
-        code = _strip_comment(line)
-        opened = code.rfind("/*")
-        if opened >= 0 and "*/" not in code[opened:]:
-            code, in_comment = code[:opened], True
+        code, masked, in_comment = _code(line)
         if depth == 0:
             m = _HEADER.match(code)
             if m:
                 pending = ((m.group(2), m.group(3), m.group(4)), number, len(m.group(1)) + 1)
-        depth = max(depth + _braces(code), 0)
-        doc = _HEREDOC.search(code)
+        depth = max(depth + masked.count("{") - masked.count("}"), 0)
+        doc = _HEREDOC.search(masked)
         if doc:
             heredoc = doc.group(1)
         if pending is not None and depth == 0:

@@ -1,6 +1,7 @@
-"""Writes the field-report Terraform fixtures: main.tf, modules/network/main.tf and plan.json in
-field-report/ and field-report-trusted-off/ (the same setup with the registry's trusted-services
-bypass off). Run from the repository root: ``python tests/data/iac/terraform/generate.py``.
+"""Writes the field-report Terraform plans: plan.json in field-report/ (for its main.tf and
+modules/network/main.tf, the source) and field-report-trusted-off/ (a copy of those .tf files
+with the registry's trusted-services bypass off). Run from the repository root:
+``python tests/data/iac/terraform/generate.py``.
 
 plan.json is written by hand, not by Terraform: it follows the JSON output format
 (https://developer.hashicorp.com/terraform/internals/json-format, format_version 1.2) for the
@@ -25,247 +26,8 @@ RG_ID = f"/subscriptions/{SUB}/resourceGroups/{RG}"
 VNET_ID = f"{RG_ID}/providers/Microsoft.Network/virtualNetworks/vnet-field-report"
 PROVIDER = "registry.terraform.io/hashicorp/azurerm"
 
-MAIN_TF = """\
-terraform {
-  required_providers {
-    azurerm = {
-      source  = "hashicorp/azurerm"
-      version = "~> 4.0"
-    }
-  }
-}
-
-provider "azurerm" {
-  features {}
-}
-
-data "azurerm_client_config" "current" {}
-
-# exists already (prior_state)
-resource "azurerm_resource_group" "lab" {
-  name     = "rg-field-report"
-  location = "westeurope"
-}
-
-module "network" {
-  source              = "./modules/network"
-  resource_group_name = azurerm_resource_group.lab.name
-  location            = azurerm_resource_group.lab.location
-}
-
-resource "azurerm_container_registry" "acr" {
-  name                          = "acrfieldreport"
-  resource_group_name           = azurerm_resource_group.lab.name
-  location                      = azurerm_resource_group.lab.location
-  sku                           = "Premium"
-  admin_enabled                 = false
-  public_network_access_enabled = false
-  network_rule_bypass_option    = "@BYPASS@"
-
-  network_rule_set {
-    default_action = "Deny"
-  }
-}
-
-resource "azurerm_log_analytics_workspace" "logs" {
-  name                = "log-field-report"
-  resource_group_name = azurerm_resource_group.lab.name
-  location            = azurerm_resource_group.lab.location
-  sku                 = "PerGB2018"
-  retention_in_days   = 30
-}
-
-resource "azurerm_monitor_diagnostic_setting" "acr" {
-  name                       = "acr-logs"
-  target_resource_id         = azurerm_container_registry.acr.id
-  log_analytics_workspace_id = azurerm_log_analytics_workspace.logs.id
-
-  enabled_log {
-    category_group = "allLogs"
-  }
-}
-
-resource "azurerm_user_assigned_identity" "pull" {
-  for_each            = toset(["aci", "app"])
-  name                = "id-field-report-${each.key}"
-  resource_group_name = azurerm_resource_group.lab.name
-  location            = azurerm_resource_group.lab.location
-}
-
-resource "azurerm_role_assignment" "pull" {
-  for_each             = azurerm_user_assigned_identity.pull
-  scope                = azurerm_container_registry.acr.id
-  role_definition_name = "AcrPull"
-  principal_id         = each.value.principal_id
-  principal_type       = "ServicePrincipal"
-}
-
-resource "azurerm_private_dns_zone" "acr" {
-  name                = "privatelink.azurecr.io"
-  resource_group_name = azurerm_resource_group.lab.name
-}
-
-resource "azurerm_private_dns_zone_virtual_network_link" "acr" {
-  count                 = 1
-  name                  = "vnet-field-report"
-  resource_group_name   = azurerm_resource_group.lab.name
-  private_dns_zone_name = azurerm_private_dns_zone.acr.name
-  virtual_network_id    = module.network.vnet_id
-}
-
-resource "azurerm_private_endpoint" "acr" {
-  name                = "pe-acr-field-report"
-  resource_group_name = azurerm_resource_group.lab.name
-  location            = azurerm_resource_group.lab.location
-  subnet_id           = module.network.pe_subnet_id
-
-  private_service_connection {
-    name                           = "acr"
-    private_connection_resource_id = azurerm_container_registry.acr.id
-    subresource_names              = ["registry"]
-    is_manual_connection           = false
-  }
-
-  private_dns_zone_group {
-    name                 = "default"
-    private_dns_zone_ids = [azurerm_private_dns_zone.acr.id]
-  }
-}
-
-# the field report's `az container create --acr-identity $USERID --assign-identity $USERID
-# --vnet $VNET --subnet $SUBNET --os-type Linux --cpu 1 --memory 2`
-resource "azurerm_container_group" "orders_worker" {
-  name                = "ci-orders-worker"
-  resource_group_name = azurerm_resource_group.lab.name
-  location            = azurerm_resource_group.lab.location
-  os_type             = "Linux"
-  ip_address_type     = "Private"
-  subnet_ids          = [module.network.aci_subnet_id]
-
-  identity {
-    type         = "UserAssigned"
-    identity_ids = [azurerm_user_assigned_identity.pull["aci"].id]
-  }
-
-  image_registry_credential {
-    server                    = azurerm_container_registry.acr.login_server
-    user_assigned_identity_id = azurerm_user_assigned_identity.pull["aci"].id
-  }
-
-  container {
-    name   = "pull"
-    image  = "${azurerm_container_registry.acr.login_server}/lab/aci-helloworld:v1"
-    cpu    = 1
-    memory = 2
-
-    ports {
-      port     = 80
-      protocol = "TCP"
-    }
-  }
-}
-
-resource "azurerm_container_app_environment" "env" {
-  name                           = "cae-field-report"
-  resource_group_name            = azurerm_resource_group.lab.name
-  location                       = azurerm_resource_group.lab.location
-  infrastructure_subnet_id       = module.network.aca_subnet_id
-  internal_load_balancer_enabled = false
-
-  workload_profile {
-    name                  = "Consumption"
-    workload_profile_type = "Consumption"
-  }
-}
-
-resource "azurerm_container_app" "orders_api" {
-  name                         = "ca-orders-api"
-  resource_group_name          = azurerm_resource_group.lab.name
-  container_app_environment_id = azurerm_container_app_environment.env.id
-  revision_mode                = "Single"
-  workload_profile_name        = "Consumption"
-
-  identity {
-    type         = "UserAssigned"
-    identity_ids = [azurerm_user_assigned_identity.pull["app"].id]
-  }
-
-  registry {
-    server   = azurerm_container_registry.acr.login_server
-    identity = azurerm_user_assigned_identity.pull["app"].id
-  }
-
-  template {
-    container {
-      name   = "pull"
-      image  = "${azurerm_container_registry.acr.login_server}/lab/aci-helloworld:v1"
-      cpu    = 0.25
-      memory = "0.5Gi"
-    }
-  }
-}
-"""
-
-NETWORK_TF = """\
-variable "resource_group_name" {
-  type = string
-}
-
-variable "location" {
-  type = string
-}
-
-variable "subnets" {
-  type = map(object({ prefix = string, delegation = string }))
-  default = {
-    aci = { prefix = "10.0.1.0/24", delegation = "Microsoft.ContainerInstance/containerGroups" }
-    aca = { prefix = "10.0.2.0/24", delegation = "Microsoft.App/environments" }
-    pe  = { prefix = "10.0.3.0/24", delegation = "" }
-  }
-}
-
-# exists already (prior_state)
-resource "azurerm_virtual_network" "this" {
-  name                = "vnet-field-report"
-  resource_group_name = var.resource_group_name
-  location            = var.location
-  address_space       = ["10.0.0.0/16"]
-}
-
-resource "azurerm_subnet" "this" {
-  for_each             = var.subnets
-  name                 = each.key
-  resource_group_name  = var.resource_group_name
-  virtual_network_name = azurerm_virtual_network.this.name
-  address_prefixes     = [each.value.prefix]
-
-  dynamic "delegation" {
-    for_each = each.value.delegation == "" ? [] : [each.value.delegation]
-    content {
-      name = "delegation"
-      service_delegation {
-        name = delegation.value
-      }
-    }
-  }
-}
-
-output "vnet_id" {
-  value = azurerm_virtual_network.this.id
-}
-
-output "aci_subnet_id" {
-  value = azurerm_subnet.this["aci"].id
-}
-
-output "aca_subnet_id" {
-  value = azurerm_subnet.this["aca"].id
-}
-
-output "pe_subnet_id" {
-  value = azurerm_subnet.this["pe"].id
-}
-"""
+BYPASS_LINE = 'network_rule_bypass_option    = "AzureServices"'
+"""The line of field-report/main.tf the trusted-off variant changes (to "None")."""
 
 
 def ref(*addresses: str) -> dict[str, Any]:
@@ -642,12 +404,21 @@ def build(bypass: str) -> dict[str, Any]:
 
 
 def main() -> int:
+    """field-report/*.tf are the source: the variant is them with its one change, and each
+    folder gets the plan of its configuration."""
+    base = HERE / "field-report"
+    main_tf = (base / "main.tf").read_text(encoding="utf-8")
+    network_tf = (base / "modules" / "network" / "main.tf").read_text(encoding="utf-8")
+    if BYPASS_LINE not in main_tf:
+        raise SystemExit(f"{base / 'main.tf'}: no line {BYPASS_LINE!r} to change")
     for folder, bypass in (("field-report", "AzureServices"),
                            ("field-report-trusted-off", "None")):
         out = HERE / folder
         (out / "modules" / "network").mkdir(parents=True, exist_ok=True)
-        (out / "main.tf").write_text(MAIN_TF.replace("@BYPASS@", bypass), encoding="utf-8")
-        (out / "modules" / "network" / "main.tf").write_text(NETWORK_TF, encoding="utf-8")
+        (out / "main.tf").write_text(
+            main_tf.replace(BYPASS_LINE, BYPASS_LINE.replace("AzureServices", bypass)),
+            encoding="utf-8")
+        (out / "modules" / "network" / "main.tf").write_text(network_tf, encoding="utf-8")
         (out / "plan.json").write_text(json.dumps(build(bypass), indent=2) + "\n",
                                        encoding="utf-8")
     return 0
