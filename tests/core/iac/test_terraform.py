@@ -599,3 +599,26 @@ def test_a_damaged_plan_never_raises_anything_but_the_typed_error(data: st.DataO
 def test_any_json_is_a_plan_or_the_typed_error(value: Any) -> None:
     with contextlib.suppress(TerraformPlanError):
         read(value)
+
+
+@pytest.mark.parametrize(("address", "values", "config"), [
+    ("azurerm_linux_web_app.web",
+     {"name": "web", "resource_group_name": "rg", "location": "westeurope",
+      "site_config": [{"application_stack": [{"docker_image_name": "team/web:1",
+                                              "docker_registry_url": "https://acr.azurecr.io"}]}]},
+     {"virtual_network_subnet_id": {"references": ["local.subnet"]}}),
+    ("azurerm_kubernetes_cluster.k",
+     {"name": "k", "resource_group_name": "rg", "location": "westeurope",
+      "default_node_pool": [{"name": "system"}]},
+     {"default_node_pool": [{"vnet_subnet_id": {"references": ["local.subnet"]}}]}),
+])
+def test_a_subnet_known_only_after_apply_leaves_in_vnet_unknown(
+        address: str, values: dict[str, Any], config: dict[str, Any]) -> None:
+    unknown: dict[str, Any] = ({"virtual_network_subnet_id": True} if "web_app" in address
+                               else {"default_node_pool": [{"vnet_subnet_id": True}]})
+    a = parse_address(address)
+    assert a is not None
+    plan = _minimal([_res(address, values)], [_cfg(a.local, config)],
+                    changes=[_change(address, {"id": True, **unknown})])
+    (consumer,) = inventory(read(plan)).consumers.values()
+    assert consumer.fact("in_vnet") is None  # neither "true" nor a wrong "false"
