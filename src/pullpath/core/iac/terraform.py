@@ -337,6 +337,7 @@ class _Reader:
         self.instances: dict[str, _Instance] = {}
         self._by_local: dict[tuple[str, str], list[_Instance]] = {}
         self._configs = self._index_configuration()
+        self._config_index: dict[tuple[str, ...], dict[str, Mapping[str, Any]]] = {}
         self._collect()
         self.subscription = subscription or self._subscription_from_plan()
         if not subscription and self.subscription == PLACEHOLDER_SUBSCRIPTION:
@@ -368,14 +369,15 @@ class _Reader:
         return out
 
     def _config_resource(self, addr: TfAddress) -> Mapping[str, Any] | None:
-        module = self._configs.get(addr.calls)
-        resources = module.get("resources") if module is not None else None
-        if not isinstance(resources, list):
-            return None
-        for res in resources:
-            if isinstance(res, Mapping) and res.get("address") == addr.local:
-                return res
-        return None
+        index = self._config_index.get(addr.calls)
+        if index is None:
+            module = self._configs.get(addr.calls)
+            resources = module.get("resources") if module is not None else None
+            index = {res["address"]: res for res in resources if isinstance(res, Mapping)
+                     and isinstance(res.get("address"), str)} if isinstance(
+                resources, list) else {}
+            self._config_index[addr.calls] = index
+        return index.get(addr.local)
 
     def _collect(self) -> None:
         changes: dict[str, Mapping[str, Any]] = {}
