@@ -16,7 +16,7 @@ from pullpath.adapters.terraform_files import (
     read_plan_file,
     scan_blocks,
 )
-from pullpath.domain.iac import IacDocument
+from pullpath.domain.iac import IacDocument, is_unknown_value
 from pullpath.domain.inventory import norm_id
 from pullpath.knowledge.loader import default_knowledge
 
@@ -178,3 +178,25 @@ def test_a_tf_file_that_cannot_be_decoded_costs_only_its_lines(tmp_path: Path) -
     file, number, *_ = location_of(doc, "Microsoft.ContainerRegistry/registries",
                                    "acrfieldreport")
     assert line(file, number) == 'resource "azurerm_container_registry" "acr" {'
+
+
+@pytest.mark.parametrize(("environment", "suffix"), [
+    (None, "azurecr.io"), ("usgovernment", "azurecr.us"), ("china", "azurecr.cn"),
+    ("german", None)])
+def test_a_new_registry_login_server_follows_the_providers_cloud(
+        tmp_path: Path, environment: str | None, suffix: str | None) -> None:
+    folder = copy_fixture(tmp_path)
+    plan = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
+    if environment is not None:
+        plan["configuration"]["provider_config"]["azurerm"]["expressions"]["environment"] = {
+            "constant_value": environment}
+    (folder / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
+    doc = read_plan_file(folder / "plan.json")
+    registry = next(r for r in doc.resources
+                    if r["type"] == "Microsoft.ContainerRegistry/registries")
+    server = registry["properties"]["loginServer"]
+    if suffix is None:
+        assert is_unknown_value(server)
+    else:
+        assert server == f"{registry['name']}.{suffix}"
+        assert any(server in u and "stands in" in u for u in doc.unknowns)

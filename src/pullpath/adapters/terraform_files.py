@@ -41,6 +41,11 @@ MAX_TF_BYTES: Final = 8 * 1024 * 1024
 MAX_TF_FILES: Final = 5000
 MAX_MODULE_DEPTH: Final = 16
 
+AZURERM_ENVIRONMENTS: Final = {"public": "public", "usgovernment": "usgov", "china": "china"}
+"""The azurerm provider's ``environment`` ("Possible values are `public`, `usgovernment`,
+`german`, and `china`", provider docs index.html.markdown) -> the knowledge base's cloud option;
+``german`` (retired) has no registry suffix in the knowledge base: login servers stay unknown."""
+
 _HEADER = re.compile(r'^(\s*)(resource|data)\s+"([^"\\]+)"\s+"([^"\\]+)"\s*(\{)?')
 _HEREDOC = re.compile(r'<<-?\s*"?([A-Za-z_][A-Za-z0-9_]*)"?\s*$')
 
@@ -271,10 +276,14 @@ def read_plan_file(path: Path, *, tf_dirs: Sequence[Path] = (),
     the plan's directory, of ``tf_dirs`` and of the local modules the plan calls.
 
     Raises :class:`TerraformPlanError` (only) for a file that is not such a plan."""
+    from pullpath.knowledge.clouds import cloud_by_option
     from pullpath.knowledge.loader import default_knowledge
 
     plan = load_plan_json(path)
     locator = TfLocator(plan, [path.parent, *tf_dirs])
     roles = {r.name: r.id for r in default_knowledge().pull_roles}
+    suffixes = {env: cloud.registry_suffix for env, option in AZURERM_ENVIRONMENTS.items()
+                if (cloud := cloud_by_option(option)) is not None}
     return read_terraform_plan(plan, path=_shown(path), locate=locator,
-                               subscription=subscription, role_ids=roles)
+                               subscription=subscription, role_ids=roles,
+                               registry_suffixes=suffixes)

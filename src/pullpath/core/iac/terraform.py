@@ -112,6 +112,10 @@ _WEB_SETTINGS: Final = ("WEBSITE_PULL_IMAGE_OVER_VNET", "DOCKER_REGISTRY_SERVER_
 """The only app settings carried over (no secret is ever copied)."""
 
 _ACR_ZONE: Final = "privatelink.azurecr.io"
+_PUBLIC_SUFFIX: Final = {"public": "azurecr.io"}
+"""Login servers are ``<name>.azurecr.io`` in Azure public cloud (container-registry-endpoint-
+reference: "Global endpoint | myregistry.azurecr.io"); other clouds come from the knowledge
+base through ``registry_suffixes``."""
 _MAX_DEPTH: Final = 12
 
 
@@ -323,7 +327,8 @@ _UAI: Final = "microsoft.managedidentity/userassignedidentities"
 class _Reader:
     def __init__(self, plan: Mapping[str, Any], path: str,
                  locate: Callable[[str], SourceLocation | None] | None,
-                 subscription: str | None, role_ids: Mapping[str, str]) -> None:
+                 subscription: str | None, role_ids: Mapping[str, str],
+                 registry_suffixes: Mapping[str, str]) -> None:
         self.plan = plan
         self.path = path
         self.locate = locate
@@ -346,6 +351,9 @@ class _Reader:
                 f"data.azurerm_subscription): IDs use the placeholder {PLACEHOLDER_SUBSCRIPTION}; "
                 "give --subscription to match an inventory")
         self._id_stack: set[str] = set()
+        self.cloud = "public"
+        self.registry_suffix = ""
+        self._registry_suffix(registry_suffixes)
         self._loc_cache: dict[str, SourceLocation] = {}
 
     # -- collecting ---------------------------------------------------------------------
@@ -677,7 +685,8 @@ class _Reader:
         if ref.attr == ["id"] and inst.addr.type in ARM_TYPES:
             return self.id_of(inst)
         if first == "login_server" and inst.addr.type == "azurerm_container_registry":
-            return self.login_server(inst)
+            server = self.login_server(inst)
+            return _UNKNOWN if is_unknown_value(server) else server
         if ref.attr in (["name"], ["resource_group_name"]) and depth < _MAX_DEPTH:
             resolved = self.resolve_value(inst, str(first), _same_attr(str(first)), depth + 1)
             return resolved if resolved is not None else _UNKNOWN
@@ -828,16 +837,37 @@ class _Reader:
     # -- stand-ins ----------------------------------------------------------------------
 
     def login_server(self, inst: _Instance) -> str:
+        """The registry's login server; when it is known only after apply,
+        ``<name>.<registry suffix of the plan's cloud>`` stands in for it (unknown when the
+        cloud's suffix is not known)."""
         value = self.raw(inst, "login_server")
         if isinstance(value, str) and value:
             return value
-        name = self.name(inst)
-        server = f"{name.lower()}.azurecr.io"
+        if not self.registry_suffix:
+            return self.note_unknown(inst, "login_server")
+        server = f"{self.name(inst).lower()}.{self.registry_suffix}"
         line = (f"{inst.address}.login_server: known after apply: {server} (the registry's "
-                "name in Azure public cloud) stands in for it")
+                f"name and the {self.cloud} cloud's registry suffix) stands in for it")
         if line not in self.unknowns:
             self.unknowns.append(line)
         return server
+
+    def _registry_suffix(self, suffixes: Mapping[str, str]) -> None:
+        """The cloud the plan deploys to: the azurerm provider's ``environment`` (``public``
+        when not set, its documented default), and that cloud's registry suffix."""
+        cfg = self.plan.get("configuration")
+        providers = cfg.get("provider_config") if isinstance(cfg, Mapping) else None
+        env: Any = "public"
+        for key, provider in (providers.items() if isinstance(providers, Mapping) else ()):
+            if not (isinstance(key, str) and key.split(".", 1)[0] == "azurerm"
+                    and isinstance(provider, Mapping)):
+                continue
+            exprs = provider.get("expressions")
+            given = exprs.get("environment") if isinstance(exprs, Mapping) else None
+            if isinstance(given, Mapping):
+                env = given.get("constant_value", None)
+        self.cloud = env if isinstance(env, str) else "(not a constant)"
+        self.registry_suffix = suffixes.get(self.cloud.lower(), "")
 
     # -- output -------------------------------------------------------------------------
 
@@ -1482,6 +1512,7 @@ def read_terraform_plan(
     locate: Callable[[str], SourceLocation | None] | None = None,
     subscription: str | None = None,
     role_ids: Mapping[str, str] | None = None,
+    registry_suffixes: Mapping[str, str] | None = None,
 ) -> IacDocument:
     """The azurerm resources of ``terraform show -json`` output as ARM resource JSON.
 
@@ -1490,13 +1521,17 @@ def read_terraform_plan(
     is the one the plan deploys to (else the plan's ``azurerm_client_config`` /
     ``azurerm_subscription`` data source, else :data:`PLACEHOLDER_SUBSCRIPTION`);
     ``role_ids`` maps built-in role names (``AcrPull``) to their GUIDs, for role assignments
-    that name their role by ``role_definition_name``.
+    that name their role by ``role_definition_name``; ``registry_suffixes`` maps the azurerm
+    provider's ``environment`` (``public``, ``usgovernment``, ``china``) to the registries'
+    login-server suffix (default: ``public`` -> ``azurecr.io``), for the login server of a
+    registry the plan creates.
 
     Raises :class:`TerraformPlanError` (only) when ``plan`` is not a plan of a known format;
     a damaged part of a plan costs only itself (``IacDocument.issues``).
     """
     check_plan_shape(plan)
-    r = _Reader(plan, path, locate, subscription, role_ids or {})
+    r = _Reader(plan, path, locate, subscription, role_ids or {},
+                registry_suffixes if registry_suffixes is not None else _PUBLIC_SUFFIX)
     insts = sorted(r.instances.values(),
                    key=lambda i: (0 if i.addr.type in _ORDER else 1))
     for inst in insts:
