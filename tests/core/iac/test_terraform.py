@@ -622,3 +622,35 @@ def test_a_subnet_known_only_after_apply_leaves_in_vnet_unknown(
                     changes=[_change(address, {"id": True, **unknown})])
     (consumer,) = inventory(read(plan)).consumers.values()
     assert consumer.fact("in_vnet") is None  # neither "true" nor a wrong "false"
+
+
+def test_a_data_source_read_during_apply_is_read_from_its_change() -> None:
+    """``actions: ["read"]``: the data source depends on something the plan creates, so its
+    values are in the change only, its unknowns marked."""
+    group = _res("azurerm_container_group.cg", {
+        "name": "cg", "resource_group_name": "apps", "location": "westeurope",
+        "os_type": "Linux", "container": [], "image_registry_credential": []})
+    read_later = _change("data.azurerm_subnet.aci", {"id": True, "address_prefixes": True},
+                         action="read")
+    read_later["change"]["after"] = {"name": "aci", "resource_group_name": "net",
+                                     "virtual_network_name": "hub"}
+    plan = _minimal([group], [_cfg("azurerm_container_group.cg", {
+        "subnet_ids": {"references": ["data.azurerm_subnet.aci.id", "data.azurerm_subnet.aci"]}})],
+        changes=[_change("azurerm_container_group.cg", {"subnet_ids": True, "id": True}),
+                 read_later])
+    doc = read(plan)
+    subnet = one(doc, "Microsoft.Network/virtualNetworks/subnets")
+    cg = one(doc, "Microsoft.ContainerInstance/containerGroups")
+    assert cg["properties"]["subnetIds"] == [{"id": subnet["id"]}]
+    assert is_unknown_value(subnet["properties"]["addressPrefixes"][0])
+    assert norm_id(subnet["id"]) in doc.refers_to
+
+
+@pytest.mark.parametrize(("flags", "says"), [({"errored": True}, "the plan errored"),
+                                             ({"complete": False}, "not complete")])
+def test_an_errored_or_incomplete_plan_says_so(flags: dict[str, bool], says: str) -> None:
+    plan = load("field-report")
+    plan.update(flags)
+    doc = read(plan)
+    assert doc.resources
+    assert any(says in i for i in doc.issues)

@@ -416,6 +416,13 @@ class _Reader:
             seen.setdefault(res["address"], (res, False))
         for res in _walk_module(prior_root):
             seen.setdefault(res["address"], (res, True))
+        for address, change in changes.items():
+            # a data source read during apply (it depends on what the plan creates): its
+            # values are in the change alone, with what is unknown marked
+            after = change.get("after")
+            if address not in seen and address.split(".", 1)[0] == "data" and isinstance(
+                    after, Mapping) and change.get("actions") == ["read"]:
+                seen[address] = ({"address": address, "values": after}, False)
         for address, (res, from_prior) in seen.items():
             if address in deleted:
                 continue
@@ -429,7 +436,7 @@ class _Reader:
             if change is not None and not from_prior:
                 merged = _merge_unknown(values, change.get("after_unknown"))
                 values = merged if isinstance(merged, Mapping) else values
-            existing = from_prior or address not in created
+            existing = from_prior or addr.mode == "data" or address not in created
             inst = _Instance(address, addr, values, existing, self._config_resource(addr))
             self.instances[address] = inst
             self._by_local.setdefault((addr.module, addr.local), []).append(inst)
@@ -1530,6 +1537,13 @@ def read_terraform_plan(
     a damaged part of a plan costs only itself (``IacDocument.issues``).
     """
     check_plan_shape(plan)
+    notes = []
+    if plan.get("errored") is True:
+        notes.append("the plan errored (errored: true): it describes only part of the change; "
+                     "fix the errors `terraform plan` printed and plan again")
+    elif plan.get("complete") is False:
+        notes.append("the plan is not complete (complete: false): some changes are deferred "
+                     "to a later plan and are not in it")
     r = _Reader(plan, path, locate, subscription, role_ids or {},
                 registry_suffixes if registry_suffixes is not None else _PUBLIC_SUFFIX)
     insts = sorted(r.instances.values(),
@@ -1557,5 +1571,5 @@ def read_terraform_plan(
         locations=r.locations,
         refers_to=tuple(dict.fromkeys(refers)),
         unknowns=tuple(r.unknowns),
-        issues=tuple(r.issues),
+        issues=(*notes, *r.issues),
     )
