@@ -654,3 +654,23 @@ def test_an_errored_or_incomplete_plan_says_so(flags: dict[str, bool], says: str
     doc = read(plan)
     assert doc.resources
     assert any(says in i for i in doc.issues)
+
+
+def test_a_registry_named_only_after_apply_still_links_its_consumers() -> None:
+    """``name = "acr${random_string.s.result}"``: a placeholder name, said in unknowns, used
+    everywhere the registry is referred to, so the prediction still holds."""
+    plan = load("field-report")
+    registry = next(r for r in _planned_module(plan, "")["resources"]
+                    if r["type"] == "azurerm_container_registry")
+    del registry["values"]["name"]
+    change = next(rc for rc in plan["resource_changes"]
+                  if rc["type"] == "azurerm_container_registry")
+    change["change"]["after_unknown"]["name"] = True
+    config = next(r for r in plan["configuration"]["root_module"]["resources"]
+                  if r["address"] == "azurerm_container_registry.acr")
+    config["expressions"]["name"] = {"references": ["random_string.s.result",
+                                                    "random_string.s"]}
+    doc = read(plan)
+    assert any(u.startswith("azurerm_container_registry.acr.name: known after apply")
+               for u in doc.unknowns)
+    assert pair_paths(explain(doc)) == lab_paths("field-report")
