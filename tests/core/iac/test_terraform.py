@@ -674,3 +674,18 @@ def test_a_registry_named_only_after_apply_still_links_its_consumers() -> None:
     assert any(u.startswith("azurerm_container_registry.acr.name: known after apply")
                for u in doc.unknowns)
     assert pair_paths(explain(doc)) == lab_paths("field-report")
+
+
+def test_deeply_nested_plan_parts_cost_nothing() -> None:
+    plan = load("field-report")
+    deep: Any = True
+    for _ in range(900):
+        deep = {"x": [deep]}
+    change = next(rc for rc in plan["resource_changes"]
+                  if rc["type"] == "azurerm_container_group")
+    change["change"]["after_unknown"]["container"] = [deep]
+    registry = next(r for r in _planned_module(plan, "")["resources"]
+                    if r["type"] == "azurerm_container_registry")
+    registry["values"]["network_rule_set"] = [deep]
+    doc = read(plan)
+    assert pair_paths(explain(doc))[ConsumerKind.ACA] is NetPath.PRIVATE_ENDPOINT

@@ -260,16 +260,19 @@ def _walk_module(module: object, depth: int = 0) -> Iterator[Mapping[str, Any]]:
             yield from _walk_module(child, depth + 1)
 
 
-def _merge_unknown(value: Any, unknown: Any) -> Any:
-    """``values`` with every place ``after_unknown`` marks replaced by the unknown marker."""
+def _merge_unknown(value: Any, unknown: Any, depth: int = 0) -> Any:
+    """``values`` with every place ``after_unknown`` marks replaced by the unknown marker
+    (no deeper than any attribute read here: a deeper mark is not followed)."""
     if unknown is True:
         return _UNKNOWN
+    if depth > _MAX_DEPTH:
+        return value
     if isinstance(unknown, Mapping):
         base = dict(value) if isinstance(value, Mapping) else {}
         if value is not None and not isinstance(value, Mapping):
             return value
         for key, sub in unknown.items():
-            merged = _merge_unknown(base.get(key), sub)
+            merged = _merge_unknown(base.get(key), sub, depth + 1)
             if merged is not None:
                 base[key] = merged
         return base
@@ -278,7 +281,7 @@ def _merge_unknown(value: Any, unknown: Any) -> Any:
             return value
         items = list(value or [])
         items.extend([None] * (len(unknown) - len(items)))
-        return [_merge_unknown(v, unknown[i] if i < len(unknown) else False)
+        return [_merge_unknown(v, unknown[i] if i < len(unknown) else False, depth + 1)
                 for i, v in enumerate(items)]
     return value
 
