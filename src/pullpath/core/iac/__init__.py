@@ -1,2 +1,4 @@
-"""Readers of infrastructure code (ARM templates, Bicep, Terraform plans) into
-:class:`pullpath.domain.iac.IacDocument`. Pure: no I/O."""
+"""Infrastructure code (ARM templates, Bicep, Terraform plans) -> IacDocument.
+
+Pure: the readers take decoded documents, never files; :mod:`pullpath.adapters` reads them.
+"""

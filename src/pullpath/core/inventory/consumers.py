@@ -238,8 +238,8 @@ def _aks(c: FieldReader, res: Mapping[Any, object], p: ConsumerParts, known: boo
         p.facts["outbound_type"] = outbound
     if any(node_subnets):
         p.facts["in_vnet"] = "true"
-    elif known and pools:
-        p.facts["in_vnet"] = "false"
+    elif known and pools and all(c.get(pool, "vnetSubnetID", w) is None for w, pool in pools):
+        p.facts["in_vnet"] = "false"  # a subnet given but unusable (an expression): unknown
     p.public_ip_ids = list(_aks_egress_ip_ids(c, res))
     p.facts.update(_aks_settings(c, res))
     kubelet = c.get(res, "identityProfile")
@@ -315,8 +315,8 @@ def _web(c: FieldReader, res: Mapping[Any, object], p: ConsumerParts, known: boo
         p.facts["vnet_image_pull"] = "false"
     if subnet:
         p.facts["in_vnet"] = "true"
-    elif known:
-        p.facts["in_vnet"] = "false"
+    elif known and c.get(res, "virtualNetworkSubnetId") is None:
+        p.facts["in_vnet"] = "false"  # a subnet given but unusable (an expression): unknown
     p.public_ips.extend(c.ips(res, "outboundIpAddresses"))
     servers = uniq(image_registry(i) for i in p.images)
     use_mi = c.b(res, "siteConfig.acrUseManagedIdentityCreds")
