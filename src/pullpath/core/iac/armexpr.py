@@ -38,7 +38,10 @@ __all__ = [
     "evaluate",
     "evaluate_template",
     "is_expression",
+    "property_copies",
     "resource_id",
+    "scope_id",
+    "type_path",
     "unique_string",
 ]
 
@@ -77,10 +80,10 @@ def is_expression(value: object) -> bool:
 def resource_id(subscription: str, resource_group: str, rtype: str, *names: str) -> str:
     """``/subscriptions/.../resourceGroups/.../providers/NS/t1/n1/t2/n2`` for a type and names."""
     return f"/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/" + \
-        _type_path(rtype, names)
+        type_path(rtype, names)
 
 
-def _type_path(rtype: str, names: tuple[str, ...] | list[str]) -> str:
+def type_path(rtype: str, names: tuple[str, ...] | list[str]) -> str:
     parts = str(rtype).split("/")
     if len(parts) < 2 or not all(parts):
         raise ArmExpressionError(f"resource type {rtype!r} has no namespace")
@@ -131,6 +134,8 @@ class ArmContext:
     """The deployment's scope: ``resourceGroup``, ``subscription``, ``managementGroup`` or
     ``tenant`` (what ``resourceId()`` builds)."""
     deployment_name: str | Unknown = ""
+    deployment_note: str = ""
+    """Named in :attr:`standins` when ``deployment()`` is read (its name is a stand-in)."""
     copy_index: dict[str, int] = field(default_factory=dict)
     """Current loop indexes: "" for the resource's own ``copy``, else the loop name."""
     _var_cache: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -250,7 +255,7 @@ def evaluate(value: Any, ctx: ArmContext) -> Any:
         out: dict[Any, Any] = {}
         for k, v in value.items():
             if k == "copy" and _is_property_copy(v):
-                out.update(_property_copies(v, ctx))
+                out.update(property_copies(v, ctx))
                 continue
             key = evaluate(k, ctx) if is_expression(k) else k
             if not isinstance(key, str | Unknown):
@@ -286,7 +291,7 @@ def _is_property_copy(value: object) -> bool:
         isinstance(c, dict) and "name" in c and "input" in c for c in value)
 
 
-def _property_copies(copies: list[dict[str, Any]], ctx: ArmContext) -> dict[str, Any]:
+def property_copies(copies: list[dict[str, Any]], ctx: ArmContext) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for spec in copies:
         name = str(spec.get("name"))
@@ -469,9 +474,9 @@ def _resource_id_fn(args: list[Any], ctx: ArmContext) -> str:
     elif len(before) >= 2:
         sub, rg = before[0], before[1]
     if ctx.level == "subscription" and not before:
-        rid = f"/subscriptions/{sub}/providers/" + _type_path(rtype, names)
+        rid = f"/subscriptions/{sub}/providers/" + type_path(rtype, names)
     elif ctx.level in ("tenant", "managementGroup") and not before:
-        rid = "/providers/" + _type_path(rtype, names)
+        rid = "/providers/" + type_path(rtype, names)
     else:
         rid = resource_id(sub, rg, rtype, *names)
     ctx.trace.append(("resourceId", rid))
@@ -481,19 +486,19 @@ def _resource_id_fn(args: list[Any], ctx: ArmContext) -> str:
 def _subscription_resource_id(args: list[Any], ctx: ArmContext) -> str:
     before, rtype, names = _split_type_args(args, "subscriptionResourceId")
     sub = before[0] if before else ctx.subscription
-    rid = f"/subscriptions/{sub}/providers/" + _type_path(rtype, names)
+    rid = f"/subscriptions/{sub}/providers/" + type_path(rtype, names)
     ctx.trace.append(("subscriptionResourceId", rid))
     return rid
 
 
 def _tenant_resource_id(args: list[Any], ctx: ArmContext) -> str:
-    rid = "/providers/" + _type_path(args[0], [_text(a) for a in args[1:]])
+    rid = "/providers/" + type_path(args[0], [_text(a) for a in args[1:]])
     ctx.trace.append(("tenantResourceId", rid))
     return rid
 
 
 def _extension_resource_id(args: list[Any], ctx: ArmContext) -> str:
-    rid = f"{str(args[0]).rstrip('/')}/providers/" + _type_path(args[1],
+    rid = f"{str(args[0]).rstrip('/')}/providers/" + type_path(args[1],
                                                                [_text(a) for a in args[2:]])
     ctx.trace.append(("extensionResourceId", rid))
     return rid
@@ -553,6 +558,8 @@ def _subscription(args: list[Any], ctx: ArmContext) -> Any:
 
 
 def _deployment(args: list[Any], ctx: ArmContext) -> Any:
+    if ctx.deployment_note and ctx.deployment_note not in ctx.standins:
+        ctx.standins.append(ctx.deployment_note)
     return RuntimeView("deployment()", {"name": ctx.deployment_name})
 
 
@@ -818,11 +825,11 @@ class EvaluatedResource:
 def _resource_full_id(ctx: ArmContext, rtype: str, name: str, scope: str) -> str:
     names = name.split("/")
     if scope:
-        return f"{scope}/providers/" + _type_path(rtype, names)
+        return f"{scope}/providers/" + type_path(rtype, names)
     return resource_id(ctx.subscription, ctx.resource_group, rtype, *names)
 
 
-def _scope_id(ctx: ArmContext, scope: str) -> str:
+def scope_id(ctx: ArmContext, scope: str) -> str:
     if not scope or scope.startswith("/"):
         return scope
     parts = scope.split("/")
@@ -846,7 +853,7 @@ def evaluate_template(template: Mapping[str, Any], ctx: ArmContext) -> list[Eval
         refers = tuple(dict.fromkeys(rid for _, rid in ctx.trace[start:]))
         deps = tuple(evaluate(d, ctx) for d in raw.get("dependsOn", []))
         del ctx.trace[start:]
-        scope = _scope_id(ctx, str(body.pop("scope", "")))
+        scope = scope_id(ctx, str(body.pop("scope", "")))
         rtype, name = str(body["type"]), str(body["name"])
         rid = _resource_full_id(ctx, rtype, name, scope)
         out.append(EvaluatedResource(rid, rtype, name, str(body.get("apiVersion", "")), body,

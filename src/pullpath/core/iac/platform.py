@@ -30,7 +30,9 @@ from pullpath.core.iac.armexpr import EvaluatedResource
 from pullpath.domain.resource_id import name_of, parent_of, type_of
 
 __all__ = [
+    "PLATFORM_PROPERTIES",
     "Lookup",
+    "deployed_in_order",
     "private_endpoint_addresses",
     "runtime_properties",
     "stand_in_guid",
@@ -80,6 +82,31 @@ def runtime_properties(rtype: str, name: str) -> dict[str, Any]:
 
 def system_principal_id(name: str) -> str:
     return stand_in_guid("system", name)
+
+
+PLATFORM_PROPERTIES = ("loginServer", "privateEndpointConnections", "customDnsConfigs",
+                       "principalId", "clientId")
+"""Properties only the platform sets: a later deployment of the resource keeps them."""
+
+
+def deployed_in_order(deployments: Sequence[Sequence[Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """The resources after successive deployments (each a list of ARM JSON documents, as
+    :func:`with_platform_effects` gives them): a resource declared again takes its later
+    declaration, keeping what the platform set on it before (a registry's login server and
+    private endpoint connections are not part of what a template sends)."""
+    final: dict[str, dict[str, Any]] = {}
+    for docs in deployments:
+        for doc in docs:
+            key = str(doc.get("id", "")).lower()
+            new = dict(doc)
+            old = final.get(key)
+            if old is not None:
+                kept = {k: v for k, v in (old.get("properties") or {}).items()
+                        if k in PLATFORM_PROPERTIES}
+                new["properties"] = {**kept, **(new.get("properties") or {})}
+            final.pop(key, None)
+            final[key] = new
+    return list(final.values())
 
 
 # ------------------------------------------------------------------------------ endpoints
@@ -188,12 +215,14 @@ def with_platform_effects(resources: Sequence[EvaluatedResource], *,
         props = dict(doc.get("properties") or {})
         if rtype == REGISTRY:
             props.update(runtime_properties(r.type, r.name))
-            props["privateEndpointConnections"] = [
+            connections = [
                 {"id": f"{r.id}/privateEndpointConnections/{name_of(pe)}",
                  "properties": {"privateEndpoint": {"id": pe},
                                 "privateLinkServiceConnectionState": {"status": "Approved"}}}
                 for pe in pe_for.get(r.id.lower(), [])
             ]
+            if connections:  # none here says nothing of connections made elsewhere
+                props["privateEndpointConnections"] = connections
         if rtype == IDENTITY:
             ids = runtime_properties(r.type, r.name)
             props["principalId"], props["clientId"] = ids["principalId"], ids["clientId"]
