@@ -407,8 +407,8 @@ class _Reader:
             for name, spec in raw.items():
                 if not isinstance(spec, Mapping):
                     continue
-                if isinstance(spec.get("copy"), Mapping):
-                    value = property_copies([{"name": name, **spec["copy"]}], ctx)[name]
+                if isinstance(spec.get("copy"), Mapping):  # its copyIndex() has no loop name
+                    value = property_copies([{**spec["copy"], "name": ""}], ctx)[""]
                 else:
                     value = evaluate(spec.get("value"), ctx)
                 out[name] = {"type": spec.get("type"), "value": value}
