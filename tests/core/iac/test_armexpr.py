@@ -131,7 +131,8 @@ def test_an_unknown_argument_the_result_does_not_depend_on_is_ignored(expr: str,
 
 def test_containers_hold_an_unknown_element() -> None:
     value = ev("[createObject('a', newGuid(), 'b', 'x')]")
-    assert isinstance(value["a"], Unknown) and value["b"] == "x"
+    assert isinstance(value["a"], Unknown)
+    assert value["b"] == "x"
 
 
 def test_unsupported_function_is_an_issue_in_lenient_mode_and_an_error_in_strict() -> None:
@@ -185,9 +186,12 @@ def test_unique_string_is_a_deterministic_named_stand_in() -> None:
     first = evaluate("[uniqueString(resourceGroup().id)]", c)
     assert first == evaluate("[uniqueString(resourceGroup().id)]", c)
     assert first == unique_string(f"/subscriptions/{SUB}/resourceGroups/rg-app")
-    assert len(first) == 13 and first.isalnum() and first.islower()
+    assert len(first) == 13
+    assert first.isalnum()
+    assert first.islower()
     assert first != evaluate("[uniqueString('other')]", c)
-    assert len(c.standins) == 2 and "stand-in" in c.standins[0]
+    assert len(c.standins) == 2
+    assert "stand-in" in c.standins[0]
 
 
 def test_reference_reads_what_the_callback_gives_and_unknown_beyond_it() -> None:
