@@ -229,6 +229,8 @@ class _Reader:
             if cond is not True and str(cond).lower() != "true":
                 return
         rtype, name = evaluate(raw.get("type"), ctx), evaluate(raw.get("name"), ctx)
+        if parent is not None and isinstance(rtype, str) and "." not in rtype.split("/")[0]:
+            rtype = f"{parent.type}/{rtype}"  # a child's type is relative to its parent's
         if not isinstance(rtype, str) or "/" not in rtype:
             self.issues.append(f"{place}: resource type {rtype!r} cannot be read")
             return
@@ -238,11 +240,8 @@ class _Reader:
                                  f"{stand_in!r} stands in")
             name = stand_in
         name = str(name)
-        if parent is not None:
-            if not rtype.split("/")[0].count("."):
-                rtype = f"{parent.type}/{rtype}"
-            if name.count("/") < rtype.count("/") - 1:
-                name = f"{parent.name}/{name}"
+        if parent is not None and name.count("/") < rtype.count("/") - 1:
+            name = f"{parent.name}/{name}"
         try:
             rid, scope = self.resource_id(raw, tmpl, rtype, name, parent)
         except (ValueError, TypeError) as e:
