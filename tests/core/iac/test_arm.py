@@ -554,3 +554,17 @@ def test_read_arm_template_never_raises(resources: list[Any], params: dict[str, 
     assert isinstance(doc, IacDocument)
     for r in doc.resources:
         json.dumps(r)  # plain JSON: no Unknown left inside
+
+
+def test_secure_parameters_are_never_read_into_the_document() -> None:
+    tpl = template({"type": "Microsoft.ContainerRegistry/registries/tokens",
+                    "apiVersion": "2023-07-01", "name": "[format('acr/{0}', parameters('pw'))]",
+                    "properties": {"credentials": {"password": "[parameters('pw')]"}}},
+                   parameters={"pw": {"type": "secureString"}})
+    doc = read(tpl, parameters={"pw": "hunter2-secret"})
+    assert "hunter2" not in json.dumps([dict(r) for r in doc.resources])
+    assert "hunter2" not in json.dumps([*doc.unknowns, *doc.issues, *doc.refers_to])
+    (token,) = doc.resources
+    assert token["name"].startswith("unknown-name-")
+    assert token["id"].count("/unknown-name-") == 2
+    assert any("is secure" in u for u in doc.unknowns)

@@ -168,7 +168,10 @@ class _Reader:
                                    "not declare it")
         for name, spec in specs.items():
             spec = spec if isinstance(spec, Mapping) else {}
-            if name in given:
+            if str(spec.get("type", "")).lower() in ("securestring", "secureobject"):
+                # a secret is never read into the document (it could be printed)
+                values[name] = Unknown(f"parameter {name!r} is secure: its value is not read")
+            elif name in given:
                 value = given[name]
                 values[name] = Unknown(_unknown_why(value)) if is_unknown_value(value) else value
             elif "defaultValue" in spec:
@@ -235,7 +238,8 @@ class _Reader:
             self.issues.append(f"{place}: resource type {rtype!r} cannot be read")
             return
         if isinstance(name, Unknown):
-            stand_in = f"unknown-name-{unique_string(self.path, place)}"
+            segments = rtype.count("/") if parent is None else 1  # one name per type
+            stand_in = "/".join([f"unknown-name-{unique_string(self.path, place)}"] * segments)
             self.unknowns.append(f"{place}: name not known before deployment ({name.why}): "
                                  f"{stand_in!r} stands in")
             name = stand_in
