@@ -225,3 +225,11 @@ def test_deeply_nested_expression_is_an_issue() -> None:
     deep = "[" + "string(" * 400 + "'x'" + ")" * 400 + "]"
     assert isinstance(evaluate(deep, c), Unknown)
     assert c.issues
+
+
+def test_guid_is_a_deterministic_named_stand_in() -> None:
+    c = ctx()
+    first = evaluate("[guid(resourceGroup().id, 'role')]", c)
+    assert first == evaluate("[guid(resourceGroup().id, 'role')]", c)
+    assert first != evaluate("[guid(resourceGroup().id, 'other')]", c)
+    assert any(first in note and "stand-in" in note for note in c.standins)
