@@ -61,6 +61,7 @@ def test_lab_plan_files_are_read_with_their_lines(tmp_path: Path) -> None:
     ("container-app-acr", None),
     ("aci-vnet", "azuredeploy.parameters.json"),
     ("container-registry", "azuredeploy.parameters.json"),
+    ("private-endpoint", "azuredeploy.parameters.json"),
 ])
 def test_quickstart_files(name: str, parameters: str | None) -> None:
     folder = QUICKSTARTS / name

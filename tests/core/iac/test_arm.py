@@ -568,3 +568,56 @@ def test_secure_parameters_are_never_read_into_the_document() -> None:
     assert token["name"].startswith("unknown-name-")
     assert token["id"].count("/unknown-name-") == 2
     assert any("is secure" in u for u in doc.unknowns)
+
+
+def quickstart_parameters(name: str) -> dict[str, Any]:
+    given = json.loads((QUICKSTARTS / name / "azuredeploy.parameters.json").read_text())
+    return {k: v["value"] for k, v in given["parameters"].items()}
+
+
+def test_private_endpoint_quickstart_names_everything_it_refers_to() -> None:
+    """The template creates a private endpoint and its zone group into resources given by ID
+    (subnet, private link resource, zone): all of them are for --inventory."""
+    values = quickstart_parameters("private-endpoint")
+    doc = read_arm_template(quickstart("private-endpoint"), path="azuredeploy.json",
+                            parameters=values, scope=SCOPE)
+    assert doc.issues == ()
+    pe = one(doc, "Microsoft.Network/privateEndpoints")
+    assert pe["properties"]["subnet"]["id"] == values["subnetId"]
+    group = one(doc, "Microsoft.Network/privateEndpoints/privateDnsZoneGroups")
+    assert group["id"].startswith(pe["id"] + "/privateDnsZoneGroups/")
+    assert set(doc.refers_to) == {values["subnetId"], values["privateLinkResourceId"],
+                                  values["privateDnsZoneId"]}
+
+
+def test_private_endpoint_to_an_existing_registry_with_the_inventory() -> None:
+    """The same quickstart aimed at a registry that exists: its manual connection is Pending,
+    written as the registry's connection; the inventory's subnet gives the addresses the
+    zone group's records stand in with."""
+    registry_id = (f"{RG_ID}/providers/Microsoft.ContainerRegistry/registries/acrshared")
+    subnet_id = f"{RG_ID}/providers/Microsoft.Network/virtualNetworks/hub/subnets/pe"
+    zone_id = f"{RG_ID}/providers/Microsoft.Network/privateDnsZones/privatelink.azurecr.io"
+    existing = {
+        registry_id.lower(): {"id": registry_id, "type": "Microsoft.ContainerRegistry/registries",
+                              "name": "acrshared", "location": "japaneast",
+                              "properties": {"publicNetworkAccess": "Disabled"}},
+        subnet_id.lower(): {"id": subnet_id, "properties": {"addressPrefix": "10.20.1.0/24"}},
+    }
+    values = {**quickstart_parameters("private-endpoint"), "privateEndpointName": "pe-acr",
+              "privateLinkResourceId": registry_id, "targetSubResource": ["registry"],
+              "subnetId": subnet_id, "privateDnsZoneId": zone_id}
+    doc = read_arm_template(quickstart("private-endpoint"), path="azuredeploy.json",
+                            parameters=values, scope=SCOPE,
+                            reference=lambda rid: existing.get(rid.lower()))
+    (conn,) = by_type(doc, "Microsoft.ContainerRegistry/registries/privateEndpointConnections")
+    assert conn["id"] == f"{registry_id}/privateEndpointConnections/pe-acr"
+    assert conn["properties"]["privateLinkServiceConnectionState"]["status"] == "Pending"
+    assert any("acrshared" in u and "Pending on creation" in u for u in doc.unknowns)
+    records = {r["name"]: r["properties"]["aRecords"][0]["ipv4Address"]
+               for r in by_type(doc, "Microsoft.Network/privateDnsZones/A")}
+    assert records == {"acrshared": "10.20.1.4", "acrshared.japaneast.data": "10.20.1.5"}
+    inventory = inventory_from_documents([("inventory", [existing[registry_id.lower()]]),
+                                          ("azuredeploy.json", list(doc.resources))])
+    (registry,) = inventory.registries.values()
+    assert [c.status for c in registry.private_endpoint_connections] == ["Pending"]
+    assert registry.approved_private_endpoint_ids == ()

@@ -142,16 +142,30 @@ def private_endpoint_addresses(subnet_prefix: str, count: int) -> list[str]:
     return [str(net.network_address + RESERVED_PER_SUBNET + i) for i in range(count)]
 
 
-def _registry_targets(pe: Mapping[str, Any]) -> list[str]:
-    """Registry IDs a private endpoint connects to (auto-approved or manual connections)."""
+def _registry_connections(pe: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(registry ID, status on creation) of each registry a private endpoint connects to:
+    ``Approved`` for ``privateLinkServiceConnections`` (approved on creation; the deployment
+    fails without the right to approve), ``Pending`` for ``manualPrivateLinkServiceConnections``
+    (the registry's owner approves later)."""
     props = pe.get("properties") or {}
     out = []
-    for key in ("privateLinkServiceConnections", "manualPrivateLinkServiceConnections"):
+    for key, status in (("privateLinkServiceConnections", "Approved"),
+                        ("manualPrivateLinkServiceConnections", "Pending")):
         for conn in props.get(key) or []:
             target = ((conn or {}).get("properties") or {}).get("privateLinkServiceId", "")
             if isinstance(target, str) and type_of(target) == REGISTRY:
-                out.append(target)
+                out.append((target, status))
     return out
+
+
+def _registry_targets(pe: Mapping[str, Any]) -> list[str]:
+    return [target for target, _ in _registry_connections(pe)]
+
+
+def _connection(registry_id: str, pe_id: str, status: str) -> dict[str, Any]:
+    return {"id": f"{registry_id}/privateEndpointConnections/{name_of(pe_id)}",
+            "properties": {"privateEndpoint": {"id": pe_id},
+                           "privateLinkServiceConnectionState": {"status": status}}}
 
 
 def _dns_names(registry_id: str, lookup: Lookup, replicas: Mapping[str, list[str]]
@@ -174,6 +188,19 @@ def _subnet_of(pe: Mapping[str, Any]) -> str:
     return subnet if isinstance(subnet, str) else ""
 
 
+CONNECTION_TYPE = "Microsoft.ContainerRegistry/registries/privateEndpointConnections"
+
+
+def _as_written(target: str, resources: Sequence[EvaluatedResource], pe_id: str) -> str:
+    """The registry ID as the private endpoint wrote it (``target`` is lower case)."""
+    for r in resources:
+        if r.id == pe_id:
+            for written in _registry_targets(r.body):
+                if written.lower() == target:
+                    return written
+    return target
+
+
 # ------------------------------------------------------------------------------ effects
 
 
@@ -192,12 +219,12 @@ def with_platform_effects(resources: Sequence[EvaluatedResource], *,
         return found if found is not None else (lookup(rid) if lookup else None)
 
     notes: list[str] = []
-    pe_for: dict[str, list[str]] = {}
+    pe_for: dict[str, list[tuple[str, str]]] = {}
     replicas: dict[str, list[str]] = {}
     for r in resources:
         if r.type.lower() == PRIVATE_ENDPOINT:
-            for target in _registry_targets(r.body):
-                pe_for.setdefault(target.lower(), []).append(r.id)
+            for target, status in _registry_connections(r.body):
+                pe_for.setdefault(target.lower(), []).append((r.id, status))
         if r.type.lower() == REPLICATION and isinstance(r.body.get("location"), str):
             replicas.setdefault(r.id.lower().rsplit("/replications/", 1)[0], []).append(
                 r.body["location"])
@@ -215,12 +242,8 @@ def with_platform_effects(resources: Sequence[EvaluatedResource], *,
         props = dict(doc.get("properties") or {})
         if rtype == REGISTRY:
             props.update(runtime_properties(r.type, r.name))
-            connections = [
-                {"id": f"{r.id}/privateEndpointConnections/{name_of(pe)}",
-                 "properties": {"privateEndpoint": {"id": pe},
-                                "privateLinkServiceConnectionState": {"status": "Approved"}}}
-                for pe in pe_for.get(r.id.lower(), [])
-            ]
+            connections = [_connection(r.id, pe, status)
+                           for pe, status in pe_for.get(r.id.lower(), [])]
             if connections:  # none here says nothing of connections made elsewhere
                 props["privateEndpointConnections"] = connections
         if rtype == IDENTITY:
@@ -237,6 +260,17 @@ def with_platform_effects(resources: Sequence[EvaluatedResource], *,
         if props:
             doc["properties"] = props
         docs.append(doc)
+    for target, made in pe_for.items():
+        if target in by_id:
+            continue
+        for pe, status in made:  # a connection to a registry the deployment does not create
+            written = _as_written(target, resources, pe)
+            docs.append({**_connection(written, pe, status), "type": CONNECTION_TYPE,
+                         "name": name_of(pe)})
+            notes.append(f"private endpoint {name_of(pe)}: its connection to registry "
+                         f"{name_of(written)} (not created here) is {status} on creation "
+                         + ("(approved by the deployment's rights on the registry)"
+                            if status == "Approved" else "(until the registry's owner approves)"))
     for r in resources:
         if r.type.lower() == ZONE_GROUP:
             docs.extend(_zone_group_records(r, dns_configs.get(
