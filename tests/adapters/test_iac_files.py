@@ -210,3 +210,10 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
         read_template_file(tmp_path / "none.json", None, SCOPE)
     with pytest.raises(IacFileError, match="is a directory"):
         read_template_file(tmp_path, None, SCOPE)
+
+
+def test_a_hand_written_template_locations() -> None:
+    path = TESTS / "data" / "iac" / "arm-authored" / "field-report.json"
+    doc = read_template_file(path, None, SCOPE)
+    assert_locations_point_at_the_resources(doc, path.read_text())
+    assert len(doc.locations) == len(json.loads(path.read_text())["resources"])

@@ -621,3 +621,47 @@ def test_private_endpoint_to_an_existing_registry_with_the_inventory() -> None:
     (registry,) = inventory.registries.values()
     assert [c.status for c in registry.private_endpoint_connections] == ["Pending"]
     assert registry.approved_private_endpoint_ids == ()
+
+
+# ------------------------------------------------------------------ a user's template
+
+AUTHORED = TESTS / "data" / "iac" / "arm-authored" / "field-report.json"
+
+
+def explain_template(tpl: dict[str, Any], scope: DeploymentScope) -> dict[str, Any]:
+    doc = read_arm_template(tpl, path="field-report.json", scope=scope)
+    assert doc.issues == ()
+    report = explain_inventory(inventory_from_documents([("field-report.json",
+                                                          list(doc.resources))]))
+    return {p.consumer.id.rsplit("/", 1)[-1]: p for p in report.pairs}
+
+
+def test_a_hand_written_field_report_template_predicts_the_field_report() -> None:
+    pairs = explain_template(json.loads(AUTHORED.read_text()),
+                             DeploymentScope(resource_group="rg-orders", location="japaneast"))
+    assert (pairs["orders-worker"].expected_path.value, pairs["orders-worker"].rule) == \
+        ("trusted-service", "KB-ACI-002")
+    assert (pairs["orders-api"].expected_path.value, pairs["orders-api"].rule) == \
+        ("private-endpoint", "KB-ACA-001")
+
+
+def test_without_the_location_the_data_endpoint_is_unknown_and_said_so() -> None:
+    tpl = json.loads(AUTHORED.read_text())
+    doc = read_arm_template(tpl, path="field-report.json", scope=DeploymentScope())
+    assert any("the region of registry" in u for u in doc.unknowns)
+    assert not by_type(doc, "Microsoft.Network/privateDnsZones/A") or all(
+        "[" not in r["name"] for r in by_type(doc, "Microsoft.Network/privateDnsZones/A"))
+    pairs = explain_template(tpl, DeploymentScope())
+    assert pairs["orders-api"].expected_path.value == "unknown"
+    assert any("region" in m for m in pairs["orders-api"].missing)
+
+
+def test_one_mistake_the_bypass_off_denies_the_container_group() -> None:
+    tpl = json.loads(AUTHORED.read_text())
+    (registry,) = [r for r in tpl["resources"]
+                   if r["type"] == "Microsoft.ContainerRegistry/registries"]
+    registry["properties"]["networkRuleBypassOptions"] = "None"
+    pairs = explain_template(tpl, DeploymentScope(resource_group="rg-orders",
+                                                  location="japaneast"))
+    assert pairs["orders-worker"].expected_path.value == "denied"
+    assert pairs["orders-api"].expected_path.value == "private-endpoint"

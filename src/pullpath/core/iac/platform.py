@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pullpath.core.iac.armexpr import EvaluatedResource
+from pullpath.domain.iac import is_unknown_value
 from pullpath.domain.resource_id import name_of, parent_of, type_of
 
 __all__ = [
@@ -174,7 +175,8 @@ def _dns_names(registry_id: str, lookup: Lookup, replicas: Mapping[str, list[str
     region; the second value names what is missing ("" when complete)."""
     name = name_of(registry_id).lower()
     registry = lookup(registry_id)
-    home = str((registry or {}).get("location") or "")
+    home = (registry or {}).get("location") or ""
+    home = home if isinstance(home, str) and not is_unknown_value(home) else ""
     names = [f"{name}.{ACR_SUFFIX}"]
     regions = [r for r in [home, *replicas.get(registry_id.lower(), [])] if r]
     names += [f"{name}.{region.lower().replace(' ', '')}.data.{ACR_SUFFIX}"
