@@ -665,3 +665,31 @@ def test_one_mistake_the_bypass_off_denies_the_container_group() -> None:
                                                   location="japaneast"))
     assert pairs["orders-worker"].expected_path.value == "denied"
     assert pairs["orders-api"].expected_path.value == "private-endpoint"
+
+
+def test_where_a_resource_goes_unknown_or_its_condition_unreadable() -> None:
+    tpl = template(
+        {"type": "Microsoft.Authorization/roleAssignments", "apiVersion": "2022-04-01",
+         "name": "r", "scope": "[reference('/subscriptions/s/x').scopeId]"},
+        {"type": "Microsoft.Network/virtualNetworks", "apiVersion": "2024-01-01", "name": "v",
+         "resourceGroup": "[parameters('rg')]"},
+        {"condition": "[parameters('flag')]", "type": "Microsoft.Network/natGateways",
+         "apiVersion": "2024-01-01", "name": "nat"},
+        parameters={"rg": {"type": "string"}, "flag": {"type": "string", "defaultValue": "yes"}})
+    doc = read(tpl)
+    assert doc.resources == ()
+    assert any(u.startswith("resources[0]: its scope is not known before deployment")
+               for u in doc.unknowns)
+    assert any(u.startswith("resources[1]: its subscriptionId or resourceGroup is not known")
+               for u in doc.unknowns)
+    assert doc.issues == ("resources[2]: condition 'yes' is not true or false: the resource is "
+                          "not included",)
+
+
+def test_a_nested_parameter_the_deployment_does_not_pass() -> None:
+    inner = template({"type": "Microsoft.ManagedIdentity/userAssignedIdentities",
+                      "apiVersion": "2023-01-31", "name": "[parameters('n')]"},
+                     parameters={"n": {"type": "string"}})
+    doc = read(template(nested("inner", inner)))
+    assert "resources[0].properties.template.parameters.n: no value given and no defaultValue " \
+           "(the deployment does not pass it)" in doc.unknowns

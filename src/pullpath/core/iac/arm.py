@@ -79,6 +79,10 @@ def template_level(template: Mapping[str, Any]) -> str:
     return "resourceGroup"
 
 
+class _NotKnown(ValueError):
+    """Where a resource goes is not known before deployment."""
+
+
 @dataclass
 class _Template:
     raw: Mapping[str, Any]
@@ -180,8 +184,9 @@ class _Reader:
                 ctx.where = ""
             else:
                 values[name] = Unknown(f"parameter {name!r} has no value")
+                hint = "the deployment does not pass it" if addr else "give it with --parameters"
                 self.unknowns.append(f"{addr}parameters.{name}: no value given and no "
-                                     "defaultValue (give it with --parameters)")
+                                     f"defaultValue ({hint})")
 
     # ------------------------------------------------------------------ resources
 
@@ -229,6 +234,10 @@ class _Reader:
                 self.unknowns.append(f"{place}: condition not known before deployment "
                                      f"({cond.why}): the resource is not included")
                 return
+            if not isinstance(cond, bool) and str(cond).lower() not in ("true", "false"):
+                self.issues.append(f"{place}: condition {cond!r} is not true or false: the "
+                                   "resource is not included")
+                return
             if cond is not True and str(cond).lower() != "true":
                 return
         rtype, name = evaluate(raw.get("type"), ctx), evaluate(raw.get("name"), ctx)
@@ -248,6 +257,9 @@ class _Reader:
             name = f"{parent.name}/{name}"
         try:
             rid, scope = self.resource_id(raw, tmpl, rtype, name, parent)
+        except _NotKnown as e:
+            self.unknowns.append(f"{place}: {e}: the resource is not included")
+            return
         except (ValueError, TypeError) as e:
             self.issues.append(f"{place}: no resource ID: {e}")
             return
@@ -273,7 +285,7 @@ class _Reader:
         ctx = tmpl.ctx
         scope = evaluate(raw.get("scope"), ctx) if "scope" in raw else ""
         if isinstance(scope, Unknown):
-            raise ValueError(f"its scope is not known ({scope.why})")
+            raise _NotKnown(f"its scope is not known before deployment ({scope.why})")
         scope = str(scope or "")
         if scope and scope in tmpl.symbolic:
             scope = tmpl.symbolic[scope].id
@@ -287,7 +299,7 @@ class _Reader:
         sub = evaluate(raw.get("subscriptionId"), ctx) if "subscriptionId" in raw else None
         rg = evaluate(raw.get("resourceGroup"), ctx) if "resourceGroup" in raw else None
         if isinstance(sub, Unknown) or isinstance(rg, Unknown):
-            raise ValueError("its subscriptionId or resourceGroup is not known")
+            raise _NotKnown("its subscriptionId or resourceGroup is not known before deployment")
         subscription = str(sub or tmpl.subscription)
         level = "resourceGroup" if rg else ("subscription" if sub else tmpl.level)
         group = str(rg or tmpl.resource_group)
