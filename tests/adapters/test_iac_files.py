@@ -8,6 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from pullpath.adapters.iac_files import (
@@ -217,3 +219,26 @@ def test_a_hand_written_template_locations() -> None:
     doc = read_template_file(path, None, SCOPE)
     assert_locations_point_at_the_resources(doc, path.read_text())
     assert len(doc.locations) == len(json.loads(path.read_text())["resources"])
+
+
+SEED = (QUICKSTARTS / "container-app-acr" / "azuredeploy.json").read_bytes()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[
+    HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(cut=st.integers(0, len(SEED)), insert=st.binary(max_size=8),
+       keep_tail=st.booleans())
+def test_a_damaged_template_file_is_an_error_or_a_document(
+        tmp_path: Path, cut: int, insert: bytes, keep_tail: bool) -> None:
+    """Bytes of a real template cut and spliced: read_template_file returns a document or
+    raises IacFileError, nothing else."""
+    data = SEED[:cut] + insert + (SEED[cut + len(insert):] if keep_tail else b"")
+    path = tmp_path / "damaged.json"
+    path.write_bytes(data)
+    problem = ""
+    try:
+        doc: IacDocument | None = read_template_file(path, None, SCOPE)
+    except IacFileError as e:
+        doc, problem = None, str(e)
+    assert "\n" not in problem
+    assert (doc is None) == bool(problem)
