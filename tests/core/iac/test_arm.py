@@ -693,3 +693,31 @@ def test_a_nested_parameter_the_deployment_does_not_pass() -> None:
     doc = read(template(nested("inner", inner)))
     assert "resources[0].properties.template.parameters.n: no value given and no defaultValue " \
            "(the deployment does not pass it)" in doc.unknowns
+
+
+def test_compiled_bicep_functions_and_resource_info() -> None:
+    tpl = {
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/"
+                   "deploymentTemplate.json#",
+        "languageVersion": "2.0", "contentVersion": "1.0.0.0",
+        "functions": [{"namespace": "__bicep", "members": {"registryName": {
+            "parameters": [{"name": "app", "type": "string"}],
+            "output": {"type": "string", "value": "[format('acr{0}', parameters('app'))]"}}}}],
+        "resources": {
+            "acr": {"type": "Microsoft.ContainerRegistry/registries", "apiVersion": "2023-07-01",
+                    "name": "[__bicep.registryName('orders')]", "location": "westeurope"},
+            "diag": {"type": "Microsoft.Insights/diagnosticSettings",
+                     "apiVersion": "2021-05-01-preview", "name": "logs",
+                     "scope": "[resourceInfo('acr').id]",
+                     "properties": {"logs": "[map(createArray('allLogs'), lambda('g', "
+                                            "createObject('categoryGroup', lambdaVariables('g'),"
+                                            " 'enabled', true())))]"}},
+        },
+    }
+    doc = read(tpl)
+    assert doc.issues == ()
+    registry = one(doc, "Microsoft.ContainerRegistry/registries")
+    assert registry["name"] == "acrorders"
+    diag = one(doc, "Microsoft.Insights/diagnosticSettings")
+    assert diag["id"] == registry["id"] + "/providers/Microsoft.Insights/diagnosticSettings/logs"
+    assert diag["properties"]["logs"] == [{"categoryGroup": "allLogs", "enabled": True}]

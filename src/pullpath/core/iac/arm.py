@@ -144,6 +144,8 @@ class _Reader:
             self.parameters(raw, ctx, given, addr)
         variables = raw.get("variables")
         ctx.variables = variables if isinstance(variables, Mapping) else {}
+        ctx.functions = _user_functions(raw.get("functions"))
+        ctx.resource_info = lambda name: self.info(name, tmpl)
         resources = raw.get("resources")
         items: Iterator[tuple[str | int, Any]]
         if isinstance(resources, list):
@@ -475,6 +477,15 @@ class _Reader:
         return Unknown(f"reference({target}): the resource is neither created by the template "
                        "nor in the inventory")
 
+    def info(self, symbolic: str, tmpl: _Template) -> Any:
+        """``resourceInfo(name)``: what is known of a resource before it is deployed."""
+        slot = tmpl.symbolic.get(symbolic)
+        if slot is None:
+            return Unknown(f"resourceInfo({symbolic!r}): no resource of that symbolic name")
+        return RuntimeView(f"resourceInfo({symbolic})", {
+            "id": slot.id, "name": slot.name, "type": slot.type,
+            "apiVersion": str(slot.raw.get("apiVersion", ""))})
+
     def find(self, target: str, tmpl: _Template) -> _Slot | None:
         if not target.startswith("/"):
             if target in tmpl.symbolic:
@@ -520,6 +531,19 @@ class _Reader:
             refers_to=tuple(dict.fromkeys(refers)),
             unknowns=tuple(dict.fromkeys(self.unknowns)),
             issues=tuple(dict.fromkeys(self.issues)))
+
+
+def _user_functions(spec: Any) -> dict[str, Mapping[str, Any]]:
+    """A template's ``functions`` (``[{"namespace": ..., "members": {name: ...}}]``) by
+    lower-case ``namespace.name``."""
+    out: dict[str, Mapping[str, Any]] = {}
+    for group in spec if isinstance(spec, list) else []:
+        if not isinstance(group, Mapping) or not isinstance(group.get("members"), Mapping):
+            continue
+        for name, member in group["members"].items():
+            if isinstance(member, Mapping):
+                out[f"{group.get('namespace', '')}.{name}".lower()] = member
+    return out
 
 
 def _parameter_value(wrapped: Any, where: str) -> Any:

@@ -21,9 +21,11 @@ Every ``resourceId``-family and ``reference`` call is recorded in :attr:`ArmCont
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import re
+import urllib.parse
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -138,6 +140,12 @@ class ArmContext:
     """Named in :attr:`standins` when ``deployment()`` is read (its name is a stand-in)."""
     copy_index: dict[str, int] = field(default_factory=dict)
     """Current loop indexes: "" for the resource's own ``copy``, else the loop name."""
+    functions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """User-defined functions (the template's ``functions``): ``namespace.name`` in lower
+    case -> its member definition (``parameters``, ``output``)."""
+    resource_info: Callable[[str], Any] | None = None
+    """``resourceInfo(symbolicName)``: the id, name, type and apiVersion of a resource."""
+    lambda_vars: dict[str, Any] = field(default_factory=dict)
     _var_cache: dict[str, Any] = field(default_factory=dict, repr=False)
     _var_busy: set[str] = field(default_factory=set, repr=False)
 
@@ -223,16 +231,12 @@ class _Parser:
             node = _Lit(value[1:-1].replace("''", "'"))
         elif kind == "num":
             node = _Lit(float(value) if "." in value else int(value))
+        elif kind == "name" and self.peek() == ("punct", ".") and self.i + 2 < len(self.toks) \
+                and self.toks[self.i + 1][0] == "name" and self.toks[self.i + 2] == ("punct", "("):
+            self.take(".")
+            node = self.call(f"{value}.{self.take()[1]}")  # a user-defined function
         elif kind == "name" and self.peek() == ("punct", "("):
-            self.take("(")
-            args: list[Any] = []
-            if self.peek() != ("punct", ")"):
-                args.append(self.expr())
-                while self.peek() == ("punct", ","):
-                    self.take(",")
-                    args.append(self.expr())
-            self.take(")")
-            node = _Call(value, args, [])
+            node = self.call(value)
         else:
             raise ArmExpressionError(f"unexpected {value!r} in [{self.text}]")
         while self.peek() in (("punct", "."), ("punct", "[")):
@@ -243,6 +247,17 @@ class _Parser:
                 self.take("]")
         self.depth -= 1
         return node
+
+    def call(self, name: str) -> _Call:
+        self.take("(")
+        args: list[Any] = []
+        if self.peek() != ("punct", ")"):
+            args.append(self.expr())
+            while self.peek() == ("punct", ","):
+                self.take(",")
+                args.append(self.expr())
+        self.take(")")
+        return _Call(name, args, [])
 
 
 # ------------------------------------------------------------------------------ evaluation
@@ -350,7 +365,7 @@ def _eval(node: _Call | _Lit, ctx: ArmContext) -> Any:
     return result
 
 
-_LAZY = {"if", "and", "or", "coalesce"}
+_LAZY = {"if", "and", "or", "coalesce", "lambda"}
 _HOLDS_UNKNOWN = {"createarray", "createobject", "array", "json", "empty", "length", "concat"}
 """Functions whose result is built from (not computed from) an unknown argument: they hold it."""
 _UNKNOWN_BEFORE_DEPLOYMENT = {
@@ -367,6 +382,8 @@ def _call(name: str, arg_nodes: list[Any], ctx: ArmContext) -> Any:
     if fn in _LAZY:
         return _lazy(fn, arg_nodes, ctx)
     args = [_eval(a, ctx) for a in arg_nodes]
+    if "." in fn:
+        return _user_function(name, args, ctx)
     if fn in _UNKNOWN_BEFORE_DEPLOYMENT:
         return Unknown(_UNKNOWN_BEFORE_DEPLOYMENT[fn])
     if fn.startswith("list"):
@@ -381,7 +398,44 @@ def _call(name: str, arg_nodes: list[Any], ctx: ArmContext) -> Any:
     return _FUNCTIONS[fn](*args)
 
 
+@dataclass(frozen=True)
+class _Lambda:
+    names: tuple[str, ...]
+    body: Any
+
+
+def _user_function(name: str, args: list[Any], ctx: ArmContext) -> Any:
+    """A template's own function (``namespace.member(...)``): its ``output.value`` evaluated
+    with its parameters only, as ARM does."""
+    spec = ctx.functions.get(name.lower())
+    if spec is None:
+        return ctx.fail(f"function {name}() is not defined in the template")
+    params = spec.get("parameters") or []
+    if len(params) != len(args):
+        return ctx.fail(f"function {name}() takes {len(params)} argument(s), got {len(args)}")
+    inner = dataclasses.replace(
+        ctx, parameters={str(p.get("name")): a for p, a in zip(params, args, strict=True)},
+        variables={}, copy_index={}, lambda_vars={}, _var_cache={}, _var_busy=set())
+    return evaluate((spec.get("output") or {}).get("value"), inner)
+
+
+def _apply(fn: Any, ctx: ArmContext, *values: Any) -> Any:
+    if not isinstance(fn, _Lambda) or len(fn.names) != len(values):
+        raise ArmExpressionError(f"expected a lambda of {len(values)} argument(s)")
+    saved = ctx.lambda_vars
+    ctx.lambda_vars = {**saved, **dict(zip(fn.names, values, strict=True))}
+    try:
+        return _eval(fn.body, ctx)
+    finally:
+        ctx.lambda_vars = saved
+
+
 def _lazy(fn: str, nodes: list[Any], ctx: ArmContext) -> Any:
+    if fn == "lambda":
+        if not nodes:
+            raise ArmExpressionError("lambda() needs a body")
+        names = tuple(str(_eval(n, ctx)) for n in nodes[:-1])
+        return _Lambda(names, nodes[-1])
     if fn == "if":
         if len(nodes) != 3:
             raise ArmExpressionError("if() needs 3 arguments")
@@ -574,6 +628,79 @@ def _environment(args: list[Any], ctx: ArmContext) -> Any:
                                 {"acrLoginServer": ACR_LOGIN_SERVER_SUFFIX})})
 
 
+def _lambda_variables(args: list[Any], ctx: ArmContext) -> Any:
+    if args[0] not in ctx.lambda_vars:
+        raise ArmExpressionError(f"lambdaVariables({args[0]!r}) outside a lambda of that name")
+    return ctx.lambda_vars[args[0]]
+
+
+def _map(args: list[Any], ctx: ArmContext) -> list[Any]:
+    return [_apply(args[1], ctx, x) for x in _array_arg(args[0], "map")]
+
+
+def _filter(args: list[Any], ctx: ArmContext) -> Any:
+    kept = []
+    for x in _array_arg(args[0], "filter"):
+        keep = _apply(args[1], ctx, x)
+        if isinstance(keep, Unknown):
+            return keep
+        if _truth(keep):
+            kept.append(x)
+    return kept
+
+
+def _reduce(args: list[Any], ctx: ArmContext) -> Any:
+    value = args[1]
+    for x in _array_arg(args[0], "reduce"):
+        value = _apply(args[2], ctx, value, x)
+    return value
+
+
+def _to_object(args: list[Any], ctx: ArmContext) -> Any:
+    out: dict[str, Any] = {}
+    for x in _array_arg(args[0], "toObject"):
+        key = _apply(args[1], ctx, x)
+        if isinstance(key, Unknown):
+            return key
+        out[_text(key)] = _apply(args[2], ctx, x) if len(args) > 2 else x
+    return out
+
+
+def _map_values(args: list[Any], ctx: ArmContext) -> Any:
+    if not isinstance(args[0], Mapping):
+        raise ArmExpressionError("mapValues() needs an object")
+    return {k: _apply(args[1], ctx, v) for k, v in args[0].items()}
+
+
+def _sort(args: list[Any], ctx: ArmContext) -> Any:
+    items = list(_array_arg(args[0], "sort"))
+    for i in range(1, len(items)):  # insertion sort: the lambda says whether a comes first
+        j = i
+        while j > 0:
+            first = _apply(args[1], ctx, items[j], items[j - 1])
+            if isinstance(first, Unknown):
+                return first
+            if not _truth(first):
+                break
+            items[j - 1], items[j] = items[j], items[j - 1]
+            j -= 1
+    return items
+
+
+def _array_arg(value: Any, fn: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ArmExpressionError(f"{fn}() needs an array, got {str(value)[:60]}")
+    if len(value) > 10000:
+        raise ArmExpressionError(f"{fn}() over {len(value)} items")
+    return value
+
+
+def _resource_info(args: list[Any], ctx: ArmContext) -> Any:
+    if ctx.resource_info is None:
+        raise ArmExpressionError("resourceInfo() needs a template's symbolic names")
+    return ctx.resource_info(str(args[0]))
+
+
 def _unknown(args: list[Any], ctx: ArmContext) -> Unknown:
     """``[unknown('why')]``: the form of :func:`pullpath.domain.iac.unknown_value`."""
     return Unknown(_text(args[0]) if args else "unknown")
@@ -595,6 +722,14 @@ _CONTEXT_FUNCTIONS: dict[str, Callable[[list[Any], ArmContext], Any]] = {
     "deployment": _deployment,
     "environment": _environment,
     "unknown": _unknown,
+    "lambdavariables": _lambda_variables,
+    "map": _map,
+    "filter": _filter,
+    "reduce": _reduce,
+    "toobject": _to_object,
+    "mapvalues": _map_values,
+    "sort": _sort,
+    "resourceinfo": _resource_info,
 }
 
 
@@ -669,6 +804,33 @@ def _empty(value: Any) -> Any:
     return value is None or (isinstance(value, str | list | Mapping) and len(value) == 0)
 
 
+def _try_get(value: Any, *keys: Any) -> Any:
+    for key in keys:
+        if isinstance(value, RuntimeView) and key not in value:
+            return Unknown(f"{value.label}.{key} is known only after deployment")
+        if isinstance(value, Mapping):
+            value = value.get(key)
+        elif isinstance(value, list) and isinstance(key, int) and -len(value) <= key < len(value):
+            value = value[key]
+        else:
+            return None
+        if value is None:
+            return None
+    return value
+
+
+def _flatten(value: Any) -> list[Any]:
+    return [x for part in value for x in (part if isinstance(part, list) else [part])]
+
+
+def _intersection(*args: Any) -> Any:
+    if args and all(isinstance(a, Mapping) for a in args):
+        return {k: v for k, v in args[0].items() if all(b.get(k) == v for b in args[1:])}
+    if args and all(isinstance(a, list) for a in args):
+        return [x for x in args[0] if all(x in b for b in args[1:])]
+    raise ArmExpressionError("intersection() needs objects or arrays, all of one kind")
+
+
 def _first(value: Any) -> Any:
     return value[0] if value else (None if isinstance(value, list) else "")
 
@@ -738,6 +900,10 @@ def _compare(op: str) -> Callable[[Any, Any], bool]:
     return run
 
 
+def _bad(fn: str, value: Any) -> Any:
+    raise ArmExpressionError(f"{fn}() cannot take {str(value)[:60]}")
+
+
 def _index_of(text: Any, part: Any) -> int:
     return str(text).lower().find(str(part).lower())
 
@@ -788,6 +954,18 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "mod": lambda a, b: int(a) % int(b),
     "min": lambda *a: min(a[0] if len(a) == 1 and isinstance(a[0], list) else a),
     "max": lambda *a: max(a[0] if len(a) == 1 and isinstance(a[0], list) else a),
+    "trygetvalue": _try_get,
+    "tryget": _try_get,
+    "objectkeys": lambda o: list(o) if isinstance(o, Mapping) else _bad("objectKeys", o),
+    "shallowmerge": lambda items: {k: v for o in items for k, v in o.items()},
+    "flatten": _flatten,
+    "intersection": _intersection,
+    "join": lambda items, sep: str(sep).join(_text(x) for x in items),
+    "padleft": lambda v, n, c=" ": _text(v).rjust(int(n), str(c)[:1] or " "),
+    "base64": lambda v: base64.b64encode(_text(v).encode()).decode(),
+    "base64tostring": lambda v: base64.b64decode(str(v)).decode("utf-8"),
+    "uricomponent": lambda v: urllib.parse.quote(_text(v), safe=""),
+    "uricomponenttostring": lambda v: urllib.parse.unquote(str(v)),
     "greater": _compare("greater"),
     "less": _compare("less"),
     "greaterorequals": _compare("greaterorequals"),
