@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import hashlib
 import json
 import re
@@ -287,9 +288,16 @@ def evaluate(value: Any, ctx: ArmContext) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=4096)
+def _parsed(text: str) -> _Call | _Lit:
+    """The syntax tree of an expression (read once: templates repeat expressions in loops;
+    the tree is never changed after parsing)."""
+    return _Parser(text).parse()
+
+
 def _expression(text: str, ctx: ArmContext) -> Any:
     try:
-        return _eval(_Parser(text).parse(), ctx)
+        return _eval(_parsed(text), ctx)
     except ArmExpressionError as e:
         if not ctx.lenient:
             raise
