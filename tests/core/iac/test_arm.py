@@ -97,8 +97,14 @@ def test_lab_templates_name_what_the_consumers_step_takes_from_the_base_step() -
                for rid in consumers.refers_to)
     assert base.refers_to == ()
     assert any("pe-pplab" in u and "stand in" in u for u in base.unknowns)
-    assert sorted(loc.address for loc in base.locations.values()) == sorted(
-        f"resources[{i}]" for i in range(len(lab_for("field-report").base_template["resources"])))
+    assert {loc.address for loc in base.locations.values()} == {
+        f"resources[{i}]" for i in range(len(lab_for("field-report").base_template["resources"]))}
+    records = [r for r in base.resources if r["type"] == "Microsoft.Network/privateDnsZones/A"]
+    groups = [r for r in base.resources
+              if r["type"] == "Microsoft.Network/privateEndpoints/privateDnsZoneGroups"]
+    assert len(records) == 2
+    assert {base.locations[norm_id(r["id"])] for r in records} == {
+        base.locations[norm_id(groups[0]["id"])]}
 
 
 # ------------------------------------------------------------------ real compiled Bicep

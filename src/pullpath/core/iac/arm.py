@@ -515,7 +515,8 @@ class _Reader:
             resources.append(EvaluatedResource(s.id, s.type, s.name,
                                                str(s.raw.get("apiVersion", "")), body, (),
                                                s.refers, s.scope))
-        docs, notes = with_platform_effects(resources, lookup=lookup)
+        origins: dict[str, str] = {}
+        docs, notes = with_platform_effects(resources, lookup=lookup, origins=origins)
         self.unknowns.extend(notes)
         for ctx in self.contexts:
             self.unknowns.extend(ctx.standins)
@@ -526,6 +527,9 @@ class _Reader:
             refers += [rid for rid in named if _external(rid, created_ids)]
         locations = {norm_id(s.id): s.location for s in self.slots
                      if s.type.lower() != DEPLOYMENTS}
+        for added, cause in origins.items():  # a record is written where its cause is
+            if norm_id(cause) in locations:
+                locations.setdefault(norm_id(added), locations[norm_id(cause)])
         return IacDocument(
             kind=kind, path=self.path, resources=tuple(docs), locations=locations,
             refers_to=tuple(dict.fromkeys(refers)),

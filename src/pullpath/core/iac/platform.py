@@ -207,11 +207,16 @@ def _as_written(target: str, resources: Sequence[EvaluatedResource], pe_id: str)
 
 
 def with_platform_effects(resources: Sequence[EvaluatedResource], *,
-                          lookup: Lookup | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+                          lookup: Lookup | None = None,
+                          origins: dict[str, str] | None = None,
+                          ) -> tuple[list[dict[str, Any]], list[str]]:
     """The resources in the ARM REST shape (``id``, ``type``, ``name``, ``properties``...,
     without ``apiVersion``) with what Azure adds on creation (see the module docstring), and
     one note per stand-in used. ``lookup`` finds resources the deployment refers to but does
-    not create (an existing VNet's subnet prefixes, an existing registry's region)."""
+    not create (an existing VNet's subnet prefixes, an existing registry's region).
+    ``origins``, when given, receives for each resource the platform adds (an A record, a
+    registry's connection) the ID of the declared resource that causes it."""
+    origins = {} if origins is None else origins
     by_id = {r.id.lower(): r.body for r in resources}
 
     def find(rid: str) -> Mapping[str, Any] | None:
@@ -269,14 +274,17 @@ def with_platform_effects(resources: Sequence[EvaluatedResource], *,
             written = _as_written(target, resources, pe)
             docs.append({**_connection(written, pe, status), "type": CONNECTION_TYPE,
                          "name": name_of(pe)})
+            origins[docs[-1]["id"].lower()] = pe
             notes.append(f"private endpoint {name_of(pe)}: its connection to registry "
                          f"{name_of(written)} (not created here) is {status} on creation "
                          + ("(approved by the deployment's rights on the registry)"
                             if status == "Approved" else "(until the registry's owner approves)"))
     for r in resources:
         if r.type.lower() == ZONE_GROUP:
-            docs.extend(_zone_group_records(r, dns_configs.get(
-                r.id.lower().rsplit("/privatednszonegroups/", 1)[0], [])))
+            for record in _zone_group_records(r, dns_configs.get(
+                    r.id.lower().rsplit("/privatednszonegroups/", 1)[0], [])):
+                docs.append(record)
+                origins[record["id"].lower()] = r.id
     return docs, list(dict.fromkeys(notes))
 
 
