@@ -727,3 +727,12 @@ def test_compiled_bicep_functions_and_resource_info() -> None:
     diag = one(doc, "Microsoft.Insights/diagnosticSettings")
     assert diag["id"] == registry["id"] + "/providers/Microsoft.Insights/diagnosticSettings/logs"
     assert diag["properties"]["logs"] == [{"categoryGroup": "allLogs", "enabled": True}]
+
+
+def test_nested_outer_scope_template_with_symbolic_resources() -> None:
+    inner = {"languageVersion": "2.0", "resources": {"uami": {
+        "type": "Microsoft.ManagedIdentity/userAssignedIdentities", "apiVersion": "2023-01-31",
+        "name": "[variables('id')]"}}}
+    doc = read(template(nested("outer", inner), variables={"id": "id-sym"}))
+    assert one(doc, "Microsoft.ManagedIdentity/userAssignedIdentities")["name"] == "id-sym"
+    assert doc.issues == ()

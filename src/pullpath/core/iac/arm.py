@@ -137,15 +137,20 @@ class _Reader:
         return ctx
 
     def template(self, raw: Mapping[str, Any], ctx: ArmContext, target: tuple[str, str, str],
-                 given: Mapping[str, Any] | None, loc: tuple[str | int, ...], addr: str) -> None:
+                 given: Mapping[str, Any] | None, loc: tuple[str | int, ...],
+                 addr: str) -> _Template:
+        """Read a template into ``target`` (subscription, resource group, level). With
+        ``given`` (parameter values) its expressions see its own parameters, variables and
+        functions; without, they see the parent's (a nested template of outer scope, the
+        default of ``expressionEvaluationOptions``), whose context ``ctx`` is."""
         tmpl = _Template(raw, ctx, *target)
-        ctx.reference = lambda target, full=False: self.resolve(target, full, tmpl)
         if given is not None:
+            ctx.reference = lambda target, full=False: self.resolve(target, full, tmpl)
             self.parameters(raw, ctx, given, addr)
-        variables = raw.get("variables")
-        ctx.variables = variables if isinstance(variables, Mapping) else {}
-        ctx.functions = _user_functions(raw.get("functions"))
-        ctx.resource_info = lambda name: self.info(name, tmpl)
+            variables = raw.get("variables")
+            ctx.variables = variables if isinstance(variables, Mapping) else {}
+            ctx.functions = _user_functions(raw.get("functions"))
+            ctx.resource_info = lambda name: self.info(name, tmpl)
         resources = raw.get("resources")
         items: Iterator[tuple[str | int, Any]]
         if isinstance(resources, list):
@@ -154,13 +159,14 @@ class _Reader:
             items = iter(resources.items())
         else:
             self.issues.append(f"{addr or self.path}: 'resources' is not an array or object")
-            return
+            return tmpl
         for key, res in items:
             place = f"{addr}resources[{key}]" if isinstance(key, int) else f"{addr}{key}"
             self.declare(res, tmpl, place, (*loc, "resources", key), None,
                          key if isinstance(key, str) else "")
         for slot in list(tmpl.slots):
             self.body(slot)
+        return tmpl
 
     def parameters(self, raw: Mapping[str, Any], ctx: ArmContext, given: Mapping[str, Any],
                    addr: str) -> None:
@@ -385,29 +391,11 @@ class _Reader:
             if isinstance(params, Mapping):
                 for name, wrapped in params.items():
                     given[name] = _parameter_value(wrapped, f"{slot.address} parameter {name}")
-            slot.inner = _Template(inner_raw, ctx, sub, rg or outer.resource_group, level)
-            self.template(inner_raw, ctx, (sub, rg or outer.resource_group, level), given, loc,
-                          addr)
+            slot.inner = self.template(inner_raw, ctx, (sub, rg or outer.resource_group, level),
+                                       given, loc, addr)
         else:
-            slot.inner = _Template(inner_raw, outer, sub, rg or outer.resource_group, level)
-            self.outer_template(inner_raw, outer, (sub, rg or outer.resource_group, level), loc,
-                                addr)
-
-    def outer_template(self, raw: Mapping[str, Any], ctx: ArmContext,
-                       target: tuple[str, str, str], loc: tuple[str | int, ...],
-                       addr: str) -> None:
-        """A nested template whose expressions see the parent's parameters and variables
-        (``expressionEvaluationOptions.scope`` outer, the default), its resources created in
-        the deployment's own target."""
-        tmpl = _Template(raw, ctx, *target)
-        resources = raw.get("resources")
-        if not isinstance(resources, list):
-            self.issues.append(f"{addr}: 'resources' is not an array")
-            return
-        for i, res in enumerate(resources):
-            self.declare(res, tmpl, f"{addr}resources[{i}]", (*loc, "resources", i), None, "")
-        for slot in list(tmpl.slots):
-            self.body(slot)
+            slot.inner = self.template(inner_raw, outer, (sub, rg or outer.resource_group, level),
+                                       None, loc, addr)
 
     def outputs(self, slot: _Slot) -> Any:
         inner = slot.inner
