@@ -736,3 +736,36 @@ def test_nested_outer_scope_template_with_symbolic_resources() -> None:
     doc = read(template(nested("outer", inner), variables={"id": "id-sym"}))
     assert one(doc, "Microsoft.ManagedIdentity/userAssignedIdentities")["name"] == "id-sym"
     assert doc.issues == ()
+
+
+def test_replica_regions_get_their_data_records() -> None:
+    tpl = template(
+        {"type": "Microsoft.Network/virtualNetworks", "apiVersion": "2024-01-01", "name": "v",
+         "location": "westeurope", "properties": {"subnets": [
+             {"name": "pe", "properties": {"addressPrefix": "10.1.0.0/27"}}]}},
+        {"type": "Microsoft.ContainerRegistry/registries", "apiVersion": "2023-07-01",
+         "name": "acrgeo", "location": "westeurope", "sku": {"name": "Premium"}},
+        {"type": "Microsoft.ContainerRegistry/registries/replications",
+         "apiVersion": "2023-07-01", "name": "acrgeo/northeurope", "location": "northeurope"},
+        {"type": "Microsoft.Network/privateEndpoints", "apiVersion": "2024-01-01",
+         "name": "pe", "location": "westeurope", "properties": {
+             "subnet": {"id": "[resourceId('Microsoft.Network/virtualNetworks/subnets', 'v', "
+                              "'pe')]"},
+             "privateLinkServiceConnections": [{"name": "c", "properties": {
+                 "privateLinkServiceId": "[resourceId('Microsoft.ContainerRegistry/registries',"
+                                         " 'acrgeo')]", "groupIds": ["registry"]}}]}},
+        {"type": "Microsoft.Network/privateDnsZones", "apiVersion": "2020-06-01",
+         "name": "privatelink.azurecr.io", "location": "global"},
+        {"type": "Microsoft.Network/privateEndpoints/privateDnsZoneGroups",
+         "apiVersion": "2024-01-01", "name": "pe/default", "properties": {
+             "privateDnsZoneConfigs": [{"name": "z", "properties": {
+                 "privateDnsZoneId": "[resourceId('Microsoft.Network/privateDnsZones', "
+                                     "'privatelink.azurecr.io')]"}}]}})
+    doc = read(tpl)
+    records = {r["name"]: r["properties"]["aRecords"][0]["ipv4Address"]
+               for r in by_type(doc, "Microsoft.Network/privateDnsZones/A")}
+    assert records == {"acrgeo": "10.1.0.4", "acrgeo.westeurope.data": "10.1.0.5",
+                       "acrgeo.northeurope.data": "10.1.0.6"}
+    (conn,) = one(doc, "Microsoft.ContainerRegistry/registries")["properties"][
+        "privateEndpointConnections"]
+    assert conn["properties"]["privateLinkServiceConnectionState"]["status"] == "Approved"

@@ -4,9 +4,12 @@ A template states what it asks for; explain needs what will exist. Both ``lab pl
 would-be inventory and :func:`pullpath.core.iac.arm.read_arm_template` add the same platform
 effects through :func:`with_platform_effects`:
 
-- a registry's ``loginServer`` (``<name>.azurecr.io``, lower case) and the approved
-  connection of every private endpoint to it created by the same deployment (a connection
-  made by someone with rights on the registry is auto-approved);
+- a registry's ``loginServer`` (``<name>.azurecr.io``, lower case) and the connection of
+  every private endpoint to it the deployment creates: ``Approved`` for
+  ``privateLinkServiceConnections`` (approved on creation: the deployment needs the right to
+  approve it), ``Pending`` for ``manualPrivateLinkServiceConnections``; for a registry the
+  deployment does not create, the connection is a resource of its own that merges with the
+  inventory's registry;
 - a private endpoint's ``customDnsConfigs`` (``<registry>.azurecr.io`` and
   ``<registry>.<region>.data.azurecr.io``, one data name per replica region), and the A
   records its DNS zone group writes into the linked ``privatelink`` zone;
@@ -232,7 +235,8 @@ def with_platform_effects(resources: Sequence[EvaluatedResource], *,
         if r.type.lower() == PRIVATE_ENDPOINT:
             for target, status in _registry_connections(r.body):
                 pe_for.setdefault(target.lower(), []).append((r.id, status))
-        if r.type.lower() == REPLICATION and isinstance(r.body.get("location"), str):
+        if r.type.lower() == REPLICATION and isinstance(r.body.get("location"), str) \
+                and not is_unknown_value(r.body["location"]):
             replicas.setdefault(r.id.lower().rsplit("/replications/", 1)[0], []).append(
                 r.body["location"])
     dns_configs: dict[str, list[dict[str, Any]]] = {}
