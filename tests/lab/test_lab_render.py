@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pullpath.cli.app import app
-from pullpath.lab.armexpr import EvaluatedResource
+from pullpath.core.iac.armexpr import EvaluatedResource
 from pullpath.lab.cli_script import az_cli_script
 from pullpath.lab.cost import estimate
 from pullpath.lab.predict import explain_available, predict_for_scenario, would_be_inventory

@@ -2,9 +2,11 @@
 
 ``explain`` (issue 3) is built separately. When ``pullpath.workflows.explain.explain_inventory``
 is importable, :func:`predict_for_scenario` gives it the scenario's would-be inventory (the
-rendered templates evaluated into ARM resource JSON, plus what Azure adds on creation) and
-reads its prediction per consumer. Until then it falls back to the scenario's own expectation,
-marked ``source: scenario`` so that a report never passes it off as explain's.
+rendered templates evaluated into ARM resource JSON, plus what Azure adds on creation: the
+evaluator and platform effects of :mod:`pullpath.core.iac`, the code ``read_arm_template`` uses
+for a user's templates) and reads its prediction per consumer. Until then it falls back to the
+scenario's own expectation, marked ``source: scenario`` so that a report never passes it off as
+explain's.
 """
 
 from __future__ import annotations

@@ -25,17 +25,16 @@ resources and go with it.
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 import string
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pullpath.core.iac.armexpr import ArmContext, EvaluatedResource, evaluate, evaluate_template
+from pullpath.core.iac.platform import runtime_properties, with_platform_effects
 from pullpath.domain.iac import PLACEHOLDER_SUBSCRIPTION
 from pullpath.domain.resource_id import name_of, type_of
-from pullpath.lab.armexpr import ArmContext, EvaluatedResource, evaluate, evaluate_template
 from pullpath.lab.scenarios import ConsumerSpec, Scenario
 
 __all__ = [
@@ -537,33 +536,19 @@ def _aca(c: ConsumerSpec) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ would-be
 
 
-def _placeholder_guid(*parts: str) -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, "pullpath-lab:" + "|".join(parts)))
-
-
-def _login_server(registry_name: str) -> str:
-    return f"{registry_name.lower()}.azurecr.io"
-
-
 def would_be_resources(
     lab: RenderedLab, *, subscription: str = PLACEHOLDER_SUBSCRIPTION,
 ) -> tuple[list[EvaluatedResource], list[EvaluatedResource], dict[str, Any]]:
     """(base resources, consumer resources, base outputs) as ARM would create them, with
-    placeholders for what only Azure knows (principal IDs, the workspace's customer ID)."""
+    the platform's stand-ins for what only Azure knows (principal IDs, the workspace's
+    customer ID: :func:`pullpath.core.iac.platform.runtime_properties`)."""
     n = lab.names
 
     def reference(rid: str) -> Mapping[str, Any]:
-        rtype = type_of(rid)
-        name = name_of(rid)
-        if rtype == "microsoft.containerregistry/registries":
-            return {"loginServer": _login_server(name)}
-        if rtype == "microsoft.operationalinsights/workspaces":
-            return {"customerId": _placeholder_guid("workspace", name)}
-        if rtype == "microsoft.managedidentity/userassignedidentities":
-            return {"principalId": _placeholder_guid("principal", name),
-                    "clientId": _placeholder_guid("client", name),
-                    "tenantId": _placeholder_guid("tenant")}
-        raise KeyError(f"no runtime properties known for {rid}")
+        found = runtime_properties(type_of(rid), name_of(rid))
+        if not found:
+            raise KeyError(f"no runtime properties known for {rid}")
+        return found
 
     base_ctx = ArmContext(subscription, n.resource_group, lab.location,
                           lab.base_parameters(), reference=reference)
@@ -581,77 +566,16 @@ def would_be_inventory_documents(
     lab: RenderedLab, *, subscription: str = PLACEHOLDER_SUBSCRIPTION,
 ) -> list[dict[str, Any]]:
     """The lab's resources in the ARM REST shape (``id``, ``type``, ``name``, ``properties``),
-    with what the platform adds on creation: the registry's login server and the approved
-    connection of a private endpoint created by the same owner (auto-approved), identities'
-    principal and client IDs. Input for the would-be inventory that explain predicts from."""
+    with what the platform adds on creation (:func:`pullpath.core.iac.platform.
+    with_platform_effects`: the registry's login server, the approved connection of its
+    private endpoint, the zone group's A records, identities' principal and client IDs).
+    Input for the would-be inventory that explain predicts from."""
     base, consumers, _ = would_be_resources(lab, subscription=subscription)
     # a resource the consumers step deploys again (the registry with its final network
     # settings) ends in that state: the later declaration wins
     final = {r.id.lower(): r for r in (*base, *consumers)}
-    docs: list[dict[str, Any]] = []
-    pe_for: dict[str, list[str]] = {}
-    for r in base:
-        if r.type == "Microsoft.Network/privateEndpoints":
-            for conn in r.body.get("properties", {}).get("privateLinkServiceConnections", []):
-                target = conn.get("properties", {}).get("privateLinkServiceId", "")
-                pe_for.setdefault(target.lower(), []).append(r.id)
-    for r in final.values():
-        doc = {k: v for k, v in r.body.items() if k not in ("apiVersion",)}
-        if r.type == "Microsoft.Network/privateEndpoints":
-            docs.extend(_zone_group_effects(lab, r, subscription))
-            doc["properties"] = {**doc.get("properties", {}),
-                                 "customDnsConfigs": _pe_dns_configs(lab)}
-        doc["id"] = r.id
-        props = dict(doc.get("properties") or {})
-        if r.type == "Microsoft.ContainerRegistry/registries":
-            props["loginServer"] = _login_server(r.name)
-            props["privateEndpointConnections"] = [
-                {"id": f"{r.id}/privateEndpointConnections/{name_of(pe)}",
-                 "properties": {"privateEndpoint": {"id": pe},
-                                "privateLinkServiceConnectionState": {"status": "Approved"}}}
-                for pe in pe_for.get(r.id.lower(), [])
-            ]
-        if r.type == "Microsoft.ManagedIdentity/userAssignedIdentities":
-            props["principalId"] = _placeholder_guid("principal", r.name)
-            props["clientId"] = _placeholder_guid("client", r.name)
-        identity = doc.get("identity")
-        if isinstance(identity, dict) and "SystemAssigned" in str(identity.get("type")):
-            doc["identity"] = {**identity,
-                               "principalId": _placeholder_guid("system", r.name)}
-        if props:
-            doc["properties"] = props
-        docs.append(doc)
+    docs, _notes = with_platform_effects(list(final.values()))
     return docs
-
-
-def _pe_addresses(lab: RenderedLab) -> tuple[str, str]:
-    """The first two usable addresses of the private endpoint's subnet (Azure keeps .0-.3)."""
-    subnet = ipaddress.ip_network(lab.scenario.subnet(lab.scenario.registry.private_endpoint_subnet)
-                                  .prefix)
-    return str(subnet.network_address + 4), str(subnet.network_address + 5)
-
-
-def _pe_dns_configs(lab: RenderedLab) -> list[dict[str, Any]]:
-    reg, data = _pe_addresses(lab)
-    name = lab.names.registry
-    return [{"fqdn": f"{name}.azurecr.io", "ipAddresses": [reg]},
-            {"fqdn": f"{name}.{lab.location}.data.azurecr.io", "ipAddresses": [data]}]
-
-
-def _zone_group_effects(lab: RenderedLab, pe: EvaluatedResource,
-                        subscription: str) -> list[dict[str, Any]]:
-    """The A records the DNS zone group writes: ``<registry>`` and ``<registry>.<region>.data``
-    (one data record per replica region; the lab has none)."""
-    reg, data = _pe_addresses(lab)
-    zone = (f"/subscriptions/{subscription}/resourceGroups/{lab.names.resource_group}/providers/"
-            f"Microsoft.Network/privateDnsZones/{PRIVATE_DNS_ZONE}")
-    out = []
-    records = ((lab.names.registry, reg), (f"{lab.names.registry}.{lab.location}.data", data))
-    for name, ip in records:
-        out.append({"id": f"{zone}/A/{name}", "name": name,
-                    "type": "Microsoft.Network/privateDnsZones/A",
-                    "properties": {"ttl": 10, "aRecords": [{"ipv4Address": ip}]}})
-    return out
 
 
 def consumer_type(c: ConsumerSpec) -> str:

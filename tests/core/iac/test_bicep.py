@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from pullpath.core.iac.bicep import BicepError, bicep_to_template
 from pullpath.domain.iac import PLACEHOLDER_SUBSCRIPTION, is_unknown_value
-from pullpath.lab.armexpr import (
+from pullpath.core.iac.armexpr import (
     ArmContext,
     ArmExpressionError,
     evaluate,
