@@ -45,7 +45,8 @@ def test_trusted_services_off_moves_only_aci_and_says_so(base: ExplainReport) ->
     (change,) = changes
     assert change.consumer == f"ACI {before_aci.consumer.name}"
     assert (change.before, change.after) == (before_aci.expected_path, after_aci.expected_path)
-    assert change.after_rule == after_aci.rule and change.why == after_aci.reasons
+    assert change.after_rule == after_aci.rule
+    assert change.why == after_aci.reasons
     assert change.changed
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pullpath.core.iac.bicep import BicepError, bicep_to_template
-from pullpath.domain.iac import PLACEHOLDER_SUBSCRIPTION, is_unknown_value
 from pullpath.core.iac.armexpr import (
     ArmContext,
     ArmExpressionError,
@@ -28,6 +27,8 @@ from pullpath.core.iac.armexpr import (
     is_expression,
     resource_id,
 )
+from pullpath.core.iac.bicep import BicepError, bicep_to_template
+from pullpath.domain.iac import PLACEHOLDER_SUBSCRIPTION, is_unknown_value
 from pullpath.lab.render import lab_names, render
 from pullpath.lab.scenarios import load_scenario
 
@@ -42,6 +43,12 @@ class _Runtime(str):
 
     def __getitem__(self, key: Any) -> _Runtime:  # type: ignore[override]
         return _Runtime(f"{self}.{key}")
+
+    def __contains__(self, key: object) -> bool:  # type: ignore[override]
+        return True  # every property of a deployed resource can be read
+
+
+Mapping.register(_Runtime)  # the evaluator reads properties of mappings only
 
 
 def _runtime(rid: str) -> Any:
@@ -61,6 +68,9 @@ def _canon(expr: str, params: dict[str, Any], variables: dict[str, Any], depth: 
 
     text = re.sub(r"variables\('([^']*)'\)", var, expr)
     text = re.sub(r"parameters\('([^']*)'\)", param, text)
+    # reference(id, 'api-version') and reference(id) read the same resource
+    text = re.sub(r"(reference\(resourceId\([^()]*\))\s*,\s*'\d{4}-\d{2}-\d{2}(?:-preview)?'\)",
+                  r"\1)", text)
     pieces = re.split(r"('(?:[^']|'')*')", text)
     return "".join(p if p.startswith("'") else re.sub(r"\s+", "", p) for p in pieces)
 
