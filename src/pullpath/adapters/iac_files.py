@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,11 @@ from pullpath.domain.iac import DeploymentScope, IacDocument, IacKind, SourceLoc
 __all__ = [
     "MAX_FILE_BYTES",
     "IacFileError",
+    "read_bicep_file",
     "read_json_file",
     "read_parameters_file",
     "read_template_file",
+    "read_text_file",
     "source_locator",
     "template_problem",
 ]
@@ -54,8 +57,8 @@ def _display(path: Path) -> str:
     return path.as_posix()
 
 
-def read_json_file(path: Path, what: str) -> tuple[str, Any]:
-    """(text, decoded JSON) of a file of at most :data:`MAX_FILE_BYTES`."""
+def read_text_file(path: Path, what: str) -> str:
+    """The UTF-8 text (a BOM is accepted) of a file of at most :data:`MAX_FILE_BYTES`."""
     shown = _display(path)
     try:
         size = path.stat().st_size
@@ -78,6 +81,13 @@ def read_json_file(path: Path, what: str) -> tuple[str, Any]:
         column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
         raise IacFileError(shown, f"not UTF-8 text (byte {e.start})", "save the file as UTF-8",
                            line, column) from None
+    return text
+
+
+def read_json_file(path: Path, what: str) -> tuple[str, Any]:
+    """(text, decoded JSON) of a file of at most :data:`MAX_FILE_BYTES`."""
+    shown = _display(path)
+    text = read_text_file(path, what)
     if path.suffix.lower() == ".bicep" or path.suffix.lower() == ".bicepparam":
         raise IacFileError(shown, f"a Bicep file, not a JSON {what}",
                            "compile it first: az bicep build --file "
@@ -191,3 +201,26 @@ def read_template_file(path: Path, parameters_path: Path | None = None,
     return read_arm_template(data, path=shown, parameters=values, scope=scope,
                              locate=source_locator(text, shown), reference=reference,
                              kind=IacKind.ARM)
+
+
+def read_bicep_file(path: Path, parameters_path: Path | None = None,
+                    scope: DeploymentScope = DeploymentScope(),  # noqa: B008 - frozen
+                    reference: Reference | None = None) -> IacDocument:
+    """A ``.bicep`` file read directly: translated to the ARM template ``az bicep build`` would
+    emit (:func:`pullpath.core.iac.bicep.bicep_to_template`), then read like one, each resource
+    located at its ``resource`` line. Raises :class:`IacFileError` for a file that cannot be
+    read and ``BicepError`` (with the ``az bicep build`` fallback) for one the grammar cannot
+    parse."""
+    from pullpath.core.iac.bicep import bicep_to_template
+
+    shown = _display(path)
+    template, locations, issues = bicep_to_template(read_text_file(path, "Bicep file"),
+                                                    path=shown)
+    values = read_parameters_file(parameters_path) if parameters_path is not None else None
+
+    def locate(pointer: tuple[str | int, ...]) -> SourceLocation | None:
+        return locations.get(tuple(pointer))
+
+    doc = read_arm_template(template, path=shown, parameters=values, scope=scope,
+                            locate=locate, reference=reference, kind=IacKind.BICEP)
+    return replace(doc, issues=(*issues, *doc.issues))

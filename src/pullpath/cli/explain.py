@@ -100,18 +100,18 @@ def _scope(resource_group_id: str | None, location: str | None) -> DeploymentSco
     if not resource_group_id:
         return DeploymentScope(location=location or "")
     rid = parse_resource_id(resource_group_id)
-    if not rid.subscription or not rid.resource_group or rid.namespace:
+    if rid is None or not rid.subscription or not rid.resource_group or rid.namespace:
         fail(f"--resource-group-id is not a resource group ID: {resource_group_id!r}",
              hint="/subscriptions/<subscription id>/resourceGroups/<name>")
     return DeploymentScope(rid.subscription, rid.resource_group, location or "")
 
 
 def _code_errors() -> tuple[type[BaseException], ...]:
-    from pullpath.adapters.iac_files import TemplateError
-    from pullpath.adapters.terraform_files import PlanError
+    from pullpath.adapters.iac_files import IacFileError
     from pullpath.core.iac.bicep import BicepError
+    from pullpath.core.iac.terraform import TerraformPlanError
 
-    return (TemplateError, PlanError, BicepError)
+    return (IacFileError, TerraformPlanError, BicepError)
 
 
 def register(app: typer.Typer) -> None:
@@ -135,9 +135,10 @@ def register(app: typer.Typer) -> None:
             help="An ARM deployment template (.json: also what `az bicep build` and `pullpath "
                  "lab plan` write) or a .bicep file (repeatable). Predicts before deploying.",
         ),
-        parameters: Path | None = typer.Option(
-            None, "--parameters", "-p", rich_help_panel=CODE_PANEL,
-            help="A deployment parameters file (azuredeploy.parameters.json) for --template.",
+        parameters: list[Path] = typer.Option(
+            [], "--parameters", "-p", rich_help_panel=CODE_PANEL,
+            help="A deployment parameters file (azuredeploy.parameters.json): one for every "
+                 "--template, or one per --template in the same order.",
         ),
         terraform_plan: list[Path] = typer.Option(
             [], "--terraform-plan", rich_help_panel=CODE_PANEL,
@@ -186,7 +187,7 @@ def register(app: typer.Typer) -> None:
                 --inventory ./existing -f sarif -o pullpath.sarif
         """
         fmt = output_format(format_name, output, "explain", EXPLAIN_FORMATS)
-        code_inputs = [*template, *([parameters] if parameters else []), *terraform_plan,
+        code_inputs = [*template, *parameters, *terraform_plan,
                        *([baseline] if baseline else [])]
         guard_outputs([("--output", output)],
                       [("--inventory", p) for p in [*inventory, *code_inputs]])
@@ -204,6 +205,9 @@ def register(app: typer.Typer) -> None:
                          "--terraform-plan")
         if parameters and not template:
             fail("--parameters applies to --template")
+        if len(parameters) > 1 and len(parameters) != len(template):
+            fail(f"{len(parameters)} --parameters for {len(template)} --template: give one for "
+                 "all templates, or one per template in the same order")
         if inventory and subscription:
             fail("give exactly one inventory source: --inventory FILES or --subscription ID")
         if not has_code and not inventory and not subscription:
@@ -213,7 +217,7 @@ def register(app: typer.Typer) -> None:
         if tenant and not subscription:
             fail("--tenant applies to --subscription (live inventory)")
         for name, paths in (("--template", template), ("--terraform-plan", terraform_plan),
-                            ("--parameters", [parameters] if parameters else []),
+                            ("--parameters", parameters),
                             ("--baseline", [baseline] if baseline else [])):
             for path in paths:
                 if not path.exists():
@@ -221,7 +225,8 @@ def register(app: typer.Typer) -> None:
         if has_code:
             report = _explain_code(
                 template, parameters, terraform_plan, terraform_dir,
-                _scope(resource_group_id, location), inventory, subscription, tenant, baseline)
+                _scope(resource_group_id, location), bool(resource_group_id), inventory,
+                subscription, tenant, baseline)
         elif subscription:
             from pullpath.cli.live import live_inventory_for
             from pullpath.workflows.explain import explain_inventory
@@ -241,8 +246,9 @@ def register(app: typer.Typer) -> None:
         apply_fail_on_severity(report, threshold)
 
 
-def _explain_code(template: list[Path], parameters: Path | None, plans: list[Path],
-                  tf_dirs: list[Path], scope: DeploymentScope, inventory: list[Path],
+def _explain_code(template: list[Path], parameters: list[Path], plans: list[Path],
+                  tf_dirs: list[Path], scope: DeploymentScope, scope_given: bool,
+                  inventory: list[Path],
                   subscription: list[str], tenant: str | None,
                   baseline: Path | None) -> ExplainReport:
     from pullpath.adapters.inventory_files import InventoryError
@@ -254,7 +260,8 @@ def _explain_code(template: list[Path], parameters: Path | None, plans: list[Pat
         from pullpath.cli.live import live_documents_for
 
         existing = live_documents_for(subscription, tenant)
-    sources = CodeSources(templates=tuple(template), parameters=parameters,
-                          plans=tuple(plans), tf_dirs=tuple(tf_dirs), scope=scope)
+    sources = CodeSources(templates=tuple(template), parameters=tuple(parameters),
+                          plans=tuple(plans), tf_dirs=tuple(tf_dirs), scope=scope,
+                          scope_given=scope_given)
     with user_errors(InventoryError, KnowledgeError, lazy=_code_errors):
         return run_explain_code(sources, inventory, existing=existing, baseline=baseline)

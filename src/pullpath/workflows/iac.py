@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pullpath.core.changes import path_changes
+from pullpath.core.iac.platform import deployed_in_order
 from pullpath.core.inventory import InventoryBuilder, iter_resources
 from pullpath.domain.explain import KnowledgeBase
 from pullpath.domain.iac import DeploymentScope, IacDocument, IacKind, SourceLocation
@@ -44,17 +45,33 @@ class CodeSources:
 
     templates: tuple[Path, ...] = ()
     """ARM templates (``.json``) and ``.bicep`` files."""
-    parameters: Path | None = None
-    """A deployment parameters file for the template(s)."""
+    parameters: tuple[Path, ...] = ()
+    """Deployment parameters files: one for every template, or one per template in order."""
     plans: tuple[Path, ...] = ()
     """``terraform show -json`` outputs."""
     tf_dirs: tuple[Path, ...] = ()
     """Where the ``.tf`` files are, for line numbers (default: each plan's folder)."""
     scope: DeploymentScope = field(default_factory=DeploymentScope)
+    scope_given: bool = False
+    """The scope was named (``--resource-group-id``), not the placeholder: a Terraform plan's
+    resources without a known subscription take its subscription."""
 
     @property
     def empty(self) -> bool:
         return not self.templates and not self.plans
+
+    def parameters_of_templates(self) -> list[Path | None]:
+        """The parameters file of each template (raises ``ValueError`` when the counts do not
+        pair: give one parameters file, or one per template)."""
+        if not self.parameters:
+            return [None] * len(self.templates)
+        if len(self.parameters) == 1:
+            return [self.parameters[0]] * len(self.templates)
+        if len(self.parameters) != len(self.templates):
+            raise ValueError(f"{len(self.parameters)} parameters files for "
+                             f"{len(self.templates)} templates: give one for all, or one per "
+                             "template in the same order")
+        return list(self.parameters)
 
 
 def _shown(path: Path) -> str:
@@ -69,16 +86,18 @@ def _shown(path: Path) -> str:
 def read_code(sources: CodeSources, existing: Existing = ()) -> list[IacDocument]:
     """Read every template and plan; ``existing`` answers templates' ``reference()`` of
     resources they do not create."""
-    from pullpath.adapters.iac_files import read_template_file
+    from pullpath.adapters.iac_files import read_bicep_file, read_template_file
     from pullpath.adapters.terraform_files import read_plan_file
 
     index = _resource_index(existing)
     docs: list[IacDocument] = []
-    for path in sources.templates:
-        docs.append(read_template_file(path, sources.parameters, sources.scope,
-                                       reference=index.get, shown=_shown(path)))
+    for path, params in zip(sources.templates, sources.parameters_of_templates(), strict=True):
+        read = read_bicep_file if path.suffix.lower() == ".bicep" else read_template_file
+        docs.append(read(Path(_shown(path)), params, sources.scope, reference=index.get))
+    subscription = sources.scope.subscription if sources.scope_given else None
     for path in sources.plans:
-        docs.append(read_plan_file(path, tf_dirs=sources.tf_dirs, shown=_shown(path)))
+        docs.append(read_plan_file(Path(_shown(path)), tf_dirs=sources.tf_dirs,
+                                   subscription=subscription))
     return docs
 
 
@@ -92,21 +111,29 @@ def _resource_index(existing: Existing) -> dict[str, Mapping[str, Any]]:
     return index
 
 
-def planned_ids(code: Iterable[IacDocument]) -> set[str]:
-    """Every resource ID the code describes, subnets written inside their VNet included."""
+def resource_ids(resources: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Every resource ID in ``resources``, subnets written inside their VNet included."""
     ids: set[str] = set()
-    for doc in code:
-        for res in doc.resources:
-            rid = norm_id(str(res.get("id", "")))
-            if not rid:
+    for res in resources:
+        rid = norm_id(str(res.get("id", "")))
+        if not rid:
+            continue
+        ids.add(rid)
+        props = res.get("properties")
+        subnets = props.get("subnets") if isinstance(props, Mapping) else None
+        for sub in subnets if isinstance(subnets, list) else ():
+            if not isinstance(sub, Mapping):
                 continue
-            ids.add(rid)
-            props = res.get("properties")
-            subnets = props.get("subnets") if isinstance(props, Mapping) else None
-            for sub in subnets if isinstance(subnets, list) else ():
-                if isinstance(sub, Mapping) and isinstance(sub.get("id"), str):
-                    ids.add(norm_id(sub["id"]))
+            if isinstance(sub.get("id"), str):
+                ids.add(norm_id(sub["id"]))
+            elif isinstance(sub.get("name"), str):  # written inline in a template
+                ids.add(f"{rid}/subnets/{sub['name'].lower()}")
     return ids
+
+
+def planned_ids(code: Iterable[IacDocument]) -> set[str]:
+    """Every resource ID the code describes."""
+    return resource_ids(res for doc in code for res in doc.resources)
 
 
 def _code_label(doc: IacDocument) -> str:
@@ -150,15 +177,15 @@ def explain_code(code: Sequence[IacDocument], existing: Existing = (), *,
             builder.add_document(doc, label)
     locations: dict[str, SourceLocation] = {}
     for doc in code:
-        for i, res in enumerate(doc.resources):
-            rid = norm_id(str(res.get("id", "")))
-            where = doc.locations.get(rid)
-            label = f"{doc.path}#{where.address}" if where and where.address else \
-                f"{doc.path}#resources[{i}]"
-            builder.add_planned(label, res)
+        builder.add_file(doc.path)
         locations.update(doc.locations)
+    # deployed one after another: a resource declared again takes its later declaration
+    for res in deployed_in_order([doc.resources for doc in code]):
+        where = locations.get(norm_id(str(res.get("id", ""))))
+        label = f"{where.file}#{where.address}" if where is not None else "code"
+        builder.add_planned(label, res)
     report = explain_inventory(builder.finish(), kb)
-    known = set(_resource_index(existing)) | planned_ids(code)
+    known = resource_ids(_resource_index(existing).values()) | planned_ids(code)
     notes = list(dict.fromkeys([*_code_notes(code, known, builder.superseded_read),
                                 *report.notes]))
     return replace(report, notes=tuple(notes), code=tuple(_code_label(d) for d in code),

@@ -181,7 +181,8 @@ class FieldReader:
             self.issue(f"expected a string at {name}, got {json_kind(value)}")
             return ""
         if is_unknown_value(value):
-            self.issue(f"{name} is unknown before deployment ({value[len(UNKNOWN_MARK) + 1:-3]})")
+            why = value[len(UNKNOWN_MARK) + 1:-3].replace("''", "'")
+            self.issue(f"{name} is unknown before deployment ({why})")
             return ""
         if is_arm_expression(value):
             self.issue(f"unevaluated ARM expression in {name}: {value}")
