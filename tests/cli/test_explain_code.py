@@ -316,3 +316,56 @@ def test_pre_commit_hooks_run_as_documented(monkeypatch: pytest.MonkeyPatch) -> 
               tf / "field-report-trusted-off" / "plan.json")
     assert bad.exit_code == 1
     assert "PP001" in bad.stdout
+
+
+AUTHORED = TESTS / "data" / "iac" / "arm-authored"
+
+
+def region_text(phys: dict[str, Any]) -> str:
+    lines = (ROOT / phys["artifactLocation"]["uri"]).read_text(encoding="utf-8").splitlines()
+    region = phys["region"]
+    return "\n".join(lines[region["startLine"] - 1:region["endLine"]])
+
+
+def test_a_hand_written_template_and_its_one_mistake(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The field report as a user writes azuredeploy.json, and the same with trustedServices
+    false: the finding sits on the registry's resource object, the refused pull on the
+    container group's, and the baseline names what changed first."""
+    monkeypatch.chdir(ROOT)
+    template = (AUTHORED / "field-report-switch.json").relative_to(ROOT)
+    mistake = (AUTHORED / "field-report-switch.trusted-off.parameters.json").relative_to(ROOT)
+    good = invoke("explain", "-t", template, "--location", "japaneast", "-f", "json")
+    assert good.exit_code == 0, good.stderr
+    paths = {p["consumer"]["kind"]: p["expected_path"] for p in json.loads(good.stdout)["pairs"]}
+    assert paths["aci"] == "trusted-service"  # the field report's observation
+    assert paths["aca"] == "private-endpoint"
+
+    bad = invoke("explain", "-t", template, "-p", mistake, "--location", "japaneast",
+                 "-f", "sarif", "--fail-on-severity", "error")
+    assert bad.exit_code == 1
+    by_rule = {r["ruleId"]: r for r in sarif_of(bad)["runs"][0]["results"]}
+    registry = region_text(by_rule["PP001"]["locations"][0]["physicalLocation"])
+    assert '"type": "Microsoft.ContainerRegistry/registries"' in registry
+    group = region_text(by_rule["PPE001"]["locations"][0]["physicalLocation"])
+    assert '"type": "Microsoft.ContainerInstance/containerGroups"' in group
+
+    doc = json.loads(invoke("explain", "-t", template, "-p", mistake, "--location", "japaneast",
+                            "--baseline", template, "-f", "json").stdout)
+    assert doc["changes"] == []  # the baseline template takes the same parameters
+    defaults = AUTHORED / "no.parameters.json"
+    doc = json.loads(invoke("explain", "-t", template, "-p", mistake, "--location", "japaneast",
+                            "--baseline", template, "--baseline-parameters", defaults,
+                            "-f", "json").stdout)
+    (change,) = doc["changes"]
+    assert (change["before"], change["after"]) == ("trusted-service", "denied")
+    assert "networkRuleBypassOptions None" in change["why"][0]
+
+
+def test_without_the_region_the_note_says_to_give_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    template = (AUTHORED / "field-report-switch.json").relative_to(ROOT)
+    doc = json.loads(invoke("explain", "-t", template, "-f", "json").stdout)
+    assert "--location" in doc["notes"][0]
+    aca = next(p for p in doc["pairs"] if p["consumer"]["kind"] == "aca")
+    assert aca["expected_path"] == "unknown"
+    assert any("region" in m for m in aca["missing"])

@@ -164,6 +164,10 @@ def register(app: typer.Typer) -> None:
             help="Compare with this template, plan or inventory (file or folder): the consumers "
                  "whose predicted path changes are shown first.",
         ),
+        baseline_parameters: Path | None = typer.Option(
+            None, "--baseline-parameters", rich_help_panel=CODE_PANEL,
+            help="Parameters of a --baseline template (default: the one --parameters file).",
+        ),
         subscription: list[str] = typer.Option(
             [], "--subscription", "-s", rich_help_panel="Live Azure",
             help="Read the inventory live from Resource Graph in these subscriptions (ID or "
@@ -188,7 +192,8 @@ def register(app: typer.Typer) -> None:
         """
         fmt = output_format(format_name, output, "explain", EXPLAIN_FORMATS)
         code_inputs = [*template, *parameters, *terraform_plan,
-                       *([baseline] if baseline else [])]
+                       *([baseline] if baseline else []),
+                       *([baseline_parameters] if baseline_parameters else [])]
         guard_outputs([("--output", output)],
                       [("--inventory", p) for p in [*inventory, *code_inputs]])
         threshold = parse_severity(fail_on_severity)
@@ -199,12 +204,15 @@ def register(app: typer.Typer) -> None:
         if not has_code:
             for name, given in (("--parameters", parameters), ("--terraform-dir", terraform_dir),
                                 ("--resource-group-id", resource_group_id),
-                                ("--location", location), ("--baseline", baseline)):
+                                ("--location", location), ("--baseline", baseline),
+                                ("--baseline-parameters", baseline_parameters)):
                 if given:
                     fail(f"{name} applies to infrastructure code: give --template or "
                          "--terraform-plan")
         if parameters and not template:
             fail("--parameters applies to --template")
+        if baseline_parameters and not baseline:
+            fail("--baseline-parameters applies to --baseline")
         if len(parameters) > 1 and len(parameters) != len(template):
             fail(f"{len(parameters)} --parameters for {len(template)} --template: give one for "
                  "all templates, or one per template in the same order")
@@ -218,7 +226,9 @@ def register(app: typer.Typer) -> None:
             fail("--tenant applies to --subscription (live inventory)")
         for name, paths in (("--template", template), ("--terraform-plan", terraform_plan),
                             ("--parameters", parameters),
-                            ("--baseline", [baseline] if baseline else [])):
+                            ("--baseline", [baseline] if baseline else []),
+                            ("--baseline-parameters",
+                             [baseline_parameters] if baseline_parameters else [])):
             for path in paths:
                 if not path.exists():
                     fail(f"{name} {path}: no such file")
@@ -226,7 +236,7 @@ def register(app: typer.Typer) -> None:
             report = _explain_code(
                 template, parameters, terraform_plan, terraform_dir,
                 _scope(resource_group_id, location), bool(resource_group_id), inventory,
-                subscription, tenant, baseline)
+                subscription, tenant, baseline, baseline_parameters)
         elif subscription:
             from pullpath.cli.live import live_inventory_for
             from pullpath.workflows.explain import explain_inventory
@@ -250,7 +260,7 @@ def _explain_code(template: list[Path], parameters: list[Path], plans: list[Path
                   tf_dirs: list[Path], scope: DeploymentScope, scope_given: bool,
                   inventory: list[Path],
                   subscription: list[str], tenant: str | None,
-                  baseline: Path | None) -> ExplainReport:
+                  baseline: Path | None, baseline_parameters: Path | None) -> ExplainReport:
     from pullpath.adapters.inventory_files import InventoryError
     from pullpath.knowledge.loader import KnowledgeError
     from pullpath.workflows.iac import CodeSources, run_explain_code
@@ -264,4 +274,5 @@ def _explain_code(template: list[Path], parameters: list[Path], plans: list[Path
                           plans=tuple(plans), tf_dirs=tuple(tf_dirs), scope=scope,
                           scope_given=scope_given)
     with user_errors(InventoryError, KnowledgeError, lazy=_code_errors):
-        return run_explain_code(sources, inventory, existing=existing, baseline=baseline)
+        return run_explain_code(sources, inventory, existing=existing, baseline=baseline,
+                                baseline_parameters=baseline_parameters)

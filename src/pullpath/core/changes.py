@@ -36,6 +36,16 @@ def _label(p: PairPrediction) -> str:
     return f"{p.consumer.kind.short} {p.consumer.name}"
 
 
+def _why(old: PairPrediction | None, new: PairPrediction | None) -> tuple[str, ...]:
+    """The new prediction's reasons that the old one did not have first (what changed),
+    then the rest; a removed pair keeps its old reasons."""
+    if new is None:
+        return tuple(old.reasons) if old is not None else ()
+    before = set(old.reasons) if old is not None else set()
+    fresh = [r for r in new.reasons if r not in before]
+    return (*fresh, *(r for r in new.reasons if r in before))
+
+
 def path_changes(baseline: ExplainReport, change: ExplainReport) -> tuple[PathChange, ...]:
     """Every pair whose predicted path the change moves, the most serious first."""
     before = {_key(p): p for p in baseline.pairs}
@@ -55,7 +65,7 @@ def path_changes(baseline: ExplainReport, change: ExplainReport) -> tuple[PathCh
             after=new.expected_path if new is not None else None,
             before_rule=old.rule if old is not None else "",
             after_rule=new.rule if new is not None else "",
-            why=tuple(shown.reasons),
+            why=_why(old, new),
         ))
     out.sort(key=lambda c: (CHANGE_RANK[c.after], c.consumer.lower(), c.login_server.lower()))
     return tuple(out)

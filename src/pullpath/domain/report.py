@@ -106,7 +106,8 @@ class PathChange:
     before_rule: str = ""
     after_rule: str = ""
     why: tuple[str, ...] = ()
-    """The new prediction's reasons (or the old one's, for a removed pair)."""
+    """The new prediction's reasons, those the old one did not give first (or the old one's,
+    for a removed pair)."""
 
     @property
     def changed(self) -> bool:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pullpath.core.changes import path_changes
+from pullpath.core.iac.armexpr import LOCATION_NOT_GIVEN
 from pullpath.core.iac.platform import deployed_in_order
 from pullpath.core.inventory import InventoryBuilder, iter_resources
 from pullpath.domain.explain import KnowledgeBase
@@ -154,6 +155,10 @@ def _code_notes(code: Sequence[IacDocument], known: set[str], superseded: int) -
     if len(unknowns) > MAX_UNKNOWN_NOTES:
         notes.append(f"... and {len(unknowns) - MAX_UNKNOWN_NOTES} more values not known "
                      "before deployment (all of them in --format json)")
+    if any(LOCATION_NOT_GIVEN in u for u in unknowns):
+        notes.insert(0, "the templates use the resource group's region (resourceGroup().location)"
+                        ", which was not given: give it with --location, or what depends on a "
+                        "resource's region (a registry's data endpoint record) stays unknown")
     if superseded:
         notes.append(f"{superseded} resource(s) of the inventory are replaced by their "
                      "version in the code")
@@ -199,6 +204,7 @@ def with_baseline(report: ExplainReport, baseline: ExplainReport, label: str) ->
 
 def run_explain_code(sources: CodeSources, inventory_paths: Sequence[Path] = (), *,
                      existing: Existing = (), baseline: Path | None = None,
+                     baseline_parameters: Path | None = None,
                      kb: KnowledgeBase | None = None) -> ExplainReport:
     """Read the code and the inventory files (or take ``existing`` documents, from a live
     subscription), explain them, and compare with ``baseline`` when given."""
@@ -210,14 +216,17 @@ def run_explain_code(sources: CodeSources, inventory_paths: Sequence[Path] = (),
     report = explain_code(code, docs, existing_files=files, kb=kb)
     if baseline is None:
         return report
-    base = _explain_baseline(baseline, sources, files, docs, kb)
+    base = _explain_baseline(baseline, sources, files, docs, kb,
+                             (baseline_parameters,) if baseline_parameters else None)
     return with_baseline(report, base, _shown(baseline))
 
 
 def _explain_baseline(path: Path, sources: CodeSources, files: Any, docs: Existing,
-                      kb: KnowledgeBase | None) -> ExplainReport:
-    """The baseline is a template or plan (explained over the same inventory) or an
-    inventory (file or folder: what exists today)."""
+                      kb: KnowledgeBase | None,
+                      baseline_parameters: tuple[Path, ...] | None) -> ExplainReport:
+    """The baseline is a template or plan (explained over the same inventory; a template with
+    ``baseline_parameters``, else with the one ``--parameters`` file) or an inventory (file or
+    folder: what exists today)."""
     from pullpath.adapters.code_kind import code_kind
     from pullpath.workflows.audit import load_inventory
 
@@ -227,5 +236,7 @@ def _explain_baseline(path: Path, sources: CodeSources, files: Any, docs: Existi
     if kind is IacKind.TERRAFORM_PLAN:
         base_sources = replace(sources, templates=(), plans=(path,))
     else:
-        base_sources = replace(sources, templates=(path,), plans=())
+        params = baseline_parameters if baseline_parameters is not None else (
+            sources.parameters[:1] if len(sources.parameters) == 1 else ())
+        base_sources = replace(sources, templates=(path,), plans=(), parameters=params)
     return explain_code(read_code(base_sources, docs), docs, existing_files=files, kb=kb)

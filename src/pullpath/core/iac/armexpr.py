@@ -55,6 +55,10 @@ ACR_LOGIN_SERVER_SUFFIX = ".azurecr.io"
 cloud in knowledge/clouds.json (``azurecr.io``), with ARM's leading dot."""
 
 
+LOCATION_NOT_GIVEN = "the resource group's location is not given"
+"""Why ``resourceGroup().location`` is unknown when the deployment's region is not given."""
+
+
 class ArmExpressionError(ValueError):
     """An expression the evaluator cannot read or evaluate, with the expression in the text."""
 
@@ -613,7 +617,7 @@ def _guid(args: list[Any], ctx: ArmContext) -> str:
 def _resource_group(args: list[Any], ctx: ArmContext) -> Any:
     return RuntimeView("resourceGroup()", {
         "name": ctx.resource_group,
-        "location": ctx.location or Unknown("the resource group's location is not given"),
+        "location": ctx.location or Unknown(LOCATION_NOT_GIVEN),
         "id": f"/subscriptions/{ctx.subscription}/resourceGroups/{ctx.resource_group}",
         "type": "Microsoft.Resources/resourceGroups"})
 
