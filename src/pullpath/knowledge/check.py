@@ -16,15 +16,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pullpath.knowledge.loader import (
-    KnowledgeError,
-    load_knowledge,
-    read_document,
-    schema,
-    schema_problems,
-)
+from pullpath.knowledge.loader import KnowledgeError, load_knowledge, read_document, schema_problems
 
-__all__ = ["main", "schema", "schema_problems"]
+__all__ = ["main"]
 
 
 def _problems(path: Path | None, name: str) -> list[str]:

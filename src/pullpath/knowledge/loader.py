@@ -13,10 +13,10 @@ field report carrying its own date, the observation rule, and template placehold
 (``TEMPLATE_KEYS``). Every problem is a :class:`KnowledgeError`; nothing is silently ignored.
 
 The shipped files are not validated against the schema at every run: loading them takes about
-8 ms, while importing ``jsonschema`` takes about 50 ms and validating both files about 80 ms
-more (measured 2026-12-06), on every ``audit`` and ``explain``. They cannot change after the
-build (they are package data, installed as shipped), and the test suite validates them against
-the schemas (tests/knowledge/test_knowledge_schema.py), so a shipped file that breaks its
+8 ms, while importing ``jsonschema`` takes about 50 ms and validating both files 20 to 80 ms
+more (fresh processes on a shared 2-core machine, 2026-12-06), on every ``audit`` and
+``explain``. They are package data, installed as shipped, and the test suite validates them
+against the schemas (tests/knowledge/test_knowledge_schema.py): a shipped file that breaks its
 schema fails the tests instead.
 """
 
