@@ -511,6 +511,29 @@ def test_a_given_file_is_validated_first(tmp_path: Path) -> None:
         load_knowledge(behaviours=empty)
 
 
+_SOURCE = ("{url: 'https://learn.microsoft.com/x', verified: '2025-01-01', kind: documented, "
+           "says: x}")
+_BOMB = (f"schema: pullpath.knowledge/v1\npull_roles: {{roles: [], sources: [&s {_SOURCE}]}}\n"
+         "behaviours:\n- &b {id: KB-ACI-001, consumer: aci, title: t, when: {dns.ok: true}, "
+         "expect: public, confidence: high, rationale: r, sources: [" + ", ".join(["*s"] * 1000)
+         + "]}\n" + "".join(["- *b\n"] * 1000))
+"""Two thousand aliases that the validator would walk as a million sources."""
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("[" * 100_000 + "]" * 100_000, "nested more than 64 levels deep"),
+    ("a: " + "{b: " * 1000 + "1" + "}" * 1000, "nested more than 64 levels deep"),
+    (_BOMB, "more than 100,000 values (aliases expanded)"),
+])
+def test_deep_or_alias_multiplied_files_are_refused_before_they_are_built(
+        text: str, words: str) -> None:
+    """libyaml's composer crashes the process on the first one (the hand-written loader let it
+    too); the validator would walk the third's aliases as a million sources."""
+    with pytest.raises(KnowledgeError) as err:
+        parse_behaviours(text, "kb.yaml")
+    assert str(err.value) == f"kb.yaml: {words}"
+
+
 def test_the_shipped_files_are_loaded_without_jsonschema() -> None:
     """The run-time path: a fresh process loads the shipped files and never imports it."""
     code = ("import sys\nfrom pullpath.knowledge.loader import default_knowledge\n"

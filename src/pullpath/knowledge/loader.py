@@ -215,6 +215,42 @@ if hasattr(yaml, "CSafeLoader"):
     _FAST_LOADER = _CLoader
 
 
+_MAX_DEPTH = 64
+_MAX_NODES = 100_000
+"""Bounds on a file a user gives, aliases expanded (the shipped ones nest 5 deep and hold about
+1,400 values): a deeper or larger document is refused before it is built or validated, so that
+nesting cannot exhaust the stack (libyaml's composer crashes the process past about 50,000
+levels) nor aliases multiply the work."""
+
+
+def _check_size(text: str, origin: str) -> None:
+    """Refuses a document nested deeper than ``_MAX_DEPTH`` or larger than ``_MAX_NODES``,
+    from the parser's events (iterative, nothing is built)."""
+    total, sizes, open_ = 0, dict[str, int](), list[tuple[str | None, int]]()
+    try:
+        for event in yaml.parse(text, Loader=_FAST_LOADER or _PyLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                total += 1
+                open_.append((event.anchor, total))
+                if len(open_) > _MAX_DEPTH:
+                    raise KnowledgeError(f"{origin}: nested more than {_MAX_DEPTH} levels deep")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                anchor, start = open_.pop()
+                if anchor:
+                    sizes[anchor] = total - start + 1
+            elif isinstance(event, yaml.ScalarEvent):
+                total += 1
+                if event.anchor:
+                    sizes[event.anchor] = 1
+            elif isinstance(event, yaml.AliasEvent):
+                total += sizes.get(event.anchor or "", 1)
+            if total > _MAX_NODES:
+                raise KnowledgeError(f"{origin}: more than {_MAX_NODES:,} values (aliases "
+                                     "expanded)")
+    except yaml.YAMLError:
+        return  # not YAML: loading it says where
+
+
 def _load_yaml(text: str, origin: str) -> object:
     if _FAST_LOADER is not None:
         try:
@@ -412,9 +448,10 @@ def _findings(doc: Mapping[str, Any], w: _Where) -> tuple[FindingSpec, ...]:
 
 
 def _document(text: str, name: str, origin: str, *, validate: bool) -> Mapping[str, Any]:
-    doc = _load_yaml(text, origin)
     if validate:
-        return _validated(doc, name, origin)
+        _check_size(text, origin)
+        return _validated(_load_yaml(text, origin), name, origin)
+    doc = _load_yaml(text, origin)
     if not isinstance(doc, Mapping):
         raise KnowledgeError(f"{origin}: the document must be a mapping, got "
                              f"{type(doc).__name__}")
