@@ -202,9 +202,9 @@ def test_disagreement_without_an_observation_is_refused() -> None:
 
 @pytest.mark.parametrize(("source", "words"), [
     ({"url": "pullpath-lab:r1", "kind": "measured", "verified": "2026-12-01", "says": "x"},
-     ("run_id is missing",)),
+     ("$.behaviours[0].sources[2]", "'run_id' is a required property")),
     ({"url": "lab:aci-vnet-trusted", "kind": "measured", "verified": "2024-11-25", "says": "x"},
-     ("run_id is missing",)),
+     ("'run_id' is a required property", "sources[2].url", "pullpath-lab:<run_id>")),
     ({"url": "pullpath-lab:r1", "kind": "measured", "run_id": "r2", "verified": "2026-12-01",
       "says": "x"}, ("pullpath-lab:<run_id>",)),
     ({"url": "pullpath-lab:r1", "kind": "measured", "run_id": "r1", "verified": "2026-12",
@@ -214,13 +214,14 @@ def test_disagreement_without_an_observation_is_refused() -> None:
     ({"url": "field-report:2024-11-25", "kind": "field-report", "verified": "2024-11-26",
       "says": "x"}, ("own date",)),
     ({"url": "field-report:2024-11-25", "kind": "measured", "verified": "2024-11-25",
-      "says": "x"}, ("run_id is missing",)),
+      "says": "x"}, ("'run_id' is a required property",)),
     ({"url": "https://example.com/blog", "kind": "documented", "verified": "2025-01-01",
       "says": "x"}, ("learn.microsoft.com",)),
     ({"url": "https://learn.microsoft.com/azure/x", "kind": "issue", "verified": "2025-01-01",
       "says": "x"}, ("issues/<n>",)),
     ({"url": "https://learn.microsoft.com/azure/x", "kind": "hearsay", "verified": "2025-01-01",
-      "says": "x"}, ("documented, issue, field-report, measured",)),
+      "says": "x"}, ("sources[2].kind", "'hearsay' is not one of ['documented', 'issue', "
+                     "'field-report', 'measured']")),
 ])
 def test_malformed_sources_are_refused(source: dict[str, str], words: tuple[str, ...]) -> None:
     doc = _behaviours_doc()
@@ -252,9 +253,9 @@ def test_callers_that_are_not_consumers_load() -> None:
 
 
 @pytest.mark.parametrize(("edit", "words"), [
-    ({"identity": "token"}, ("callers.defender", "identity")),
-    ({"evidence": "defender-plan"}, ("callers.defender", "evidence")),
-    ({"trusted": "yes"}, ("callers.defender", "trusted")),
+    ({"identity": "token"}, ("defender", "$.callers[1].identity")),
+    ({"evidence": "defender-plan"}, ("defender", "$.callers[1].evidence")),
+    ({"trusted": "yes"}, ("defender", "$.callers[1].trusted")),
     ({"signature": "x"}, ("unknown key", "signature")),
     ({"sources": []}, ("sources",)),
 ])

@@ -1,73 +1,33 @@
 """Validate knowledge-base files: ``python -m pullpath.knowledge.check [BEHAVIOURS] [FINDINGS]``.
 
 Each file is checked against its JSON Schema (``schema/behaviours.schema.json``,
-``schema/findings.schema.json``; needs the ``jsonschema`` package) and then loaded with the
-checks pullpath itself applies (:mod:`pullpath.knowledge.loader`: known facts and values, dates
-not in the future, source kinds, the observation rule). Without arguments the shipped files are
-checked. Exit 0 when valid; 1 with one line per problem; 2 on bad usage or a missing
-``jsonschema``.
+``schema/findings.schema.json``, sharing ``schema/common.schema.json``) and then loaded with
+the checks a schema cannot say (:mod:`pullpath.knowledge.loader`: known facts and values, dates
+not in the future, unique IDs, sources naming their run or date, the observation rule). Both
+steps are the loader's own: what pullpath applies to a file it is given. Without arguments the
+shipped files are checked, the schema included. Exit 0 when valid; 1 with one line per problem;
+2 on bad usage.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections.abc import Iterator, Sequence
-from datetime import date, datetime
-from importlib import resources
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-import yaml
+from pullpath.knowledge.loader import KnowledgeError, load_knowledge, read_document, schema_problems
 
-from pullpath.knowledge.loader import KnowledgeError, load_knowledge
-
-__all__ = ["main", "schema", "schema_problems"]
+__all__ = ["main"]
 
 
-def schema(name: str) -> dict[str, Any]:
-    """The JSON Schema of ``behaviours`` or ``findings`` shipped with pullpath."""
-    text = resources.files("pullpath.knowledge").joinpath(
-        f"schema/{name}.schema.json").read_text("utf-8")
-    doc: dict[str, Any] = json.loads(text)
-    return doc
-
-
-def _plain(value: Any) -> Any:
-    """YAML-loaded data as JSON data: dates (YAML timestamps) become ISO text."""
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-def schema_problems(doc: object, name: str) -> Iterator[str]:
-    """Every way ``doc`` (a loaded YAML document) breaks the schema, one line each."""
-    import jsonschema  # imported here: only this check needs it
-
-    validator = jsonschema.Draft202012Validator(schema(name))
-    errors = sorted(validator.iter_errors(_plain(doc)), key=lambda e: list(e.absolute_path))
-    for err in errors:
-        where = ".".join(str(p) for p in err.absolute_path) or "(document)"
-        yield f"{where}: {err.message}"
-
-
-def _check_file(path: Path | None, name: str) -> list[str]:
-    label = str(path) if path is not None else f"{name}.yaml (shipped)"
+def _problems(path: Path | None, name: str) -> list[str]:
+    """The file's schema problems (all of them, a line each)."""
     try:
-        text = (path.read_text(encoding="utf-8") if path is not None else
-                resources.files("pullpath.knowledge").joinpath(f"{name}.yaml").read_text("utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        return [f"{label}: cannot read: {exc}"]
-    try:
-        doc = yaml.safe_load(text)
-    except (yaml.YAMLError, ValueError) as exc:
-        return [f"{label}: not valid YAML: {str(exc).splitlines()[0]}"]
-    return [f"{label}: {problem}" for problem in schema_problems(doc, name)]
+        doc, origin = read_document(path, name, validate=False)
+    except KnowledgeError as exc:
+        return str(exc).splitlines()
+    return schema_problems(doc, name, origin if path is not None else f"{origin} (shipped)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -80,19 +40,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("findings", nargs="?", type=Path,
                         help="findings file (default: the shipped findings.yaml)")
     args = parser.parse_args(argv)
-    try:
-        import jsonschema  # noqa: F401
-    except ImportError:
-        print("error: the schema check needs the jsonschema package (hint: pip install "
-              "jsonschema)", file=sys.stderr)
-        return 2
-    problems = _check_file(args.behaviours, "behaviours") + _check_file(args.findings,
-                                                                        "findings")
+    problems = _problems(args.behaviours, "behaviours") + _problems(args.findings, "findings")
     if not problems:
         try:
-            kb = load_knowledge(args.behaviours, args.findings)
+            kb = load_knowledge(args.behaviours, args.findings, validate=False)
         except KnowledgeError as exc:
-            problems.append(str(exc))
+            problems += str(exc).splitlines()
         else:
             print(f"valid: {len(kb.behaviours)} behaviours, {len(kb.pull_roles)} pull roles, "
                   f"{len(kb.findings)} findings")
