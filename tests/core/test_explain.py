@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from pullpath.domain.iac import unknown_value
 from pullpath.domain.verdicts import Confidence, Path
 from pullpath.knowledge.loader import default_knowledge
 from tests.support.explain_world import SHAPES, World
@@ -348,3 +349,19 @@ def test_app_service_without_any_image_pull_setting_is_not_guessed() -> None:
     p = w.pair("webapp")
     assert p.expected_path is Path.UNKNOWN
     assert any("image over VNet" in m for m in p.missing)
+
+
+def test_a_role_assignment_whose_principal_is_not_known_leaves_the_role_unknown() -> None:
+    """Infrastructure code: the identity's AcrPull assignment names a principal known only
+    after deployment. Whether the identity holds a pull role is then unknown, not false (which
+    would predict a refused pull)."""
+    w = World()
+    held = w.pair("aci").facts
+    assert dict(held)["credential.has_pull_role"] is True
+    w.props("role-acrpull-identity")["principalId"] = unknown_value(
+        "known after apply: azurerm_role_assignment.pull.principal_id")
+    pair = w.pair("aci")
+    assert dict(pair.facts)["credential.has_pull_role"] is None
+    assert pair.expected_path is not Path.DENIED
+    w.drop("role-acrpull-identity")
+    assert dict(w.pair("aci").facts)["credential.has_pull_role"] is False

@@ -43,6 +43,7 @@ from pullpath.domain.inventory import (
     PrivateDnsZone,
     Registry,
     RegistryCredential,
+    RoleAssignment,
     global_login_server,
     norm_id,
     regional_endpoint,
@@ -505,6 +506,14 @@ class Explainer:
                 out.append((role, at))
         return out
 
+    def _assignments_of_unknown_principal(self, registry_id: str) -> list[RoleAssignment]:
+        """Role assignments on the registry or a parent scope whose principal is not known
+        (infrastructure code: "known after apply"): they may be the identity's."""
+        reg = norm_id(registry_id)
+        return [a for a in self.inv.role_assignments.values()
+                if not a.principal_id and a.scope
+                and (reg == a.scope or reg.startswith(a.scope.rstrip("/") + "/"))]
+
     def _role_on(self, principal: str, registry_id: str) -> str:
         """A role ``principal`` holds on the registry that grants pulls in some mode (pairing
         an AKS cluster with the registries its kubelet identity can pull from)."""
@@ -544,6 +553,12 @@ class Explainer:
             return Fact(None, f"{who} holds {', '.join(undocumented)} on {reg.name}, whose "
                               f"effect in {label.get(str(mode), str(mode))} mode is not "
                               "documented")
+        unresolved = self._assignments_of_unknown_principal(reg.id)
+        if unresolved:
+            return Fact(None, f"{len(unresolved)} role assignment(s) on {reg.name} or a parent "
+                              f"scope name a principal not known before deployment "
+                              f"({', '.join(name_of(a.id) for a in unresolved[:3])}): whether "
+                              f"{who} holds a pull role is unknown")
         if held:
             return Fact(False, f"{who} (principal {principal}) holds only "
                                f"{', '.join(r.name for r, _ in held)} on {reg.name}, which "

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pullpath.core.iac.platform import runtime_properties
 from pullpath.core.iac.terraform import (
     TerraformPlanError,
     check_plan_shape,
@@ -110,16 +111,24 @@ def test_the_variant_differs_as_its_mistake_implies() -> None:
 def test_every_unknown_stays_unknown_and_is_named() -> None:
     plan = load("field-report")
     doc = read(plan)
+    # an identity's IDs are assigned at apply: stand-ins derived from its name (as the ARM
+    # reader's), named in unknowns, and the role assignment that names
+    # each.value.principal_id (for_each over the identities) takes its identity's
+    principals = {}
     for uai in by_type(doc, "Microsoft.ManagedIdentity/userAssignedIdentities"):
-        for key in ("principalId", "clientId", "tenantId"):
-            assert is_unknown_value(uai["properties"][key])
-    for ra in by_type(doc, "Microsoft.Authorization/roleAssignments"):
-        assert is_unknown_value(ra["properties"]["principalId"])
+        props = uai["properties"]
+        assert props == {k: v for k, v in runtime_properties(
+            "Microsoft.ManagedIdentity/userAssignedIdentities", uai["name"]).items()
+            if k in ("principalId", "clientId", "tenantId")}
+        principals[uai["name"]] = props["principalId"]
+    assert any("principal_id and client_id are known after apply: stand-ins" in u
+               for u in doc.unknowns)
+    assigned = {ra["properties"]["principalId"]
+                for ra in by_type(doc, "Microsoft.Authorization/roleAssignments")}
+    assert assigned == set(principals.values())
     aci = one(doc, "Microsoft.ContainerInstance/containerGroups")
     # "${login_server}/lab/...": the configuration gives the reference, not the template
     assert is_unknown_value(aci["properties"]["containers"][0]["properties"]["image"])
-    inv = inventory(doc)
-    assert all(i.principal_id == "" and i.client_id == "" for i in inv.identities.values())
     # every unknown value in the output is named in unknowns
     marks: list[str] = []
 

@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from pullpath.core.iac.platform import runtime_properties
 from pullpath.domain.iac import (
     PLACEHOLDER_SUBSCRIPTION,
     IacDocument,
@@ -323,6 +324,12 @@ def _rg_name(ref: _Ref) -> bool:
 
 
 _LOGIN_SERVER: Final = _same_attr("login_server")
+
+
+def _principal_of_identity(ref: _Ref) -> bool:
+    return ref.attr == ["principal_id"] and ref.inst is not None and \
+        ref.inst.addr.type == "azurerm_user_assigned_identity"
+
 _SUBNET: Final = "microsoft.network/virtualnetworks/subnets"
 _UAI: Final = "microsoft.managedidentity/userassignedidentities"
 
@@ -636,6 +643,30 @@ class _Reader:
             attr.extend(int(k) for k in re.findall(r"\[(\d+)\]", idx))
         return [_Ref(inst=candidates[0], attr=attr)]
 
+    def _each_value(self, inst: _Instance, expr: Mapping[str, Any]) -> list[_Ref] | None:
+        """``each.value.<attr>`` of a resource whose ``for_each`` is another resource's
+        instances (``for_each = azurerm_user_assigned_identity.pull``): that resource's
+        instance of the same key, and the attribute. None for any other expression."""
+        refs = [r for r in expr.get("references") or () if isinstance(r, str)]
+        leaves = [r for r in refs if r.startswith("each.value.")]
+        if len(leaves) != 1 or any(r not in (leaves[0], "each.value") for r in refs) \
+                or not inst.addr.key or inst.config is None:
+            return None
+        each = inst.config.get("for_each_expression")
+        sources = each.get("references") if isinstance(each, Mapping) else None
+        locals_ = [r for r in sources or () if isinstance(r, str) and "[" not in r
+                   and len(r.split(".")) == 2 and not r.startswith(("var.", "local."))]
+        if len(locals_) != 1:
+            return None
+        candidates = [c for c in self._by_local.get((inst.addr.module, locals_[0]), [])
+                      if c.addr.key == inst.addr.key]
+        if len(candidates) != 1:
+            return None
+        steps = _steps(leaves[0])
+        if not steps or len(steps) < 3:
+            return None
+        return [_Ref(inst=candidates[0], attr=[name for name, _ in steps[2:]])]
+
     def _follow_var(self, module: str, calls: tuple[str, ...], name: str,
                     depth: int) -> list[_Ref] | None:
         if not calls:
@@ -697,6 +728,10 @@ class _Reader:
         if first == "login_server" and inst.addr.type == "azurerm_container_registry":
             server = self.login_server(inst)
             return _UNKNOWN if is_unknown_value(server) else server
+        if ref.attr in (["principal_id"], ["client_id"]) and \
+                inst.addr.type == "azurerm_user_assigned_identity":
+            value = self.identity_ids(inst)[str(first)]
+            return _UNKNOWN if is_unknown_value(value) else value
         if ref.attr in (["name"], ["resource_group_name"]) and depth < _MAX_DEPTH:
             resolved = self.resolve_value(inst, str(first), _same_attr(str(first)), depth + 1)
             return resolved if resolved is not None else _UNKNOWN
@@ -712,7 +747,8 @@ class _Reader:
         expr, rest = found
         if rest and rest != [0]:
             return None
-        refs = self.resolve(inst.addr.module, inst.addr.calls, expr, depth)
+        refs = self._each_value(inst, expr) or self.resolve(inst.addr.module, inst.addr.calls,
+                                                            expr, depth)
         if refs is None or len(refs) != 1 or (refs[0].inst is not None and not accept(refs[0])):
             return None
         value = self.ref_value(refs[0], depth)
@@ -861,6 +897,29 @@ class _Reader:
         if line not in self.unknowns:
             self.unknowns.append(line)
         return server
+
+    def identity_ids(self, inst: _Instance) -> dict[str, str]:
+        """A user-assigned identity's ``principal_id``, ``client_id`` and ``tenant_id``; when
+        Azure assigns them at apply, stand-ins derived from its name (the same the ARM reader
+        uses, :func:`pullpath.core.iac.platform.runtime_properties`), so a role assignment
+        naming ``<identity>.principal_id`` holds for that identity."""
+        stand_in = runtime_properties("Microsoft.ManagedIdentity/userAssignedIdentities",
+                                      self.name(inst))
+        out: dict[str, str] = {}
+        used = False
+        for attr, key in (("principal_id", "principalId"), ("client_id", "clientId"),
+                          ("tenant_id", "tenantId")):
+            value = self.raw(inst, attr)
+            if isinstance(value, str) and value:
+                out[attr] = value
+            else:
+                out[attr] = stand_in[key]
+                used = True
+        line = (f"{inst.address}: principal_id and client_id are known after apply: stand-ins "
+                "derived from its name are used wherever they are referenced")
+        if used and line not in self.unknowns:
+            self.unknowns.append(line)
+        return out
 
     def _registry_suffix(self, suffixes: Mapping[str, str]) -> None:
         """The cloud the plan deploys to: the azurerm provider's ``environment`` (``public``
@@ -1196,10 +1255,9 @@ def _dns_link(r: _Reader, inst: _Instance) -> None:
 
 def _user_identity(r: _Reader, inst: _Instance) -> None:
     res = _envelope(r, inst)
-    props: dict[str, Any] = {}
-    for key, attr in (("principalId", "principal_id"), ("clientId", "client_id"),
-                      ("tenantId", "tenant_id")):
-        _put(props, key, r.text(inst, attr))
+    ids = r.identity_ids(inst)
+    props: dict[str, Any] = {key: ids[attr] for key, attr in (
+        ("principalId", "principal_id"), ("clientId", "client_id"), ("tenantId", "tenant_id"))}
     res["properties"] = props
     r.emit(inst, res)
 
@@ -1218,7 +1276,7 @@ def _role_assignment(r: _Reader, inst: _Instance) -> None:
                                      f"{r.role_ids[role_name.lower()]}")
     elif definition is not None:
         props["roleDefinitionId"] = r.note_unknown(inst, "role_definition_id")
-    _put(props, "principalId", r.text(inst, "principal_id"))
+    _put(props, "principalId", r.text(inst, "principal_id", accept=_principal_of_identity))
     _put(props, "principalType", r.text(inst, "principal_type"))
     res["properties"] = props
     r.emit(inst, res)
