@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import subprocess
 import sys
 from dataclasses import FrozenInstanceError, fields, replace
@@ -25,6 +26,7 @@ from pullpath.formatters.simple import (
     audit_json,
     audit_json_bytes,
     to_json,
+    to_json_bytes,
 )
 from tests.support.report_docs import hostile_report
 from tests.support.report_scenarios import big_scenario
@@ -100,6 +102,43 @@ def test_flow_documents_are_made_as_one_by_one(make: Any) -> None:
     text = audit_csv(report)
     assert text.startswith(expected.getvalue())
     assert text[len(expected.getvalue()):].startswith(("#file,", "#summary,"))  # then accounting
+
+
+def test_the_json_writer_encodes_each_shared_flow_tail_once() -> None:
+    """``audit_json_bytes`` gives the plain encoder's bytes while encoding the keys flows
+    share (source to agrees) once per distinct set: the flows that share a set show the same
+    encoded object, not one copy each."""
+    from pullpath.formatters.simple import _encoded_flow_tail
+
+    report = big_scenario().report
+    flows = report.result.flows
+    doc = audit_document(report, _encoded_flow_tail)
+    tails = {id(f["source"]) for f in doc["flows"]}
+    sets = {(id(f.source), id(f.verdict), id(f.consumer), id(f.expectation)) for f in flows}
+    assert len(tails) == len(sets) < len(flows)
+    assert audit_json_bytes(report) == to_json_bytes(audit_document(report))
+
+
+@pytest.mark.parametrize("where", ["note", "consumer", "reason", "none"])
+def test_the_json_writer_falls_back_as_the_plain_encoder_does(where: str) -> None:
+    """A value orjson refuses (a lone surrogate where no ``safe_text`` cleans it, an integer
+    beyond 64 bits) in the flows' shared keys: the same bytes as the plain path, which falls
+    back to ``json.dumps``; valid UTF-8 JSON either way. And a report without flows."""
+    report = big_scenario().report
+    flows = report.result.flows
+    f = flows[0]
+    if where == "note":
+        f = replace(f, source=replace(f.source, note="lone \udc80", tag_count=2**70))
+    elif where == "consumer":
+        f = replace(f, consumer=replace(f.consumer, id="c\ud800"))
+    elif where == "reason":
+        f = replace(f, verdict=replace(f.verdict, reasons=("caf\u00e9 \udc80",)))
+    flows = [f, *flows[1:]] if where != "none" else []
+    report = replace(report, result=replace(report.result, flows=flows))
+    data = audit_json_bytes(report)
+    assert data == to_json_bytes(audit_document(report))
+    assert data.decode("utf-8") == audit_json(report)
+    assert len(json.loads(data)["flows"]) == len(flows)
 
 
 def test_iso_many_is_iso_of_each() -> None:

@@ -6,7 +6,7 @@ Every other audit format (CSV, Markdown, HTML, SARIF) is derived from this docum
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from operator import attrgetter
 from typing import Any
 
@@ -77,13 +77,18 @@ def flow_tail_doc(s: Source, v: PathVerdict, c: ConsumerRef,
     }
 
 
-def flow_docs(flows: Sequence[Flow]) -> list[dict[str, Any]]:
+TailFn = Callable[[Source, PathVerdict, ConsumerRef, Expectation | None], dict[str, Any]]
+"""Renders the keys of a flow's document from ``source`` on (``flow_tail_doc``)."""
+
+
+def flow_docs(flows: Sequence[Flow], tail: TailFn = flow_tail_doc) -> list[dict[str, Any]]:
     """The documents of ``flows``, in order.
 
     Flows share their source, verdict, consumer and expectation objects (one set per judged
-    group): each set is rendered once (``flow_tail_doc``) and its parts shared by every flow
-    document that shows it (never modify a flow document in place). Times are formatted in
-    one batch (``iso_many``)."""
+    group): each set is rendered once (``tail``) and its parts shared by every flow document
+    that shows it (never modify a flow document in place). Times are formatted in one batch
+    (``iso_many``). ``tail`` is ``flow_tail_doc``, or the JSON writer's rendering of the same
+    keys already encoded (``formatters.simple``)."""
     n = len(flows)
     times = iso_many([*map(_FIRST_SEEN, flows), *map(_LAST_SEEN, flows)])
     # (source, verdict, consumer, expectation) by identity -> their rendering; the objects are
@@ -94,9 +99,9 @@ def flow_docs(flows: Sequence[Flow]) -> list[dict[str, Any]]:
     for i, flow in enumerate(flows):
         s, v, c, e = flow.source, flow.verdict, flow.consumer, flow.expectation
         key = (id(s), id(v), id(c), id(e))
-        tail = shared.get(key)
-        if tail is None:
-            tail = shared[key] = (flow_tail_doc(s, v, c, e), (s, v, c, e))
+        rendered = shared.get(key)
+        if rendered is None:
+            rendered = shared[key] = (tail(s, v, c, e), (s, v, c, e))
         registry, operation, repository, tag = (flow.registry, flow.operation, flow.repository,
                                                 flow.tag)
         caller_ip, identity, result = flow.caller_ip, flow.identity, flow.result
@@ -113,7 +118,7 @@ def flow_docs(flows: Sequence[Flow]) -> list[dict[str, Any]]:
             "count": flow.count,
             "first_seen": times[i],
             "last_seen": times[n + i],
-            **tail[0],
+            **rendered[0],
         })
     return out
 
@@ -177,8 +182,9 @@ def summary_doc(result: AuditResult) -> dict[str, Any]:
     }
 
 
-def audit_document(report: AuditReport) -> dict[str, Any]:
-    """The whole ``pullpath.audit/v1`` document (keys in this order)."""
+def audit_document(report: AuditReport, flow_tail: TailFn = flow_tail_doc) -> dict[str, Any]:
+    """The whole ``pullpath.audit/v1`` document (keys in this order); ``flow_tail`` renders
+    the flows' keys from ``source`` on (``flow_docs``)."""
     result = report.result
     return {
         "schema": AUDIT_SCHEMA,
@@ -186,7 +192,7 @@ def audit_document(report: AuditReport) -> dict[str, Any]:
         "service_tags": tags_doc(report.tags),
         "input": stats_doc(report),
         "inventory": inventory_doc(report.inventory),
-        "flows": flow_docs(result.flows),
+        "flows": flow_docs(result.flows, flow_tail),
         "summary": summary_doc(result),
         "findings": [finding_doc(f) for f in report.findings],
         "network": network_doc(report.network) if report.network is not None else None,
