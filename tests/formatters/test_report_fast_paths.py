@@ -8,7 +8,7 @@ import io
 import json
 import subprocess
 import sys
-from dataclasses import FrozenInstanceError, fields, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from pullpath.domain.verdicts import Flow, new_flow
+from pullpath.domain.verdicts import Flow
 from pullpath.formatters.audit_doc import audit_document
 from pullpath.formatters.common import csv_safe, iso, iso_many, safe_text
 from pullpath.formatters.simple import (
@@ -180,19 +180,3 @@ def test_missing_inventory_is_a_usage_error(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
 
 
-def test_new_flow_is_the_flow_the_dataclass_makes() -> None:
-    """``new_flow`` (slots filled without the frozen checks) builds the same value, of the same
-    type, as ``Flow(...)``, and the result is as frozen."""
-    flows = big_scenario().report.result.flows
-    assert len(flows) > 100
-    for flow in flows:
-        values = [getattr(flow, f.name) for f in fields(Flow) if f.name != "expectation"]
-        made = new_flow(*values)
-        plain = Flow(*values)
-        assert type(made) is Flow
-        assert made == plain
-        assert hash(made) == hash(plain)
-        assert made.expectation is None
-        assert replace(made, count=7) == replace(plain, count=7)
-    with pytest.raises(FrozenInstanceError):
-        made.count = 1  # type: ignore[misc]

@@ -36,12 +36,10 @@ from pullpath.domain.verdicts import (
     ConsumerRef,
     Expectation,
     Flow,
-    FlowKey,
     Path,
     PathVerdict,
     Source,
     SourceKind,
-    new_flow,
     request_kind,
 )
 
@@ -246,12 +244,6 @@ def by_image(classifier: Classifier, key: GroupKey, v: Verdicts) -> Verdicts:
         confidence = Confidence.MEDIUM
     verdict = replace(verdict, reasons=(*verdict.reasons, said), confidence=confidence)
     return v._replace(consumer=consumer, verdict=verdict)
-
-
-def flow_key(key: GroupKey, v: Verdicts) -> FlowKey:
-    return FlowKey(v.registry, key.operation, key.repository, key.tag,
-                   v.source.ip or key.caller_ip, key.identity, key.result, v.verdict.path,
-                   v.consumer.id or "|".join(v.consumer.candidates))
 
 
 ExpectFn = Callable[[Flow], Expectation | None]
@@ -550,7 +542,7 @@ flow, and a dataclass costs several times more)."""
 
 
 def _verdict_part(key: GroupKey, v: Verdicts) -> tuple[str, str, str, str]:
-    """What ``flow_key`` takes from the verdicts (the same for every group of a judge key):
+    """What a flow's key takes from the verdicts (the same for every group of a judge key):
     registry, caller address, path (its value: an enum member hashes in Python) and consumer."""
     return (v.registry, v.source.ip or key.caller_ip, v.verdict.path._value_,
             v.consumer.id or "|".join(v.consumer.candidates))
@@ -559,8 +551,8 @@ def _verdict_part(key: GroupKey, v: Verdicts) -> tuple[str, str, str, str]:
 def _accumulate(merged: dict[tuple[object, ...], _Pending], key: GroupKey, verdicts: Verdicts,
                 count: int, first: datetime | None, last: datetime | None,
                 part: tuple[str, str, str, str] | None = None) -> None:
-    # the fields of ``flow_key`` as a plain tuple of strings: hashing a dataclass (or an enum
-    # member) is much slower; ``part``: ``_verdict_part(key, verdicts)`` when already known
+    # a flow's key as a plain tuple of strings: hashing a dataclass (or an enum member) is
+    # much slower; ``part``: ``_verdict_part(key, verdicts)`` when already known
     if part is None:
         part = _verdict_part(key, verdicts)
     fk = (key.operation, key.repository, key.tag, key.identity, key.result, part)
@@ -588,8 +580,8 @@ def _result(merged: dict[tuple[object, ...], _Pending], stats: ReadStats,
         if verdict.path is Path.UNKNOWN and source.kind is SourceKind.INTERNET:
             verdict = tags_older_than_event(verdict, source, tags_published, last)
         caller_ip = source.ip or logged_ip
-        flow = new_flow(registry, operation, repository, tag, caller_ip, identity, result, count,
-                        first, last, source, verdict, consumer, registry_id, table)
+        flow = Flow(registry, operation, repository, tag, caller_ip, identity, result, count,
+                    first, last, source, verdict, consumer, registry_id, table)
         if expect is not None:
             expectation = expect(flow)
             if expectation is not None:

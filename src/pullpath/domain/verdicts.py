@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, cast
 
 from pullpath.domain.events import ReadStats
 from pullpath.domain.inventory import ConsumerKind
@@ -104,19 +103,6 @@ class Expectation:
 
 
 @dataclass(frozen=True, slots=True)
-class FlowKey:
-    registry: str
-    operation: str
-    repository: str
-    tag: str
-    caller_ip: str
-    identity: str
-    result: str
-    path: Path
-    consumer_id: str
-
-
-@dataclass(frozen=True, slots=True)
 class Flow:
     """Events sharing registry, operation, repository, tag, caller IP, identity, result, path
     and consumer, with their count and first/last time."""
@@ -141,42 +127,6 @@ class Flow:
     @property
     def path(self) -> Path:
         return self.verdict.path
-
-
-class _FlowSlots:
-    """``Flow``'s slots, assigned without the frozen class's checks (``new_flow``)."""
-
-    __slots__ = Flow.__slots__
-
-
-def new_flow(registry: str, operation: str, repository: str, tag: str, caller_ip: str,
-             identity: str, result: str, count: int, first_seen: datetime | None,
-             last_seen: datetime | None, source: Source, verdict: PathVerdict,
-             consumer: ConsumerRef, registry_id: str, table: str) -> Flow:
-    """``Flow(...)`` (without an expectation), about five times faster: a frozen dataclass
-    sets each of its 16 fields through ``object.__setattr__``, which costs more than the rest
-    of building an audit's flows. The object is filled as a plain slotted object with the
-    same layout, then becomes a ``Flow``: the same value, frozen from then on. A test holds
-    it to ``Flow(...)`` field by field."""
-    flow: Any = _FlowSlots.__new__(_FlowSlots)
-    flow.registry = registry
-    flow.operation = operation
-    flow.repository = repository
-    flow.tag = tag
-    flow.caller_ip = caller_ip
-    flow.identity = identity
-    flow.result = result
-    flow.count = count
-    flow.first_seen = first_seen
-    flow.last_seen = last_seen
-    flow.source = source
-    flow.verdict = verdict
-    flow.consumer = consumer
-    flow.registry_id = registry_id
-    flow.table = table
-    flow.expectation = None
-    flow.__class__ = Flow
-    return cast(Flow, flow)
 
 
 REQUEST_KINDS = ("pulls", "logins", "other")
