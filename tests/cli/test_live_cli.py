@@ -218,3 +218,30 @@ def test_explain_needs_exactly_one_inventory_source(live_env: FakeCredential) ->
     both = invoke("explain", "-i", ".", "-s", SUB)
     assert both.exit_code == 2
     assert "exactly one inventory source" in both.stderr
+
+
+def test_explain_code_over_a_live_subscription_equals_over_a_saved_one(
+        loopback: LoopbackServer, live_env: FakeCredential, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`explain --template --subscription`: the code is explained over the live inventory
+    exactly as over the same inventory saved with `pullpath inventory`."""
+    from tests.support import TESTS
+
+    serve_all(loopback)
+    saved = tmp_path / "inventory.json"
+    assert invoke("inventory", "-s", SUB, "-o", str(saved)).exit_code == 0
+    template = str(TESTS / "data" / "iac" / "arm-authored" / "field-report-switch.json")
+    offline = invoke("explain", "-t", template, "--location", "japaneast",
+                     "--inventory", str(saved), "-f", "json")
+    live = invoke("explain", "-t", template, "--location", "japaneast",
+                  "--subscription", SUB, "-f", "json")
+    assert offline.exit_code == 0, offline.output
+    assert live.exit_code == 0, live.output
+    off_doc, live_doc = json.loads(offline.stdout), json.loads(live.stdout)
+    alone = json.loads(invoke("explain", "-t", template, "--location", "japaneast",
+                              "-f", "json").stdout)
+    assert live_doc["inventory"]["resources"] > alone["inventory"]["resources"]
+    assert live_doc["pairs"] == off_doc["pairs"]
+    assert live_doc["findings"] == off_doc["findings"]
+    for token in live_env.tokens:
+        assert token not in live.stdout
+        assert token not in live.stderr
