@@ -359,7 +359,8 @@ class _Reader:
             self.unknowns.append(
                 f"subscription: not given and not in the plan (no data.azurerm_client_config or "
                 f"data.azurerm_subscription): IDs use the placeholder {PLACEHOLDER_SUBSCRIPTION}; "
-                "give --subscription to match an inventory")
+                "give the subscription (explain --resource-group-id /subscriptions/<id>/"
+                "resourceGroups/<name>) to match an inventory")
         self._id_stack: set[str] = set()
         self.cloud = "public"
         self.registry_suffix = ""
