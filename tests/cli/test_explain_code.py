@@ -218,7 +218,9 @@ def test_baseline_shows_the_changed_consumer_first(monkeypatch: pytest.MonkeyPat
                              "-f", "json").stdout)
     assert same["changes"] == []
     md = invoke("explain", "--terraform-plan", after, "--baseline", before, "-f", "markdown")
-    assert md.stdout.index("## Changes") < md.stdout.index("## Path diagram")
+    assert md.stdout.index("## Path changes against") < md.stdout.index("## Path diagram")
+    html = invoke("explain", "--terraform-plan", after, "--baseline", before, "-f", "html")
+    assert html.stdout.index("id=\"changes\"") < html.stdout.index("id=\"diagram\"")
 
 
 def test_an_inventory_baseline_is_what_exists_today(tmp_path: Path) -> None:

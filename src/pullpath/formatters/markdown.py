@@ -261,6 +261,17 @@ def _inputs(view: ReportView) -> list[str]:
     return out
 
 
+def _changes(view: ReportView) -> list[str]:
+    out = [f"## Path changes against {md_code(view.baseline, table=False)} "
+           f"({len(view.changes):,})", ""]
+    if not view.changes:
+        return [*out, "No consumer's predicted path changes."]
+    rows = [[md_text(c.consumer, 80), md_text(c.registry, 80),
+             f"{md_text(c.before or '(no pull)')} → **{md_text(c.after or '(no pull)')}**",
+             md_text(c.why, 300) or "-"] for c in view.changes]
+    return out + _table(["Consumer", "Registry", "Path", "What changed"], rows)
+
+
 def _generic_table(t: GenericTable, max_rows: int) -> list[str]:
     out = [f"## {md_text(t.title)} ({len(t.rows):,})", ""]
     out += _table([md_text(c) for c in t.columns],
@@ -280,8 +291,8 @@ def render_markdown(view: ReportView, mermaid: str, *, max_rows: int = MAX_ROWS,
         meta.append("registries: " + ", ".join(md_code(r, table=False)
                                                for r in view.registries[:10]))
     out += [" · ".join(m for m in meta if m), ""]
-    for t in view.lead:
-        out += [*_generic_table(t, max_rows), ""]
+    if view.baseline:
+        out += [*_changes(view), ""]
     out += ["## Path diagram", ""]
     if diagram_note:
         out += [f"*{md_text(diagram_note)}*", ""]

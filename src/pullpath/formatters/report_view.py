@@ -213,6 +213,33 @@ class PairRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ChangeRow:
+    """A pair whose predicted path a change moves (``explain --baseline``)."""
+
+    consumer: str
+    consumer_id: str
+    registry: str
+    before: str
+    """The baseline's path; "" when the baseline has no such pair."""
+    after: str
+    """The change's path; "" when the change removes the pair."""
+    why: str
+    """The new prediction's first reason the old one did not give."""
+
+
+def change_rows(changes: Sequence[Any]) -> list[ChangeRow]:
+    out: list[ChangeRow] = []
+    for raw in changes:
+        c = _d(raw)
+        consumer = _d(c.get("consumer"))
+        why = _l(c.get("why"))
+        out.append(ChangeRow(consumer=_s(consumer.get("label")), consumer_id=_s(consumer.get("id")),
+                             registry=_s(c.get("login_server")), before=_s(c.get("before")),
+                             after=_s(c.get("after")), why=_s(why[0]) if why else ""))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
 class LabRow:
     """A lab consumer: predicted path, observed path with evidence, agreement."""
 
@@ -326,8 +353,9 @@ class ReportView:
     has_findings_section: bool = False
     inputs: Inputs = field(default_factory=Inputs)
     extra: list[GenericTable] = field(default_factory=list)
-    lead: list[GenericTable] = field(default_factory=list)
-    """Tables shown before the summary: an explain's path changes against its baseline."""
+    changes: list[ChangeRow] = field(default_factory=list)
+    """An explain's pairs whose path changes against its baseline, shown first."""
+    baseline: str = ""
     disagreements: int = 0
     registries: tuple[str, ...] = ()
     has_requests: bool = False
@@ -820,11 +848,9 @@ def _headline(kind: str, view: ReportView) -> str:
 _KNOWN_KEYS = frozenset({
     "schema", "pullpath_version", "service_tags", "input", "inventory", "flows", "summary",
     "findings", "warnings", "missing", "pairs", "network", "title", "generated", "notes",
-    "knowledge",
+    "knowledge", "changes", "code", "baseline",
 })
 _LAB_KEYS = frozenset({"consumers", "unattributed_flows", "scenario", "collect"})
-_LEAD_KEYS = frozenset({"changes"})
-"""Record lists shown first (``explain --baseline``: which consumers' paths change)."""
 
 
 def _generic_tables(doc: Mapping[str, Any]) -> list[GenericTable]:
@@ -891,8 +917,6 @@ def build_view(doc: Mapping[str, Any]) -> ReportView:
         summary = _path_counts(pair_counts, pair_counts)
         unit = "pairs"
     findings_raw = doc.get("findings")
-    extra = _generic_tables(doc)
-    lead = [t for t in extra if t.key in _LEAD_KEYS]
     view = ReportView(
         kind=kind,
         schema=_s(doc.get("schema")),
@@ -907,8 +931,9 @@ def build_view(doc: Mapping[str, Any]) -> ReportView:
         findings=finding_rows(_l(findings_raw)),
         has_findings_section=bool(findings_raw) or kind == "explain",
         inputs=inputs_of(doc),
-        extra=[t for t in extra if t.key not in _LEAD_KEYS],
-        lead=lead,
+        extra=_generic_tables(doc),
+        changes=change_rows(_l(doc.get("changes"))),
+        baseline=_s(doc.get("baseline")),
         disagreements=(sum(1 for r in lab if r.disagrees) if lab else
                        sum(1 for r in flows if r.disagrees)
                        + sum(1 for r in pairs if r.disagrees)),
@@ -916,8 +941,7 @@ def build_view(doc: Mapping[str, Any]) -> ReportView:
         has_requests=bool(requests),
     )
     view.headline = _headline(kind, view)
-    changes = doc.get("changes")
-    if isinstance(changes, list) and doc.get("baseline"):
-        view.headline += (f" {len(changes):,} pair(s) change path against "
-                          f"{_s(doc.get('baseline'))}.")
+    if view.baseline:
+        view.headline += (f" {len(view.changes):,} pair(s) change path against "
+                          f"{view.baseline}.")
     return view
