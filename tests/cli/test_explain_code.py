@@ -289,6 +289,7 @@ def test_the_output_is_never_one_of_the_code_inputs(tmp_path: Path) -> None:
     before = template.read_bytes()
     result = invoke("explain", "-t", template, "-o", template)
     assert result.exit_code == 2
+    assert "is the input --template" in result.stderr
     assert template.read_bytes() == before
 
 

@@ -191,11 +191,12 @@ def register(app: typer.Typer) -> None:
                 --inventory ./existing -f sarif -o pullpath.sarif
         """
         fmt = output_format(format_name, output, "explain", EXPLAIN_FORMATS)
-        code_inputs = [*template, *parameters, *terraform_plan,
-                       *([baseline] if baseline else []),
-                       *([baseline_parameters] if baseline_parameters else [])]
-        guard_outputs([("--output", output)],
-                      [("--inventory", p) for p in [*inventory, *code_inputs]])
+        inputs = [*(("--inventory", p) for p in inventory),
+                  *(("--template", p) for p in template),
+                  *(("--parameters", p) for p in parameters),
+                  *(("--terraform-plan", p) for p in terraform_plan),
+                  ("--baseline", baseline), ("--baseline-parameters", baseline_parameters)]
+        guard_outputs([("--output", output)], inputs)
         threshold = parse_severity(fail_on_severity)
         from pullpath.adapters.inventory_files import InventoryError
         from pullpath.knowledge.loader import KnowledgeError

@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pullpath.core.changes import path_changes
 from pullpath.core.iac.armexpr import LOCATION_NOT_GIVEN
@@ -25,12 +25,18 @@ from pullpath.domain.inventory import norm_id
 from pullpath.domain.report import ExplainReport
 from pullpath.workflows.explain import explain_inventory
 
+if TYPE_CHECKING:
+    from pullpath.adapters.inventory_files import InventoryFiles
+
 __all__ = [
     "MAX_UNKNOWN_NOTES",
     "CodeSources",
     "explain_code",
+    "planned_ids",
     "read_code",
+    "resource_ids",
     "run_explain_code",
+    "with_baseline",
 ]
 
 MAX_UNKNOWN_NOTES = 25
@@ -166,11 +172,12 @@ def _code_notes(code: Sequence[IacDocument], known: set[str], superseded: int) -
 
 
 def explain_code(code: Sequence[IacDocument], existing: Existing = (), *,
-                 existing_files: Any = None, kb: KnowledgeBase | None = None) -> ExplainReport:
+                 existing_files: InventoryFiles | None = None,
+                 kb: KnowledgeBase | None = None) -> ExplainReport:
     """Predict every pair of the code's resources merged over the existing ones.
 
-    ``existing_files`` (an ``adapters.inventory_files.InventoryFiles``) replays the inventory
-    files' accounting (skipped files, unreadable ones); without it ``existing`` is read as
+    ``existing_files`` (the inventory files ``existing`` was read from) replays their
+    accounting (skipped files, unreadable ones); without it ``existing`` is read as
     documents.
     """
     builder = InventoryBuilder(superseded=planned_ids(code))
@@ -221,7 +228,8 @@ def run_explain_code(sources: CodeSources, inventory_paths: Sequence[Path] = (),
     return with_baseline(report, base, _shown(baseline))
 
 
-def _explain_baseline(path: Path, sources: CodeSources, files: Any, docs: Existing,
+def _explain_baseline(path: Path, sources: CodeSources, files: InventoryFiles | None,
+                      docs: Existing,
                       kb: KnowledgeBase | None,
                       baseline_parameters: tuple[Path, ...] | None) -> ExplainReport:
     """The baseline is a template or plan (explained over the same inventory; a template with
