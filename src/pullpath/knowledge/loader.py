@@ -247,8 +247,12 @@ def _check_size(text: str, origin: str) -> None:
             if total > _MAX_NODES:
                 raise KnowledgeError(f"{origin}: more than {_MAX_NODES:,} values (aliases "
                                      "expanded)")
-    except yaml.YAMLError:
+    except yaml.YAMLError as exc:
+        if "nesting depth" in str(exc):  # newer libyaml stops deep nesting itself
+            raise KnowledgeError(f"{origin}: nested more than {_MAX_DEPTH} levels deep") from None
         return  # not YAML: loading it says where
+    except RecursionError:  # the pure-Python parser, without libyaml
+        raise KnowledgeError(f"{origin}: nested more than {_MAX_DEPTH} levels deep") from None
 
 
 def _load_yaml(text: str, origin: str) -> object:
