@@ -312,6 +312,14 @@ def test_pre_commit_hooks_run_as_documented(monkeypatch: pytest.MonkeyPatch) -> 
         assert entry[0] == "pullpath"
         return invoke(*entry[1:], *args)
 
+    template = (TESTS / "data" / "iac" / "arm-authored" / "field-report-switch.json"
+                ).relative_to(ROOT)
+    mistake = template.with_name("field-report-switch.trusted-off.parameters.json")
+    ok = run("pullpath-explain-template", "--template", template, "--location", "japaneast")
+    assert ok.exit_code == 0, ok.stderr
+    bad = run("pullpath-explain-template", "--template", template, "--parameters", mistake,
+              "--location", "japaneast")
+    assert bad.exit_code == 1
     tf = TF.relative_to(ROOT)
     ok = run("pullpath-explain-terraform", "--terraform-plan", tf / "field-report" / "plan.json")
     assert ok.exit_code == 0, ok.stderr
