@@ -12,140 +12,63 @@ A bad record never stops the rest of the file from being read, and damage costs 
 damaged part: NUL bytes are judged line by line, a damaged gzip file keeps every whole line
 before the damage, and an event an earlier input (path) held is counted once
 (``Duplicates``). docs/log-reading.md has the rules.
+
+This module holds the public entry points (``read_events``, ``read_file``, ``read_stream``,
+``scan_file``), the sniffing that decides a file's format (``_read_stream``), the reference
+reader of JSON lines (``json_line``: the compiled scanner's unclaimed lines come here) and
+JSON documents (arrays, the ``{"records": [...]}`` wrapper). Beside it, and re-exported
+here: ``logs_inputs`` (which files the paths name), ``logs_streams`` (gzip, refused
+archives, binary data, UTF-16), ``logs_exports`` (Log Analytics CSV and query responses,
+local time), ``logs_duplicates`` (events given twice) and ``logs_common`` (the line limit,
+what a record becomes). The sniffing and the JSON reading here (``_read_stream``,
+``_past_padding``, ``_lines``, ``json_line``, ``_loads``, ``_has_record_lines``) use this
+module's ``MAX_LINE_BYTES`` and ``SNIFF_BYTES`` at run time (tests lower them here to run
+both routes at small limits); the CSV reader and the gzip stream use ``logs_common``'s.
 """
 
 from __future__ import annotations
 
 import codecs
-import csv
 import io
 import json
-import os
 import re
-import stat
-import zlib
-from array import array
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, Protocol, cast
+from typing import IO, Protocol, cast
 
-import numpy as np
-import numpy.typing as npt
 import orjson
 
-from pullpath.core.records import RecordError, event_fingerprint, norm_key, parse_record
+from pullpath.adapters.logs_common import MAX_LINE_BYTES as MAX_LINE_BYTES
+from pullpath.adapters.logs_common import Read as Read
+from pullpath.adapters.logs_common import _emit
+from pullpath.adapters.logs_duplicates import Duplicates as Duplicates
+from pullpath.adapters.logs_exports import LOCAL_TIME_KEY as LOCAL_TIME_KEY
+from pullpath.adapters.logs_exports import MAX_CSV_FIELD as MAX_CSV_FIELD
+from pullpath.adapters.logs_exports import _read_csv, _records_of_query_response
+from pullpath.adapters.logs_exports import read_warnings as read_warnings
+from pullpath.adapters.logs_inputs import LogInputError as LogInputError
+from pullpath.adapters.logs_inputs import _not_regular as _not_regular
+from pullpath.adapters.logs_inputs import iter_log_files as iter_log_files
+from pullpath.adapters.logs_inputs import log_inputs as log_inputs
+from pullpath.adapters.logs_streams import _GZIP_MAGIC as _GZIP_MAGIC
+from pullpath.adapters.logs_streams import MAX_COMPRESSION_RATIO as MAX_COMPRESSION_RATIO
+from pullpath.adapters.logs_streams import MAX_DECOMPRESSED_BYTES as MAX_DECOMPRESSED_BYTES
+from pullpath.adapters.logs_streams import (
+    _binary_kind,
+    _CappedGzip,
+    _Chain,
+    _gzip_failure,
+    _open_binary,
+    _packed_kind,
+    _Reencode,
+    _utf16_without_bom,
+)
+from pullpath.core.records import norm_key
 from pullpath.domain.events import Location, PullEvent, ReadStats, Skip
 
-MAX_LINE_BYTES = 4 * 1024 * 1024
-"""A JSON line longer than this is skipped (``line-too-long``) without being held in memory."""
 MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
 """A single JSON document (records wrapper, array, query response) larger than this is refused."""
-MAX_CSV_FIELD = 1024 * 1024
-MAX_DECOMPRESSED_BYTES = 1024 * 1024 * 1024
-"""A gzip file inflating to more than this (1 GiB) is skipped (``decompressed-too-large``)
-after reading that much: never inflated whole. Plain files have no total limit (streamed)."""
-MAX_COMPRESSION_RATIO = 200
-"""Past ``_RATIO_FLOOR`` decompressed bytes, a gzip file inflating more than this many times
-its compressed size is a bomb (``decompressed-too-large``). Real registry logs compress about
-20:1, identical records without correlation IDs about 140:1; deflate's maximum is ~1032:1."""
-_RATIO_FLOOR = 64 * 1024 * 1024
 SNIFF_BYTES = 64 * 1024
-_GZIP_MAGIC = b"\x1f\x8b"
-LOCAL_TIME_KEY = "timegenerated[localtime]"
-"""``TimeGenerated [Local Time]`` (``norm_key``): the portal's CSV export header when it shows
-times in the browser's time zone (``TimeGenerated [UTC]`` otherwise)."""
-_CSV_REQUIRED = {"operationname", "calleripaddress", "timegenerated", "category", "type"}
-
-
-class LogInputError(ValueError):
-    """A log input that does not exist or cannot be opened at all."""
-
-
-def iter_log_files(paths: Sequence[Path], stats: ReadStats) -> Iterator[Path]:
-    """Files named, and files below directories named (recursive, sorted, loops avoided)."""
-    seen: set[str] = set()
-    for path in paths:
-        yield from _input_files(path, seen, stats)
-
-
-def log_inputs(paths: Sequence[Path], stats: ReadStats) -> list[list[Path]]:
-    """The files of each path given (an input; ``iter_log_files`` in groups): a file below
-    two of the paths belongs to the first. Raises ``LogInputError`` for a path that does not
-    exist, before anything is read."""
-    seen: set[str] = set()
-    return [list(_input_files(path, seen, stats)) for path in paths]
-
-
-def _input_files(path: Path, seen: set[str], stats: ReadStats) -> Iterator[Path]:
-    try:
-        exists = path.exists()
-    except OSError as exc:  # e.g. a name too long
-        raise LogInputError(f"{path}: {exc.strerror or exc}") from None
-    if not exists:
-        if path.is_symlink():
-            raise LogInputError(f"{path}: a symbolic link to nothing (broken or a loop)")
-        raise LogInputError(f"{path}: no such file or directory")
-    if path.is_dir():
-        yield from _walk(path, seen, stats)
-    else:
-        real = os.path.realpath(path)
-        if real not in seen:
-            seen.add(real)
-            yield path
-
-
-def _walk(root: Path, seen: set[str], stats: ReadStats) -> Iterator[Path]:
-    visited_dirs: set[str] = set()
-    # each directory with its real path: an entry that is not a symbolic link is its
-    # directory's real path plus its name, so only links need ``realpath`` (an archive's
-    # deep tree would otherwise cost a ``stat`` per path component of every file)
-    stack: list[tuple[Path, str]] = [(root, os.path.realpath(root))]
-    while stack:
-        directory, real_dir = stack.pop()
-        if real_dir in visited_dirs:
-            stats.ignored["directory-loop"] += 1
-            continue
-        visited_dirs.add(real_dir)
-        try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError:
-            stats.ignored["unreadable-directory"] += 1
-            continue
-        subdirs: list[tuple[Path, str]] = []
-        for entry in entries:
-            path = Path(entry.path)
-            try:
-                real = (os.path.realpath(path) if entry.is_symlink()
-                        else os.path.join(real_dir, entry.name))
-                if entry.is_dir():
-                    subdirs.append((path, real))
-                elif entry.is_file():
-                    if entry.name.startswith("."):
-                        stats.ignored["hidden-file"] += 1
-                        continue
-                    if real in seen:
-                        continue
-                    seen.add(real)
-                    yield path
-                else:
-                    stats.ignored["not-a-regular-file"] += 1
-            except OSError:
-                stats.ignored["unreadable-entry"] += 1
-        stack.extend(reversed(subdirs))
-
-
-def read_warnings(stats: ReadStats) -> list[str]:
-    """What a report must say about how the logs were read (beyond the skips it counts)."""
-    out: list[str] = []
-    files = stats.local_time_files
-    if files:
-        more = f" and {len(files) - 1} more" if len(files) > 1 else ""
-        out.append(
-            "times read as local time of the exporting browser, offset unknown; first/last "
-            f"seen may be shifted: {files[0]}{more} (a portal CSV headed 'TimeGenerated "
-            "[Local Time]'); export with times in UTC, or with 'az monitor log-analytics "
-            "query', to read the true times")
-    return out
 
 
 def read_events(paths: Sequence[Path], stats: ReadStats) -> Iterator[PullEvent]:
@@ -160,283 +83,6 @@ def read_events(paths: Sequence[Path], stats: ReadStats) -> Iterator[PullEvent]:
             for event in read_file(path, stats):
                 if duplicates is None or not duplicates.dropped_event(event, str(path), stats):
                     yield event
-
-
-class Duplicates:
-    """The events of the inputs (the paths given) read so far, to drop an event that an
-    earlier input already held: the archive and a Log Analytics export of the same hours
-    given together are counted once (``ReadStats.duplicates``).
-
-    Events are compared by ``core.records.fingerprint`` (correlation ID, operation, time);
-    events without a correlation ID are never dropped, nor is an event whose copy is in the
-    same input (one input is one source: the same request logged twice there is not
-    pullpath's to judge). Memory: 8 bytes per event with a correlation ID of every input but
-    the last, kept sorted (``seen``); with one input nothing is made at all.
-
-    ``start_input`` before each input; the readers call ``dropped`` (or ``dropped_event``)
-    per event, and the compiled scanner checks ``seen_bytes`` and hands its fingerprints to
-    ``add_many``."""
-
-    def __init__(self) -> None:
-        self.seen: npt.NDArray[np.uint64] = np.empty(0, dtype=np.uint64)
-        self.seen_bytes: bytes | None = None
-        """``seen`` as bytes (None when empty), for the compiled scanner."""
-        self.collect = False
-        self._one: array[int] = array("Q")
-        self._many: list[npt.NDArray[np.uint64]] = []
-
-    def start_input(self, *, collect: bool) -> None:
-        """Before the next input: the previous one's events join ``seen``. ``collect``:
-        remember this input's events (not needed for the last)."""
-        parts = [self.seen, *self._many]
-        if self._one:
-            parts.append(np.frombuffer(self._one, dtype=np.uint64))
-        if len(parts) > 1:
-            seen = np.concatenate(parts)
-            seen.sort()  # (np.unique hashes: many times slower on 64-bit hashes)
-            if len(seen) > 1:
-                seen = seen[np.concatenate(([True], seen[1:] != seen[:-1]))]
-            self.seen_bytes = seen.tobytes() if len(seen) else None
-            del seen
-            # one copy held: the compiled scanner reads the bytes, Python a view of them
-            self.seen = np.frombuffer(self.seen_bytes or b"", dtype=np.uint64)
-        self._one, self._many = array("Q"), []
-        self.collect = collect
-
-    def dropped(self, fp: int) -> bool:
-        """Is the event of fingerprint ``fp`` one an earlier input held? (If not and
-        collecting, it is remembered.)"""
-        if not fp:
-            return False
-        seen = self.seen
-        if len(seen):
-            i = int(np.searchsorted(seen, np.uint64(fp)))
-            if i < len(seen) and int(seen[i]) == fp:
-                return True
-        if self.collect:
-            self._one.append(fp)
-        return False
-
-    def dropped_event(self, event: PullEvent, name: str, stats: ReadStats) -> bool:
-        """``dropped`` for an event already counted as read in ``name``: a duplicate moves
-        from read to ``stats.duplicates``."""
-        if not self.dropped(event_fingerprint(event)):
-            return False
-        stats.uncount_read(name)
-        stats.count_duplicates(name)
-        return True
-
-    def add_many(self, fps: npt.NDArray[np.uint64]) -> None:
-        """Fingerprints of events of this input (the compiled scanner's), none of them in
-        ``seen``."""
-        if self.collect and len(fps):
-            self._many.append(fps)
-
-
-_GZIP_FEED = 16 * 1024
-"""Compressed bytes given to zlib at a time: on damage, the bytes inflated before it are found
-by feeding that piece again one byte at a time, from a copy of the state before it."""
-_GZIP_STEP = 256 * 1024
-"""Decompressed bytes asked of zlib at a time (a bomb never inflates more at once)."""
-_HOLD_MAX = MAX_LINE_BYTES
-"""The unfinished last line held back by ``_CappedGzip`` at most (longer: released as it
-comes; a line that long is skipped as ``line-too-long`` anyway)."""
-
-
-class _CappedGzip(io.RawIOBase):
-    """The decompressed bytes of a gzip file (one or more members), streamed, that keep every
-    whole line before damage and refuse to inflate past the limits.
-
-    - Damage (a bad header or deflate data, a failed CRC-32 or length check, the file ending
-      inside a member, trailing bytes that are not a gzip member) ends the bytes after the last
-      whole line inflated before it: the unfinished line is held back (up to ``_HOLD_MAX``)
-      until its newline comes, and dropped at damage. ``failure`` says what and where (the
-      compressed byte), for the reader to count once, at the line after those before it.
-      NUL bytes after a member are padding (as ``gzip`` reads them), not damage.
-    - More than ``MAX_DECOMPRESSED_BYTES`` in all, or (past ``_RATIO_FLOOR``) more than
-      ``MAX_COMPRESSION_RATIO`` times the compressed bytes consumed, ends it the same way
-      (``decompressed-too-large``): a bomb is never inflated whole.
-
-    It inflates in fixed steps whatever size is asked: every reader (the event-by-event one
-    and the fast route, with their different buffers) gets the same bytes before a failure."""
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        self._raw = raw
-        self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip framing, CRC checked
-        self._member = 1
-        self._input = b""
-        """Compressed bytes read but not yet given to ``_inflate`` (a next member's start)."""
-        self._read = 0
-        """Compressed bytes read from ``raw``."""
-        self._ready = memoryview(b"")
-        self._held = b""
-        self._done = False
-        self.produced = 0
-        self.failure: tuple[str, str] | None = None
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        while not self._ready:
-            if self._done:
-                return 0
-            self._step()
-        n = min(len(buffer), len(self._ready))
-        buffer[:n] = self._ready[:n]
-        self._ready = self._ready[n:]
-        return n
-
-    # ------------------------------------------------------------------ inflating
-
-    def _pending(self) -> int:
-        """Compressed bytes read but not consumed yet."""
-        z = self._inflate
-        return len(self._input) + len(z.unconsumed_tail) + len(z.unused_data)
-
-    def _fail(self, reason: str, detail: str) -> None:
-        self.failure = (reason, f"{detail}; the whole lines before it are kept")
-        self._held = b""
-        self._done = True
-
-    def _end(self) -> None:
-        """The clean end: the last line (without a newline) goes out too."""
-        self._done = True
-        if self._held:
-            self._ready = memoryview(self._held)
-            self._held = b""
-
-    def _more_input(self) -> bytes:
-        if self._input:
-            data, self._input = self._input, b""
-            return data
-        data = self._raw.read(_GZIP_FEED)
-        self._read += len(data)
-        return data
-
-    def _step(self) -> None:
-        z = self._inflate
-        if z.eof:
-            self._next_member()
-            return
-        data = z.unconsumed_tail or self._more_input()
-        if not data:
-            self._fail("corrupt-compressed-file",
-                       f"truncated: the file ends inside gzip member {self._member} "
-                       f"(at compressed byte {self._read:,})")
-            return
-        at = self._read - len(data)  # where ``data`` starts in the file (it ends there)
-        saved = z.copy()
-        try:
-            out = z.decompress(data, _GZIP_STEP)
-        except zlib.error as exc:
-            self._salvage(saved, data, at, exc)
-            return
-        if out:
-            self._accept(out)
-
-    def _salvage(self, saved: Any, data: bytes, at: int, exc: zlib.error) -> None:
-        """Damage inside ``data`` (at compressed byte ``at``): inflate it again one byte at a
-        time from ``saved`` (the state before it) to keep every byte before the damage."""
-        out: list[bytes] = []
-        where = at
-        for i in range(len(data)):
-            try:
-                out.append(saved.decompress(data[i : i + 1]))
-            except zlib.error:
-                where = at + i
-                break
-        if any(out):
-            self._accept(b"".join(out))
-        message = str(exc).partition(": ")[2] or str(exc)
-        if "data check" in message or "length check" in message:
-            what = (f"the CRC-32 or length check at the end of gzip member {self._member} "
-                    f"failed (compressed byte {where:,}); the lines inflated before it may "
-                    "hold the damage")
-        else:
-            what = (f"damaged gzip data in member {self._member} at compressed byte "
-                    f"{where:,} ({message[:80]})")
-        if not self._done:
-            self._fail("corrupt-compressed-file", what)
-
-    def _next_member(self) -> None:
-        """After a member: the end of the file, NUL padding, another member, or damage."""
-        rest = self._inflate.unused_data
-        while True:
-            rest = rest.lstrip(b"\x00")
-            if len(rest) >= 2 or (rest and rest[:1] != _GZIP_MAGIC[:1]):
-                break
-            more = self._raw.read(_GZIP_FEED)
-            self._read += len(more)
-            if not more:
-                if rest:
-                    break
-                self._end()
-                return
-            rest += more
-        at = self._read - len(rest)
-        if rest[:2] != _GZIP_MAGIC:
-            self._fail("corrupt-compressed-file",
-                       f"trailing bytes after gzip member {self._member} at compressed byte "
-                       f"{at:,} are not gzip data")
-            return
-        self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        self._member += 1
-        self._input = rest
-
-    def _accept(self, out: bytes) -> None:
-        """Give out ``out`` up to its last newline (the rest is held), within the limits."""
-        self.produced += len(out)
-        if self.produced > MAX_DECOMPRESSED_BYTES:
-            self._fail("decompressed-too-large",
-                       f"inflates to more than {MAX_DECOMPRESSED_BYTES >> 20} MiB; decompress "
-                       "it yourself if it is a real log (plain files have no size limit)")
-            return
-        if self.produced > _RATIO_FLOOR:
-            consumed = max(self._read - self._pending(), 1)
-            if self.produced > MAX_COMPRESSION_RATIO * consumed:
-                self._fail("decompressed-too-large",
-                           f"inflates more than {MAX_COMPRESSION_RATIO}:1 (a gzip bomb?); "
-                           "decompress it yourself if it is a real log")
-                return
-        data = self._held + out if self._held else out
-        cut = data.rfind(b"\n") + 1
-        if len(data) - cut > _HOLD_MAX:
-            cut = len(data)  # an unfinished line that long: out as it comes
-        self._held = data[cut:]
-        if cut:  # (``readinto`` steps only once what was ready is taken)
-            self._ready = memoryview(data)[:cut]
-
-    def close(self) -> None:
-        try:
-            self._raw.close()
-        finally:
-            super().close()
-
-
-def _open_binary(path: Path) -> IO[bytes]:
-    raw = path.open("rb")
-    head = raw.peek(2)[:2] if isinstance(raw, io.BufferedReader) else b""
-    if head == _GZIP_MAGIC:
-        return io.BufferedReader(_CappedGzip(raw), buffer_size=1024 * 1024)
-    return raw
-
-
-def _not_regular(path: Path) -> str:
-    """Why ``path`` is not a regular file ("" when it is): FIFOs and devices are never opened
-    (a FIFO blocks, /dev/zero never ends)."""
-    mode = path.stat().st_mode
-    if stat.S_ISREG(mode):
-        return ""
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    return "not a regular file"
 
 
 def read_file(path: Path, stats: ReadStats) -> Iterator[PullEvent]:
@@ -495,22 +141,12 @@ def _read_file(path: Path, stats: ReadStats, scan: LineSink | None) -> Iterator[
             stats.count_skip(Skip(Location(name, line), *raw.failure))
 
 
-def _gzip_failure(stream: IO[bytes]) -> tuple[str, str] | None:
-    """Why a gzip file's decompressed bytes ended early (None: they did not, or not gzip)."""
-    raw = getattr(stream, "raw", None)
-    return raw.failure if isinstance(raw, _CappedGzip) else None
-
-
 def read_stream(stream: IO[bytes], name: str, stats: ReadStats) -> Iterator[PullEvent]:
     """Events from an open byte stream that is not a local file (e.g. a blob download),
     accounted in ``stats`` under ``name`` exactly like :func:`read_file` does for a file.
     The stream is read sequentially in bounded chunks, never loaded whole."""
     stats.file_stats(name)
     yield from _read_stream(stream, name, stats)
-
-
-Read = Generator[PullEvent, None, int | None]
-"""The events of a stream, then the number of its last line read (None: not read by lines)."""
 
 
 def _read_stream(stream: IO[bytes], name: str, stats: ReadStats,
@@ -554,57 +190,6 @@ def _read_stream(stream: IO[bytes], name: str, stats: ReadStats,
 
 _BLANK_OR_NUL = b" \t\r\n\x0b\x0c\x00"
 
-# Formats named by their first bytes (magic numbers, as each format's specification fixes
-# them), never read: pullpath reads plain and gzip files only.
-_PACKED = (
-    (b"PK\x03\x04", "a zip archive: unzip it first"),
-    (b"PK\x05\x06", "an empty zip archive"),
-    (b"\xfd7zXZ\x00", "xz-compressed: decompress it first (unxz)"),
-    (b"\x28\xb5\x2f\xfd", "zstd-compressed: decompress it first (unzstd)"),
-    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive: extract it first (7z x)"),
-)
-_BZIP2 = re.compile(rb"\ABZh[1-9](?:1AY&SY|\x17rE8P\x90)")
-"""A bzip2 stream: "BZh", the block size, then a block's or the end's magic number."""
-_BINARY = (
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"),
-    (b"%PDF-", "a PDF document"),
-    (b"\x7fELF", "an ELF executable"),
-    (b"MZ", "a Windows executable"),
-    (b"SQLite format 3\x00", "an SQLite database"),
-)
-_CONTROL = bytes([*range(1, 9), 0x0B, *range(0x0E, 0x20), 0x7F])
-"""Control bytes that text logs never hold raw (JSON escapes them; tab, CR, LF, FF may be)."""
-
-
-def _packed_kind(head: bytes) -> str:
-    """What compressed or archive format ``head`` starts, with how to unpack it ("" if none)."""
-    if _BZIP2.match(head):
-        return "bzip2-compressed: decompress it first (bunzip2)"
-    for magic, kind in _PACKED:
-        if head.startswith(magic):
-            return kind
-    return ""
-
-
-def _binary_kind(head: bytes) -> str | None:
-    """Why ``head`` (holding NUL bytes) is binary data rather than text with NUL damage (None:
-    text). Binary when it starts with a known binary format's magic number, or when more than
-    1 in 20 of its other bytes are control bytes or invalid UTF-8. NUL runs alone (a crashed
-    writer pads with them) are damage, judged line by line."""
-    for magic, kind in _BINARY:
-        if head.startswith(magic):
-            return f"binary data ({kind}), not a log"
-    sample = head.replace(b"\x00", b"")
-    if not sample:
-        return None
-    odd = len(sample) - len(sample.translate(None, _CONTROL))
-    odd += sample.decode("utf-8", errors="replace").count("\ufffd")
-    if odd * 20 > len(sample):
-        return "binary data (NUL and control bytes), not a log"
-    return None
-
 
 def _past_padding(head: bytes, stream: IO[bytes]) -> bytes:
     """``head``, read on while it holds nothing but NULs and blanks (up to ``MAX_LINE_BYTES``
@@ -616,68 +201,6 @@ def _past_padding(head: bytes, stream: IO[bytes]) -> bytes:
             break
         more += chunk
     return bytes(more)
-
-
-def _utf16_without_bom(head: bytes) -> str:
-    """``utf-16-le``/``utf-16-be`` when ``head`` looks like mostly-ASCII UTF-16 text without a
-    byte order mark (every other byte NUL), else "" (binary)."""
-    sample = head[: 4096 - 4096 % 2]
-    if len(sample) < 8:
-        return ""
-    even, odd = sample[0::2], sample[1::2]
-    half = len(sample) // 2
-    if odd.count(0) > 0.9 * half and even.count(0) < 0.1 * half:
-        return "utf-16-le"
-    if even.count(0) > 0.9 * half and odd.count(0) < 0.1 * half:
-        return "utf-16-be"
-    return ""
-
-
-class _Chain(io.RawIOBase):
-    """A byte stream that first returns ``head`` then the rest of ``tail``."""
-
-    def __init__(self, head: bytes, tail: IO[bytes] | io.RawIOBase) -> None:
-        self._head = head
-        self._tail = tail
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        if self._head:
-            n = min(len(buffer), len(self._head))
-            buffer[:n] = self._head[:n]
-            self._head = self._head[n:]
-            return n
-        data = self._tail.read(len(buffer))
-        if not data:
-            return 0
-        n = len(data)
-        buffer[:n] = data
-        return n
-
-
-class _Reencode(io.RawIOBase):
-    """UTF-8 bytes from a text stream (for UTF-16 inputs)."""
-
-    def __init__(self, text: IO[str]) -> None:
-        self._text = text
-        self._pending = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self._pending) < size:
-            chunk = self._text.read(64 * 1024)
-            if not chunk:
-                break
-            self._pending += chunk.encode("utf-8", errors="surrogatepass")
-        if size < 0:
-            out, self._pending = self._pending, b""
-        else:
-            out, self._pending = self._pending[:size], self._pending[size:]
-        return out
 
 
 def _lines(head: bytes,
@@ -843,16 +366,6 @@ def _snippet(line: bytes) -> str:
     return line[:80].decode("utf-8", errors="replace")
 
 
-def _emit(record: object, where: Location, stats: ReadStats) -> Iterator[PullEvent]:
-    try:
-        event = parse_record(record)
-    except RecordError as exc:
-        stats.count_skip(Skip(where, exc.reason, exc.detail))
-        return
-    stats.count_read(where.file)
-    yield event
-
-
 def _read_document(
     stream: io.RawIOBase | IO[bytes], name: str, stats: ReadStats
 ) -> Read:
@@ -950,118 +463,3 @@ def _records_of_document(doc: object, name: str, stats: ReadStats) -> Iterator[P
         yield from _emit(doc, Location(name, 1), stats)
         return
     stats.count_skip(Skip(Location(name), "unrecognised-format", "JSON that is not a log record"))
-
-
-def _records_of_query_response(
-    tables: list[object], name: str, stats: ReadStats
-) -> Iterator[PullEvent]:
-    """The Log Analytics query API shape: tables[].columns[{name,type}], tables[].rows[[...]]."""
-    index = 0
-    for table in tables:
-        if not isinstance(table, Mapping):
-            stats.count_skip(
-                Skip(Location(name), "unrecognised-format", "a table is not an object")
-            )
-            continue
-        columns = table.get("columns")
-        rows = table.get("rows")
-        if not isinstance(columns, list) or not isinstance(rows, list):
-            stats.count_skip(
-                Skip(Location(name), "unrecognised-format", "table without columns/rows")
-            )
-            continue
-        names = [c.get("name") if isinstance(c, Mapping) else None for c in columns]
-        for row in rows:
-            index += 1
-            if not isinstance(row, list) or len(row) != len(names):
-                stats.count_skip(
-                    Skip(Location(name, index), "malformed-row", "row length differs from columns")
-                )
-                continue
-            record = {n: v for n, v in zip(names, row, strict=True) if isinstance(n, str)}
-            yield from _emit(record, Location(name, index), stats)
-
-
-def _read_csv(stream: io.RawIOBase | IO[bytes], name: str, stats: ReadStats) -> Read:
-    text = io.TextIOWrapper(
-        io.BufferedReader(cast(io.RawIOBase, stream), buffer_size=1024 * 1024),
-        encoding="utf-8",
-        errors="replace",
-        newline="",
-    )
-    csv.field_size_limit(MAX_CSV_FIELD)
-    reader = csv.reader(_csv_lines(text, name, stats))
-    try:
-        header = next(reader)
-    except StopIteration:
-        stats.ignored["empty-file"] += 1
-        return reader.line_num
-    except csv.Error as exc:
-        stats.count_skip(Skip(Location(name, 1), "unrecognised-format", str(exc)[:200]))
-        return reader.line_num
-    keys = [norm_key(h) for h in header]
-    if not (_CSV_REQUIRED & set(keys)):
-        stats.count_skip(
-            Skip(
-                Location(name, 1),
-                "unrecognised-format",
-                "not JSON, and not a CSV with registry log columns (OperationName, "
-                "CallerIpAddress, TimeGenerated)",
-            )
-        )
-        return reader.line_num
-    if LOCAL_TIME_KEY in keys and "timegenerated" not in keys:
-        # the portal's export in the browser's local time: read (as UTC), with a warning
-        header = list(header)
-        header[keys.index(LOCAL_TIME_KEY)] = "TimeGenerated"
-        stats.local_time_files.append(name)
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return reader.line_num
-        except csv.Error as exc:
-            stats.count_skip(Skip(Location(name, reader.line_num), "malformed-row", str(exc)[:200]))
-            continue
-        if not row or not any(cell.strip() for cell in row):
-            continue
-        where = Location(name, reader.line_num)
-        if len(row) != len(header):
-            stats.count_skip(
-                Skip(where, "malformed-row", f"{len(row)} cells, header has {len(header)}")
-            )
-            continue
-        yield from _emit(dict(zip(header, row, strict=True)), where, stats)
-
-
-def _csv_lines(text: io.TextIOWrapper, name: str, stats: ReadStats) -> Iterator[str]:
-    """The physical lines of a CSV text, NULs removed; a line longer than ``MAX_LINE_BYTES``
-    characters is counted (``line-too-long``) and dropped without being held in memory (an
-    empty line takes its place, so the CSV reader's line numbers stay right)."""
-    number = 0
-    while True:
-        line = text.readline(MAX_LINE_BYTES + 1)
-        if not line:
-            return
-        number += 1
-        if len(line) > MAX_LINE_BYTES and not line.endswith(("\n", "\r")):
-            while True:
-                more = text.readline(MAX_LINE_BYTES)
-                if not more or more.endswith(("\n", "\r")):
-                    break
-            stats.count_skip(
-                Skip(Location(name, number), "line-too-long", f"over {MAX_LINE_BYTES} characters")
-            )
-            yield "\n"
-            continue
-        if "\x00" in line:  # as in JSON lines: padding around a row is counted, the row read
-            body = line.rstrip("\r\n")
-            inner = body.strip("\x00")
-            damaged = "\x00" in inner
-            kept = "the row on it dropped" if damaged else "the row on it read"
-            stats.count_skip(Skip(Location(name, number), "nul-bytes",
-                                  f"{line.count(chr(0)):,} NUL character(s) in the line (a "
-                                  f"crashed writer's padding?); {kept}"))
-            yield "\n" if damaged else inner + line[len(body):]
-            continue
-        yield line
