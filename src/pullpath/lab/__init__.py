@@ -2,6 +2,7 @@
 read the registry's logs, audit them, compare with the prediction, and remove everything.
 
 Scenarios are data (``scenarios/*.yaml``); :mod:`.render` turns one into ARM templates (pure);
-:mod:`.runner` drives Azure through the SDK clients; :mod:`.report` compares prediction and
-observation.
+:mod:`.runner` drives Azure through the SDK clients (its steps by phase in :mod:`.deploying`,
+:mod:`.triggering`, :mod:`.collecting`, :mod:`.cleanup`, on :mod:`.clients`); :mod:`.report`
+compares prediction and observation.
 """

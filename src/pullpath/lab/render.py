@@ -6,7 +6,7 @@ A lab is deployed in two steps so that the test image exists before any consumer
    workspace), VNet and subnets, one user-assigned identity per consumer with ``AcrPull`` on
    the registry, private endpoint + ``privatelink.azurecr.io`` zone + VNet link + DNS zone
    group, and the Container Apps environment, when the scenario has them;
-2. the image import (``registries.begin_import_image``, an ARM call: see :mod:`.runner`).
+2. the image import (``registries.begin_import_image``, an ARM call: see :mod:`.deploying`).
    Importing into a registry whose public access is disabled needs its trusted-services
    bypass, so a scenario that wants the bypass off gets a registry with it on in ``base``;
 3. ``consumers``: the registry again with its final network settings (only when the bypass
