@@ -274,6 +274,9 @@ class InventoryBuilder:
     def _vnet(self, c: FieldReader, res: Mapping[Any, object], rid: str, rtype: str) -> None:
         vnet, subnets = transform_vnet(c, res, rid)
         for subnet, where in subnets:
+            if subnet.id in self._superseded and not self._planned:
+                self.superseded_read += 1  # the code's version of this subnet replaces it
+                continue
             self._put(self._inv.subnets, subnet.id, subnet, where)
         self._put(self._inv.vnets, rid, vnet)
 
