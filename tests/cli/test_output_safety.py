@@ -267,8 +267,10 @@ def big_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 _SIGNAL_WHILE_WRITING = """
-import os, sys
+import os, signal, sys
 sig = int(sys.argv[1])
+# as from a terminal: a test runner's worker may have started us with SIGINT ignored
+signal.signal(signal.SIGINT, signal.default_int_handler)
 real_write, fired = os.write, []
 
 def write(fd, data):  # the report's bytes go out through os.write (cli.common._write_fd)
