@@ -41,3 +41,33 @@ def test_a_subnet_the_code_redeclares_replaces_the_inline_one_without_a_conflict
     # still name the redeclared subnet (read once, from the code)
     alone = explain_code([], [("deployed.json", {"value": docs})])
     assert {p.consumer.id for p in report.pairs} == {p.consumer.id for p in alone.pairs}
+
+
+def test_code_proves_a_grant_it_makes_but_not_the_absence_of_one() -> None:
+    """Infrastructure code holds only its own role assignments: the identity's AcrPull
+    written in the template proves it may pull; without it (granted elsewhere, perhaps) the
+    role is unknown, never "holds no role" (which would predict a refused pull)."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    from pullpath.adapters.iac_files import read_template_file
+    from pullpath.domain.iac import DeploymentScope
+
+    template = Path(__file__).resolve().parents[1] / "data" / "iac" / "arm-authored" / \
+        "field-report-switch.json"
+    doc = read_template_file(template, None, DeploymentScope(location="japaneast"))
+
+    def role_fact(code: IacDocument) -> object:
+        report = explain_code([code])
+        aci = next(p for p in report.pairs if p.consumer.kind.value == "aci")
+        assert aci.expected_path.value != "denied"
+        return dict(aci.facts)["credential.has_pull_role"]
+
+    assert role_fact(doc) is True
+    # the template's AcrPull goes to another principal: this identity's is not in the code
+    other = replace(doc, resources=tuple(
+        {**r, "properties": {**r["properties"],
+                             "principalId": "11111111-2222-3333-4444-555555555555"}}
+        if r["type"] == "Microsoft.Authorization/roleAssignments" else r
+        for r in doc.resources))
+    assert role_fact(other) is None

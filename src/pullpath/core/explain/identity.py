@@ -82,14 +82,14 @@ class _IdentityFacts(_RegistryFacts):
             return Fact(None, "a pull role applies to managed identities only")
         if reg is None:
             return Fact(None, f"registry {ref.login_server} is not in the inventory")
-        if not self.inv.role_assignments_present:
-            return Fact(None, "the inventory has no role assignments (add az role assignment "
-                              "list --all -o json)")
+        no_list = Fact(None, "the inventory has no role assignments (add az role assignment "
+                             "list --all -o json)")
         principal = self.principal_of(c, cred)
         who = (f"the identity {name_of(cred.identity_id)}" if cred.identity_id
                else f"the system-assigned identity of {c.name}")
         if not principal:
-            return Fact(None, f"the principal ID of {who} is not in the inventory")
+            return (Fact(None, f"the principal ID of {who} is not in the inventory")
+                    if self.inv.role_assignments_present else no_list)
         held = self._roles_on(principal, reg.id)
         mode = self.registry_facts(reg)["registry.role_mode"].value
         label = {"rbac": "RBAC Registry Permissions", "abac":
@@ -97,6 +97,10 @@ class _IdentityFacts(_RegistryFacts):
         for role, at in held:
             if mode in role.modes or (mode is None and set(role.modes) >= {"rbac", "abac"}):
                 return Fact(True, f"{who} holds {role.name} at {at}")
+        if not self.inv.role_assignments_present:
+            # a grant found proves the role; without the role assignments that exist, a
+            # missing one proves nothing (infrastructure code holds only its own)
+            return no_list
         wanted = (", ".join(r.name for r in self.kb.pull_roles if mode in r.modes)
                   if mode else "a pull role")
         if mode is None and held:

@@ -332,7 +332,8 @@ class InventoryBuilder:
 
     def _role_assignment(self, c: FieldReader, res: Mapping[Any, object], rid: str,
                          rtype: str) -> None:
-        self._inv.role_assignments_present = True
+        if not self._planned:  # code holds only its own assignments: not the whole list
+            self._inv.role_assignments_present = True
         self._put(self._inv.role_assignments, rid, transform_role_assignment(c, res, rid))
 
     def _consumer(self, c: FieldReader, res: Mapping[Any, object], rid: str, rtype: str) -> None:
