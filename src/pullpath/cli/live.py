@@ -9,7 +9,7 @@ Progress goes to stderr, data to stdout or ``--output``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -166,51 +166,55 @@ def _cloud_of(inventory: Any, registries: Sequence[str]) -> str:
     return single_cloud(servers) or "Public"
 
 
-def _inventory(paths: Sequence[Path], subscriptions: Sequence[str], cred: Any, cfg: Any) -> Any:
-    from pullpath.workflows.audit import load_inventory
-
-    if paths or not subscriptions:
-        return load_inventory(paths)
+def _fetch_live(subscriptions: Sequence[str], cred: Any, cfg: Any) -> Any:
+    """Resource Graph (and each registry's role assignments and diagnostic settings) across
+    ``subscriptions``, its warnings shown."""
     from pullpath.adapters.azure.credentials import resolve_subscriptions
-    from pullpath.workflows.live import fetch_inventory, inventory_of
+    from pullpath.workflows.live import fetch_inventory
 
     subs = resolve_subscriptions(subscriptions)
     live = fetch_inventory(subs, credential=cred, settings=cfg, progress=progress)
     for text in live.warnings:
         warn(text)
-    return inventory_of(live)
+    return live
+
+
+def _inventory(paths: Sequence[Path], subscriptions: Sequence[str], cred: Any, cfg: Any) -> Any:
+    from pullpath.workflows.audit import load_inventory
+
+    if paths or not subscriptions:
+        return load_inventory(paths)
+    from pullpath.workflows.live import inventory_of
+
+    return inventory_of(_fetch_live(subscriptions, cred, cfg))
+
+
+def _with_credential(tenant: str | None, read: Callable[[Any, Any], Any]) -> Any:
+    """``read(credential, settings)`` with the same error handling as a live audit, the
+    credential closed afterwards."""
+    with user_errors(*_errors()):
+        cfg = settings()
+        cred = credential(tenant)
+        try:
+            return read(cred, cfg)
+        finally:
+            _close(cred)
 
 
 def live_inventory_for(subscriptions: Sequence[str], tenant: str | None) -> Any:
     """The inventory of ``subscriptions`` read live (Resource Graph + role assignments +
     diagnostic settings), with the same error handling as a live audit."""
-    with user_errors(*_errors()):
-        cfg = settings()
-        cred = credential(tenant)
-        try:
-            return _inventory((), subscriptions, cred, cfg)
-        finally:
-            _close(cred)
+    return _with_credential(tenant, lambda cred, cfg: _inventory((), subscriptions, cred, cfg))
 
 
 def live_documents_for(subscriptions: Sequence[str], tenant: str | None
                        ) -> list[tuple[str, object]]:
-    """The live inventory of ``subscriptions`` as documents (what infrastructure code is
-    explained over), with the same error handling as a live audit."""
-    with user_errors(*_errors()):
-        cfg = settings()
-        cred = credential(tenant)
-        try:
-            from pullpath.adapters.azure.credentials import resolve_subscriptions
-            from pullpath.workflows.live import INVENTORY_SOURCE, fetch_inventory
+    """The same live inventory as documents (what infrastructure code is explained over)."""
+    from pullpath.workflows.live import inventory_documents
 
-            subs = resolve_subscriptions(subscriptions)
-            live = fetch_inventory(subs, credential=cred, settings=cfg, progress=progress)
-            for text in live.warnings:
-                warn(text)
-            return [(f"{INVENTORY_SOURCE} ({', '.join(live.subscriptions)})", live.document)]
-        finally:
-            _close(cred)
+    docs: list[tuple[str, object]] = _with_credential(
+        tenant, lambda cred, cfg: inventory_documents(_fetch_live(subscriptions, cred, cfg)))
+    return docs
 
 
 def _close(cred: Any) -> None:

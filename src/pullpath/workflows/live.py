@@ -229,10 +229,15 @@ def fetch_inventory(
     )
 
 
+def inventory_documents(live: LiveInventory) -> list[tuple[str, object]]:
+    """The live inventory as one labelled document, as inventory files are read."""
+    return [(f"{INVENTORY_SOURCE} ({', '.join(live.subscriptions)})", live.document)]
+
+
 def inventory_of(live: LiveInventory) -> Inventory:
-    label = f"{INVENTORY_SOURCE} ({', '.join(live.subscriptions)})"
-    inventory = inventory_from_documents([(label, live.document)])
-    inventory.files.append(label)
+    docs = inventory_documents(live)
+    inventory = inventory_from_documents(docs)
+    inventory.files.append(docs[0][0])
     return inventory
 
 
