@@ -24,11 +24,13 @@ from typing import Any
 from json_source_map import calculate
 
 from pullpath.core.iac.arm import Locate, Reference, read_arm_template
+from pullpath.core.inventory.documents import code_kind_of
 from pullpath.domain.iac import DeploymentScope, IacDocument, IacKind, SourceLocation, unknown_value
 
 __all__ = [
     "MAX_FILE_BYTES",
     "IacFileError",
+    "code_kind",
     "read_bicep_file",
     "read_json_file",
     "read_parameters_file",
@@ -113,7 +115,7 @@ def template_problem(data: Any) -> tuple[str, str]:
     if not isinstance(data, Mapping):
         return "not a deployment template (not a JSON object)", "give the template's JSON file"
     schema = str(data.get("$schema", ""))
-    if "format_version" in data and ("planned_values" in data or "resource_changes" in data):
+    if code_kind_of(data) is IacKind.TERRAFORM_PLAN:
         return ("a Terraform plan (terraform show -json), not an ARM template",
                 "give it with --terraform-plan")
     if "deploymentparameters" in schema.lower() or (
@@ -224,3 +226,17 @@ def read_bicep_file(path: Path, parameters_path: Path | None = None,
     doc = read_arm_template(template, path=shown, parameters=values, scope=scope,
                             locate=locate, reference=reference, kind=IacKind.BICEP)
     return replace(doc, issues=(*issues, *doc.issues))
+
+
+def code_kind(path: Path) -> IacKind | None:
+    """What a ``--baseline`` is: a ``.bicep`` file, an ARM template or a Terraform plan
+    (``core.inventory.documents.code_kind_of``), or ``None`` for an inventory (a folder, or a
+    file that is not code: the inventory reader then reads it and reports what is wrong)."""
+    if path.is_dir():
+        return None
+    if path.suffix.lower() == ".bicep":
+        return IacKind.BICEP
+    try:
+        return code_kind_of(read_json_file(path, "baseline")[1])
+    except IacFileError:
+        return None

@@ -32,7 +32,6 @@ __all__ = [
     "iter_inventory_files",
     "read_inventory",
     "read_inventory_files",
-    "read_json_bytes",
 ]
 
 _SUFFIXES = (".json", ".json.gz")
@@ -115,7 +114,7 @@ def _too_large(what: str) -> _DecodeError:
     )
 
 
-def read_json_bytes(path: Path) -> bytes:
+def _read_bytes(path: Path) -> bytes:
     """The bytes of a JSON file (gzip inflated), at most ``MAX_INVENTORY_BYTES``; raises
     ``ValueError`` for what is not a regular file or too large, ``OSError`` when unreadable."""
     mode = path.stat().st_mode
@@ -200,7 +199,7 @@ def read_inventory_files(paths: Sequence[Path]) -> InventoryFiles:
             continue
         raw = b""
         try:
-            raw = read_json_bytes(file)
+            raw = _read_bytes(file)
             doc = decode_json(raw)
         except _DecodeError as exc:
             problem = ("a CSV export of registry logs, not ARM resources: not read as "

@@ -235,7 +235,7 @@ def _explain_baseline(path: Path, sources: CodeSources, files: InventoryFiles | 
     """The baseline is a template or plan (explained over the same inventory; a template with
     ``baseline_parameters``, else with the one ``--parameters`` file) or an inventory (file or
     folder: what exists today)."""
-    from pullpath.adapters.code_kind import code_kind
+    from pullpath.adapters.iac_files import code_kind
     from pullpath.workflows.audit import load_inventory
 
     kind = code_kind(path)
