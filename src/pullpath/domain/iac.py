@@ -26,6 +26,7 @@ __all__ = [
     "IacKind",
     "SourceLocation",
     "is_unknown_value",
+    "unknown_reason",
     "unknown_value",
 ]
 
@@ -43,6 +44,11 @@ def unknown_value(why: str) -> str:
 
 def is_unknown_value(value: object) -> bool:
     return isinstance(value, str) and value.startswith(UNKNOWN_MARK) and value.endswith(")]")
+
+
+def unknown_reason(value: str) -> str:
+    """The ``why`` an :func:`unknown_value` was made with."""
+    return value[len(UNKNOWN_MARK) + 1:-3].replace("''", "'")
 
 
 PLACEHOLDER_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"

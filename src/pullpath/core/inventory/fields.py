@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from pullpath.domain.iac import UNKNOWN_MARK, is_unknown_value
+from pullpath.domain.iac import is_unknown_value, unknown_reason
 from pullpath.domain.inventory import InventoryIssue, norm_id
 
 __all__ = [
@@ -181,8 +181,7 @@ class FieldReader:
             self.issue(f"expected a string at {name}, got {json_kind(value)}")
             return ""
         if is_unknown_value(value):
-            why = value[len(UNKNOWN_MARK) + 1:-3].replace("''", "'")
-            self.issue(f"{name} is unknown before deployment ({why})")
+            self.issue(f"{name} is unknown before deployment ({unknown_reason(value)})")
             return ""
         if is_arm_expression(value):
             self.issue(f"unevaluated ARM expression in {name}: {value}")
