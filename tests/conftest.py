@@ -10,8 +10,9 @@ import pytest
 pytest_plugins = ("tests.support.live_server",)
 
 ROOT = Path(__file__).resolve().parent.parent
-# A user's clone has no ../shared: a test that reads it fails here, on every machine, rather than
-# only on a fresh clone (the data a test needs is copied into tests/data with its provenance).
+# A user's clone has no data folder beside it (the developers' "shared" one): a test that opens,
+# lists or scans it fails here, on every machine, rather than only on a fresh clone. The data a
+# test needs is copied into tests/data with its provenance.
 _OUTSIDE = str(ROOT.parent / "shared")
 
 
