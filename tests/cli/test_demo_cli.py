@@ -6,10 +6,12 @@ import ipaddress
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import pullpath
 from pullpath import __version__
 from tests.support.tags import tags_containing
 
@@ -29,6 +31,7 @@ FLOW_KEYS = {
     "consumer",
     "reasons",
 }
+DEMO = Path(pullpath.__file__).parent / "data" / "demo"
 SOURCE_KEYS = {"kind", "subnet_id", "vnet_id", "resource_id", "service_tag", "region"}
 
 
@@ -73,6 +76,40 @@ def test_console_script_tunes_its_own_process_only(command: str, tuned: bool) ->
                           timeout=60, check=True)
     after = ["False", "0.0005"] if tuned else ["True", "0.005"]
     assert proc.stdout.split() == ["True", "0.005", "pullpath.__main__:main", *after]
+
+
+_ENDING = """
+import atexit, sys, threading, time
+from pathlib import Path
+done = Path(sys.argv[1])
+atexit.register(lambda: print("atexit handler ran", file=sys.stderr))
+if sys.argv[2] == "thread":
+    def late():
+        time.sleep(0.3)
+        done.write_text("finished")
+    threading.Thread(target=late).start()
+sys.argv = ["pullpath", *sys.argv[3:]]
+from pullpath.__main__ import main
+main()
+"""
+
+
+@pytest.mark.parametrize("thread", ["none", "thread"])
+def test_a_tuned_command_ends_its_process_as_sys_exit_would(tmp_path: Path, thread: str) -> None:
+    """An audit's process ends without tearing the interpreter down (``__main__.end_now``),
+    yet as ``sys.exit`` would end it: the exit code of the command, everything printed on
+    stdout (a pipe: buffered), the ``atexit`` handlers run, and a thread that is not a daemon
+    finishes first."""
+    done = tmp_path / "thread.txt"
+    proc = subprocess.run(
+        [sys.executable, "-c", _ENDING, str(done), thread, "audit", "--logs", str(DEMO / "logs"),
+         "--inventory", str(DEMO / "inventory"), "--format", "json",
+         "--fail-on", "trusted-service"],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert json.loads(proc.stdout)["schema"] == "pullpath.audit/v1"
+    assert "atexit handler ran" in proc.stderr
+    assert done.exists() == (thread == "thread")
 
 
 def test_demo_contract(demo_doc: dict[str, Any]) -> None:

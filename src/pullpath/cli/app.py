@@ -146,9 +146,8 @@ def main() -> None:
     turns a failed write to stdout or stderr into one line on the other stream (when it
     still works) and exit code 2, never a traceback or click's exit code 1 for a broken pipe
     (1 is --fail-on's); SIGTERM is handled as Ctrl-C."""
-    from pullpath.cli.common import EXIT_USAGE, process_ends_with_command
+    from pullpath.cli.common import EXIT_USAGE
 
-    process_ends_with_command()
     stdout_closed, stderr_closed = sys.stdout is None, sys.stderr is None
     _occupy_closed_descriptors()
     sys.stdout = _Guarded(sys.stdout, "standard output")

@@ -14,7 +14,6 @@ from pullpath.cli.common import (
     emit_report,
     fail,
     guard_outputs,
-    keep_until_exit,
     literal,
     output_format,
     parse_paths,
@@ -245,7 +244,6 @@ def register(app: typer.Typer) -> None:
                 progress=progress_printer("reading logs"),
             )
         render_report(report, fmt, output)
-        keep_until_exit()
         live.show_tags_age(report)
         apply_gates(report, strict=strict, fail_on=fail_on, allow_empty=allow_empty,
                     allow_partial=allow_partial)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import io
 import os
 import stat
@@ -27,26 +26,6 @@ EXIT_FAIL_ON = 1
 EXIT_USAGE = 2
 
 stderr = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
-
-
-_process_ends_with_command = False
-
-
-def process_ends_with_command() -> None:
-    """Called by the console script (``cli.app.main``): the process ends when the command
-    does (unlike a caller running commands in process, such as a test's runner)."""
-    global _process_ends_with_command
-    _process_ends_with_command = True
-
-
-def keep_until_exit() -> None:
-    """Once a command has written its output, everything still alive (an audit's groups,
-    flows and report: millions of objects) is only waiting for the process to end. When it
-    ends with this command, move it all out of the cyclic collector's reach (``gc.freeze``):
-    the collection at interpreter exit would otherwise walk it all once more (~0.2 s at a
-    million events)."""
-    if _process_ends_with_command:
-        gc.freeze()
 
 
 Format = OutputFormat
