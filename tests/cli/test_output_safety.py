@@ -223,6 +223,21 @@ def test_a_write_error_leaves_the_old_report_and_no_temporary_file(tmp_path: Pat
     assert leftovers(tmp_path) == []
 
 
+def test_a_write_error_in_a_later_part_leaves_the_old_report(tmp_path: Path,
+                                                              big_logs: Path) -> None:
+    """A report of many flows is written in parts, one while the next is made: a write error
+    after the first megabyte (a later part, in the writer's thread) is the same one message,
+    exit code 2, the old report whole and no temporary file."""
+    out = tmp_path / "report.json"
+    out.write_bytes(b'{"old": "report"}\n')
+    proc = pullpath("audit", "--logs", big_logs, "-f", "json", "-o", out,
+                    preexec_fn=_limited(1 << 20))
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines()[0] == f"error: cannot write {out}: File too large"
+    assert out.read_bytes() == b'{"old": "report"}\n'
+    assert leftovers(tmp_path) == []
+
+
 @contextlib.contextmanager
 def small_filesystem(path: Path, size: str) -> Iterator[Path]:
     path.mkdir()

@@ -35,7 +35,12 @@ from pullpath.formatters.formats import OutputFormat
 from pullpath.formatters.lab_doc import lab_json
 from pullpath.formatters.lab_record import lab_record
 from pullpath.formatters.lab_table import lab_table
-from pullpath.formatters.registry import AUDIT_RENDERERS, EXPLAIN_RENDERERS, LAB_RENDERERS
+from pullpath.formatters.registry import (
+    AUDIT_RENDERERS,
+    EXPLAIN_RENDERERS,
+    LAB_RENDERERS,
+    Rendered,
+)
 from pullpath.lab.report import measured_sources
 from pullpath.lab.scenarios import load_scenario
 from pullpath.workflows.explain import run_explain
@@ -74,8 +79,11 @@ def lab_report() -> LabReport:
     )
 
 
-def text_of(value: str | bytes) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else value
+def text_of(value: Rendered) -> str:
+    """A writer's text, whole: ``bytes`` and parts (an iterator of ``bytes``) are UTF-8."""
+    if isinstance(value, str):
+        return value
+    return (value if isinstance(value, bytes) else b"".join(value)).decode("utf-8")
 
 
 @pytest.mark.parametrize(("renderers", "offered"), [

@@ -25,6 +25,7 @@ from pullpath.formatters.simple import (
     audit_csv,
     audit_json,
     audit_json_bytes,
+    audit_json_parts,
     to_json,
     to_json_bytes,
 )
@@ -139,6 +140,26 @@ def test_the_json_writer_falls_back_as_the_plain_encoder_does(where: str) -> Non
     assert data == to_json_bytes(audit_document(report))
     assert data.decode("utf-8") == audit_json(report)
     assert len(json.loads(data)["flows"]) == len(flows)
+
+
+@pytest.mark.parametrize("refused", [None, 0, 4, 9])
+def test_the_json_parts_are_the_document_each_ending_between_values(refused: int | None) -> None:
+    """``audit_json_parts`` (what the CLI writes as it comes): joined, the plain encoder's
+    bytes; each part is whole UTF-8 text (it ends between two characters), and a flow orjson
+    refuses (an integer beyond 64 bits) in any part, the first, a middle or the last, is
+    written as the plain encoder writes it."""
+    report = big_scenario().report
+    flows = list(report.result.flows[:10])
+    if refused is not None:
+        f = flows[refused]
+        flows[refused] = replace(f, source=replace(f.source, note="caf\u00e9 \u202e",
+                                                   tag_count=2**70))
+    report = replace(report, result=replace(report.result, flows=flows))
+    parts = list(audit_json_parts(report, per_part=4))
+    assert b"".join(parts) == to_json_bytes(audit_document(report))
+    assert len(parts) == 1 + 3 + 2 + 1  # head, three parts of flows, two commas, the rest
+    for part in parts:
+        part.decode("utf-8")
 
 
 def test_iso_many_is_iso_of_each() -> None:

@@ -81,19 +81,23 @@ TailFn = Callable[[Source, PathVerdict, ConsumerRef, Expectation | None], dict[s
 """Renders the keys of a flow's document from ``source`` on (``flow_tail_doc``)."""
 
 
-def flow_docs(flows: Sequence[Flow], tail: TailFn = flow_tail_doc) -> list[dict[str, Any]]:
+def flow_docs(flows: Sequence[Flow], tail: TailFn = flow_tail_doc,
+              shared: dict[tuple[int, int, int, int], tuple[dict[str, Any], Any]] | None = None,
+              ) -> list[dict[str, Any]]:
     """The documents of ``flows``, in order.
 
     Flows share their source, verdict, consumer and expectation objects (one set per judged
     group): each set is rendered once (``tail``) and its parts shared by every flow document
-    that shows it (never modify a flow document in place). Times are formatted in one batch
-    (``iso_many``). ``tail`` is ``flow_tail_doc``, or the JSON writer's rendering of the same
-    keys already encoded (``formatters.simple``)."""
+    that shows it (never modify a flow document in place); ``shared`` keeps those renderings
+    from one call to the next (the flows of one report rendered in parts). Times are formatted
+    in one batch (``iso_many``). ``tail`` is ``flow_tail_doc``, or the JSON writer's rendering
+    of the same keys already encoded (``formatters.simple``)."""
     n = len(flows)
     times = iso_many([*map(_FIRST_SEEN, flows), *map(_LAST_SEEN, flows)])
     # (source, verdict, consumer, expectation) by identity -> their rendering; the objects are
     # kept in the value so that no identity is reused while the cache lives
-    shared: dict[tuple[int, int, int, int], tuple[dict[str, Any], Any]] = {}
+    if shared is None:
+        shared = {}
     out: list[dict[str, Any]] = []
     append = out.append
     for i, flow in enumerate(flows):
@@ -182,9 +186,11 @@ def summary_doc(result: AuditResult) -> dict[str, Any]:
     }
 
 
-def audit_document(report: AuditReport, flow_tail: TailFn = flow_tail_doc) -> dict[str, Any]:
+def audit_document(report: AuditReport, flow_tail: TailFn = flow_tail_doc, *,
+                   with_flows: bool = True) -> dict[str, Any]:
     """The whole ``pullpath.audit/v1`` document (keys in this order); ``flow_tail`` renders
-    the flows' keys from ``source`` on (``flow_docs``)."""
+    the flows' keys from ``source`` on (``flow_docs``). ``with_flows=False``: ``flows`` is
+    left empty (the JSON writer writes them in parts)."""
     result = report.result
     return {
         "schema": AUDIT_SCHEMA,
@@ -192,7 +198,7 @@ def audit_document(report: AuditReport, flow_tail: TailFn = flow_tail_doc) -> di
         "service_tags": tags_doc(report.tags),
         "input": stats_doc(report),
         "inventory": inventory_doc(report.inventory),
-        "flows": flow_docs(result.flows, flow_tail),
+        "flows": flow_docs(result.flows, flow_tail) if with_flows else [],
         "summary": summary_doc(result),
         "findings": [finding_doc(f) for f in report.findings],
         "network": network_doc(report.network) if report.network is not None else None,

@@ -1,6 +1,7 @@
 """Which function writes each report in each format: one table per report kind, from
 ``OutputFormat`` to the function, each taking that kind's report (``AuditReport``,
-``ExplainReport``, ``LabReport``) and giving its text (``bytes``: already UTF-8).
+``ExplainReport``, ``LabReport``) and giving its text (``bytes``: already UTF-8; an iterator
+of ``bytes``: UTF-8 in parts, made as they are written, each ending between two characters).
 
 The terminal table of audit and explain is drawn on the CLI's console (``formatters.table``,
 ``formatters.explain_table``), so it is not in these tables; the lab's is plain text.
@@ -14,7 +15,7 @@ when a report is written (CPU time, medians of 5 processes).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TypeVar
 
 from pullpath.domain.report import AuditReport, ExplainReport, LabReport
@@ -23,11 +24,14 @@ from pullpath.formatters.formats import OutputFormat
 from pullpath.formatters.lab_doc import lab_json
 from pullpath.formatters.lab_table import lab_table
 from pullpath.formatters.sarif import audit_sarif, explain_sarif
-from pullpath.formatters.simple import audit_csv, audit_json_bytes
+from pullpath.formatters.simple import audit_csv, audit_json_parts
 
 R = TypeVar("R")
 
-Renderers = Mapping[OutputFormat, Callable[[R], str | bytes]]
+Rendered = str | bytes | Iterator[bytes]
+"""A report's text, whole or in parts."""
+
+Renderers = Mapping[OutputFormat, Callable[[R], Rendered]]
 """One report kind's formats: the function writing each."""
 
 
@@ -68,7 +72,7 @@ def _lab_html(report: LabReport) -> str:
 
 
 AUDIT_RENDERERS: Renderers[AuditReport] = {
-    OutputFormat.JSON: audit_json_bytes,
+    OutputFormat.JSON: audit_json_parts,
     OutputFormat.CSV: audit_csv,
     OutputFormat.MARKDOWN: _audit_markdown,
     OutputFormat.HTML: _audit_html,

@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
 
 from pullpath.domain.report import AuditReport
 from pullpath.domain.verdicts import ConsumerRef, Expectation, PathVerdict, Source
-from pullpath.formatters.audit_doc import audit_document, flow_tail_doc
+from pullpath.formatters.audit_doc import audit_document, flow_docs, flow_tail_doc
 from pullpath.formatters.common import CSV_TRIGGERS, csv_safe, safe_text
 
 CSV_COLUMNS = (
@@ -66,16 +67,63 @@ def audit_json(report: AuditReport) -> str:
 
 
 def audit_json_bytes(report: AuditReport) -> bytes:
-    """``to_json_bytes(audit_document(report))``, the same bytes, with each flow's keys from
-    ``source`` on encoded once per distinct set rather than once per flow
-    (``_encoded_flow_tail``: at 34,000 flows with 13,000 distinct sets, about half the time of
-    writing the report; docs/performance.md). What orjson refuses goes through
-    ``to_json_bytes``, which falls back to ``json.dumps``."""
+    """``to_json_bytes(audit_document(report))``, the same bytes (``audit_json_parts``
+    joined)."""
+    return b"".join(audit_json_parts(report))
+
+
+FLOWS_PER_PART = 2_000
+"""Flows in one part of ``audit_json_parts`` (about 3.6 MB of JSON at the bench's 1M events)."""
+
+_FLOWS_KEY = b'\n  "flows": '
+"""How the document's ``flows`` key begins (it is the only key indented by exactly 2 spaces
+that is called so: a string holds no raw new line)."""
+_PART_HEAD = b'{\n  "flows": [\n    '
+_PART_TAIL = b"\n  ]\n}"
+"""What a part's flows are written inside (``_encode({"flows": docs})``): the layout they have
+in the whole document."""
+
+
+def audit_json_parts(report: AuditReport, per_part: int = FLOWS_PER_PART) -> Iterator[bytes]:
+    """``audit_json_bytes(report)`` in parts, made one after the other as they are asked for:
+    the document up to its flows, the flows ``per_part`` at a time (with the commas
+    between them), then the rest. Every part ends between two JSON values, never inside a
+    character, so each can be checked and written as it comes (``cli.common.write_file``
+    writes one while the next is made: ~60 MB at 1M events).
+
+    Each flow's keys from ``source`` on are encoded once per distinct set rather than once per
+    flow (``_encoded_flow_tail``: at 34,000 flows with 13,000 distinct sets, about half the
+    time of writing the report; docs/performance.md). A part orjson refuses (a lone
+    surrogate, an integer beyond 64 bits) is written by ``json.dumps`` in the same layout
+    (``_encode``), so the parts are always the bytes of ``to_json_bytes(audit_document(
+    report))``."""
+    flows = report.result.flows
+    whole = _encode(audit_document(report, with_flows=False)) + b"\n"
+    if not flows:
+        yield whole
+        return
+    head, tail = whole.split(_FLOWS_KEY + b"[]", 1)
+    yield head + _FLOWS_KEY + b"[\n    "
+    shared: dict[tuple[int, int, int, int], tuple[dict[str, Any], Any]] = {}
+    for start in range(0, len(flows), per_part):
+        part = flows[start:start + per_part]
+        try:
+            encoded = orjson.dumps({"flows": flow_docs(part, _encoded_flow_tail, shared)},
+                                   default=str, option=_ORJSON_OPTIONS)
+        except (orjson.JSONEncodeError, TypeError):
+            encoded = _encode({"flows": flow_docs(part)})
+        if start:
+            yield b",\n    "
+        yield encoded[len(_PART_HEAD):-len(_PART_TAIL)]
+    yield b"\n  ]" + tail
+
+
+def _encode(document: dict[str, Any]) -> bytes:
+    """``to_json_bytes(document)`` without its final new line."""
     try:
-        return orjson.dumps(audit_document(report, _encoded_flow_tail), default=str,
-                            option=_ORJSON_OPTIONS | orjson.OPT_APPEND_NEWLINE)
+        return orjson.dumps(document, default=str, option=_ORJSON_OPTIONS)
     except (orjson.JSONEncodeError, TypeError):
-        return to_json_bytes(audit_document(report))
+        return _to_json_fallback(document)[:-1].encode("utf-8")
 
 
 _TAIL_HEAD = b'{\n  "source": '
