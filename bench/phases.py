@@ -32,8 +32,7 @@ PHASES = (
     "imports: the audit workflow",
     "scan, loading, judging",
     "flows (finish)",
-    "JSON document",
-    "write (visible_bytes, write_file)",
+    "JSON document, written in parts as made (write_output)",
     "total",
 )
 
@@ -68,13 +67,10 @@ def inner(logs: Path, inventory: Path, output: Path) -> dict[str, tuple[float, f
     report = workflow.run_audit([logs], inventory_paths=[inventory],
                                 choose_tags=live.default_service_tags)
     mark()
-    from pullpath.cli.common import write_file
-    from pullpath.formatters.common import visible_bytes
-    from pullpath.formatters.simple import audit_json_bytes
+    from pullpath.cli.common import write_output
+    from pullpath.formatters.simple import audit_json_parts
 
-    data = audit_json_bytes(report)
-    mark()
-    write_file(output, visible_bytes(data))
+    write_output(audit_json_parts(report), output)
     mark()
     spans = {name: (marks[i], marks[i + 1]) for i, name in enumerate(PHASES[:-1])}
     spans["total"] = (marks[0], marks[-1])
