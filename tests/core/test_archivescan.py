@@ -1003,3 +1003,132 @@ def test_templates_differing_only_in_their_description_share_a_family(tmp_path: 
     assert described[n + 2] is None
     (tmp_path / "PT1H.json").write_bytes(data)
     check_all_routes(tmp_path, python_too=False)
+
+
+# ---- groups handed to Python once per catalog, not once per scanner
+
+def _errors_and_groups() -> bytes:
+    """Lines of three groups and of two keys whose resolution is an error, each twice."""
+    lines = [*_distinct_callers(3), dump(_case_record(category="Other0")),
+             dump(_case_record(category="Other1"))]
+    return b"\n".join(lines + lines) + b"\n"
+
+
+def _news_ids(news: list[tuple[object, ...]]) -> list[object]:
+    return [item[0] for item in news]
+
+
+def test_a_group_the_catalog_knows_resolved_is_no_news_to_another_scanner() -> None:
+    """A scanner meeting a group that another scanner met is handed it as news until the
+    catalog is told the group is resolved (``Catalog.resolved``); from then on a scanner
+    meeting it counts it without news. Its lines get the same ids either way."""
+    data = _errors_and_groups()
+    catalog = archivescan.Catalog()
+
+    def scan() -> tuple[bytes, list[tuple[object, ...]]]:
+        consumed, groups, news, fallbacks, host = archivescan.Scanner(
+            1 << 20, 1 << 20, bytes(256), catalog).scan(data)
+        assert (consumed, fallbacks, host) == (len(data), [], -1)
+        return groups, news
+
+    first_groups, first_news = scan()
+    assert _news_ids(first_news) == [0, 1, 2, 3, 4]
+    second_groups, second_news = scan()  # met, not resolved yet: news again
+    assert second_groups == first_groups
+    assert _news_ids(second_news) == _news_ids(first_news)
+    catalog.resolved(first_news[:2])
+    third_groups, third_news = scan()
+    assert third_groups == first_groups
+    assert _news_ids(third_news) == [2, 3, 4]
+    catalog.resolved(third_news)
+    assert scan() == (first_groups, [])
+    assert catalog.group_count == 5
+    with pytest.raises(IndexError):
+        catalog.resolved([(5, *first_news[0][1:])])
+    with pytest.raises(IndexError):
+        catalog.resolved([(-1, *first_news[0][1:])])
+    with pytest.raises(TypeError):
+        catalog.resolved(tuple(first_news))  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        catalog.resolved([()])
+
+
+def test_news_met_by_two_scanners_are_resolved_before_either_counts_them() -> None:
+    """Two scanners meet the same groups before either's news is resolved: both are handed
+    them; resolving the second's resolves every group it counted (errors among ``skips``),
+    resolving the first's then passes by them (each group once among the new groups), and a
+    third scanner gets no news at all."""
+    data = _errors_and_groups()
+    shared = logs_fast.Resolutions()
+
+    def scanner() -> archivescan.Scanner:
+        return archivescan.Scanner(1 << 20, 1 << 20, bytes(256), shared.catalog)
+
+    _consumed, first_groups, first_news, _f, _h = scanner().scan(data)
+    _consumed, second_groups, second_news, _f, _h = scanner().scan(data)
+    assert _news_ids(second_news) == _news_ids(first_news)
+    shared.resolve(memoryview(data), second_news)
+    counted = set(memoryview(second_groups).cast("i"))
+    assert all(shared.keys[gid] is not None for gid in counted)
+    errors = [gid for gid in counted if isinstance(shared.keys[gid], records.RecordError)]
+    assert len(errors) == 2
+    assert [gid for gid in sorted(counted) if shared.skips.take(gid + 2, mode="clip")] == errors
+    keys = list(shared.keys)
+    shared.resolve(memoryview(data), first_news)
+    assert shared.keys == keys
+    assert len(shared.new_groups()) == 3  # the three groups, once
+    _consumed, third_groups, third_news, _f, _h = scanner().scan(data)
+    assert third_groups == first_groups == second_groups
+    assert third_news == []
+
+
+def test_scanners_sharing_resolutions_count_error_groups_as_skips(tmp_path: Path) -> None:
+    """Two fast scanners sharing one ``Resolutions`` (as the worker threads do) read a file
+    one after the other: the second is handed nothing to resolve, and both count the lines
+    of the error groups as skips, line by line as the reference reader does."""
+    from pullpath.adapters.logs_files import scan_file
+    from pullpath.core.audit import Aggregator
+    from pullpath.domain.events import ReadStats
+
+    path = tmp_path / "PT1H.json"
+    path.write_bytes(_errors_and_groups())
+    reference, reference_stats = targets.reference_route([tmp_path])
+    shared = logs_fast.Resolutions()
+    handed: list[int] = []
+    resolve = shared.resolve
+
+    def counting(data: memoryview, news: list[tuple[object, ...]]) -> None:
+        handed.append(len(news))
+        resolve(data, news)
+
+    total = Aggregator()
+    for expect_news in (5, 0):
+        handed.clear()
+        scanner = logs_fast.FastScanner(shared=shared)
+        stats = ReadStats()
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(shared, "resolve", counting)
+            scan_file(path, stats, scanner)
+        assert sum(handed) == expect_news
+        assert stats.events_skipped == 4
+        assert targets.accounting(stats) == targets.accounting(reference_stats)
+        total.merge(scanner.finish())
+    shared.add_to(total)
+    want = {key: (2 * count, first, last)
+            for key, (count, first, last) in targets.snapshot(reference).items()}
+    assert targets.snapshot(total) == want
+
+
+def test_caller_key_is_the_caller_keys_canonical() -> None:
+    """``Resolutions.caller_key`` (a shortcut for the callers whose port the compiled scanner
+    drops without asking) keys every caller as ``CallerKeys`` does."""
+    from pullpath.core.audit import CallerKeys
+    from pullpath.core.records import clean
+
+    callers = [*CALLERS, "20.50.2.3:65535", "20.50.2.3:99999", "20.50.2.3:000001",
+               "1.2.3.4:0", "1.2.3.4:+1", "1.2.3.4:١", "1.2.3.04:1",
+               *(f"{octet}.1.2.3:{port}" for octet in range(256) for port in (1, 65535))]
+    shortcut = logs_fast.Resolutions()
+    for caller in callers:
+        text = clean(caller)
+        assert shortcut.caller_key(text) == CallerKeys().canonical(text), caller

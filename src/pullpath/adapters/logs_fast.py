@@ -24,6 +24,7 @@ which; the audit report warns). Memory grows with distinct groups only, never wi
 from __future__ import annotations
 
 import io
+import re
 import threading
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, cast
@@ -76,6 +77,10 @@ def port_judged_octets() -> bytes:
 
 
 _ASK_OCTETS = port_judged_octets()
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"  # 0-255, no leading zero
+_PORTED = re.compile(rf"((?:{_OCTET})(?:\.{_OCTET}){{3}}):([0-9]{{1,5}})").fullmatch
+"""``a.b.c.d:port`` as the compiled scanner reads it (a canonical dotted quad, a port of at
+most five digits): the first group the address, the second the port."""
 _FAMILIES_LIMIT = 50_000
 """Template families remembered at most (templates of further families are parsed)."""
 _BUFFER = 2 * MAX_LINE_BYTES
@@ -106,7 +111,9 @@ class Resolutions:
     """The compiled scanner's groups for one scan, shared by its scanners (one per thread):
     the scanners share ``catalog``, which gives each distinct raw key one group id and each
     template one template id, whichever scanner meets it first; each id is resolved once,
-    here, and the scanners' counts are added up by group id at the end (:meth:`add_to`)."""
+    here, and the scanners' counts are added up by group id at the end (:meth:`add_to`). The
+    catalog is told which groups are resolved (:meth:`resolve`), and a scanner hands over only
+    the groups new to it that are not: each group reaches Python about once per scan."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -120,6 +127,12 @@ class Resolutions:
         self.overflow_events = 0
         self.fresh: list[GroupKey] = []
         """Groups resolved since the last ``new_groups``."""
+        self.skips = np.zeros(0, dtype=np.bool_)
+        """Group id + 2 -> whether the group was resolved to an error (its lines are skips),
+        for every scanner (one gets no news of a group another scanner's news resolved); ids
+        beyond its end are not (it ends with False: ``take(..., mode="clip")``), nor are the
+        scanner's -1 and -2. Empty until the first error; replaced, never changed in place,
+        so a scanner reads it without the lock."""
         self.callers = CallerKeys()
         self.caller_keys: dict[str | None, str] = {}
         """A caller as the scanners give it -> as groups key it (``CallerKeys`` of its
@@ -139,11 +152,12 @@ class Resolutions:
             fresh, self.fresh = self.fresh, []
         return fresh
 
-    def resolve(self, data: memoryview, news: list[tuple[Any, ...]]) -> list[int]:
-        """Resolve what a compiled scan met first (``news``; ``data``: the buffer it scanned)
-        and is not resolved yet: a template by ``parse_record`` on its first line with the time
-        set aside, a group as its template with its identity and caller. Returns the ids of the
-        groups among ``news`` whose lines are skips."""
+    def resolve(self, data: memoryview, news: list[tuple[Any, ...]]) -> None:
+        """Resolve what a compiled scan met first and the catalog had not seen resolved
+        (``news``; ``data``: the buffer it scanned): a template by ``parse_record`` on its
+        first line with the time set aside, a group as its template with its identity and
+        caller. Then the catalog knows them resolved: no scanner hands them over again. The
+        groups whose lines are skips join ``skips``."""
         keys = self.keys
         templates = self.templates
         errors: list[int] = []
@@ -152,39 +166,76 @@ class Resolutions:
             # room for every id given so far (those of ``news`` included)
             keys.extend([None] * (catalog.group_count - len(keys)))
             templates.extend([None] * (catalog.template_count - len(templates)))
-            # the groups whose template, caller and identity are known already: in C, as the
-            # loop below makes them; the loop gets the rest
-            news = _resolve_known(news, keys, templates, self.caller_keys, self.identities,
-                                  GroupKey, self.fresh)
-            families = self.families
-            for gid, tid, _line, start, end, identity, caller, fid, description in news:
-                key = keys[gid]
-                if key is None:
-                    found = templates[tid]
-                    if found is None:
-                        family = families.get(fid)
-                        if family is not None:  # its group, with this one's result
-                            base, result_type = family
-                            result, text = read_result(result_type, description)
-                            found = templates[tid] = base._replace(result=result,
-                                                                   result_description=text)
-                        else:
-                            record = cast(dict[str, Any], _loads(data[start:end].tobytes()))
-                            found = templates[tid] = template(record)
-                            if type(found) is GroupKey and len(families) < _FAMILIES_LIMIT:
-                                families[fid] = (found,
-                                                 flatten_record(record).get("result_type"))
+            # the groups whose template, caller and identity are known already: in C; then
+            # what that lacked for the others (their templates, the memos of their callers and
+            # identities) and C again; the loop gets the rest: errors, values beyond the memos'
+            # bounds (groups another scanner's news resolved meanwhile are passed by)
+            memos = (keys, templates, self.caller_keys, self.identities, GroupKey, self.fresh)
+            rest = _resolve_known(news, *memos)
+            if rest:
+                self._templates(data, rest)
+                self._memoise(rest)
+                rest = _resolve_known(rest, *memos)
+            for gid, tid, _line, _start, _end, identity, caller, _fid, _desc in rest:
+                if keys[gid] is None:
+                    found = cast("GroupKey | RecordError", templates[tid])
                     if isinstance(found, RecordError):
-                        key = keys[gid] = found
+                        keys[gid] = found
+                        errors.append(gid)
                     else:
                         key = keys[gid] = found._replace(
-                            caller_ip=_cleaned(self.caller_keys, caller,
-                                               self.callers.canonical),
+                            caller_ip=_cleaned(self.caller_keys, caller, self.caller_key),
                             identity=_cleaned(self.identities, identity, str))
                         self.fresh.append(key)
-                if type(key) is not GroupKey:
-                    errors.append(gid)
-        return errors
+            if errors:
+                skips = np.zeros(max(len(self.skips), max(errors) + 4), dtype=np.bool_)
+                skips[:len(self.skips)] = self.skips
+                skips[np.array(errors) + 2] = True
+                self.skips = skips
+            # last: a scanner told these are resolved reads their keys and ``skips``
+            catalog.resolved(news)
+
+    def _templates(self, data: memoryview, news: list[tuple[Any, ...]]) -> None:
+        """Resolve the templates of the unresolved groups of ``news`` not resolved yet, each
+        on its first line here (in ``data``), or from its family's first template."""
+        keys = self.keys
+        templates = self.templates
+        families = self.families
+        for gid, tid, _line, start, end, _identity, _caller, fid, description in news:
+            if keys[gid] is not None or templates[tid] is not None:
+                continue
+            family = families.get(fid)
+            if family is not None:  # its group, with this one's result
+                base, result_type = family
+                result, text = read_result(result_type, description)
+                templates[tid] = base._replace(result=result, result_description=text)
+            else:
+                record = cast(dict[str, Any], _loads(data[start:end].tobytes()))
+                found = templates[tid] = template(record)
+                if type(found) is GroupKey and len(families) < _FAMILIES_LIMIT:
+                    families[fid] = (found, flatten_record(record).get("result_type"))
+
+    def caller_key(self, text: str) -> str:
+        """``CallerKeys.canonical(text)``, at once for ``a.b.c.d:port`` where the compiled
+        scanner drops the port without asking (``port_judged_octets``: the address, whatever
+        the port), else by ``CallerKeys``."""
+        ported = _PORTED(text)
+        if ported is not None and int(ported[2]) <= 65535:
+            address = ported[1]
+            if not _ASK_OCTETS[int(address[:address.index(".")])]:
+                return address
+        return self.callers.canonical(text)
+
+    def _memoise(self, news: list[tuple[Any, ...]]) -> None:
+        """Remember the keys of the callers and identities of ``news`` not met yet (as far as
+        the memos' bounds allow), for ``resolve_known``."""
+        callers, identities = self.caller_keys, self.identities
+        caller_key = self.caller_key
+        for _gid, _tid, _line, _start, _end, identity, caller, _fid, _desc in news:
+            if caller not in callers:
+                _cleaned(callers, caller, caller_key)
+            if identity not in identities:
+                _cleaned(identities, identity, str)
 
     def add_to(self, out: Aggregator) -> None:
         """Add every scanner's counts to ``out``, once per group (errors left out: their
@@ -244,8 +295,6 @@ class FastScanner:
         self.compiled = (None if _Compiled is None
                          else _Compiled(self.events.max_groups, MAX_LINE_BYTES, _ASK_OCTETS,
                                         self.shared.catalog))
-        self.error_ids = np.empty(0, dtype=np.int32)
-        """Compiled groups whose lines are skips."""
         self.overflow_events = 0
         self._buffer: bytearray | None = None
         self.duplicates: Duplicates | None = None
@@ -358,10 +407,7 @@ class FastScanner:
             part = data[done:]
             consumed, groups, news, fallbacks, host = compiled.scan(part)
             if news:
-                errors = self.shared.resolve(part, news)
-                if errors:
-                    self.error_ids = np.concatenate([self.error_ids,
-                                                     np.array(errors, dtype=np.int32)])
+                self.shared.resolve(part, news)
             number = self._count(part, groups, fallbacks, number, name, stats)
             done += consumed
             if host < 0:
@@ -379,8 +425,9 @@ class FastScanner:
             return number
         ids = np.frombuffer(groups, dtype=np.int32)
         errors: list[int] = []
-        if len(self.error_ids):
-            errors = np.flatnonzero(np.isin(ids, self.error_ids)).tolist()
+        skips = self.shared.skips  # every group this scan counted is resolved
+        if len(skips):
+            errors = np.flatnonzero(skips.take(ids + 2, mode="clip")).tolist()
         if cast("Scanner", self.compiled).group_count >= self.events.max_groups:
             self.overflow_events += int(np.count_nonzero(ids == -2))
         n_read = lines - len(errors) - len(fallbacks)
