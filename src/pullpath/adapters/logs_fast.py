@@ -32,6 +32,7 @@ from typing import IO, TYPE_CHECKING, Any, cast
 import numpy as np
 import numpy.typing as npt
 
+from pullpath.adapters.logs_common import max_read_groups
 from pullpath.adapters.logs_files import (
     MAX_LINE_BYTES,
     Duplicates,
@@ -39,7 +40,7 @@ from pullpath.adapters.logs_files import (
     _read_json_lines,
     json_line,
 )
-from pullpath.core.audit import Aggregator, CallerKeys, GroupKey, group_key
+from pullpath.core.audit import DOTTED_QUAD, Aggregator, CallerKeys, GroupKey, group_key
 from pullpath.core.classify import V4_MAYBE_UNROUTABLE
 from pullpath.core.records import RecordError, clean, flatten_record, parse_record, read_result
 from pullpath.domain.events import Location, PullEvent, ReadStats, Skip
@@ -77,8 +78,7 @@ def port_judged_octets() -> bytes:
 
 
 _ASK_OCTETS = port_judged_octets()
-_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"  # 0-255, no leading zero
-_PORTED = re.compile(rf"((?:{_OCTET})(?:\.{_OCTET}){{3}}):([0-9]{{1,5}})").fullmatch
+_PORTED = re.compile(rf"({DOTTED_QUAD}):([0-9]{{1,5}})").fullmatch
 """``a.b.c.d:port`` as the compiled scanner reads it (a canonical dotted quad, a port of at
 most five digits): the first group the address, the second the port."""
 _FAMILIES_LIMIT = 50_000
@@ -288,7 +288,7 @@ class FastScanner:
 
     def __init__(self, tick: Callable[[], None] | None = None,
                  shared: Resolutions | None = None) -> None:
-        self.events = Aggregator()
+        self.events = Aggregator(max_read_groups())
         """The events the reference reader read."""
         self.tick = tick
         self.shared = Resolutions() if shared is None else shared

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
+from pullpath.adapters.logs_common import max_read_groups
 from pullpath.adapters.logs_fast import FastScanner, Resolutions, compiled_installed
 from pullpath.adapters.logs_files import Duplicates, log_inputs, scan_file
 from pullpath.adapters.logs_split import (
@@ -155,7 +156,7 @@ class LogScan:
             if len(self.inputs) == 1:
                 assert self._pool is not None
                 return self._pool.collect(self.stats, self._meter, on_groups)
-            aggregator = Aggregator()
+            aggregator = Aggregator(max_read_groups())
             for index in range(len(self.inputs)):  # one after the other (duplicates)
                 if index:
                     self._pool = self._start(index)
@@ -361,7 +362,7 @@ class _Workers:
                 meter.show(stats.events_read + events, stats.events_skipped + skipped)
         if self.errors:
             raise self.errors[0]
-        aggregator = Aggregator()
+        aggregator = Aggregator(max_read_groups())
         for part in self.results:
             aggregator.merge(part)
             aggregator.add_overflow(part.overflow_events)

@@ -12,7 +12,6 @@ route through ``Aggregator.add_group``.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -117,7 +116,7 @@ class CallerKeys:
 
     def canonical(self, value: str) -> str:
         """``flow_address(value)``, or ``value`` when a flow would show it as logged."""
-        if _DOTTED_QUAD(value):  # the usual caller: its address is itself (or unroutable)
+        if _DOTTED_QUAD_MATCH(value):  # the usual caller: its address is itself (or unroutable)
             return value
         cached = self._other.get(value)
         if cached is None:
@@ -128,34 +127,32 @@ class CallerKeys:
 
 
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"  # 0-255, no leading zero
-_DOTTED_QUAD = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}").fullmatch
-"""An IPv4 address in its canonical form (no leading zeros, no port, no spaces): ``parse_ip``
-reads it as itself, so ``flow_address`` gives it back unchanged, or "" when it is unroutable;
-``CallerKeys.canonical`` answers the value either way, without parsing it."""
+DOTTED_QUAD = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
+"""A regular expression of an IPv4 address in its canonical form (no leading zeros, no port,
+no spaces): ``parse_ip`` reads it as itself, so ``flow_address`` gives it back unchanged, or ""
+when it is unroutable; ``CallerKeys.canonical`` answers the value either way, without parsing
+it."""
+_DOTTED_QUAD_MATCH = re.compile(DOTTED_QUAD).fullmatch
 
 
 MAX_READ_GROUPS = 1_000_000
 """Distinct groups held while reading, per reading thread (the compiled scanner's raw keys,
 keys of records that are skips included, about 1.2 KiB each). Events of new keys beyond it are
 counted as ``overflow_events`` (reported as unclassified, failing ``--strict``), so memory stays
-bounded whatever the number of distinct callers. ``$PULLPATH_MAX_READ_GROUPS`` changes it."""
-
-
-def max_read_groups() -> int:
-    value = os.environ.get("PULLPATH_MAX_READ_GROUPS", "").strip()
-    return int(value) if value.isdigit() and int(value) > 0 else MAX_READ_GROUPS
+bounded whatever the number of distinct callers. ``$PULLPATH_MAX_READ_GROUPS`` changes it
+(``adapters.logs_common.max_read_groups``)."""
 
 
 class Aggregator:
     """Counts events per ``GroupKey`` with first/last time. Memory grows with distinct groups,
-    up to ``MAX_READ_GROUPS``; events of further new groups are only counted."""
+    up to ``max_groups``; events of further new groups are only counted."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_groups: int = MAX_READ_GROUPS) -> None:
         self.groups: dict[GroupKey, GroupStats] = {}
         self.events = 0
         self.newest: datetime | None = None
         self.overflow_events = 0
-        self.max_groups = max_read_groups()
+        self.max_groups = max_groups
         self._callers = CallerKeys()
 
     def add(self, event: PullEvent) -> None:

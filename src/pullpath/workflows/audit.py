@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pullpath.adapters.logs_common import max_read_groups
 from pullpath.adapters.logs_files import read_warnings
 from pullpath.adapters.logs_scan import LogScan, ScanProgress
 from pullpath.core.audit import (
@@ -139,7 +140,7 @@ def audit_events(
     log_sources: Sequence[str] = (),
 ) -> AuditReport:
     classifier = classifier_for(inventory, tags)
-    aggregator = Aggregator().add_all(events)
+    aggregator = Aggregator(max_read_groups()).add_all(events)
     return finish(classifier, aggregator, stats, inventory=inventory, tags=tags,
                   log_sources=log_sources)
 

@@ -34,6 +34,7 @@ from pullpath.adapters.azure.storage_archive import (
     ArchiveReader,
     hour_window,
 )
+from pullpath.adapters.logs_common import max_read_groups
 from pullpath.adapters.servicetags_files import (
     BUNDLED_CLOUD,
     BUNDLED_NAME,
@@ -94,7 +95,7 @@ def audit_workspace(
     """Audit from a Log Analytics workspace: server-side summarised groups, classified once."""
     plan = plan_queries(window, registries=registries, operations=operations, step=step)
     stats = ReadStats()
-    aggregator = Aggregator()
+    aggregator = Aggregator(max_read_groups())
     with WorkspaceReader(
         credential, workspace, settings, progress=progress, min_window=min_window,
         row_limit=row_limit,
@@ -135,7 +136,7 @@ def audit_storage(
     stats = ReadStats()
     hours = hour_window(window)
     with ArchiveReader(credential, location, settings, progress=progress) as reader:
-        aggregator = Aggregator().add_all(
+        aggregator = Aggregator(max_read_groups()).add_all(
             reader.read_events(window, stats, registries=registries)
         )
         missing = list(reader.missing_containers)
