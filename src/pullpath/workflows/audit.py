@@ -14,7 +14,6 @@ from pullpath.core.audit import (
     MAX_FLOW_GROUPS,
     MAX_JUDGE_KEYS,
     Aggregator,
-    ExpectFn,
     Judgements,
     build_flows,
 )
@@ -22,7 +21,7 @@ from pullpath.core.classify import Classifier
 from pullpath.core.inventory import inventory_warnings
 from pullpath.domain.events import PullEvent, ReadStats
 from pullpath.domain.inventory import Inventory
-from pullpath.domain.verdicts import AuditResult, Expectation, Flow, InventoryInfo, TagsInfo
+from pullpath.domain.verdicts import AuditResult, InventoryInfo, TagsInfo
 
 if TYPE_CHECKING:
     from pullpath.core.servicetags import TagIndex
@@ -145,31 +144,6 @@ def audit_events(
                   log_sources=log_sources)
 
 
-def _per_consumer(expect: ExpectFn) -> ExpectFn:
-    """``expect`` asked once per consumer, registry, path and kind of request rather than once
-    per flow: the knowledge base predicts for a consumer and a registry (the key holds more than
-    ``Explainer.expectation`` reads today, never less). Flows without an attributed consumer
-    have no expectation (``Explainer.expectation``): asked directly, never cached."""
-    cache: dict[tuple[str, ...], Expectation | None] = {}
-
-    def cached(flow: Flow) -> Expectation | None:
-        consumer = flow.consumer.id
-        if not consumer:
-            return expect(flow)
-        # strings only: hashing the ConsumerRef or the Path member runs Python code
-        key = (consumer, flow.registry, flow.registry_id, flow.verdict.path._value_,
-               flow.operation, flow.table, flow.result, flow.identity)
-        found = cache.get(key, _MISSING)
-        if found is _MISSING:
-            found = cache[key] = expect(flow)
-        return found  # type: ignore[return-value]
-
-    return cached
-
-
-_MISSING = object()
-
-
 def max_flow_groups() -> int:
     """Distinct groups shown with their repository and tag at most (the others are folded):
     ``$PULLPATH_MAX_FLOW_GROUPS`` when set (a positive integer), else ``MAX_FLOW_GROUPS``.
@@ -208,8 +182,7 @@ def finish(
     # one explainer serves both the per-flow expectations and the findings
     explainer = None if inventory.empty else explainer_for(inventory)
     result: AuditResult = build_flows(classifier, aggregator, stats,
-                                      expect=_per_consumer(explainer.expectation)
-                                      if explainer else None,
+                                      expect=explainer.expectation if explainer else None,
                                       max_groups=max_flow_groups(),
                                       max_judged=max_judge_keys(), judgements=judgements)
     result.warnings.extend(warnings)
