@@ -810,7 +810,8 @@ static int64_t probe(const Table *t, uint64_t h, const unsigned char *k, uint32_
 
 /* Store id under hash h at a slot probe() gave; 0 on memory exhaustion. Tables grow past 3/4
  * full: at 1/2 the bench's 33,932 groups took 131,072 slots (2 MiB, twice the L2 cache of
- * this host's cores); at 3/4, 65,536 (a probe reads ~2.5 slots, mostly one cache line). */
+ * this host's cores); at 3/4, 65,536 (a hit reads ~1.5 slots at that fill, ~2.5 at 3/4 full;
+ * four slots a cache line). */
 static int table_put(Table *t, size_t slot, uint64_t h, int64_t id) {
     t->slots[slot].hash = h;
     t->slots[slot].id = id;
