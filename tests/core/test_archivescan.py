@@ -1053,6 +1053,35 @@ def test_a_group_the_catalog_knows_resolved_is_no_news_to_another_scanner() -> N
         catalog.resolved([()])
 
 
+def test_keys_that_differ_in_one_byte_or_one_boundary_are_other_groups() -> None:
+    """Group keys are hashed over lanes of 32 bytes and a last partial word read overlapping
+    the key's end, and compared whole: records that differ only in the last byte of a value,
+    or only in where the bytes of two adjacent values are cut, are groups of their own, at
+    every key length modulo 32 and past the tables' growth (1,024 slots at first)."""
+    records = []
+    for n in range(70):  # every key length modulo 32, several times
+        for last in "ab":
+            records.append(_case_record(identity="i" * n + last))
+    for i in range(1, 14):  # resultType | resultDescription cut elsewhere
+        both = "HttpStatusCode200"
+        records.append(_case_record(resultType=both[:i], resultDescription=both[i:]))
+    records += [_case_record(callerIpAddress=f"20.1.{i // 250}.{i % 250 + 1}") for i in range(1500)]
+    lines = [dump(r) for r in records]
+    assert len(set(lines)) == len(lines)
+    data = b"\n".join(lines) + b"\n"
+    scanner = archivescan.Scanner(1 << 20, 1 << 20, bytes(256), archivescan.Catalog())
+    consumed, first, news, fallbacks, host = scanner.scan(data)
+    assert (consumed, fallbacks, host) == (len(data), [], -1)
+    assert array("i", first).tolist() == list(range(len(lines)))  # each line a new group
+    assert len(news) == scanner.group_count == len(lines)
+    _, again, news, _, _ = scanner.scan(data)
+    assert again == first
+    assert news == []
+    ids, counts, _, _ = scanner.groups()
+    assert array("q", ids).tolist() == list(range(len(lines)))
+    assert set(array("q", counts).tolist()) == {2}
+
+
 def test_news_met_by_two_scanners_are_resolved_before_either_counts_them() -> None:
     """Two scanners meet the same groups before either's news is resolved: both are handed
     them; resolving the second's resolves every group it counted (errors among ``skips``),
