@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -57,25 +58,33 @@ def test_version() -> None:
 
 @pytest.mark.parametrize(("command", "tuned"), [("audit", True), ("demo", True),
                                                ("lab", False), ("explain", False)])
-def test_console_script_tunes_its_own_process_only(command: str, tuned: bool) -> None:
+@pytest.mark.parametrize("blas", [None, "4"])
+def test_console_script_tunes_its_own_process_only(command: str, tuned: bool,
+                                                   blas: str | None) -> None:
     """The installed ``pullpath`` script is ``pullpath.__main__:main``: it runs an audit (and
-    the demo, which is one) with the cyclic collector off and a short switch interval (the
-    command's process ends with it; docs/performance.md has what each is worth), other
-    commands (a long lab run) as Python sets them, while importing the command line, as a
-    library user may, changes neither."""
+    the demo, which is one) with the cyclic collector off, a short switch interval and one
+    OpenBLAS thread unless the user chose a number (the command's process ends with it;
+    docs/performance.md has what each is worth), other commands (a long lab run) as Python
+    sets them, while importing the command line, as a library user may, changes none."""
     code = (
-        f"import gc, sys\nsys.argv[1:] = [{command!r}]\n"
+        f"import gc, os, sys\nsys.argv[1:] = [{command!r}]\n"
         "from importlib.metadata import entry_points\n"
         "(script,) = [e for e in entry_points(group='console_scripts') if e.name == 'pullpath']\n"
         "import pullpath.cli.app as app\n"
-        "print(gc.isenabled(), sys.getswitchinterval())\n"
-        "app.main = lambda: print(script.value, gc.isenabled(), sys.getswitchinterval())\n"
+        "def state(): return (gc.isenabled(), sys.getswitchinterval(),"
+        " os.environ.get('OPENBLAS_NUM_THREADS'))\n"
+        "print(*state())\n"
+        "app.main = lambda: print(script.value, *state())\n"
         "script.load()()\n"
     )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if blas is not None:
+        env["OPENBLAS_NUM_THREADS"] = blas
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60, check=True)
-    after = ["False", "0.0005"] if tuned else ["True", "0.005"]
-    assert proc.stdout.split() == ["True", "0.005", "pullpath.__main__:main", *after]
+                          timeout=60, check=True, env=env)
+    before = ["True", "0.005", str(blas)]
+    after = ["False", "0.0005", blas or "1"] if tuned else before
+    assert proc.stdout.split() == [*before, "pullpath.__main__:main", *after]
 
 
 _ENDING = """
