@@ -1148,16 +1148,19 @@ def test_scanners_sharing_resolutions_count_error_groups_as_skips(tmp_path: Path
     assert targets.snapshot(total) == want
 
 
-def test_caller_key_is_the_caller_keys_canonical() -> None:
-    """``Resolutions.caller_key`` (a shortcut for the callers whose port the compiled scanner
-    drops without asking) keys every caller as ``CallerKeys`` does."""
+def test_caller_keys_canonical_is_flow_address_or_the_value() -> None:
+    """``CallerKeys.canonical`` (with its shortcuts: a dotted quad is itself, ``a.b.c.d:port``
+    of a surely routable address is the address) keys every caller as its definition says:
+    ``flow_address(value)``, or the value as logged when a flow shows it so; the callers of
+    the compiled scanner's tests, odd ports, and every first octet."""
     from pullpath.core.audit import CallerKeys
+    from pullpath.core.classify import flow_address
     from pullpath.core.records import clean
 
     callers = [*CALLERS, "20.50.2.3:65535", "20.50.2.3:99999", "20.50.2.3:000001",
                "1.2.3.4:0", "1.2.3.4:+1", "1.2.3.4:١", "1.2.3.04:1",
                *(f"{octet}.1.2.3:{port}" for octet in range(256) for port in (1, 65535))]
-    shortcut = logs_fast.Resolutions()
+    keys = CallerKeys()
     for caller in callers:
         text = clean(caller)
-        assert shortcut.caller_key(text) == CallerKeys().canonical(text), caller
+        assert keys.canonical(text) == (flow_address(text) or text), caller

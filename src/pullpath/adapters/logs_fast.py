@@ -24,7 +24,6 @@ which; the audit report warns). Memory grows with distinct groups only, never wi
 from __future__ import annotations
 
 import io
-import re
 import threading
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, cast
@@ -40,7 +39,7 @@ from pullpath.adapters.logs_files import (
     _read_json_lines,
     json_line,
 )
-from pullpath.core.audit import DOTTED_QUAD, Aggregator, CallerKeys, GroupKey, group_key
+from pullpath.core.audit import Aggregator, CallerKeys, GroupKey, group_key
 from pullpath.core.classify import V4_MAYBE_UNROUTABLE
 from pullpath.core.records import RecordError, clean, flatten_record, parse_record, read_result
 from pullpath.domain.events import Location, PullEvent, ReadStats, Skip
@@ -78,9 +77,6 @@ def port_judged_octets() -> bytes:
 
 
 _ASK_OCTETS = port_judged_octets()
-_PORTED = re.compile(rf"({DOTTED_QUAD}):([0-9]{{1,5}})").fullmatch
-"""``a.b.c.d:port`` as the compiled scanner reads it (a canonical dotted quad, a port of at
-most five digits): the first group the address, the second the port."""
 _FAMILIES_LIMIT = 50_000
 """Template families remembered at most (templates of further families are parsed)."""
 _BUFFER = 2 * MAX_LINE_BYTES
@@ -184,7 +180,7 @@ class Resolutions:
                         errors.append(gid)
                     else:
                         key = keys[gid] = found._replace(
-                            caller_ip=_cleaned(self.caller_keys, caller, self.caller_key),
+                            caller_ip=_cleaned(self.caller_keys, caller, self.callers.canonical),
                             identity=_cleaned(self.identities, identity, str))
                         self.fresh.append(key)
             if errors:
@@ -215,22 +211,11 @@ class Resolutions:
                 if type(found) is GroupKey and len(families) < _FAMILIES_LIMIT:
                     families[fid] = (found, flatten_record(record).get("result_type"))
 
-    def caller_key(self, text: str) -> str:
-        """``CallerKeys.canonical(text)``, at once for ``a.b.c.d:port`` where the compiled
-        scanner drops the port without asking (``port_judged_octets``: the address, whatever
-        the port), else by ``CallerKeys``."""
-        ported = _PORTED(text)
-        if ported is not None and int(ported[2]) <= 65535:
-            address = ported[1]
-            if not _ASK_OCTETS[int(address[:address.index(".")])]:
-                return address
-        return self.callers.canonical(text)
-
     def _memoise(self, news: list[tuple[Any, ...]]) -> None:
         """Remember the keys of the callers and identities of ``news`` not met yet (as far as
         the memos' bounds allow), for ``resolve_known``."""
         callers, identities = self.caller_keys, self.identities
-        caller_key = self.caller_key
+        caller_key = self.callers.canonical
         for _gid, _tid, _line, _start, _end, identity, caller, _fid, _desc in news:
             if caller not in callers:
                 _cleaned(callers, caller, caller_key)

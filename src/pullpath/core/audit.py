@@ -19,6 +19,7 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from pullpath.core.classify import (
+    V4_MAYBE_UNROUTABLE,
     Call,
     Classifier,
     flow_address,
@@ -118,6 +119,13 @@ class CallerKeys:
         """``flow_address(value)``, or ``value`` when a flow would show it as logged."""
         if _DOTTED_QUAD_MATCH(value):  # the usual caller: its address is itself (or unroutable)
             return value
+        ported = _PORTED_MATCH(value)
+        if (ported is not None and int(ported[2]) <= 65535
+                and int(ported[1].partition(".")[0]) not in V4_MAYBE_UNROUTABLE):
+            # ``a.b.c.d:port`` of an address that is surely routable: the address, at once
+            # (ACI's callers, another port on every request; 7,100 of the 13,000 distinct
+            # callers at the bench's 1M events, each a ``flow_address`` call saved)
+            return ported[1]
         cached = self._other.get(value)
         if cached is None:
             cached = flow_address(value) or value
@@ -133,6 +141,8 @@ no spaces): ``parse_ip`` reads it as itself, so ``flow_address`` gives it back u
 when it is unroutable; ``CallerKeys.canonical`` answers the value either way, without parsing
 it."""
 _DOTTED_QUAD_MATCH = re.compile(DOTTED_QUAD).fullmatch
+_PORTED_MATCH = re.compile(rf"({DOTTED_QUAD}):([0-9]{{1,5}})").fullmatch
+"""``a.b.c.d:port``: the address and the port (at most five digits)."""
 
 
 MAX_READ_GROUPS = 1_000_000
