@@ -92,7 +92,7 @@ def write_output(text: Rendered, output: Path | None) -> None:
     whole (``write_file``)."""
     from pullpath.formatters.common import visible_bytes
 
-    if not isinstance(text, str | bytes):
+    if not isinstance(text, str | bytes):  # parts
         parts = map(visible_bytes, text)
         if output is None:
             for part in parts:
@@ -100,18 +100,17 @@ def write_output(text: Rendered, output: Path | None) -> None:
             sys.stdout.flush()
             return
         write_file(output, parts)
-        stderr.print(f"[dim]wrote {literal(str(output))}[/]")
-        return
-    data = text if isinstance(text, bytes) else text.encode("utf-8", "replace")
-    safe = visible_bytes(data)
-    if output is None:
-        sys.stdout.write(text if isinstance(text, str) and safe is data
-                         else safe.decode("utf-8", "replace"))
-        sys.stdout.flush()
-        return
-    if isinstance(text, str) and os.linesep != "\n":  # line ends as text files have them
-        safe = safe.replace(b"\n", os.linesep.encode("ascii"))
-    write_file(output, safe)
+    else:
+        data = text if isinstance(text, bytes) else text.encode("utf-8", "replace")
+        safe = visible_bytes(data)
+        if output is None:
+            sys.stdout.write(text if isinstance(text, str) and safe is data
+                             else safe.decode("utf-8", "replace"))
+            sys.stdout.flush()
+            return
+        if isinstance(text, str) and os.linesep != "\n":  # line ends as text files have them
+            safe = safe.replace(b"\n", os.linesep.encode("ascii"))
+        write_file(output, safe)
     stderr.print(f"[dim]wrote {literal(str(output))}[/]")
 
 
@@ -397,10 +396,9 @@ def emit_report(kind: str, report: R, renderers: Renderers[R], fmt: Format,
     if render is None:
         fail(f"{kind} does not support --format {fmt.value}")
     text = render(report)
-    if not isinstance(text, str | bytes) and output is not None and os.linesep != "\n":
-        text = b"".join(text)
-    if isinstance(text, bytes) and output is not None and os.linesep != "\n":
-        text = text.decode("utf-8")  # a text file gets this platform's line ends
+    if not isinstance(text, str) and output is not None and os.linesep != "\n":
+        # a text file gets this platform's line ends (``write_output`` sets them in a str)
+        text = (text if isinstance(text, bytes) else b"".join(text)).decode("utf-8")
     write_output(text, output)
 
 
