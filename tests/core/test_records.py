@@ -1,8 +1,8 @@
 """core/records.py: one decoded record -> PullEvent, on the real archived record and its quirks.
 
-The real record (shared/data/acr-logs/repositoryevents_pull_404_record.json, a
-ContainerRegistryRepositoryEvents record in the storage-archive shape) is copied into
-tests/data/acr-logs/ with its provenance; expected values are read from that file here, never
+The real record (tests/data/acr-logs/repositoryevents_pull_404_record.json, a
+ContainerRegistryRepositoryEvents record in the storage-archive shape; where it comes from:
+tests/data/acr-logs/PROVENANCE.md): expected values are read from that file here, never
 restated by hand.
 """
 

@@ -1,7 +1,7 @@
 """Build small end-to-end scenarios: ARM inventory (REST shape) + registry log records.
 
 The resource shapes follow the official REST API examples (camelCase, ``properties`` bag), the
-log records follow the diagnostic-settings archive shape of shared/data/acr-logs. Addresses used
+log records follow the diagnostic-settings archive shape of tests/data/acr-logs. Addresses used
 for Microsoft callers are taken from the bundled service tag file by the tests themselves.
 """
 

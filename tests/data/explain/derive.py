@@ -134,7 +134,7 @@ def main() -> None:
     app = body("ContainerApps_Get.json")
     _, uai = next(iter(app["identity"]["userAssignedIdentities"].items()))
     uai_id = f"{RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/myidentity"
-    write("identity.json", {  # constructed: no official example in shared/data
+    write("identity.json", {  # constructed: no official example (PROVENANCE.md)
         "id": uai_id, "name": "myidentity",
         "type": "Microsoft.ManagedIdentity/userAssignedIdentities", "location": "westus",
         "properties": {"principalId": uai["principalId"], "clientId": uai["clientId"],
@@ -212,7 +212,7 @@ def main() -> None:
     props["vnetImagePullEnabled"] = True
     write("webapp.json", site)
 
-    # -- ACR task (constructed: no official example in shared/data) -------------------------
+    # -- ACR task (constructed: no official example, PROVENANCE.md) ----------------------------
     write("task.json", {
         "id": f"{reg_id}/tasks/mytask", "name": "mytask",
         "type": "Microsoft.ContainerRegistry/registries/tasks", "location": "westus",
