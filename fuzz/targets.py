@@ -40,7 +40,7 @@ import orjson
 from pullpath.adapters.inventory_files import decode_json, read_inventory
 from pullpath.adapters.logs_files import MAX_LINE_BYTES, read_file
 from pullpath.adapters.servicetags_files import load_service_tags, read_service_tags_json
-from pullpath.core.audit import Aggregator, CallerKeys, GroupKey, group_key
+from pullpath.core.groups import Aggregator, CallerKeys, GroupKey, group_key
 from pullpath.core.inventory import inventory_from_documents
 from pullpath.core.records import RecordError, parse_record, parse_time
 from pullpath.core.servicetags import ServiceTagError, TagIndex, parse_service_tags

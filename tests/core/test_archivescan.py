@@ -936,7 +936,7 @@ def test_resolve_known_makes_the_groups_whose_parts_are_all_known() -> None:
     (template with caller and identity replaced), leaves the rest to it in order, and skips
     groups another scanner's news resolved already."""
     from pullpath.core._archivescan import resolve_known
-    from pullpath.core.audit import GroupKey
+    from pullpath.core.groups import GroupKey
     from pullpath.core.records import RecordError
 
     template = GroupKey("r.azurecr.io", "/sub/r", "ContainerRegistryRepositoryEvents", "Pull",
@@ -1116,7 +1116,7 @@ def test_scanners_sharing_resolutions_count_error_groups_as_skips(tmp_path: Path
     one after the other: the second is handed nothing to resolve, and both count the lines
     of the error groups as skips, line by line as the reference reader does."""
     from pullpath.adapters.logs_files import scan_file
-    from pullpath.core.audit import Aggregator
+    from pullpath.core.groups import Aggregator
     from pullpath.domain.events import ReadStats
 
     path = tmp_path / "PT1H.json"
@@ -1153,8 +1153,8 @@ def test_caller_keys_canonical_is_flow_address_or_the_value() -> None:
     of a surely routable address is the address) keys every caller as its definition says:
     ``flow_address(value)``, or the value as logged when a flow shows it so; the callers of
     the compiled scanner's tests, odd ports, and every first octet."""
-    from pullpath.core.audit import CallerKeys
-    from pullpath.core.classify import flow_address
+    from pullpath.core.groups import CallerKeys
+    from pullpath.core.ipaddr import flow_address
     from pullpath.core.records import clean
 
     callers = [*CALLERS, "20.50.2.3:65535", "20.50.2.3:99999", "20.50.2.3:000001",

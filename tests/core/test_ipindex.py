@@ -23,7 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pullpath.core import ipindex
-from pullpath.core.ipindex import PrefixIndex, is_private, parse_ip
+from pullpath.core.ipaddr import is_private, parse_ip
+from pullpath.core.ipindex import PrefixIndex
 
 Address = IPv4Address | IPv6Address
 Network = IPv4Network | IPv6Network
@@ -443,7 +444,8 @@ _callers = st.one_of(
 def test_classifier_reads_callers_as_parse_ip_does(values: list[str]) -> None:
     """A caller's source shows ``str(parse_ip(caller))`` (or is invalid), whether it was
     classified alone (``source``) or in a batch (``prime_sources``)."""
-    from pullpath.core.classify import Classifier, flow_address
+    from pullpath.core.classify import Classifier
+    from pullpath.core.ipaddr import flow_address
     from pullpath.domain.verdicts import SourceKind
 
     batch = Classifier(_CLASSIFIER.inventory, _CLASSIFIER.tags)

@@ -15,8 +15,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pullpath.adapters.servicetags_files import load_service_tags
-from pullpath.core.audit import Aggregator, build_flows
+from pullpath.core.audit import build_flows
 from pullpath.core.classify import Classifier
+from pullpath.core.groups import Aggregator
 from pullpath.core.network import network_view
 from pullpath.core.servicetags import TagIndex
 from pullpath.domain.events import PullEvent, ReadStats, Table

@@ -21,7 +21,7 @@ from pullpath.adapters.azure.loganalytics import add_rows
 from pullpath.adapters.inventory_files import read_inventory
 from pullpath.adapters.logs_files import read_events
 from pullpath.adapters.servicetags_files import load_service_tags
-from pullpath.core.audit import Aggregator
+from pullpath.core.groups import Aggregator
 from pullpath.core.kql import RESULT_COLUMNS, TimeWindow
 from pullpath.domain.events import ReadStats
 from pullpath.formatters.audit_doc import audit_document

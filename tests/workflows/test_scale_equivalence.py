@@ -170,8 +170,8 @@ CALLERS = [
 def test_callers_are_keyed_by_the_address_flows_show(caller: str) -> None:
     """Aggregation keys a caller by ``flow_address`` (the port dropped): it must be exactly the
     ``Source.ip`` the classifier gives, else groups would merge what flows keep apart."""
-    from pullpath.core.audit import CallerKeys
-    from pullpath.core.classify import flow_address
+    from pullpath.core.groups import CallerKeys
+    from pullpath.core.ipaddr import flow_address
 
     source = Classifier(None, load_service_tags()).source(caller)
     assert flow_address(caller) == source.ip
@@ -189,8 +189,8 @@ def test_dotted_quads_are_keyed_as_flow_address_keys_them(address: int, extra: s
     that only looks like one (leading zeros, a port, spaces) still goes through the parser."""
     import ipaddress
 
-    from pullpath.core.audit import CallerKeys
-    from pullpath.core.classify import flow_address
+    from pullpath.core.groups import CallerKeys
+    from pullpath.core.ipaddr import flow_address
 
     text = str(ipaddress.IPv4Address(address))
     value = ("0" + text if leading else text) + extra
@@ -261,7 +261,7 @@ def test_ports_dropped_without_asking_only_where_they_never_matter() -> None:
     import random
 
     from pullpath.adapters.logs_fast import port_judged_octets
-    from pullpath.core.audit import CallerKeys
+    from pullpath.core.groups import CallerKeys
 
     flags = port_judged_octets()
     keys = CallerKeys()

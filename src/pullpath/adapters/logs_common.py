@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Generator, Iterator
 
-from pullpath.core.audit import MAX_READ_GROUPS
+from pullpath.core.groups import MAX_READ_GROUPS
 from pullpath.core.records import RecordError, parse_record
 from pullpath.domain.events import Location, PullEvent, ReadStats, Skip
 
@@ -18,7 +18,7 @@ MAX_LINE_BYTES = 4 * 1024 * 1024
 
 
 def max_read_groups() -> int:
-    """Distinct groups one reader holds (``core.audit.MAX_READ_GROUPS``, or
+    """Distinct groups one reader holds (``core.groups.MAX_READ_GROUPS``, or
     ``$PULLPATH_MAX_READ_GROUPS``)."""
     value = os.environ.get("PULLPATH_MAX_READ_GROUPS", "").strip()
     return int(value) if value.isdigit() and int(value) > 0 else MAX_READ_GROUPS

@@ -39,8 +39,8 @@ from pullpath.adapters.logs_files import (
     _read_json_lines,
     json_line,
 )
-from pullpath.core.audit import Aggregator, CallerKeys, GroupKey, group_key
-from pullpath.core.classify import V4_MAYBE_UNROUTABLE
+from pullpath.core.groups import Aggregator, CallerKeys, GroupKey, group_key
+from pullpath.core.ipaddr import V4_MAYBE_UNROUTABLE
 from pullpath.core.records import RecordError, clean, flatten_record, parse_record, read_result
 from pullpath.domain.events import Location, PullEvent, ReadStats, Skip
 
@@ -71,7 +71,7 @@ def compiled_installed() -> bool:
 def port_judged_octets() -> bytes:
     """256 flags by the first octet of an IPv4 caller ``a.b.c.d:port``: set where its port may
     matter (``CallerKeys`` keeps the value as logged when the address is unroutable), so the
-    compiled scanner must ask; elsewhere the key is the address alone (``classify._unroutable``
+    compiled scanner must ask; elsewhere the key is the address alone (``ipaddr.unroutable``
     answers "" at once for those octets, whatever the rest of the address)."""
     return bytes(1 if octet in V4_MAYBE_UNROUTABLE else 0 for octet in range(256))
 

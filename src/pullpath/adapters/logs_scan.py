@@ -34,7 +34,7 @@ from pullpath.adapters.logs_split import (
     plan_ranges,
     scan_range,
 )
-from pullpath.core.audit import Aggregator, GroupKey
+from pullpath.core.groups import Aggregator, GroupKey
 from pullpath.domain.events import ReadStats
 
 __all__ = ["PARALLEL_MIN_BYTES", "SPLIT_BYTES", "LogScan", "ScanProgress", "default_workers",

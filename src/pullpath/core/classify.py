@@ -18,13 +18,15 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from pullpath.core.callers import CallerHints
 from pullpath.core.inventory import export_hint, split_image
-from pullpath.core.ipindex import (
-    PrefixIndex,
+from pullpath.core.ipaddr import (
+    V4_MAYBE_UNROUTABLE,
     ip_from_packed,
     is_private_packed,
     packed_ip,
     parse_ip,
+    unroutable,
 )
+from pullpath.core.ipindex import PrefixIndex
 from pullpath.core.records import FIREWALL_DENIAL_RE
 from pullpath.domain.inventory import (
     ConsumerKind,
@@ -241,10 +243,10 @@ class Classifier:
         if packed is None:
             note = "no caller IP in the record" if not caller_ip else "not an IP address"
             return Source(SourceKind.INVALID, note=note)
-        unroutable = ("" if len(packed) == 4 and packed[0] not in V4_MAYBE_UNROUTABLE
-                      else _unroutable(ip_from_packed(packed)))
-        if unroutable:
-            return Source(SourceKind.INVALID, ip="", note=f"{text} is {unroutable}, not a caller "
+        why = ("" if len(packed) == 4 and packed[0] not in V4_MAYBE_UNROUTABLE
+               else unroutable(ip_from_packed(packed)))
+        if why:
+            return Source(SourceKind.INVALID, ip="", note=f"{text} is {why}, not a caller "
                           "address a registry can see")
         found = self._subnets_at(packed, text)
         if len(found) == 1:
@@ -608,44 +610,10 @@ def _names(names: list[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-V4_MAYBE_UNROUTABLE = frozenset({0, 127, 169, *range(224, 256)})
-"""First octets of the IPv4 addresses ``_unroutable`` may refuse: 0.0.0.0, 127/8, 169.254/16,
-224/4 and 240/4 (the ``ipaddress`` properties are slow: the others are answered at once). The
-compiled log scanner relies on it too: a caller ``a.b.c.d:port`` outside these keeps no port
-(``adapters.logs_fast.port_judged_octets``)."""
-
-
-def _unroutable(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
-    """Why an address cannot be a real caller of a cloud registry ("" when it can)."""
-    if ip.version == 4 and (int(ip) >> 24) not in V4_MAYBE_UNROUTABLE:
-        return ""
-    for attr, label in (("is_loopback", "a loopback address"),
-                        ("is_link_local", "a link-local address"),
-                        ("is_unspecified", "the unspecified address"),
-                        ("is_multicast", "a multicast address"),
-                        ("is_reserved", "a reserved address")):
-        if getattr(ip, attr):
-            return label
-    if ip.version == 4 and str(ip) == "255.255.255.255":
-        return "the broadcast address"
-    return ""
-
-
 def _text(packed: bytes) -> str:
     """``str(ip_from_packed(packed))``: the canonical text of an address (IPv4 without the
     address object, which costs several times more)."""
     return inet_ntoa(packed) if len(packed) == 4 else str(ip_from_packed(packed))
-
-
-def flow_address(caller_ip: str) -> str:
-    """The address a flow shows for a logged caller: ``Source.ip`` (canonical, any port
-    dropped) when ``Classifier.source`` gives one, else "" (the flow then shows the value as
-    logged). Aggregation keys callers by it (``core.audit.CallerKeys``): keep it in step with
-    ``Classifier._source``."""
-    ip = parse_ip(caller_ip)
-    if ip is None or _unroutable(ip):
-        return ""
-    return str(ip)
 
 
 def _canon(ip: str) -> str:

@@ -1,4 +1,5 @@
-"""Caller IP normalisation and a vectorised longest-prefix-match index.
+"""A vectorised longest-prefix-match index of IP prefixes (service tags, subnets); addresses
+are parsed by ``core.ipaddr``.
 
 Pure: no file I/O, no Azure SDK. ``numpy`` does the heavy lifting.
 
@@ -28,15 +29,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["PrefixIndex", "ip_from_packed", "is_private", "is_private_packed", "packed_ip",
-           "parse_ip"]
+from pullpath.core.ipaddr import V4_BITS, V6_BITS, _packed
+
+__all__ = ["PrefixIndex"]
 
 IPAddress = IPv4Address | IPv6Address
 
-_MAPPED_PREFIX = b"\x00" * 10 + b"\xff\xff"
-_MAX_PORT = 65535
-_V4_BITS = 32
-_V6_BITS = 128
 _ARRAY_KEYS = (
     "v4_starts",
     "v4_leaf",
@@ -53,136 +51,13 @@ _ARRAY_KEYS = (
 )
 
 
-# --------------------------------------------------------------------------- parsing
-
-
-def _pton(host: str) -> bytes | None:
-    """Packed address (4 or 16 bytes) of a bare address; IPv4-mapped IPv6 -> 4 bytes."""
-    if ":" in host:
-        cut = host.find("%")
-        if cut >= 0:  # zone id: fe80::1%eth0 (or %25eth0 when URL-encoded)
-            if cut == len(host) - 1:
-                return None
-            host = host[:cut]
-        try:
-            packed = socket.inet_pton(socket.AF_INET6, host)
-        except (OSError, ValueError):
-            return None
-        if packed[:12] == _MAPPED_PREFIX:
-            return packed[12:]
-        return packed
-    try:
-        return socket.inet_pton(socket.AF_INET, host)
-    except (OSError, ValueError):
-        return None
-
-
-def _valid_port(port: str) -> bool:
-    return 0 < len(port) <= 5 and port.isascii() and port.isdigit() and int(port) <= _MAX_PORT
-
-
-def _packed(value: object) -> bytes | None:
-    """Packed form of a logged caller IP (see :func:`parse_ip`); None when unusable."""
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        if text[0] == "[":  # [v6]:port or [v6]
-            close = text.find("]")
-            if close < 0:
-                return None
-            rest = text[close + 1 :]
-            if rest and not (rest[0] == ":" and _valid_port(rest[1:])):
-                return None
-            host = text[1:close]
-            if ":" not in host:  # brackets are for IPv6 literals only
-                return None
-            return _pton(host)
-        colons = text.count(":")
-        if colons == 1:  # a.b.c.d:port
-            host, _, port = text.partition(":")
-            if not _valid_port(port):
-                return None
-            return _pton(host) if "." in host else None
-        return _pton(text)
-    if isinstance(value, IPv4Address):
-        return value.packed
-    if isinstance(value, IPv6Address):
-        packed = value.packed
-        return packed[12:] if packed[:12] == _MAPPED_PREFIX else packed
-    return None
-
-
-def parse_ip(text: str) -> IPv4Address | IPv6Address | None:
-    """Normalise a ``CallerIpAddress`` as logged; None when it is not an address.
-
-    - surrounding whitespace is ignored;
-    - ``1.2.3.4:5678`` -> 1.2.3.4 and ``[2001:db8::1]:443`` -> 2001:db8::1; the port must be
-      decimal 0-65535 (``1.2.3.4:99999`` or ``1.2.3.4:`` is not a socket address -> None:
-      a malformed value is reported as invalid rather than guessed at);
-    - plain IPv6 stays IPv6 (``2001:db8::1:443`` is the IPv6 address, not a port);
-    - IPv4-mapped IPv6 ``::ffff:1.2.3.4`` -> IPv4 1.2.3.4;
-    - zone ids are dropped: ``fe80::1%eth0`` -> fe80::1;
-    - brackets around IPv4, leading zeros in IPv4 octets, ``""``, ``"<nil>"``, ``"-"`` and
-      anything else -> None. Never raises (non-strings give None too).
-    """
-    packed = _packed(text)
-    if packed is None:
-        return None
-    return ip_from_packed(packed)
-
-
-def packed_ip(text: object) -> bytes | None:
-    """The address of :func:`parse_ip` as 4 or 16 bytes (what the indexes search), None when
-    it is not an address: ``ip_from_packed(packed_ip(x))`` is ``parse_ip(x)``."""
-    return _packed(text)
-
-
-def ip_from_packed(packed: bytes) -> IPv4Address | IPv6Address:
-    return IPv4Address(packed) if len(packed) == 4 else IPv6Address(packed)
-
-
-_PRIVATE_NETS: tuple[tuple[int, int, int], ...] = tuple(
-    (version, int.from_bytes(socket.inet_pton(family, net), "big"), plen)
-    for version, family, net, plen in (
-        (4, socket.AF_INET, "10.0.0.0", 8),
-        (4, socket.AF_INET, "172.16.0.0", 12),
-        (4, socket.AF_INET, "192.168.0.0", 16),
-        (4, socket.AF_INET, "100.64.0.0", 10),
-        (6, socket.AF_INET6, "fc00::", 7),
-    )
-)
-
-
-def is_private(ip: IPv4Address | IPv6Address | str | None) -> bool:
-    """Private address space in the sense of the design's ``private-unmapped`` source.
-
-    RFC 1918 (10/8, 172.16/12, 192.168/16), CGNAT 100.64/10, IPv6 ULA fc00::/7, plus loopback
-    (127/8, ::1) and link-local (169.254/16, fe80::/10). Strings are parsed with
-    :func:`parse_ip`; anything unparsable is not private.
-    """
-    packed = _packed(ip)
-    return False if packed is None else is_private_packed(packed)
-
-
-def is_private_packed(packed: bytes) -> bool:
-    """:func:`is_private` of an address given as 4 or 16 bytes (:func:`packed_ip`)."""
-    version = 4 if len(packed) == 4 else 6
-    bits = _V4_BITS if version == 4 else _V6_BITS
-    value = int.from_bytes(packed, "big")
-    for net_version, net, plen in _PRIVATE_NETS:
-        if net_version == version and (value >> (bits - plen)) == (net >> (bits - plen)):
-            return True
-    return False
-
-
 def _parse_prefix(text: object) -> tuple[bytes, int] | None:
     """(packed network address, prefix length) of a CIDR; host bits may be set."""
     if not isinstance(text, str):
         return None
     addr, slash, plen_text = text.strip().partition("/")
     v6 = ":" in addr
-    bits = _V6_BITS if v6 else _V4_BITS
+    bits = V6_BITS if v6 else V4_BITS
     if slash:
         if not (0 < len(plen_text) <= 3 and plen_text.isascii() and plen_text.isdigit()):
             return None
@@ -275,12 +150,12 @@ class PrefixIndex:
 
         v4_vals = np.frombuffer(b"".join(packed[0]), dtype=">u4").astype(np.uint64)
         v6_vals = np.frombuffer(b"".join(packed[1]), dtype=">u8").reshape(-1, 2)
-        v4 = _compile(np.zeros_like(v4_vals), v4_vals, np.array(plens[0], np.int64), _V4_BITS)
+        v4 = _compile(np.zeros_like(v4_vals), v4_vals, np.array(plens[0], np.int64), V4_BITS)
         v6 = _compile(
             v6_vals[:, 0].astype(np.uint64),
             v6_vals[:, 1].astype(np.uint64),
             np.array(plens[1], np.int64),
-            _V6_BITS,
+            V6_BITS,
         )
         n4 = len(v4.net_hi)
         n = n4 + len(v6.net_hi)
@@ -594,7 +469,7 @@ def _compile(
     # Elementary intervals start at 0, at every network and after every last address.
     after_lo = last_lo + _ONE
     after_hi = last_hi + (after_lo == _ZERO).astype(np.uint64)
-    if bits == _V6_BITS:
+    if bits == V6_BITS:
         inside = ~((last_hi == _U64_MAX) & (last_lo == _U64_MAX))
     else:
         inside = after_lo < np.uint64(1 << bits)
@@ -608,7 +483,7 @@ def _compile(
 
     # Deepest node containing each interval start: the last node starting at or before it
     # (deepest among equal starts), or the first of its ancestors that reaches it.
-    if bits == _V6_BITS:
+    if bits == V6_BITS:
         leaf = np.searchsorted(_to_s16(n_hi, n_lo), _to_s16(b_hi, b_lo), side="right") - 1
     else:
         leaf = np.searchsorted(n_lo, b_lo, side="right") - 1

@@ -3,7 +3,7 @@
 The heavy part of an audit runs where the data is (design, "Scale"): each query filters the two
 registry tables by time, registry and operation, then summarises them into one row per distinct
 group of everything a verdict depends on (:data:`GROUP_COLUMNS`, the same fields as
-:class:`pullpath.core.audit.GroupKey`), with the number of events and the first/last time. The
+:class:`pullpath.core.groups.GroupKey`), with the number of events and the first/last time. The
 client therefore receives distinct flows, not raw events, whatever the table size.
 
 A single query result is limited to 500,000 records and 64 MB, and a query runs at most 10

@@ -10,14 +10,9 @@ from typing import TYPE_CHECKING
 from pullpath.adapters.logs_common import max_read_groups
 from pullpath.adapters.logs_files import read_warnings
 from pullpath.adapters.logs_scan import LogScan, ScanProgress
-from pullpath.core.audit import (
-    MAX_FLOW_GROUPS,
-    MAX_JUDGE_KEYS,
-    Aggregator,
-    Judgements,
-    build_flows,
-)
+from pullpath.core.audit import MAX_FLOW_GROUPS, MAX_JUDGE_KEYS, Judgements, build_flows
 from pullpath.core.classify import Classifier
+from pullpath.core.groups import Aggregator
 from pullpath.core.inventory import inventory_warnings
 from pullpath.domain.events import PullEvent, ReadStats
 from pullpath.domain.inventory import Inventory

@@ -44,7 +44,7 @@ from pullpath.adapters.servicetags_files import (
     save_weekly,
     verify_weekly,
 )
-from pullpath.core.audit import Aggregator
+from pullpath.core.groups import Aggregator
 from pullpath.core.inventory import inventory_from_documents
 from pullpath.core.kql import MAX_RESULT_ROWS, RegistryFilter, TimeWindow
 from pullpath.core.servicetags import (

@@ -21,7 +21,7 @@ from typing import Any
 
 from pullpath.adapters.azure.errors import AzureCall, LiveAzureError, describe, scrub
 from pullpath.adapters.azure.retry import READ_ONLY_POST, ClientSettings
-from pullpath.core.audit import Aggregator, group_key
+from pullpath.core.groups import Aggregator, group_key
 from pullpath.core.kql import (
     COUNT_COLUMN,
     FIRST_COLUMN,
