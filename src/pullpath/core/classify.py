@@ -13,18 +13,17 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime
-from socket import inet_ntoa
 from typing import TYPE_CHECKING, NamedTuple
 
 from pullpath.core.callers import CallerHints
 from pullpath.core.inventory import export_hint, split_image
 from pullpath.core.ipaddr import (
-    V4_MAYBE_UNROUTABLE,
+    address_text,
     ip_from_packed,
     is_private_packed,
     packed_ip,
     parse_ip,
-    unroutable,
+    unroutable_packed,
 )
 from pullpath.core.ipindex import PrefixIndex
 from pullpath.core.records import FIREWALL_DENIAL_RE
@@ -174,7 +173,8 @@ class Classifier:
         cached = self._source_cache.get(caller_ip)
         if cached is None:
             packed = packed_ip(caller_ip)
-            cached = self._source(caller_ip, packed, "" if packed is None else _text(packed))
+            text = "" if packed is None else address_text(packed)
+            cached = self._source(caller_ip, packed, text)
             if len(self._source_cache) < 1_000_000:
                 self._source_cache[caller_ip] = cached
         return cached
@@ -194,7 +194,7 @@ class Classifier:
             if packed is None:
                 todo.append((caller, None, ""))
                 continue
-            text = _text(packed)
+            text = address_text(packed)
             todo.append((caller, packed, text))
             addresses.setdefault(text, packed)
         if not addresses:
@@ -238,13 +238,12 @@ class Classifier:
 
     def _source(self, caller_ip: str, packed: bytes | None, text: str) -> Source:
         """The source of ``caller_ip``, given ``packed_ip(caller_ip)`` and its text
-        (``_text``): what ``parse_ip`` reads, as 4 or 16 bytes (an address object is made
+        (``address_text``): what ``parse_ip`` reads, as 4 or 16 bytes (an address object is made
         only where one is needed: the common callers need none)."""
         if packed is None:
             note = "no caller IP in the record" if not caller_ip else "not an IP address"
             return Source(SourceKind.INVALID, note=note)
-        why = ("" if len(packed) == 4 and packed[0] not in V4_MAYBE_UNROUTABLE
-               else unroutable(ip_from_packed(packed)))
+        why = unroutable_packed(packed)
         if why:
             return Source(SourceKind.INVALID, ip="", note=f"{text} is {why}, not a caller "
                           "address a registry can see")
@@ -608,12 +607,6 @@ def _names(names: list[str]) -> str:
     if len(names) > 4:
         return f"{', '.join(names[:4])} and {len(names) - 4} more"
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-
-
-def _text(packed: bytes) -> str:
-    """``str(ip_from_packed(packed))``: the canonical text of an address (IPv4 without the
-    address object, which costs several times more)."""
-    return inet_ntoa(packed) if len(packed) == 4 else str(ip_from_packed(packed))
 
 
 def _canon(ip: str) -> str:

@@ -159,12 +159,26 @@ def unroutable(ip: IPv4Address | IPv6Address) -> str:
     return ""
 
 
+def address_text(packed: bytes) -> str:
+    """``str(ip_from_packed(packed))``: the canonical text of an address (IPv4 without the
+    address object, which costs several times more)."""
+    return socket.inet_ntoa(packed) if len(packed) == 4 else str(ip_from_packed(packed))
+
+
+def unroutable_packed(packed: bytes) -> str:
+    """``unroutable`` of an address given as 4 or 16 bytes (``packed_ip``): the usual IPv4
+    caller is answered without an address object."""
+    if len(packed) == 4 and packed[0] not in V4_MAYBE_UNROUTABLE:
+        return ""
+    return unroutable(ip_from_packed(packed))
+
+
 def flow_address(caller_ip: str) -> str:
     """The address a flow shows for a logged caller: ``Source.ip`` (canonical, any port
-    dropped) when ``Classifier.source`` gives one, else "" (the flow then shows the value as
-    logged). Aggregation keys callers by it (``core.groups.CallerKeys``): keep it in step with
-    ``Classifier._source``."""
-    ip = parse_ip(caller_ip)
-    if ip is None or unroutable(ip):
+    dropped), which ``Classifier.source`` makes with the same ``packed_ip``,
+    ``unroutable_packed`` and ``address_text``; "" when it gives none (the flow then shows the
+    value as logged). Aggregation keys callers by it (``core.groups.CallerKeys``)."""
+    packed = packed_ip(caller_ip)
+    if packed is None or unroutable_packed(packed):
         return ""
-    return str(ip)
+    return address_text(packed)
