@@ -395,13 +395,13 @@ def test_best_many_is_fast_and_parses_each_distinct_once(monkeypatch: pytest.Mon
     ]
     ips = [rng.choice(distinct) for _ in range(200_000)]
     parsed: list[object] = []
-    real = ipindex._packed
+    real = ipindex.packed_ip
 
     def counting(value: object) -> bytes | None:
         parsed.append(value)
         return real(value)
 
-    monkeypatch.setattr(ipindex, "_packed", counting)
+    monkeypatch.setattr(ipindex, "packed_ip", counting)
     got = index.best_many(ips)
     monkeypatch.undo()
     assert len(parsed) == len(set(ips))

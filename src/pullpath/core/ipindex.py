@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from pullpath.core.ipaddr import V4_BITS, V6_BITS, _packed
+from pullpath.core.ipaddr import V4_BITS, V6_BITS, packed_ip
 
 __all__ = ["PrefixIndex"]
 
@@ -273,7 +273,7 @@ class PrefixIndex:
 
     def locate(self, ip: str | IPv4Address | IPv6Address) -> int:
         """Node id of the longest prefix containing ``ip``; -1 when none or unparsable."""
-        packed = _packed(ip)
+        packed = packed_ip(ip)
         if packed is None:
             return -1
         if len(packed) == 4:
@@ -295,7 +295,8 @@ class PrefixIndex:
         for i, ip in enumerate(distinct):
             distinct[ip] = i
         codes = np.array(list(map(distinct.__getitem__, ips)), dtype=np.int64)
-        result: npt.NDArray[np.int32] = self.locate_packed([_packed(ip) for ip in distinct])[codes]
+        packs = [packed_ip(ip) for ip in distinct]
+        result: npt.NDArray[np.int32] = self.locate_packed(packs)[codes]
         return result
 
     def locate_packed(self, packed: Sequence[bytes | None]) -> npt.NDArray[np.int32]:

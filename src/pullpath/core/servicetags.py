@@ -464,7 +464,7 @@ class TagIndex:
         return self._matches(self.prefix_index.locate_many(ips))
 
     def lookup_packed(self, packed: Sequence[bytes | None]) -> list[TagMatch | None]:
-        """:meth:`lookup_many` of addresses already packed (``ipindex.packed_ip``)."""
+        """:meth:`lookup_many` of addresses already packed (``ipaddr.packed_ip``)."""
         return self._matches(self.prefix_index.locate_packed(packed))
 
     def _matches(self, located: npt.NDArray[np.int32]) -> list[TagMatch | None]:
