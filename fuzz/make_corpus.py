@@ -1,6 +1,10 @@
 """Rebuild the seed corpus in fuzz/corpus/ from the real data (see fuzz/corpus/PROVENANCE.md).
 
-    python fuzz/make_corpus.py [--shared ../shared/data]
+    python fuzz/make_corpus.py --shared DATA
+
+DATA is the developers' published-data folder (service tags, REST API examples, ACR log
+records, as listed in fuzz/corpus/PROVENANCE.md). A clone does not have it and nothing else
+needs it: the corpus it makes is committed, and the tests read only that.
 
 Seeds are small on purpose (a fuzzer mutates each one many times): real files are copied
 whole when small, the big service-tag files are sliced (their header plus a few tags), and the
@@ -158,7 +162,8 @@ def inventory(shared: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--shared", type=Path, required=True, metavar="DATA",
+                        help="the developers' published-data folder the seeds are made from")
     args = parser.parse_args()
     for sub in ("logs", "servicetags", "inventory"):
         shutil.rmtree(CORPUS / sub, ignore_errors=True)
